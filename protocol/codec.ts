@@ -1,0 +1,13 @@
+// The one CBOR codec of the wire and the CommitLog: plain RFC 8949, no cbor-x record
+// extensions (useRecords: false), so any CBOR library can read what we write.
+import { Encoder } from "cbor-x";
+
+const codec = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, int64AsNumber: true });
+
+export function encode(value: unknown): Uint8Array {
+  return codec.encode(value);
+}
+
+export function decode(bytes: Uint8Array): unknown {
+  return codec.decode(bytes);
+}

@@ -1,0 +1,29 @@
+// Named error codes of the wire protocol. Errors are values with codes at the protocol edge
+// and BrokerError exceptions inside; the server turns one into the other.
+
+export const ErrorCode = {
+  MALFORMED_FRAME: "MALFORMED_FRAME", // not CBOR, or not a map
+  FRAME_TOO_LARGE: "FRAME_TOO_LARGE", // the socket is closed with this reason
+  UNKNOWN_OP: "UNKNOWN_OP",
+  MISSING_FIELD: "MISSING_FIELD",
+  WRONG_TYPE: "WRONG_TYPE",
+  BAD_REQUEST: "BAD_REQUEST", // a field is present and typed right but its value is not allowed
+  MESSAGE_TOO_LARGE: "MESSAGE_TOO_LARGE",
+  TOPIC_NOT_FOUND: "TOPIC_NOT_FOUND",
+  QUEUE_NOT_FOUND: "QUEUE_NOT_FOUND",
+  NO_PERMISSION: "NO_PERMISSION",
+  FLUSH_TIMEOUT: "FLUSH_TIMEOUT",
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE", // shutting down, disk full
+  TIMEOUT: "TIMEOUT", // client side: no response in time
+  CONNECTION_CLOSED: "CONNECTION_CLOSED", // client side: the socket went away with requests in flight
+  INTERNAL_ERROR: "INTERNAL_ERROR",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class BrokerError extends Error {
+  constructor(readonly code: ErrorCode | string, message: string) {
+    super(message);
+    this.name = "BrokerError";
+  }
+}

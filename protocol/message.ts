@@ -1,0 +1,93 @@
+// The message model. A producer encodes one Message map per message; the broker stores those
+// CBOR bytes verbatim in the CommitLog and copies them verbatim into pull responses.
+import { BrokerError, ErrorCode } from "./errors.ts";
+
+/** What a producer sends (and what is stored), one CBOR map. */
+export interface Message {
+  topic: string;
+  /** Bytes, or a text string: the consumer receives what the producer sent. */
+  body: Uint8Array | string;
+  tags?: string;
+  keys?: string[];
+  props?: Record<string, string>;
+  /** Unique message id (nanoid), set by the client; survives retries, delays and commits. */
+  id: string;
+  /** Born timestamp, ms since the epoch, set by the client. */
+  born: number;
+  /** Producer group. */
+  group?: string;
+}
+
+/** What a consumer receives: the stored message plus where and when the broker stored it. */
+export interface MessageView extends Message {
+  queueId: number;
+  queueOffset: number;
+  commitLogOffset: number;
+  storeTimestamp: number;
+  reconsumeTimes: number;
+}
+
+/** RocketMQ's limit on one message. */
+export const MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
+export const MAX_TOPIC_LENGTH = 127;
+const TOPIC_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
+
+/** Throws a BrokerError naming what is wrong with a topic name, as RocketMQ's validator does. */
+export function checkTopicName(topic: unknown): string {
+  if (typeof topic !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "topic must be a string");
+  if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH || !TOPIC_PATTERN.test(topic)) {
+    throw new BrokerError(
+      ErrorCode.BAD_REQUEST,
+      `topic "${topic.slice(0, 40)}" must be 1..${MAX_TOPIC_LENGTH} characters of [%|a-zA-Z0-9_-]`,
+    );
+  }
+  return topic;
+}
+
+/** Validates a decoded Message map; returns it typed, or throws a BrokerError with a named code. */
+export function checkMessage(m: unknown): Message {
+  if (m === null || typeof m !== "object" || Array.isArray(m)) {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "a message must be a CBOR map");
+  }
+  const msg = m as Record<string, unknown>;
+  if (msg.topic === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "message.topic is missing");
+  checkTopicName(msg.topic);
+  if (msg.body === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "message.body is missing");
+  if (!(msg.body instanceof Uint8Array) && typeof msg.body !== "string") {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.body must be bytes or a text string");
+  }
+  if (typeof msg.id !== "string" || msg.id.length === 0) {
+    throw new BrokerError(msg.id === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, "message.id must be a non-empty string");
+  }
+  if (typeof msg.born !== "number") {
+    throw new BrokerError(msg.born === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, "message.born must be a number");
+  }
+  if (msg.tags !== undefined && typeof msg.tags !== "string") {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.tags must be a string");
+  }
+  if (msg.keys !== undefined && (!Array.isArray(msg.keys) || msg.keys.some((k) => typeof k !== "string"))) {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.keys must be an array of strings");
+  }
+  if (msg.props !== undefined) {
+    if (msg.props === null || typeof msg.props !== "object" || Array.isArray(msg.props) ||
+      Object.values(msg.props).some((v) => typeof v !== "string")) {
+      throw new BrokerError(ErrorCode.WRONG_TYPE, "message.props must be a map of strings");
+    }
+  }
+  if (msg.group !== undefined && typeof msg.group !== "string") {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.group must be a string");
+  }
+  return msg as unknown as Message;
+}
+
+/**
+ * The ConsumeQueue tags code of a tag: Java's String.hashCode, as RocketMQ, made unsigned so it
+ * fits the 8-byte field without sign games. 0 means "no tag". Client and broker share it: the
+ * broker filters on it, the client confirms on the tag itself (hash collisions).
+ */
+export function tagsCode(tags: string | undefined): number {
+  if (!tags) return 0;
+  let h = 0;
+  for (let i = 0; i < tags.length; i++) h = (Math.imul(h, 31) + tags.charCodeAt(i)) | 0;
+  return h >>> 0;
+}

@@ -1,0 +1,35 @@
+// Op codes of the wire protocol; docs/PROTOCOL.md documents each with an example frame.
+
+export const Op = {
+  send: "send",
+  sendBatch: "sendBatch",
+  pull: "pull",
+  heartbeat: "heartbeat",
+  queryRoute: "queryRoute",
+  consumerList: "consumerList",
+  commitOffset: "commitOffset",
+  queryOffset: "queryOffset",
+  sendBack: "sendBack",
+  lockQueues: "lockQueues",
+  unlockQueues: "unlockQueues",
+  endTransaction: "endTransaction",
+  registerBroker: "registerBroker",
+  createTopic: "createTopic",
+  topicList: "topicList",
+  topicStatus: "topicStatus",
+  consumerProgress: "consumerProgress",
+  queryMessage: "queryMessage",
+  resetOffset: "resetOffset",
+  inspect: "inspect",
+} as const;
+
+export type Op = (typeof Op)[keyof typeof Op];
+
+/** Pull outcomes, RocketMQ's names. */
+export const PullStatus = {
+  FOUND: "FOUND",
+  NO_NEW_MSG: "NO_NEW_MSG",
+  NO_MATCHED_MSG: "NO_MATCHED_MSG",
+  OFFSET_ILLEGAL: "OFFSET_ILLEGAL",
+} as const;
+export type PullStatus = (typeof PullStatus)[keyof typeof PullStatus];

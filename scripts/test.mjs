@@ -1,0 +1,74 @@
+// Runs every test file on Node and on Deno, one process per file, and ends with the line
+// "N passed, N failed" summed over both runtimes.
+//   npm test                    everything
+//   npm test -- storage         only files whose name contains "storage"
+//   npm test -- --node | --deno one runtime
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+
+const args = process.argv.slice(2);
+const filters = args.filter((a) => !a.startsWith("--"));
+const runtimes = args.includes("--node") ? ["node"] : args.includes("--deno") ? ["deno"] : ["node", "deno"];
+
+const build = spawnSync(process.execPath, ["scripts/build.mjs", "--quiet"], { stdio: "inherit" });
+if (build.status !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+const files = readdirSync("tests")
+  .filter((f) => f.endsWith(".test.ts"))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+
+const deno = "node_modules/.bin/deno";
+const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
+let passed = 0;
+let failed = 0;
+
+for (const runtime of runtimes) {
+  for (const file of files) {
+    const cmd = runtime === "node"
+      ? [process.execPath, ["--enable-source-maps", `.build/tests/${file.replace(/\.ts$/, ".mjs")}`]]
+      : [deno, ["run", "-A", "--quiet", `tests/${file}`]];
+    const started = Date.now();
+    const { code, output } = await run(cmd[0], cmd[1]);
+    const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? NaN);
+    const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? NaN);
+    const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+    let p = 0;
+    let f = 0;
+    if (Number.isNaN(total)) f = 1; // died before uvu could report: count the file as one failure
+    else {
+      p = ok;
+      f = total - ok - skipped;
+      if (code !== 0 && f === 0) f = 1; // an error after the tests (unhandled rejection, leak)
+    }
+    passed += p;
+    failed += f;
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`${f ? "FAIL" : "ok  "} ${runtime.padEnd(4)} ${file.padEnd(40)} ${p} passed, ${f} failed (${secs} s)`);
+    if (f) process.stdout.write(indent(output));
+  }
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
+
+function run(command, argv) {
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    // A hung test file must not hang CI: 5 minutes is far beyond any file's budget.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+function indent(text) {
+  return text.split("\n").map((l) => `    ${l}`).join("\n") + "\n";
+}
