@@ -5,3 +5,4 @@ export * from "./frame.ts";
 export * from "./message.ts";
 export * from "./ops.ts";
 export * from "./subscription.ts";
+export * from "./topics.ts";

@@ -93,4 +93,12 @@ export interface Platform {
   /** Schedules fn after the current I/O turn (setImmediate where there is one). */
   afterTurn(fn: () => void): void;
   memoryUsage(): { rss: number; heapUsed: number };
+  process: {
+    args(): string[];
+    env(name: string): string | undefined;
+    exit(code: number): never;
+    /** Called once on SIGINT or SIGTERM. */
+    onSignal(fn: (signal: string) => void): void;
+    readText(path: string): string;
+  };
 }

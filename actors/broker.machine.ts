@@ -1,0 +1,122 @@
+// The root actor: the topic registry, the queue and group children it supervises, and the
+// snapshot schedule. It never sees a message body: the server appends a whole batch to the
+// CommitLog and then sends one APPEND_BATCH naming the queues it touched.
+import { assign, enqueueActions, setup, stopChild } from "xstate";
+import { createGroupMachine } from "./group.machine.ts";
+import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
+
+export const PERM_READ = 4;
+export const PERM_WRITE = 2;
+export const PERM_RW = PERM_READ | PERM_WRITE;
+
+export interface TopicConfig {
+  queues: number;
+  perm: number;
+  /** System topics (offsets, schedule, transactions) are hidden from topic lists. */
+  system?: boolean;
+}
+
+export interface BrokerContext {
+  brokerName: string;
+  topics: Record<string, TopicConfig>;
+  /** Absolute time of the next snapshot (timers are not persisted; see DESIGN.md). */
+  nextSnapshotAt: number;
+  /** Children that failed and were restarted, by id: supervision made visible. */
+  restarts: Record<string, number>;
+}
+
+export interface BrokerDeps extends QueueDeps {
+  snapshotIntervalMs: number;
+  /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
+  snapshot(): void;
+  /** The state a failed child restarts from (the last snapshot's, or derived from storage). */
+  restartInput(childId: string): Record<string, unknown>;
+}
+
+export type BrokerEvent =
+  | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; system?: boolean }
+  | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
+  | { type: "PULL"; topic: string; queueId: number; hold: Hold }
+  | { type: "COMMIT_OFFSET"; group: string; topic: string; queueId: number; offset: number }
+  | { type: "RESET_OFFSET"; group: string; topic: string; offsets: Record<number, number> };
+
+export const queueId = (topic: string, q: number) => `queue:${topic}:${q}`;
+export const groupId = (group: string) => `group:${group}`;
+
+export function createBrokerMachine(deps: BrokerDeps) {
+  return setup({
+    types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine() },
+    delays: {
+      untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
+    },
+    actions: {
+      createTopic: enqueueActions(({ context, event, enqueue }) => {
+        const e = event as Extract<BrokerEvent, { type: "CREATE_TOPIC" }>;
+        const existing = context.topics[e.topic];
+        const queues = Math.max(existing?.queues ?? 0, e.queues);
+        for (let q = existing?.queues ?? 0; q < queues; q++) {
+          enqueue.spawnChild("queue", { id: queueId(e.topic, q), systemId: queueId(e.topic, q), input: { topic: e.topic, queueId: q, perm: e.perm } });
+        }
+        if (existing && existing.perm !== e.perm) {
+          for (let q = 0; q < existing.queues; q++) enqueue.sendTo(queueId(e.topic, q), { type: "SET_PERM", perm: e.perm });
+        }
+        enqueue.assign({ topics: { ...context.topics, [e.topic]: { queues, perm: e.perm, ...(e.system ? { system: true } : {}) } } });
+      }),
+      routeAppends: enqueueActions(({ event, enqueue }) => {
+        for (const [topic, q, maxOffset, lastStoreTimestamp] of (event as Extract<BrokerEvent, { type: "APPEND_BATCH" }>).queues) {
+          enqueue.sendTo(queueId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
+        }
+      }),
+      routePull: enqueueActions(({ event, enqueue }) => {
+        const e = event as Extract<BrokerEvent, { type: "PULL" }>;
+        enqueue.sendTo(queueId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
+      }),
+      routeToGroup: enqueueActions(({ context, event, enqueue, self }) => {
+        const e = event as Extract<BrokerEvent, { type: "COMMIT_OFFSET" | "RESET_OFFSET" }>;
+        const id = groupId(e.group);
+        if (!self.getSnapshot().children[id]) enqueue.spawnChild("group", { id, systemId: id, input: { group: e.group } });
+        const { group: _, ...forward } = e;
+        enqueue.sendTo(id, forward as never);
+        void context;
+      }),
+      // Supervision: a child whose action threw is replaced by a fresh one started from the
+      // state the broker can vouch for (storage for queues, the last snapshot for groups).
+      restartChild: enqueueActions(({ context, event, enqueue }) => {
+        const id = event.type.slice("xstate.error.actor.".length);
+        const src = id.startsWith("queue:") ? "queue" : "group";
+        enqueue(stopChild(id));
+        enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
+        enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
+      }),
+      snapshot: assign({
+        nextSnapshotAt: () => {
+          deps.snapshot();
+          return deps.now() + deps.snapshotIntervalMs;
+        },
+      }),
+    },
+  }).createMachine({
+    id: "broker",
+    context: ({ input }) => ({
+      brokerName: input.brokerName,
+      topics: {},
+      nextSnapshotAt: deps.now() + deps.snapshotIntervalMs,
+      restarts: {},
+    }),
+    initial: "running",
+    states: {
+      running: {
+        after: { untilSnapshot: { target: "running", reenter: true, actions: "snapshot" } },
+        on: {
+          CREATE_TOPIC: { actions: "createTopic" },
+          APPEND_BATCH: { actions: "routeAppends" },
+          PULL: { actions: "routePull" },
+          COMMIT_OFFSET: { actions: "routeToGroup" },
+          RESET_OFFSET: { actions: "routeToGroup" },
+          "xstate.error.actor.*": { actions: "restartChild" },
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,98 @@
+// Broker configuration: defaults (RocketMQ's), then a config file (JSON), then flags.
+import { parseArgs } from "node:util";
+
+export interface BrokerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  brokerName: string;
+  flush: "async" | "sync";
+  flushIntervalMs: number;
+  syncFlushTimeoutMs: number;
+  segmentSize: number;
+  defaultQueues: number;
+  snapshotIntervalMs: number;
+  maxFrameSize: number;
+  /** Long-poll ceiling: a pull is never held longer than this. */
+  maxPollMs: number;
+}
+
+export const defaults: BrokerConfig = {
+  host: "127.0.0.1",
+  port: 9876,
+  dataDir: "./data",
+  brokerName: "broker-a",
+  flush: "async",
+  flushIntervalMs: 500,
+  syncFlushTimeoutMs: 5000,
+  segmentSize: 1024 * 1024 * 1024,
+  defaultQueues: 4,
+  snapshotIntervalMs: 30_000,
+  maxFrameSize: 16 * 1024 * 1024,
+  maxPollMs: 30_000,
+};
+
+export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
+
+  --host <addr>               listen address (default 127.0.0.1)
+  --port <n>                  listen port, 0 for any free one (default 9876)
+  --data-dir <dir>            CommitLog, ConsumeQueues, index, snapshots (default ./data)
+  --broker-name <name>        this broker's name in routes (default broker-a)
+  --flush async|sync          ack after write, or after fsync with group commit (default async)
+  --flush-interval <ms>       async flush period (default 500)
+  --segment-size <bytes>      CommitLog segment size, suffixes k m g allowed (default 1g)
+  --default-queues <n>        queues of an auto-created topic (default 4)
+  --snapshot-interval <ms>    actor-tree snapshot period (default 30000)
+  --max-frame-size <bytes>    largest accepted WebSocket frame (default 16m)
+  --config <file>             JSON file with any of the above in camelCase (flags win)
+  -h, --help                  this text
+`;
+
+const options = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "data-dir": { type: "string" },
+  "broker-name": { type: "string" },
+  flush: { type: "string" },
+  "flush-interval": { type: "string" },
+  "segment-size": { type: "string" },
+  "default-queues": { type: "string" },
+  "snapshot-interval": { type: "string" },
+  "max-frame-size": { type: "string" },
+  config: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parses flags; returns null when help was asked for. Throws an Error naming a bad flag. */
+export function parseConfig(argv: string[], readText: (path: string) => string): BrokerConfig | null {
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help) return null;
+  const fromFile = values.config ? (JSON.parse(readText(values.config)) as Partial<BrokerConfig>) : {};
+  const c: BrokerConfig = { ...defaults, ...fromFile };
+  if (values.host !== undefined) c.host = values.host;
+  if (values.port !== undefined) c.port = int("--port", values.port);
+  if (values["data-dir"] !== undefined) c.dataDir = values["data-dir"];
+  if (values["broker-name"] !== undefined) c.brokerName = values["broker-name"];
+  if (values.flush !== undefined) c.flush = values.flush as BrokerConfig["flush"];
+  if (values["flush-interval"] !== undefined) c.flushIntervalMs = int("--flush-interval", values["flush-interval"]);
+  if (values["segment-size"] !== undefined) c.segmentSize = bytes("--segment-size", values["segment-size"]);
+  if (values["default-queues"] !== undefined) c.defaultQueues = int("--default-queues", values["default-queues"]);
+  if (values["snapshot-interval"] !== undefined) c.snapshotIntervalMs = int("--snapshot-interval", values["snapshot-interval"]);
+  if (values["max-frame-size"] !== undefined) c.maxFrameSize = bytes("--max-frame-size", values["max-frame-size"]);
+  if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
+  if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
+  if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");
+  return c;
+}
+
+function int(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, not "${v}"`);
+  return n;
+}
+
+function bytes(flag: string, v: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(v.trim());
+  if (!m) throw new Error(`${flag} must be a byte count like 1073741824 or 1g, not "${v}"`);
+  return Number(m[1]) * { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
+}

@@ -1,0 +1,23 @@
+import type { Platform } from "../platform.ts";
+import { denoFiles } from "./files.ts";
+import { denoServe } from "./serve.ts";
+
+export const denoPlatform: Platform = {
+  name: "deno",
+  files: denoFiles,
+  clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
+  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
+  serve: denoServe,
+  // Deno ships setImmediate for Node compatibility; it runs after the current I/O turn.
+  afterTurn: (fn) => setImmediate(fn),
+  memoryUsage: () => Deno.memoryUsage(),
+  process: {
+    args: () => Deno.args,
+    env: (name) => Deno.env.get(name),
+    exit: (code) => Deno.exit(code),
+    onSignal: (fn) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => fn(sig));
+    },
+    readText: (path) => Deno.readTextFileSync(path),
+  },
+};

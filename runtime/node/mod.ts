@@ -1,0 +1,24 @@
+import * as fs from "node:fs";
+import type { Platform } from "../platform.ts";
+import { nodeFiles } from "./files.ts";
+import { nodeServe } from "./serve.ts";
+
+export const nodePlatform: Platform = {
+  name: "node",
+  files: nodeFiles,
+  clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as never) },
+  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
+  serve: nodeServe,
+  afterTurn: (fn) => setImmediate(fn),
+  memoryUsage: () => process.memoryUsage(),
+  process: {
+    args: () => process.argv.slice(2),
+    env: (name) => process.env[name],
+    exit: (code) => process.exit(code),
+    onSignal: (fn) => {
+      process.once("SIGINT", () => fn("SIGINT"));
+      process.once("SIGTERM", () => fn("SIGTERM"));
+    },
+    readText: (path) => fs.readFileSync(path, "utf8"),
+  },
+};

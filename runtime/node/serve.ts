@@ -1,0 +1,67 @@
+// HTTP + WebSocket on Node: node:http for pages and probes, ws for /ws.
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+import type { Server, ServerSocket, ServeOptions } from "../platform.ts";
+
+export async function nodeServe(options: ServeOptions): Promise<Server> {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize, perMessageDeflate: false });
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const r = await options.http(req.method ?? "GET", url.pathname + url.search);
+      res.writeHead(r.status, r.headers);
+      res.end(r.body);
+    } catch (e) {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(String(e));
+    }
+  });
+  server.on("upgrade", (req, socket, head) => {
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== "/ws") {
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, req.socket.remoteAddress ?? "", options));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    host: options.host,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function attach(ws: WebSocket, remoteAddress: string, options: ServeOptions): void {
+  // ws closes an oversized frame with 1009 but no reason; give the reason the protocol names.
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer) =>
+    close(code, reason ?? (code === 1009 ? `FRAME_TOO_LARGE: frames are limited to ${options.maxFrameSize} bytes` : undefined));
+  const socket: ServerSocket = {
+    send: (data) => ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    remoteAddress,
+  };
+  ws.on("error", () => {}); // protocol errors close the socket; 'close' does the bookkeeping
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) {
+      ws.close(1003, "MALFORMED_FRAME: frames are binary CBOR");
+      return;
+    }
+    options.socket.onMessage(socket, data);
+  });
+  ws.on("close", () => options.socket.onClose(socket));
+  options.socket.onOpen(socket);
+}

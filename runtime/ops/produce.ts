@@ -1,0 +1,92 @@
+// send and sendBatch: validate each message, route it to a queue, hand it to the append
+// pipeline. The message bytes the producer encoded are what the CommitLog stores.
+import {
+  BrokerError,
+  checkMessage,
+  decode,
+  ErrorCode,
+  MAX_MESSAGE_SIZE,
+  type Message,
+  type Request,
+  tagsCode,
+} from "../../protocol/mod.ts";
+import { PERM_WRITE } from "../../actors/broker.machine.ts";
+import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
+import { optional, required } from "../args.ts";
+import type { Broker, Connection } from "../broker.ts";
+import type { AppendOutcome } from "./append-pipeline.ts";
+
+export function send(broker: Broker, conn: Connection, req: Request): void {
+  const bytes = required<Uint8Array>(req, "msg", "bytes");
+  const queueId = optional<number | undefined>(req, "queueId", "uint", undefined);
+  const item = toAppendItem(broker, bytes, queueId); // throws: the server answers with its code
+  broker.appends.append([item], (results) => {
+    const r = results[0];
+    if (r instanceof BrokerError) broker.replyError(conn, req.id, r);
+    else broker.reply(conn, req.id, result(item, r));
+  });
+}
+
+export function sendBatch(broker: Broker, conn: Connection, req: Request): void {
+  const msgs = required<unknown[]>(req, "msgs", "array");
+  const queueIds = optional<unknown[] | undefined>(req, "queueIds", "array", undefined);
+  if (queueIds && queueIds.length !== msgs.length) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `sendBatch: "queueIds" has ${queueIds.length} items for ${msgs.length} messages`);
+  }
+  // Each message stands alone: a bad one gets its own error, the rest are stored.
+  const outcomes: (Record<string, unknown> | null)[] = [];
+  const items: AppendItem[] = [];
+  for (let i = 0; i < msgs.length; i++) {
+    try {
+      if (!(msgs[i] instanceof Uint8Array)) throw new BrokerError(ErrorCode.WRONG_TYPE, `sendBatch: msgs[${i}] must be a byte string`);
+      const q = queueIds?.[i];
+      if (q !== undefined && q !== null && !(typeof q === "number" && Number.isInteger(q) && q >= 0)) {
+        throw new BrokerError(ErrorCode.WRONG_TYPE, `sendBatch: queueIds[${i}] must be an unsigned integer`);
+      }
+      items.push(toAppendItem(broker, msgs[i] as Uint8Array, (q ?? undefined) as number | undefined));
+      outcomes.push(null);
+    } catch (e) {
+      outcomes.push(errorOf(e));
+    }
+  }
+  broker.appends.append(items, (results: AppendOutcome[]) => {
+    let k = 0;
+    const out = outcomes.map((o) => {
+      if (o) return o;
+      const item = items[k];
+      const r = results[k++];
+      return r instanceof BrokerError ? errorOf(r) : { code: 0, ...result(item, r) };
+    });
+    broker.reply(conn, req.id, { results: out });
+  });
+}
+
+/** Decodes and checks one encoded message and picks its queue. Throws BrokerError. */
+export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number | undefined): AppendItem {
+  if (bytes.length > MAX_MESSAGE_SIZE) {
+    throw new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${bytes.length} bytes, the limit is ${MAX_MESSAGE_SIZE}`);
+  }
+  let decoded: unknown;
+  try {
+    decoded = decode(bytes);
+  } catch {
+    throw new BrokerError(ErrorCode.MALFORMED_FRAME, "a message is not valid CBOR");
+  }
+  const msg: Message = checkMessage(decoded);
+  const topic = broker.topicForWrite(msg.topic);
+  if ((topic.perm & PERM_WRITE) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${msg.topic}" is not writable`);
+  if (queueId === undefined) queueId = broker.nextQueue(msg.topic, topic.queues);
+  else if (queueId >= topic.queues) {
+    throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${msg.topic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
+  }
+  return { topic: msg.topic, queueId, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
+}
+
+function result(item: AppendItem, r: AppendResult) {
+  return { msgId: item.msgId, topic: item.topic, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
+}
+
+function errorOf(e: unknown): Record<string, unknown> {
+  if (e instanceof BrokerError) return { code: e.code, message: e.message };
+  return { code: ErrorCode.INTERNAL_ERROR, message: String(e) };
+}

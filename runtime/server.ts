@@ -1,0 +1,74 @@
+// Turns WebSocket frames into work: decode, check the envelope, dispatch by op, and answer
+// every failure with a named error code. Nothing a client sends can crash the broker.
+import { BrokerError, decode, ErrorCode, Op, type Request } from "../protocol/mod.ts";
+import type { Broker, Connection } from "./broker.ts";
+import type { ServerSocket, SocketHandlers } from "./platform.ts";
+import { createTopic, heartbeat, queryMessage, queryRoute, topicList, topicStatus } from "./ops/admin.ts";
+import { handleCommitOffset, handleQueryOffset } from "./ops/offsets.ts";
+import { send, sendBatch } from "./ops/produce.ts";
+
+type Handler = (broker: Broker, conn: Connection, req: Request) => void;
+
+const handlers: Partial<Record<string, Handler>> = {
+  [Op.send]: send,
+  [Op.sendBatch]: sendBatch,
+  [Op.pull]: (broker, conn, req) => broker.pulls.handle(conn, req),
+  [Op.commitOffset]: handleCommitOffset,
+  [Op.queryOffset]: handleQueryOffset,
+  [Op.createTopic]: createTopic,
+  [Op.topicList]: topicList,
+  [Op.topicStatus]: topicStatus,
+  [Op.queryRoute]: queryRoute,
+  [Op.queryMessage]: queryMessage,
+  [Op.heartbeat]: heartbeat,
+};
+
+export function createConnectionHandlers(broker: Broker): SocketHandlers {
+  const bySocket = new WeakMap<ServerSocket, Connection>();
+  let next = 0;
+  return {
+    onOpen(socket) {
+      const conn: Connection = { id: `c${++next}`, socket, open: true };
+      bySocket.set(socket, conn);
+      broker.connections.set(conn.id, conn);
+    },
+    onClose(socket) {
+      const conn = bySocket.get(socket);
+      if (!conn) return;
+      conn.open = false;
+      broker.connections.delete(conn.id);
+    },
+    onMessage(socket, data) {
+      const conn = bySocket.get(socket);
+      if (conn) dispatch(broker, conn, data);
+    },
+  };
+}
+
+function dispatch(broker: Broker, conn: Connection, data: Uint8Array): void {
+  let req: Request;
+  try {
+    req = decode(data) as Request;
+  } catch {
+    return broker.replyError(conn, null, new BrokerError(ErrorCode.MALFORMED_FRAME, "the frame is not valid CBOR"));
+  }
+  if (req === null || typeof req !== "object" || Array.isArray(req) || req instanceof Uint8Array) {
+    return broker.replyError(conn, null, new BrokerError(ErrorCode.MALFORMED_FRAME, "a frame must be a CBOR map"));
+  }
+  const id = req.id;
+  if (typeof id !== "number" && typeof id !== "string") {
+    const code = id === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE;
+    return broker.replyError(conn, null, new BrokerError(code, 'a request needs an "id" (an integer or a string)'));
+  }
+  if (typeof req.op !== "string") {
+    return broker.replyError(conn, id, new BrokerError(req.op === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, 'a request needs an "op" string'));
+  }
+  const handler = Object.hasOwn(handlers, req.op) ? handlers[req.op] : undefined;
+  if (!handler) return broker.replyError(conn, id, new BrokerError(ErrorCode.UNKNOWN_OP, `unknown op "${req.op.slice(0, 64)}"`));
+  if (broker.isClosing) return broker.replyError(conn, id, new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the broker is shutting down"));
+  try {
+    handler(broker, conn, req);
+  } catch (e) {
+    broker.replyError(conn, id, e);
+  }
+}
