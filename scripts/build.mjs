@@ -1,21 +1,23 @@
 // Builds what Node runs (Node 20 does not run TypeScript) and the browser bundle of the client.
-// Deno runs the .ts sources directly and needs none of this.
+// Deno runs the .ts sources directly and needs none of this. Each output builds on its own, so
+// one broken file fails its own bundle (and its tests), not everything.
 import { build } from "esbuild";
 import { readdirSync } from "node:fs";
 
 const quiet = process.argv.includes("--quiet");
 const started = Date.now();
 
-const node = { bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", sourcemap: "linked", logLevel: "warning" };
+const node = { bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", sourcemap: "linked", logLevel: "error" };
 
-const tests = readdirSync("tests").filter((f) => f.endsWith(".test.ts")).map((f) => `tests/${f}`);
+const tests = readdirSync("tests").filter((f) => f.endsWith(".test.ts"));
 
-await Promise.all([
-  build({ ...node, entryPoints: { broker: "runtime/main.ts", admin: "runtime/admin.ts" }, outdir: "dist", entryNames: "[name]", outExtension: { ".js": ".mjs" } }),
-  build({ ...node, entryPoints: tests, outdir: ".build/tests", outExtension: { ".js": ".mjs" } }),
-  build({ ...node, entryPoints: { bench: "bench/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+const results = await Promise.allSettled([
+  build({ ...node, entryPoints: { broker: "runtime/main.ts", admin: "runtime/admin.ts", bench: "bench/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+  ...tests.map((f) => build({ ...node, entryPoints: [`tests/${f}`], outfile: `.build/tests/${f.replace(/\.ts$/, ".mjs")}` })),
   // The SDK for browsers (and any runtime with a global WebSocket): one self-contained file.
-  build({ entryPoints: ["client/mod.ts"], bundle: true, platform: "browser", format: "esm", target: "es2022", external: ["ws"], outfile: "dist/actormq-client.js", sourcemap: "linked", logLevel: "warning" }),
+  build({ entryPoints: ["client/mod.ts"], bundle: true, platform: "browser", format: "esm", target: "es2022", external: ["ws"], outfile: "dist/actormq-client.js", sourcemap: "linked", logLevel: "error" }),
 ]);
 
-if (!quiet) console.log(`built dist/ and .build/ in ${Date.now() - started} ms`);
+const failed = results.filter((r) => r.status === "rejected").length;
+if (!quiet || failed) console.log(`build: ${results.length - failed} of ${results.length} outputs built in ${Date.now() - started} ms`);
+process.exit(failed ? 1 : 0);

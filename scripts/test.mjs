@@ -4,17 +4,16 @@
 //   npm test -- storage         only files whose name contains "storage"
 //   npm test -- --node | --deno one runtime
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+
+rmSync(".build/tests", { recursive: true, force: true });
 
 const args = process.argv.slice(2);
 const filters = args.filter((a) => !a.startsWith("--"));
 const runtimes = args.includes("--node") ? ["node"] : args.includes("--deno") ? ["deno"] : ["node", "deno"];
 
-const build = spawnSync(process.execPath, ["scripts/build.mjs", "--quiet"], { stdio: "inherit" });
-if (build.status !== 0) {
-  console.log("0 passed, 1 failed");
-  process.exit(1);
-}
+// A file that failed to build fails below, when its bundle is missing or stale.
+spawnSync(process.execPath, ["scripts/build.mjs", "--quiet"], { stdio: "inherit" });
 
 const files = readdirSync("tests")
   .filter((f) => f.endsWith(".test.ts"))

@@ -1,0 +1,121 @@
+// The machines on their own, with XState's SimulatedClock driving time: no sockets, no files.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createActor, SimulatedClock } from "xstate";
+import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
+import { createQueueMachine, type Hold } from "../actors/queue.machine.ts";
+import { decode, encode } from "../protocol/mod.ts";
+
+function hold(offset: number, deadline: number, reqId = 1): Hold {
+  return { connId: "c1", reqId, offset, maxCount: 32, maxBytes: 1 << 20, expression: "*", deadline };
+}
+
+function queueHarness() {
+  const clock = new SimulatedClock();
+  const released: { holds: Hold[]; reason: string }[] = [];
+  const machine = createQueueMachine({ now: () => clock.now(), releaseHolds: (_t, _q, holds, reason) => released.push({ holds, reason }) });
+  const actor = createActor(machine, { clock, input: { topic: "T", queueId: 0, perm: 6 } }).start();
+  return { clock, released, actor };
+}
+
+test("a held pull is released by the append that passes its offset", () => {
+  const { actor, released } = queueHarness();
+  actor.send({ type: "PULL", hold: hold(0, 15_000) });
+  assert.is(actor.getSnapshot().value, "holding");
+  actor.send({ type: "APPENDED", maxOffset: 1, lastStoreTimestamp: 5 });
+  assert.is(released.length, 1);
+  assert.is(released[0].reason, "wake");
+  assert.is(actor.getSnapshot().value, "idle");
+  assert.is(actor.getSnapshot().context.maxOffset, 1);
+});
+
+test("a hold past the new max stays held; holds expire at their own deadlines", () => {
+  const { actor, released, clock } = queueHarness();
+  actor.send({ type: "APPENDED", maxOffset: 5, lastStoreTimestamp: 1 });
+  actor.send({ type: "PULL", hold: hold(5, 10_000, 1) });
+  actor.send({ type: "PULL", hold: hold(5, 3_000, 2) }); // due sooner: re-arms the timer
+  clock.increment(2_999);
+  assert.is(released.length, 0);
+  clock.increment(1);
+  assert.is(released.length, 1);
+  assert.equal(released[0].holds.map((h) => h.reqId), [2]);
+  assert.is(released[0].reason, "timeout");
+  clock.increment(7_000);
+  assert.equal(released[1].holds.map((h) => h.reqId), [1]);
+  assert.is(actor.getSnapshot().value, "idle");
+});
+
+function brokerHarness(snapshot?: unknown) {
+  const clock = new SimulatedClock();
+  let snapshots = 0;
+  const deps: BrokerDeps = {
+    now: () => clock.now(),
+    releaseHolds: () => {},
+    snapshotIntervalMs: 30_000,
+    snapshot: () => snapshots++,
+    restartInput: (id) => ({ topic: id.split(":")[1], queueId: Number(id.split(":")[2]), perm: 6, maxOffset: 99 }),
+  };
+  const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" }, ...(snapshot ? { snapshot: snapshot as never } : {}) }).start();
+  return { actor, clock, snapshots: () => snapshots };
+}
+
+test("topics spawn queue children; APPEND_BATCH reaches exactly the touched queues", () => {
+  const { actor } = brokerHarness();
+  actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 4, perm: 6 });
+  assert.equal(Object.keys(actor.getSnapshot().children).sort(), ["queue:Orders:0", "queue:Orders:1", "queue:Orders:2", "queue:Orders:3"]);
+  actor.send({ type: "APPEND_BATCH", queues: [["Orders", 2, 7, 100]] });
+  const max = (q: number) => actor.system.get(`queue:Orders:${q}`)!.getSnapshot().context.maxOffset;
+  assert.equal([max(0), max(1), max(2), max(3)], [0, 0, 7, 0]);
+  actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 2, perm: 6 }); // never shrinks
+  assert.is(actor.getSnapshot().context.topics.Orders.queues, 4);
+});
+
+test("the persisted tree survives CBOR and restores queues, groups and offsets", () => {
+  const { actor } = brokerHarness();
+  actor.send({ type: "CREATE_TOPIC", topic: "A", queues: 2, perm: 6 });
+  actor.send({ type: "APPEND_BATCH", queues: [["A", 1, 42, 9]] });
+  actor.send({ type: "COMMIT_OFFSET", group: "g", topic: "A", queueId: 1, offset: 40 });
+  const bytes = encode(actor.getPersistedSnapshot());
+  actor.stop();
+  const restored = brokerHarness(decode(bytes)).actor;
+  assert.equal(restored.getSnapshot().context.topics, { A: { queues: 2, perm: 6 } });
+  assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 42);
+  assert.equal(restored.system.get("group:g")!.getSnapshot().context.offsets, { "A:1": 40 });
+  restored.send({ type: "APPEND_BATCH", queues: [["A", 1, 43, 10]] });
+  assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 43);
+});
+
+test("the root asks for a snapshot every interval, re-armed from its absolute due time", () => {
+  const { clock, snapshots } = brokerHarness();
+  clock.increment(29_999);
+  assert.is(snapshots(), 0);
+  clock.increment(1);
+  assert.is(snapshots(), 1);
+  clock.increment(30_000);
+  assert.is(snapshots(), 2);
+});
+
+test("a child that throws is restarted from the state the broker vouches for", () => {
+  const clock = new SimulatedClock();
+  let fail = true;
+  const deps: BrokerDeps = {
+    now: () => clock.now(),
+    releaseHolds: () => {
+      if (fail) throw new Error("boom");
+    },
+    snapshotIntervalMs: 30_000,
+    snapshot: () => {},
+    restartInput: () => ({ topic: "T", queueId: 0, perm: 6, maxOffset: 5 }),
+  };
+  const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" } }).start();
+  actor.send({ type: "CREATE_TOPIC", topic: "T", queues: 1, perm: 6 });
+  actor.send({ type: "PULL", topic: "T", queueId: 0, hold: hold(0, 1_000) });
+  actor.send({ type: "APPEND_BATCH", queues: [["T", 0, 5, 1]] }); // waking the hold throws
+  assert.is(actor.getSnapshot().context.restarts["queue:T:0"], 1);
+  const q = actor.system.get("queue:T:0")!;
+  assert.is(q.getSnapshot().status, "active");
+  assert.is(q.getSnapshot().context.maxOffset, 5);
+  fail = false;
+});
+
+test.run();
