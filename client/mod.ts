@@ -1,1 +1,12 @@
-export {};
+// ActorMQ's client SDK: the same code in browsers, Deno and Node (>= 20).
+export { Producer, SendBatchError } from "./producer.ts";
+export type { ProducerOptions, SendResult } from "./producer.ts";
+export { PullConsumer } from "./pull-consumer.ts";
+export type { PullConsumerOptions, PullOptions, PullResult, QueueRef } from "./pull-consumer.ts";
+export { Admin } from "./admin.ts";
+export type { MessageQuery, QueueStatus, TopicConfig, TopicStatus } from "./admin.ts";
+export type { ClientOptions } from "./client-core.ts";
+export type { SendMessage } from "./outgoing-message.ts";
+export type { MessageView } from "./message.ts";
+export type { WebSocketConstructor, WebSocketLike } from "./websocket.ts";
+export { BrokerError, ErrorCode, PullStatus } from "../protocol/mod.ts";

@@ -1,0 +1,179 @@
+// What every client (Producer, PullConsumer, Admin) shares: its endpoints, one connection per
+// broker address, topic routes with a cache, and heartbeats. Runtimes differ only in the
+// WebSocket constructor (see websocket.ts).
+import { BrokerError, ErrorCode } from "../protocol/mod.ts";
+import { nanoid } from "nanoid";
+import { dialableAddress, normalizeEndpoints } from "./endpoints.ts";
+import { type BrokerRoute, type TopicRoute, TopicPublishInfo } from "./topic-route.ts";
+import { type Reply, Transport } from "./transport.ts";
+import { resolveWebSocket, type WebSocketConstructor } from "./websocket.ts";
+
+export interface ClientOptions {
+  /** One or more brokers: "host:port", "ws://host:port[/ws]", or a list (also "a:1;b:2"). */
+  endpoints: string | string[];
+  /** Time a request may take (a long-polling pull gets its poll time on top). Default 3000 ms. */
+  requestTimeoutMs?: number;
+  /** Another WebSocket implementation; by default the platform's, or `ws` on Node 20. */
+  WebSocket?: WebSocketConstructor;
+  /** This client's id in heartbeats; a random one by default. */
+  clientId?: string;
+}
+
+/** Routes are refreshed this often, as RocketMQ clients do. */
+export const ROUTE_TTL_MS = 30_000;
+/** A topic found missing is asked about again after this long. */
+const MISSING_ROUTE_TTL_MS = 1_000;
+export const HEARTBEAT_INTERVAL_MS = 30_000;
+
+interface CachedRoute {
+  info: TopicPublishInfo | null; // null: TOPIC_NOT_FOUND
+  at: number;
+}
+
+export class ClientCore {
+  readonly endpoints: string[];
+  readonly clientId: string;
+  readonly requestTimeoutMs: number;
+  private readonly webSocket: Promise<WebSocketConstructor>;
+  private readonly transports = new Map<string, Transport>();
+  private readonly routes = new Map<string, CachedRoute>();
+  private readonly routeFetches = new Map<string, Promise<TopicPublishInfo | null>>();
+  private current = 0;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints } are required");
+    this.endpoints = normalizeEndpoints(options.endpoints);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
+    this.clientId = options.clientId ?? `actormq-${nanoid(12)}`;
+    this.webSocket = options.WebSocket ? Promise.resolve(options.WebSocket) : resolveWebSocket();
+    this.webSocket.catch(() => {}); // reported by the first connect
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The endpoint in use: where requests without a broker of their own go. */
+  get endpoint(): string {
+    return this.endpoints[this.current];
+  }
+
+  /** Connects to the first endpoint that answers; rejects with the last failure if none does. */
+  async connect(): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < this.endpoints.length; i++) {
+      try {
+        await this.transport(this.endpoint).connect();
+        return;
+      } catch (e) {
+        last = e;
+        this.current = (this.current + 1) % this.endpoints.length;
+      }
+    }
+    throw last;
+  }
+
+  /** The connection to one broker, created on first use. */
+  transport(address: string): Transport {
+    let t = this.transports.get(address);
+    if (!t) {
+      t = new Transport(address, { WebSocket: this.webSocket, connectTimeoutMs: this.requestTimeoutMs });
+      this.transports.set(address, t);
+    }
+    return t;
+  }
+
+  /** A request to the endpoint in use; a connection failure moves later requests to the next endpoint. */
+  async request(op: string, args: Record<string, unknown>, timeoutMs = this.requestTimeoutMs): Promise<Reply> {
+    if (this.closed) throw new BrokerError(ErrorCode.CONNECTION_CLOSED, "the client is shut down");
+    const transport = this.transport(this.endpoint);
+    try {
+      return await transport.request(op, args, timeoutMs);
+    } catch (e) {
+      if (e instanceof BrokerError && e.code === ErrorCode.CONNECTION_CLOSED && !transport.isOpen && this.endpoints.length > 1) {
+        if (this.endpoint === transport.url) this.current = (this.current + 1) % this.endpoints.length;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The cached route of a topic without waiting: undefined when none is cached yet, null when
+   * the topic was not found. A stale entry is returned and refreshed in the background.
+   */
+  cachedRoute(topic: string): TopicPublishInfo | null | undefined {
+    const c = this.routes.get(topic);
+    if (!c) return undefined;
+    if (Date.now() - c.at > (c.info ? ROUTE_TTL_MS : MISSING_ROUTE_TTL_MS)) this.fetchRoute(topic).catch(() => {});
+    return c.info;
+  }
+
+  /** The route of a topic, from the cache or the broker; null when the topic does not exist. */
+  route(topic: string): Promise<TopicPublishInfo | null> {
+    const cached = this.cachedRoute(topic);
+    return cached !== undefined ? Promise.resolve(cached) : this.fetchRoute(topic);
+  }
+
+  /** Forgets a topic's route, so the next send asks again (after auto-creation, after a failure). */
+  invalidateRoute(topic: string): void {
+    this.routes.delete(topic);
+  }
+
+  private fetchRoute(topic: string): Promise<TopicPublishInfo | null> {
+    let p = this.routeFetches.get(topic);
+    if (p) return p;
+    const via = this.endpoint;
+    p = this.request("queryRoute", { topic })
+      .then(
+        (reply) => new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via)),
+        (e) => {
+          // Not found: the producer sends anyway and the broker creates the topic. A broker
+          // without routes (UNKNOWN_OP) is treated the same: it picks the queues itself.
+          if (e instanceof BrokerError && (e.code === ErrorCode.TOPIC_NOT_FOUND || e.code === ErrorCode.UNKNOWN_OP)) return null;
+          throw e;
+        },
+      )
+      .then((info) => {
+        this.routes.set(topic, { info, at: Date.now() });
+        return info;
+      })
+      .finally(() => this.routeFetches.delete(topic));
+    this.routeFetches.set(topic, p);
+    return p;
+  }
+
+  /** Says who this client is now and every 30 s; a broker that does not listen is no error. */
+  startHeartbeat(groups: { producerGroups?: string[]; consumerGroups?: string[] }): void {
+    const beat = () => {
+      if (this.closed) return;
+      this.request("heartbeat", {
+        clientId: this.clientId,
+        producerGroups: groups.producerGroups ?? [],
+        consumerGroups: groups.consumerGroups ?? [],
+      }).catch(() => {});
+    };
+    beat();
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** Closes every connection; requests in flight fail with CONNECTION_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    await Promise.all([...this.transports.values()].map((t) => t.close()));
+  }
+}
+
+function routeOf(topic: string, reply: Reply): TopicRoute {
+  const brokers = Array.isArray(reply.brokers) ? reply.brokers : [];
+  return {
+    topic,
+    brokers: brokers.filter((b): b is BrokerRoute =>
+      b !== null && typeof b === "object" && typeof b.name === "string" && typeof b.address === "string" &&
+      typeof b.queues === "number" && typeof b.perm === "number"
+    ),
+  };
+}

@@ -1,0 +1,87 @@
+// What a producer sends, checked on the client as RocketMQ's Validators do and encoded once into
+// the bytes the broker stores verbatim.
+import { BrokerError, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
+
+/** A message as the user writes it; the client adds the id and born timestamp. */
+export interface SendMessage {
+  topic: string;
+  /** Bytes or text; the consumer receives the same type. */
+  body: Uint8Array | ArrayBuffer | string;
+  /** One tag, for subscription expressions ("TagA || TagB"). */
+  tags?: string;
+  /** Business keys, indexed by the broker for queryMessage. */
+  keys?: string[];
+  /** User properties. */
+  props?: Record<string, string>;
+  /** This queue of the topic, instead of the next one round-robin (RocketMQ's send to a MessageQueue). */
+  queueId?: number;
+  /** Messages with the same sharding key go to the same queue while the queue count stays the same. */
+  shardingKey?: string;
+}
+
+export interface EncodedMessage {
+  topic: string;
+  msgId: string;
+  /** The message map, encoded: exactly what the broker stores and consumers decode. */
+  bytes: Uint8Array;
+  queueId?: number;
+  shardingKey?: string;
+}
+
+/** Checks a message and encodes it; throws a BrokerError with a named code. */
+export function encodeMessage(input: SendMessage, msgId: string, born: number, group?: string): EncodedMessage {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "a message must be an object { topic, body, ... }");
+  }
+  if (input.topic === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "message.topic is missing");
+  const topic = checkTopicName(input.topic);
+  const body = bodyOf(input.body);
+  const msg: Message = { topic, body, id: msgId, born };
+  if (input.tags !== undefined) {
+    if (typeof input.tags !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "message.tags must be a string");
+    if (input.tags !== "") msg.tags = input.tags;
+  }
+  if (input.keys !== undefined) {
+    if (!Array.isArray(input.keys) || input.keys.some((k) => typeof k !== "string")) {
+      throw new BrokerError(ErrorCode.WRONG_TYPE, "message.keys must be an array of strings");
+    }
+    if (input.keys.length > 0) msg.keys = input.keys;
+  }
+  if (input.props !== undefined) {
+    const p = input.props;
+    if (p === null || typeof p !== "object" || Array.isArray(p) || Object.values(p).some((v) => typeof v !== "string")) {
+      throw new BrokerError(ErrorCode.WRONG_TYPE, "message.props must be an object of strings");
+    }
+    if (Object.keys(p).length > 0) msg.props = p;
+  }
+  if (group !== undefined) msg.group = group;
+  const queueId = input.queueId;
+  if (queueId !== undefined && !(Number.isInteger(queueId) && queueId >= 0)) {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.queueId must be a non-negative integer");
+  }
+  if (input.shardingKey !== undefined && typeof input.shardingKey !== "string") {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.shardingKey must be a string");
+  }
+  const bytes = encode(msg);
+  if (bytes.length > MAX_MESSAGE_SIZE) throw tooLarge(bytes.length);
+  return { topic, msgId, bytes, queueId, shardingKey: input.shardingKey };
+}
+
+function bodyOf(body: unknown): Uint8Array | string {
+  if (body === undefined || body === null) throw new BrokerError(ErrorCode.MISSING_FIELD, "message.body is missing");
+  let out: Uint8Array | string;
+  if (typeof body === "string") out = body;
+  else if (body instanceof Uint8Array) out = body;
+  else if (body instanceof ArrayBuffer) out = new Uint8Array(body);
+  else if (ArrayBuffer.isView(body)) out = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  else throw new BrokerError(ErrorCode.WRONG_TYPE, "message.body must be a Uint8Array, an ArrayBuffer or a string");
+  // RocketMQ refuses an empty body ("the message body length is zero").
+  if (out.length === 0) throw new BrokerError(ErrorCode.BAD_REQUEST, "message.body is empty");
+  // A string's UTF-8 form is at least as long as its UTF-16 length: refuse early, before encoding.
+  if (out.length > MAX_MESSAGE_SIZE) throw tooLarge(out.length);
+  return out;
+}
+
+function tooLarge(size: number): BrokerError {
+  return new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${size} bytes or more, the limit is ${MAX_MESSAGE_SIZE}`);
+}

@@ -1,0 +1,220 @@
+// The Producer: checks and encodes each message once, picks its queue from the topic's route
+// (round-robin), and hands it to the coalescer of that broker's connection, which batches the
+// sends of one turn into one frame. Failures of the connection are retried, RocketMQ's way.
+import { BrokerError, ErrorCode } from "../protocol/mod.ts";
+import { nanoid } from "nanoid";
+import { ClientCore, type ClientOptions } from "./client-core.ts";
+import { type EncodedMessage, encodeMessage, type SendMessage } from "./outgoing-message.ts";
+import { type FlushSchedule, type ItemOutcome, type OutgoingFrame, SendCoalescer } from "./send-coalescer.ts";
+import type { MessageQueue, TopicPublishInfo } from "./topic-route.ts";
+import type { Transport } from "./transport.ts";
+
+export interface ProducerOptions extends Omit<ClientOptions, "requestTimeoutMs"> {
+  /** Producer group, stored with each message. */
+  group?: string;
+  /** Time a send may take, retries included. Default 3000 ms (RocketMQ's). */
+  sendTimeoutMs?: number;
+  /** Retries of a send that failed with CONNECTION_CLOSED, TIMEOUT or SERVICE_UNAVAILABLE. Default 2. */
+  retryTimesWhenSendFailed?: number;
+  /** Most messages in one frame. Default 256. */
+  maxBatchMessages?: number;
+  /** Most message bytes in one frame (a larger message travels alone). Default 1 MiB. */
+  maxBatchBytes?: number;
+  /** When a batch that did not fill up leaves: "microtask" (default) or "timer" (0 ms). */
+  flushSchedule?: FlushSchedule;
+}
+
+export interface SendResult {
+  status: "SEND_OK";
+  msgId: string;
+  queue: { broker: string; topic: string; queueId: number };
+  queueOffset: number;
+}
+
+/** sendBatch's error when some messages failed: `results` says, per message, what happened. */
+export class SendBatchError extends BrokerError {
+  constructor(code: string, message: string, readonly results: (SendResult | BrokerError)[]) {
+    super(code, message);
+    this.name = "SendBatchError";
+  }
+}
+
+const RETRYABLE = new Set<string>([ErrorCode.CONNECTION_CLOSED, ErrorCode.TIMEOUT, ErrorCode.SERVICE_UNAVAILABLE]);
+/** Errors that say the cached route is wrong. */
+const STALE_ROUTE = new Set<string>([ErrorCode.TOPIC_NOT_FOUND, ErrorCode.QUEUE_NOT_FOUND, ErrorCode.NO_PERMISSION]);
+
+export class Producer {
+  readonly group: string | undefined;
+  private readonly core: ClientCore;
+  private readonly sendTimeoutMs: number;
+  private readonly retries: number;
+  private readonly coalescers = new Map<string, SendCoalescer>();
+  private readonly brokerNames = new Map<string, string>();
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(private readonly options: ProducerOptions) {
+    this.sendTimeoutMs = positive(options.sendTimeoutMs, 3000, "sendTimeoutMs");
+    this.retries = nonNegativeInt(options.retryTimesWhenSendFailed, 2, "retryTimesWhenSendFailed");
+    positive(options.maxBatchMessages, 256, "maxBatchMessages");
+    positive(options.maxBatchBytes, 1024 * 1024, "maxBatchBytes");
+    if (options.group !== undefined && typeof options.group !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "group must be a string");
+    this.group = options.group;
+    this.core = new ClientCore({ ...options, requestTimeoutMs: this.sendTimeoutMs });
+  }
+
+  /** Connects to a broker (sends before start connect on demand) and starts heartbeats. */
+  async start(): Promise<void> {
+    if (this.stopped) throw new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down");
+    await this.core.connect();
+    this.core.startHeartbeat({ producerGroups: this.group ? [this.group] : [] });
+  }
+
+  /** Sends one message; resolves when the broker has stored it. */
+  send(msg: SendMessage): Promise<SendResult> {
+    if (this.stopped) return Promise.reject(new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down"));
+    let m: EncodedMessage;
+    try {
+      m = encodeMessage(msg, nanoid(), Date.now(), this.group);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.track(this.deliver(m, Date.now() + this.sendTimeoutMs));
+  }
+
+  /**
+   * Sends many messages, each routed on its own (they travel in as few frames as the batch
+   * limits allow). All are checked before any is sent. Resolves with one result per message;
+   * if any failed, rejects with a SendBatchError whose `results` holds each one's outcome.
+   */
+  async sendBatch(msgs: SendMessage[]): Promise<SendResult[]> {
+    if (this.stopped) throw new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down");
+    if (!Array.isArray(msgs)) throw new BrokerError(ErrorCode.WRONG_TYPE, "sendBatch takes an array of messages");
+    const born = Date.now();
+    const encoded = msgs.map((msg, i) => {
+      try {
+        return encodeMessage(msg, nanoid(), born, this.group);
+      } catch (e) {
+        const err = e as BrokerError;
+        throw new BrokerError(err.code, `msgs[${i}]: ${err.message}`);
+      }
+    });
+    const deadline = Date.now() + this.sendTimeoutMs;
+    const settled = await Promise.allSettled(encoded.map((m) => this.track(this.deliver(m, deadline))));
+    const results = settled.map((s) => (s.status === "fulfilled" ? s.value : asBrokerError(s.reason)));
+    const failed = results.filter((r): r is BrokerError => r instanceof BrokerError);
+    if (failed.length === 0) return results as SendResult[];
+    throw new SendBatchError(failed[0].code, `${failed.length} of ${msgs.length} messages failed; the first: ${failed[0].message}`, results);
+  }
+
+  /** Waits for the sends in flight, then closes the connections. Later sends are refused. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    for (const c of this.coalescers.values()) c.flush();
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await this.core.close();
+  }
+
+  /** One message to the broker, with RocketMQ's retries within the send timeout. */
+  private async deliver(m: EncodedMessage, deadline: number): Promise<SendResult> {
+    for (let attempt = 0;; attempt++) {
+      let info: TopicPublishInfo | null | undefined;
+      let mq: MessageQueue | undefined;
+      try {
+        info = this.core.cachedRoute(m.topic);
+        if (info === undefined) info = await this.core.route(m.topic);
+        mq = info ? pickQueue(info, m) : undefined;
+        if (mq && !this.brokerNames.has(mq.address)) this.brokerNames.set(mq.address, mq.broker);
+        const address = mq?.address ?? this.core.endpoint;
+        const queueId = m.queueId ?? mq?.queueId;
+        const r = await this.coalescer(address).add(m.bytes, queueId, deadline);
+        // Sent without a route: the broker created the topic. Learn its route for the next sends.
+        if (info === null) this.core.invalidateRoute(m.topic);
+        return {
+          status: "SEND_OK",
+          msgId: r.msgId,
+          queue: { broker: mq?.broker ?? this.brokerNames.get(address) ?? address, topic: r.topic, queueId: r.queueId },
+          queueOffset: r.queueOffset,
+        };
+      } catch (e) {
+        const err = asBrokerError(e);
+        if (STALE_ROUTE.has(err.code) && info) this.core.invalidateRoute(m.topic);
+        const left = deadline - Date.now();
+        if (!RETRYABLE.has(err.code) || attempt >= this.retries || left <= 0 || this.core.isClosed) throw err;
+        // A broker that says it is unavailable gets a moment; a dead socket is redialled with backoff by the transport.
+        if (err.code === ErrorCode.SERVICE_UNAVAILABLE) await sleep(Math.min(left, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  private coalescer(address: string): SendCoalescer {
+    let c = this.coalescers.get(address);
+    if (!c) {
+      const transport = this.core.transport(address);
+      c = new SendCoalescer((frame) => sendFrame(transport, frame), {
+        maxMessages: this.options.maxBatchMessages ?? 256,
+        maxBytes: this.options.maxBatchBytes ?? 1024 * 1024,
+        schedule: this.options.flushSchedule,
+      });
+      this.coalescers.set(address, c);
+    }
+    return c;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight++;
+    const done = () => {
+      if (--this.inFlight === 0 && this.idle.length > 0) for (const resolve of this.idle.splice(0)) resolve();
+    };
+    p.then(done, done);
+    return p;
+  }
+}
+
+/** A frame of one message goes as `send`, of more as `sendBatch`; both answer per message. */
+async function sendFrame(transport: Transport, frame: OutgoingFrame): Promise<ItemOutcome[]> {
+  if (frame.msgs.length === 1) {
+    const args: Record<string, unknown> = { msg: frame.msgs[0] };
+    if (frame.queueIds) args.queueId = frame.queueIds[0];
+    try {
+      return [(await transport.request("send", args, frame.timeoutMs)) as unknown as ItemOutcome];
+    } catch (e) {
+      const err = asBrokerError(e);
+      // The connection's failures fail the frame; the broker's errors are this message's.
+      if (RETRYABLE.has(err.code)) throw err;
+      return [{ code: err.code, message: err.message }];
+    }
+  }
+  const args: Record<string, unknown> = { msgs: frame.msgs };
+  if (frame.queueIds) args.queueIds = frame.queueIds;
+  const reply = await transport.request("sendBatch", args, frame.timeoutMs);
+  if (!Array.isArray(reply.results)) throw new BrokerError(ErrorCode.INTERNAL_ERROR, "sendBatch: the response has no results array");
+  return reply.results as ItemOutcome[];
+}
+
+function pickQueue(info: TopicPublishInfo, m: EncodedMessage): MessageQueue | undefined {
+  if (m.queueId !== undefined) return info.byId(m.queueId);
+  if (m.shardingKey !== undefined) return info.forKey(m.shardingKey);
+  return info.next();
+}
+
+function asBrokerError(e: unknown): BrokerError {
+  return e instanceof BrokerError ? e : new BrokerError(ErrorCode.INTERNAL_ERROR, String((e as Error)?.message ?? e));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function positive(v: number | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !(v > 0)) throw new BrokerError(ErrorCode.BAD_REQUEST, `${name} must be a positive number`);
+  return v;
+}
+
+function nonNegativeInt(v: number | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 0) throw new BrokerError(ErrorCode.BAD_REQUEST, `${name} must be a non-negative integer`);
+  return v;
+}

@@ -1,0 +1,247 @@
+// One WebSocket connection to one broker: requests correlated with responses by id, a timeout per
+// request, pushes handed to a listener, and reconnection on demand with exponential backoff.
+// Every failure reaches the caller as a BrokerError with a code (TIMEOUT, CONNECTION_CLOSED, or
+// the broker's own).
+import { BrokerError, decode, encode, ErrorCode, type Push } from "../protocol/mod.ts";
+import { frameBytes, OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
+
+export interface TransportOptions {
+  /** The constructor, or a promise of it (Node resolves `ws` with a dynamic import). */
+  WebSocket: WebSocketConstructor | Promise<WebSocketConstructor>;
+  /** Time allowed for the WebSocket handshake. */
+  connectTimeoutMs?: number;
+  /** First reconnect delay after a failed attempt; doubles per failure up to maxBackoffMs. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Frames without an id: broker pushes (and errors the broker could not attribute, id null). */
+  onPush?: (push: Push) => void;
+}
+
+/** A successful response: `code` 0 and the op's result fields. */
+export type Reply = Record<string, unknown> & { code: 0 };
+
+interface InFlight {
+  resolve(reply: Reply): void;
+  reject(err: BrokerError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class Transport {
+  private socket: WebSocketLike | null = null;
+  private connecting: Promise<WebSocketLike> | null = null;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 0;
+  private failures = 0;
+  private lastFailureAt = 0;
+  private closed = false;
+  private readonly connectTimeoutMs: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(readonly url: string, private readonly options: TransportOptions) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.minBackoffMs = options.minBackoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5000;
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== null && this.socket.readyState === OPEN;
+  }
+
+  /** Requests sent and not yet answered. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Opens the socket if it is not open; waits out the backoff after a recent failure. */
+  connect(): Promise<void> {
+    return this.open().then(() => {});
+  }
+
+  /**
+   * Sends `{ id, op, ...args }` and resolves with the response when its code is 0; rejects with
+   * a BrokerError carrying the broker's code otherwise, TIMEOUT after `timeoutMs` (counted from
+   * now, connecting included) or CONNECTION_CLOSED if the socket goes away first.
+   */
+  request(op: string, args: Record<string, unknown>, timeoutMs: number): Promise<Reply> {
+    if (this.closed) return Promise.reject(closedError(this.url, "the client is shut down"));
+    const id = ++this.nextId;
+    let frame: Uint8Array;
+    try {
+      frame = encode({ id, op, ...args });
+    } catch (e) {
+      return Promise.reject(new BrokerError(ErrorCode.WRONG_TYPE, `${op}: cannot encode the request: ${(e as Error).message}`));
+    }
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.inFlight.delete(id)) {
+          reject(new BrokerError(ErrorCode.TIMEOUT, `${op} to ${this.url}: no response in ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
+      this.inFlight.set(id, { resolve, reject, timer });
+      if (this.isOpen) return this.write(id, frame);
+      this.open().then(
+        () => this.write(id, frame),
+        (e: BrokerError) => this.settle(id)?.reject(e),
+      );
+    });
+  }
+
+  /** Closes the socket for good; requests in flight fail with CONNECTION_CLOSED. */
+  close(): Promise<void> {
+    this.closed = true;
+    const socket = this.socket;
+    this.socket = null;
+    this.failAll(closedError(this.url, "the client is shut down"));
+    if (!socket || socket.readyState > OPEN) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      // Resolve on the close handshake, or after a second if the peer never answers it.
+      const timer = setTimeout(resolve, 1000);
+      socket.onclose = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      socket.onmessage = null;
+      try {
+        socket.close(1000, "client shutdown");
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private write(id: number, frame: Uint8Array): void {
+    if (!this.inFlight.has(id)) return; // timed out while connecting
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN) {
+      this.settle(id)?.reject(closedError(this.url, "the socket closed before the request was sent"));
+      return;
+    }
+    try {
+      socket.send(frame);
+    } catch (e) {
+      this.settle(id)?.reject(closedError(this.url, `send failed: ${(e as Error).message}`));
+    }
+  }
+
+  private open(): Promise<WebSocketLike> {
+    if (this.closed) return Promise.reject(closedError(this.url, "the client is shut down"));
+    if (this.socket && this.socket.readyState === OPEN) return Promise.resolve(this.socket);
+    this.connecting ??= this.dial().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async dial(): Promise<WebSocketLike> {
+    const wait = this.backoffRemaining();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (this.closed) throw closedError(this.url, "the client is shut down");
+    try {
+      const socket = await this.handshake(await this.options.WebSocket);
+      this.failures = 0;
+      return socket;
+    } catch (e) {
+      this.failures++;
+      this.lastFailureAt = Date.now();
+      throw e instanceof BrokerError ? e : closedError(this.url, `cannot connect: ${(e as Error).message ?? e}`);
+    }
+  }
+
+  private handshake(Ctor: WebSocketConstructor): Promise<WebSocketLike> {
+    return new Promise<WebSocketLike>((resolve, reject) => {
+      let socket: WebSocketLike;
+      try {
+        socket = new Ctor(this.url);
+      } catch (e) {
+        return reject(closedError(this.url, `cannot connect: ${(e as Error).message}`));
+      }
+      socket.binaryType = "arraybuffer";
+      let settled = false;
+      const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.onopen = socket.onclose = socket.onerror = socket.onmessage = null;
+        try {
+          socket.close();
+        } catch { /* already closing */ }
+        reject(closedError(this.url, `cannot connect: ${why}`));
+      };
+      const timer = setTimeout(() => fail(`no handshake in ${this.connectTimeoutMs} ms`), this.connectTimeoutMs);
+      socket.onerror = () => fail("connection refused or reset");
+      socket.onclose = (ev) => fail(`closed during the handshake (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
+      socket.onopen = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (this.closed) {
+          socket.close(1000, "client shutdown");
+          return reject(closedError(this.url, "the client is shut down"));
+        }
+        this.attach(socket);
+        resolve(socket);
+      };
+    });
+  }
+
+  private attach(socket: WebSocketLike): void {
+    this.socket = socket;
+    socket.onmessage = (ev) => this.receive(ev.data);
+    socket.onerror = () => {}; // a close event follows; it does the bookkeeping
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.failures = 0;
+      this.failAll(closedError(this.url, `the socket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
+    };
+  }
+
+  private receive(data: unknown): void {
+    const bytes = frameBytes(data);
+    if (!bytes) return; // text frames are not part of the protocol
+    let frame: Record<string, unknown>;
+    try {
+      frame = decode(bytes) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (frame === null || typeof frame !== "object") return;
+    const id = frame.id;
+    if (typeof id !== "number") {
+      // No id: a push. id null: an error about a frame the broker could not read.
+      this.options.onPush?.(frame as Push);
+      return;
+    }
+    const entry = this.settle(id);
+    if (!entry) return; // answered after its timeout
+    if (frame.code === 0) entry.resolve(frame as Reply);
+    else entry.reject(new BrokerError(String(frame.code ?? ErrorCode.INTERNAL_ERROR), String(frame.message ?? "")));
+  }
+
+  private settle(id: number): InFlight | undefined {
+    const entry = this.inFlight.get(id);
+    if (!entry) return undefined;
+    this.inFlight.delete(id);
+    clearTimeout(entry.timer);
+    return entry;
+  }
+
+  private failAll(err: BrokerError): void {
+    const entries = [...this.inFlight.values()];
+    this.inFlight.clear();
+    for (const e of entries) {
+      clearTimeout(e.timer);
+      e.reject(err);
+    }
+  }
+
+  private backoffRemaining(): number {
+    if (this.failures === 0) return 0;
+    const delay = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1));
+    return this.lastFailureAt + delay - Date.now();
+  }
+}
+
+function closedError(url: string, why: string): BrokerError {
+  return new BrokerError(ErrorCode.CONNECTION_CLOSED, `${url}: ${why}`);
+}
