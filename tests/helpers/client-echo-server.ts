@@ -50,6 +50,8 @@ export interface EchoServer {
   connections: number;
   /** Closes every client socket (as a crashing broker would), keeping the server up. */
   dropConnections(): void;
+  /** Sends a frame without an id to every client. */
+  push(frame: Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,9 @@ export async function startEchoServer(options: { store?: boolean } = {}): Promis
     dropConnections: () => {
       for (const ws of sockets) ws.terminate();
     },
+    push: (frame) => {
+      for (const ws of sockets) ws.send(encode(frame));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const ws of sockets) ws.terminate();
@@ -80,9 +85,9 @@ export async function startEchoServer(options: { store?: boolean } = {}): Promis
       }),
   };
 
-  const topicFor = (name: string, create: boolean): Topic => {
+  const topicFor = (name: string, create: boolean, queues = 4): Topic => {
     let t = topics.get(name);
-    if (!t && create) topics.set(name, (t = { queues: [[], [], [], []], perm: 6, next: 0 }));
+    if (!t && create) topics.set(name, (t = { queues: Array.from({ length: queues }, () => []), perm: 6, next: 0 }));
     if (!t) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${name}" does not exist`);
     return t;
   };
@@ -120,7 +125,7 @@ export async function startEchoServer(options: { store?: boolean } = {}): Promis
       return { topic: req.topic, brokers: [{ name: "echo-broker", address: url, queues: t.queues.length, perm: t.perm }] };
     },
     createTopic: (req) => {
-      const t = topicFor(req.topic as string, true);
+      const t = topicFor(req.topic as string, true, req.queues as number);
       while (t.queues.length < (req.queues as number)) t.queues.push([]);
       if (typeof req.perm === "number") t.perm = req.perm;
       return { topic: req.topic, queues: t.queues.length, perm: t.perm };
