@@ -34,7 +34,7 @@ test("SIGKILL mid-stream under --flush sync loses no acknowledged message", asyn
   await producer.start();
 
   // A consumer commits an offset before the crash.
-  const warmup = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.send({ topic: "Crash", body: `warm-${i}`, queueId: 0 } as never)));
+  const warmup = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.send({ topic: "Crash", body: `warm-${i}`, queueId: 0 })));
   const consumer = new PullConsumer({ endpoints: first.url, group: "cg" });
   await consumer.start();
   const firstPull = await consumer.pull({ topic: "Crash", queueId: 0, offset: 0, maxCount: 10 });

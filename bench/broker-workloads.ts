@@ -1,0 +1,125 @@
+// Broker workloads through the real SDK against a broker child process (so the broker has a
+// core of its own and its RSS can be read): produce, consume, latency at a steady rate.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Admin, Producer, PullConsumer } from "../client/mod.ts";
+import { percentile } from "./stats.ts";
+
+export interface BrokerHandle {
+  url: string;
+  child: ChildProcess;
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
+  const child = spawn(process.execPath, ["dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`broker exited ${code}: ${out}`)));
+  });
+  return {
+    url,
+    child,
+    rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? NaN) * 1024,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+const BODY = new Uint8Array(1024).fill(42);
+
+/** One producer, `inFlight` sends outstanding: messages/s. */
+export async function produce(url: string, topic: string, total: number, inFlight: number): Promise<number> {
+  const producer = new Producer({ endpoints: url, group: "bench" });
+  await producer.start();
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      next++;
+      await producer.send({ topic, body: BODY });
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const rate = total / ((performance.now() - started) / 1000);
+  await producer.shutdown();
+  return rate;
+}
+
+/** One consumer draining every queue of a topic from offset 0, pulls of 32 pipelined per queue: messages/s. */
+export async function consume(url: string, topic: string, queues: number, expected: number): Promise<number> {
+  const consumer = new PullConsumer({ endpoints: url, group: "bench" });
+  await consumer.start();
+  let got = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: queues }, async (_, queueId) => {
+    let offset = 0;
+    for (;;) {
+      const r = await consumer.pull({ topic, queueId, offset, maxCount: 32 });
+      if (r.status !== "FOUND") break;
+      got += r.msgs.length;
+      offset = r.nextOffset;
+    }
+  }));
+  const rate = got / ((performance.now() - started) / 1000);
+  await consumer.shutdown();
+  if (got < expected) throw new Error(`consumed ${got} of ${expected}`);
+  return rate;
+}
+
+/**
+ * Sends at a steady `rate` msg/s for `seconds` while one long-polling consumer per queue reads;
+ * latency = receive time - send time, both from this process's performance.now(). Returns
+ * p50/p99/p99.9 in ms.
+ */
+export async function latency(url: string, topic: string, queues: number, rate: number, seconds: number) {
+  const admin = new Admin({ endpoints: url });
+  await admin.start();
+  await admin.createTopic(topic, queues);
+  const status = await admin.topicStatus(topic);
+  await admin.shutdown();
+  const producer = new Producer({ endpoints: url, group: "bench" });
+  const consumer = new PullConsumer({ endpoints: url, group: "bench-lat" });
+  await Promise.all([producer.start(), consumer.start()]);
+  const samples: number[] = [];
+  const total = rate * seconds;
+  let stop = false;
+  const readers = status.queues.map(async (q: { queueId: number; maxOffset: number }) => {
+    let offset = q.maxOffset;
+    while (!stop) {
+      const r = await consumer.pull({ topic, queueId: q.queueId, offset, maxCount: 32, pollMs: 1000 });
+      const now = performance.now(); // the producer is in this process: one high-resolution clock
+      for (const m of r.msgs) samples.push(now - Number(m.props!.sentAt));
+      offset = r.nextOffset;
+    }
+  });
+  // Paced by the clock, not by acks: a slow broker shows up as latency, not as a lower rate.
+  const started = performance.now();
+  let sent = 0;
+  const sends: Promise<unknown>[] = [];
+  while (sent < total) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (sent < Math.min(due, total)) {
+      sends.push(producer.send({ topic, body: BODY, props: { sentAt: String(performance.now()) } }));
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(sends);
+  const deadline = Date.now() + 5000;
+  while (samples.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  stop = true;
+  await Promise.all(readers);
+  await Promise.all([producer.shutdown(), consumer.shutdown()]);
+  const sorted = samples.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), received: samples.length, sent: total };
+}
