@@ -116,36 +116,49 @@ export class Producer {
     await this.core.close();
   }
 
-  /** One message to the broker, with RocketMQ's retries within the send timeout. */
-  private async deliver(m: EncodedMessage, deadline: number): Promise<SendResult> {
-    for (let attempt = 0;; attempt++) {
-      let info: TopicPublishInfo | null | undefined;
-      let mq: MessageQueue | undefined;
-      try {
-        info = this.core.cachedRoute(m.topic);
-        if (info === undefined) info = await this.core.route(m.topic);
-        mq = info ? pickQueue(info, m) : undefined;
-        if (mq && !this.brokerNames.has(mq.address)) this.brokerNames.set(mq.address, mq.broker);
-        const address = mq?.address ?? this.core.endpoint;
-        const queueId = m.queueId ?? mq?.queueId;
-        const r = await this.coalescer(address).add(m.bytes, queueId, deadline);
+  /**
+   * One message to the broker, with RocketMQ's retries within the send timeout. Written as
+   * promise chains rather than an async loop: with the route cached, a send reaches its
+   * coalescer synchronously, in the same turn as the caller, which is what lets a turn's sends
+   * share a frame.
+   */
+  private deliver(m: EncodedMessage, deadline: number, attempt = 0): Promise<SendResult> {
+    const info = this.core.cachedRoute(m.topic);
+    if (info !== undefined) return this.deliverVia(info, m, deadline, attempt);
+    return this.core.route(m.topic).then(
+      (fetched) => this.deliverVia(fetched, m, deadline, attempt),
+      (e) => this.retry(e, undefined, m, deadline, attempt),
+    );
+  }
+
+  private deliverVia(info: TopicPublishInfo | null, m: EncodedMessage, deadline: number, attempt: number): Promise<SendResult> {
+    const mq = info ? pickQueue(info, m) : undefined;
+    const address = mq?.address ?? this.core.endpoint;
+    if (mq && !this.brokerNames.has(address)) this.brokerNames.set(address, mq.broker);
+    return this.coalescer(address).add(m.bytes, m.queueId ?? mq?.queueId, deadline).then(
+      (r) => {
         // Sent without a route: the broker created the topic. Learn its route for the next sends.
         if (info === null) this.core.invalidateRoute(m.topic);
         return {
-          status: "SEND_OK",
+          status: "SEND_OK" as const,
           msgId: r.msgId,
           queue: { broker: mq?.broker ?? this.brokerNames.get(address) ?? address, topic: r.topic, queueId: r.queueId },
           queueOffset: r.queueOffset,
         };
-      } catch (e) {
-        const err = asBrokerError(e);
-        if (STALE_ROUTE.has(err.code) && info) this.core.invalidateRoute(m.topic);
-        const left = deadline - Date.now();
-        if (!RETRYABLE.has(err.code) || attempt >= this.retries || left <= 0 || this.core.isClosed) throw err;
-        // A broker that says it is unavailable gets a moment; a dead socket is redialled with backoff by the transport.
-        if (err.code === ErrorCode.SERVICE_UNAVAILABLE) await sleep(Math.min(left, 100 * 2 ** attempt));
-      }
-    }
+      },
+      (e) => this.retry(e, info, m, deadline, attempt),
+    );
+  }
+
+  /** Retries a failure of the connection while attempts and time are left; rethrows anything else. */
+  private retry(e: unknown, info: TopicPublishInfo | null | undefined, m: EncodedMessage, deadline: number, attempt: number): Promise<SendResult> {
+    const err = asBrokerError(e);
+    if (STALE_ROUTE.has(err.code) && info) this.core.invalidateRoute(m.topic);
+    const left = deadline - Date.now();
+    if (!RETRYABLE.has(err.code) || attempt >= this.retries || left <= 0 || this.core.isClosed) return Promise.reject(err);
+    // A broker that says it is unavailable gets a moment; a dead socket is redialled with backoff by the transport.
+    const pause = err.code === ErrorCode.SERVICE_UNAVAILABLE ? sleep(Math.min(left, 100 * 2 ** attempt)) : Promise.resolve();
+    return pause.then(() => this.deliver(m, deadline, attempt + 1));
   }
 
   private coalescer(address: string): SendCoalescer {

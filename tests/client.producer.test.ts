@@ -56,6 +56,20 @@ test("1,000 concurrent sends travel in a handful of frames, each caller with its
   await producer.shutdown();
 });
 
+test("senders that await each send and send again still share frames", async () => {
+  const producer = new Producer({ endpoints: server.url });
+  await producer.send({ topic: "Many", body: "warm" });
+  const from = server.requests.length;
+  // 200 workers, 5 sends each: the answers to one frame wake all of them in one turn.
+  await Promise.all(Array.from({ length: 200 }, async (_, w) => {
+    for (let i = 0; i < 5; i++) await producer.send({ topic: "Many", body: `w${w}-${i}` });
+  }));
+  const frames = sendFrames(from);
+  assert.is(frames.reduce((n, f) => n + f.msgs, 0), 1000);
+  assert.ok(frames.length <= 10, `${frames.length} frames for 1,000 sends`);
+  await producer.shutdown();
+});
+
 test("a topic without a route is sent without queue ids (the broker creates it), then routed", async () => {
   const producer = new Producer({ endpoints: server.url });
   const from = server.requests.length;
