@@ -1,0 +1,241 @@
+// A ConsumeQueue: the per-(topic, queueId) list of where that queue's messages sit in the
+// CommitLog. Fixed 20-byte big-endian entries (commitLogOffset u64, size u32, tagsCode u64),
+// so logical offset n is entry n, found by arithmetic. Files
+// consumequeue/<topic>/<queueId>/<20-digit start byte offset> hold entriesPerFile entries each
+// and grow as written. Everything here is derived from the CommitLog and can be rebuilt.
+import type { FileHandle, Files } from "../runtime/platform.ts";
+import { offsetName } from "./commit-log.ts";
+import { getU64, setU64, viewOf } from "./record.ts";
+
+export const CQ_ENTRY_SIZE = 20;
+
+const NAME = /^\d{20}$/;
+
+export class ConsumeQueue {
+  /** One past the last entry. */
+  maxOffset = 0;
+  /** The first entry that points at a record (entries before it were never written). */
+  minOffset = 0;
+  /** Store time of the last record; -1 until known (found lazily after a restart). */
+  lastTimestamp = -1;
+  private handles = new Map<number, FileHandle>();
+  /** Files written since the last flush took them. */
+  private dirty = new Set<number>();
+  private readonly fileBytes: number;
+  /** Recovery's contiguous appends, gathered into one write. */
+  private pending: Uint8Array | null = null;
+  private pendingView: DataView | null = null;
+  private pendingFrom = 0;
+  private pendingCount = 0;
+  private readonly one = new Uint8Array(CQ_ENTRY_SIZE);
+  private readonly oneView = viewOf(this.one);
+
+  constructor(
+    private readonly files: Files,
+    readonly dir: string,
+    readonly topic: string,
+    readonly queueId: number,
+    private readonly entriesPerFile: number,
+  ) {
+    this.fileBytes = entriesPerFile * CQ_ENTRY_SIZE;
+  }
+
+  /**
+   * Opens the files on disk. Returns the entry count the files hold (before validation), which
+   * recovery compares with the checkpoint to notice deleted files.
+   */
+  load(): number {
+    const names = this.files.list(this.dir).filter((n) => NAME.test(n)).map(Number);
+    if (names.length === 0) return 0;
+    const first = names[0] / CQ_ENTRY_SIZE;
+    const lastStart = names[names.length - 1];
+    const lastSize = this.handle(lastStart / this.fileBytes).size();
+    this.minOffset = first;
+    this.maxOffset = lastStart / CQ_ENTRY_SIZE + Math.floor(Math.min(lastSize, this.fileBytes) / CQ_ENTRY_SIZE);
+    // A file in the middle may be missing: count from where the chain is unbroken.
+    for (let k = names.length - 1; k > 0; k--) {
+      if (names[k - 1] !== names[k] - this.fileBytes) {
+        this.minOffset = names[k] / CQ_ENTRY_SIZE;
+        break;
+      }
+    }
+    return this.maxOffset;
+  }
+
+  /**
+   * Drops trailing entries that cannot be right: pointing at or past the CommitLog's end, or
+   * torn (size 0). Then finds the first entry that was ever written.
+   */
+  trim(commitLogEnd: number): void {
+    const block = 1024;
+    const buf = new Uint8Array(block * CQ_ENTRY_SIZE);
+    const dv = viewOf(buf);
+    let n = this.maxOffset;
+    scan: while (n > this.minOffset) {
+      const from = Math.max(this.minOffset, n - block, this.fileStart(n - 1));
+      const count = n - from;
+      this.readInto(buf, from, count);
+      for (let k = count - 1; k >= 0; k--) {
+        const off = getU64(dv, k * CQ_ENTRY_SIZE);
+        const size = dv.getUint32(k * CQ_ENTRY_SIZE + 8);
+        if (size > 0 && off + size <= commitLogEnd) break scan;
+        n--;
+      }
+    }
+    if (n < this.maxOffset) this.truncate(n);
+    // Leading zeros: a queue rebuilt from a CommitLog whose oldest segments were deleted.
+    while (this.minOffset < this.maxOffset && this.entrySize(this.minOffset) === 0) this.minOffset++;
+  }
+
+  /** Cuts the queue to `n` entries; files entirely past it are deleted. */
+  truncate(n: number): void {
+    this.flushPending();
+    for (const [fileNo, h] of [...this.handles]) {
+      const start = fileNo * this.entriesPerFile;
+      if (start >= n && start > this.minOffset) {
+        h.close();
+        this.handles.delete(fileNo);
+        this.dirty.delete(fileNo);
+        this.files.remove(`${this.dir}/${offsetName(fileNo * this.fileBytes)}`);
+      } else if (start + this.entriesPerFile > n) {
+        h.truncate((Math.max(n, start) - start) * CQ_ENTRY_SIZE);
+        this.dirty.add(fileNo);
+      }
+    }
+    this.maxOffset = Math.max(n, this.minOffset);
+    if (this.maxOffset === this.minOffset) this.lastTimestamp = -1;
+  }
+
+  /** Writes entries [from, from + n) from buf (n * 20 bytes); one write per file touched. */
+  write(from: number, buf: Uint8Array): void {
+    const n = buf.length / CQ_ENTRY_SIZE;
+    let done = 0;
+    while (done < n) {
+      const at = from + done;
+      const fileNo = Math.floor(at / this.entriesPerFile);
+      const inFile = Math.min(n - done, (fileNo + 1) * this.entriesPerFile - at);
+      const part = done === 0 && inFile === n ? buf : buf.subarray(done * CQ_ENTRY_SIZE, (done + inFile) * CQ_ENTRY_SIZE);
+      this.handle(fileNo).write(part, (at - fileNo * this.entriesPerFile) * CQ_ENTRY_SIZE);
+      this.dirty.add(fileNo);
+      done += inFile;
+    }
+    if (this.maxOffset === this.minOffset && from > this.minOffset) this.minOffset = from;
+    if (from + n > this.maxOffset) this.maxOffset = from + n;
+  }
+
+  /**
+   * Reads up to `count` entries from `from` into scratch, stopping at a file's end so it is
+   * one positional read; returns how many were read.
+   */
+  read(from: number, count: number, scratch: Uint8Array): number {
+    const fileEnd = this.fileStart(from) + this.entriesPerFile;
+    const n = Math.min(count, this.maxOffset - from, fileEnd - from, Math.floor(scratch.length / CQ_ENTRY_SIZE));
+    if (n <= 0) return 0;
+    return this.readInto(scratch, from, n);
+  }
+
+  private readInto(buf: Uint8Array, from: number, n: number): number {
+    this.flushPending();
+    const fileNo = Math.floor(from / this.entriesPerFile);
+    const h = this.handle(fileNo);
+    const got = h.read(buf.subarray(0, n * CQ_ENTRY_SIZE), (from - fileNo * this.entriesPerFile) * CQ_ENTRY_SIZE);
+    // A short read leaves zeros (torn tail): callers skip size-0 entries.
+    buf.fill(0, got, n * CQ_ENTRY_SIZE);
+    return n;
+  }
+
+  /** The entry at n as [commitLogOffset, size, tagsCode]; size 0 for a hole. */
+  entry(n: number): [number, number, number] {
+    if (n < this.minOffset || n >= this.maxOffset) return [0, 0, 0];
+    this.readInto(this.one, n, 1);
+    return [getU64(this.oneView, 0), this.oneView.getUint32(8), getU64(this.oneView, 12)];
+  }
+
+  private entrySize(n: number): number {
+    return this.entry(n)[1];
+  }
+
+  // ------------------------------------------------------------- recovery re-dispatch
+
+  /**
+   * Puts the entry for a record found in the CommitLog at its queue offset. Idempotent: an
+   * identical entry already there is left alone. Contiguous appends are gathered and written
+   * together (flushPending).
+   */
+  put(n: number, commitLogOffset: number, size: number, tagsCode: number): void {
+    if (n < this.maxOffset) {
+      const [o, s] = this.entry(n);
+      if (o === commitLogOffset && s === size) return; // already there (tags code kept as written)
+    }
+    if (this.pending && n === this.pendingFrom + this.pendingCount && this.pendingCount < 4096 && n >= this.maxOffset) {
+      // contiguous: gather
+    } else {
+      this.flushPending();
+      this.pending ??= new Uint8Array(4096 * CQ_ENTRY_SIZE);
+      this.pendingView ??= viewOf(this.pending);
+      this.pendingFrom = n;
+      this.pendingCount = 0;
+    }
+    encodeEntry(this.pendingView!, this.pendingCount * CQ_ENTRY_SIZE, commitLogOffset, size, tagsCode);
+    this.pendingCount++;
+    if (n >= this.maxOffset && this.pendingCount === 4096) this.flushPending();
+  }
+
+  flushPending(): void {
+    if (!this.pending || this.pendingCount === 0) return;
+    const count = this.pendingCount;
+    this.pendingCount = 0;
+    this.write(this.pendingFrom, this.pending.subarray(0, count * CQ_ENTRY_SIZE));
+  }
+
+  // ------------------------------------------------------------- durability
+
+  /** Takes the set of files written since the last call (the flush fsyncs them). */
+  takeDirty(): FileHandle[] {
+    const out: FileHandle[] = [];
+    for (const fileNo of this.dirty) {
+      const h = this.handles.get(fileNo);
+      if (h) out.push(h);
+    }
+    this.dirty.clear();
+    return out;
+  }
+
+  close(): void {
+    this.flushPending();
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
+  }
+
+  private fileStart(n: number): number {
+    return Math.floor(n / this.entriesPerFile) * this.entriesPerFile;
+  }
+
+  private handle(fileNo: number): FileHandle {
+    let h = this.handles.get(fileNo);
+    if (!h) {
+      this.files.mkdir(this.dir);
+      h = this.files.open(`${this.dir}/${offsetName(fileNo * this.fileBytes)}`);
+      this.handles.set(fileNo, h);
+    }
+    return h;
+  }
+}
+
+export function encodeEntry(dv: DataView, at: number, commitLogOffset: number, size: number, tagsCode: number): void {
+  setU64(dv, at, commitLogOffset);
+  dv.setUint32(at + 8, size);
+  setU64(dv, at + 12, tagsCode);
+}
+
+export function entryOffset(dv: DataView, at: number): number {
+  return getU64(dv, at);
+}
+
+export function entrySizeAt(dv: DataView, at: number): number {
+  return dv.getUint32(at + 8);
+}
+
+export function entryTagsCode(dv: DataView, at: number): number {
+  return getU64(dv, at + 12);
+}

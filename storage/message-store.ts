@@ -1,0 +1,487 @@
+// The MessageStore: the facade the broker talks to. It ties the CommitLog (the truth), the
+// ConsumeQueues and the key index (both derived from it), flushes them, and on open runs
+// recovery: verify the CommitLog past the checkpoint, cut a torn tail, trim the queues, and
+// re-dispatch whatever the queues or the index are missing.
+import { BrokerError, decode, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
+import type { Clock, FileHandle, Files } from "../runtime/platform.ts";
+import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { CommitLog } from "./commit-log.ts";
+import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode } from "./consume-queue.ts";
+import { KeyIndex } from "./key-index.ts";
+import { type StoredRecord, viewOf } from "./record.ts";
+
+export type { StoredRecord } from "./record.ts";
+
+export interface StoreConfig {
+  /** Data dir; commitlog/, consumequeue/, index/ and checkpoint live inside. */
+  dir: string;
+  /** CommitLog segment bytes, default 1 GiB. */
+  segmentSize?: number;
+  flush?: "async" | "sync";
+  /** Flush CommitLog, queues, index and checkpoint every N ms (default 500). */
+  flushIntervalMs?: number;
+  /** sync: waitDurable rejects with FLUSH_TIMEOUT after N ms (default 5000). */
+  syncFlushTimeoutMs?: number;
+  /** Entries per ConsumeQueue file (default 300,000 of 20 bytes). */
+  cqEntriesPerFile?: number;
+  /** Hash slots per index file (default 500,000). */
+  indexSlots?: number;
+  /** Entries per index file (default 2,000,000). */
+  indexEntries?: number;
+  /** In-memory tail of recent CommitLog bytes (default 64 MiB). */
+  tailBytes?: number;
+  /**
+   * The ConsumeQueue tags code of a record re-dispatched by recovery. The header does not hold
+   * it, so recovery derives it from the decoded message; the default is the hash of its tags.
+   * Queues whose tags code means something else (schedule queues: the delivery time) need this.
+   */
+  tagsCodeOf?: (topic: string, message: Record<string, unknown>, record: StoredRecord) => number;
+}
+
+export interface AppendItem {
+  topic: string;
+  queueId: number;
+  /** The CBOR-encoded message map, stored verbatim. Its `topic` must equal `topic` above: recovery re-dispatches by it. */
+  bytes: Uint8Array;
+  /** From protocol tagsCode(); for schedule queues, the delivery time (ms). */
+  tagsCode: number;
+  keys?: string[];
+  msgId: string;
+  flags?: number;
+  reconsumeTimes?: number;
+  txOffset?: number;
+}
+
+export interface AppendResult {
+  commitLogOffset: number;
+  queueOffset: number;
+  size: number;
+  storeTimestamp: number;
+}
+
+export interface GetResult {
+  status: "FOUND" | "NO_NEW_MSG" | "NO_MATCHED_MSG" | "OFFSET_ILLEGAL";
+  records: StoredRecord[];
+  nextOffset: number;
+  minOffset: number;
+  maxOffset: number;
+}
+
+const DEFAULTS = {
+  segmentSize: 1024 * 1024 * 1024,
+  flush: "async" as "async" | "sync",
+  flushIntervalMs: 500,
+  syncFlushTimeoutMs: 5000,
+  cqEntriesPerFile: 300_000,
+  indexSlots: 500_000,
+  indexEntries: 2_000_000,
+  tailBytes: 64 * 1024 * 1024,
+};
+
+/** RocketMQ scans at most 16,000 bytes of queue entries per pull when filtering. */
+const MIN_SCAN_ENTRIES = 800;
+/** queryById returns at most this many copies of one id (retries and dead letters share it). */
+const MAX_ID_MATCHES = 1000;
+
+export class MessageStore {
+  /** Decodes a record's topic (off the hot path: admin queries, replay). */
+  readonly topicOf = (r: StoredRecord): string => String((decode(r.message) as { topic?: unknown })?.topic ?? "");
+
+  private readonly cfg: typeof DEFAULTS & { dir: string };
+  private readonly commitLog: CommitLog;
+  private readonly index: KeyIndex;
+  private readonly queues = new Map<string, Map<number, ConsumeQueue>>();
+  private lastTimestamp = 0;
+  private timer: unknown = null;
+  /** Flushes run one after another, never overlapping. */
+  private flushChain: Promise<void> = Promise.resolve();
+  private lastCheckpoint: Checkpoint | null = null;
+  private closed = false;
+  private scratch = new Uint8Array(MIN_SCAN_ENTRIES * CQ_ENTRY_SIZE);
+
+  private constructor(
+    private readonly files: Files,
+    private readonly clock: Clock,
+    config: StoreConfig,
+  ) {
+    const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+    this.cfg = { ...DEFAULTS, ...given } as typeof DEFAULTS & { dir: string };
+    this.cfg.dir = config.dir.replace(/\/+$/, "");
+    this.tagsCodeOf = config.tagsCodeOf;
+    this.commitLog = new CommitLog(files, `${this.cfg.dir}/commitlog`, this.cfg.segmentSize, this.cfg.tailBytes);
+    this.index = new KeyIndex(files, `${this.cfg.dir}/index`, { slots: this.cfg.indexSlots, capacity: this.cfg.indexEntries });
+  }
+
+  private readonly tagsCodeOf: StoreConfig["tagsCodeOf"];
+
+  /** Opens the store in `config.dir`, running recovery synchronously. */
+  static open(files: Files, clock: Clock, config: StoreConfig, onProgress?: (verified: number, total: number) => void): MessageStore {
+    const store = new MessageStore(files, clock, config);
+    store.recover(onProgress);
+    store.schedule();
+    return store;
+  }
+
+  get minCommitLogOffset(): number {
+    return this.commitLog.minOffset;
+  }
+
+  get maxCommitLogOffset(): number {
+    return this.commitLog.maxOffset;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  appendBatch(items: AppendItem[]): AppendResult[] {
+    if (this.closed) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the message store is closed");
+    const n = items.length;
+    if (n === 0) return [];
+    const ts = Math.max(this.clock.now(), this.lastTimestamp); // never backwards: offsetForTimestamp bisects
+    // Queue offsets first (the header holds them), applied only once the CommitLog write worked.
+    const queueOffsets = new Array<number>(n);
+    const byQueue = new Map<ConsumeQueue, number[]>();
+    let lastCq: ConsumeQueue | null = null;
+    let lastList: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const it = items[i];
+      let cq: ConsumeQueue | null = lastCq;
+      if (!cq || cq.queueId !== it.queueId || cq.topic !== it.topic) {
+        cq = this.queue(it.topic, it.queueId, true)!;
+        let list = byQueue.get(cq);
+        if (!list) byQueue.set(cq, (list = []));
+        lastCq = cq;
+        lastList = list;
+      }
+      queueOffsets[i] = cq.maxOffset + lastList.length;
+      lastList.push(i);
+    }
+    const positions = new Array<number>(n);
+    const sizes = new Array<number>(n);
+    this.commitLog.append(items, queueOffsets, ts, positions, sizes);
+    this.lastTimestamp = ts;
+    // One write per queue for the batch's entries.
+    for (const [cq, list] of byQueue) {
+      const buf = new Uint8Array(list.length * CQ_ENTRY_SIZE);
+      const dv = viewOf(buf);
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k];
+        encodeEntry(dv, k * CQ_ENTRY_SIZE, positions[i], sizes[i], items[i].tagsCode);
+      }
+      cq.write(queueOffsets[list[0]], buf);
+      cq.lastTimestamp = ts;
+    }
+    const results = new Array<AppendResult>(n);
+    for (let i = 0; i < n; i++) {
+      const it = items[i];
+      this.index.addRecord(positions[i], sizes[i], ts, it.topic, it.keys, it.msgId);
+      results[i] = { commitLogOffset: positions[i], queueOffset: queueOffsets[i], size: sizes[i], storeTimestamp: ts };
+    }
+    this.index.markCovered(this.commitLog.maxOffset);
+    return results;
+  }
+
+  /** sync flush: resolves once an fsync covers every byte below commitLogOffset (group commit). */
+  waitDurable(commitLogOffset: number): Promise<void> {
+    if (this.cfg.flush !== "sync" || this.commitLog.flushedOffset >= commitLogOffset) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(new BrokerError(ErrorCode.FLUSH_TIMEOUT, `no fsync within ${this.cfg.syncFlushTimeoutMs} ms`));
+      }, this.cfg.syncFlushTimeoutMs);
+      this.commitLog.sync(commitLogOffset).then(
+        () => {
+          if (settled) return;
+          settled = true;
+          this.clock.clearTimeout(timer);
+          resolve();
+        },
+        (e) => {
+          if (settled) return;
+          settled = true;
+          this.clock.clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getMessages(topic: string, queueId: number, offset: number, maxCount: number, maxBytes: number, match?: (tagsCode: number) => boolean): GetResult {
+    const cq = this.queue(topic, queueId, false);
+    const minOffset = cq ? cq.minOffset : 0;
+    const maxOffset = cq ? cq.maxOffset : 0;
+    const result = (status: GetResult["status"], nextOffset: number, records: StoredRecord[] = []): GetResult => ({ status, records, nextOffset, minOffset, maxOffset });
+    if (offset < minOffset) return result("OFFSET_ILLEGAL", minOffset);
+    if (offset > maxOffset) return result("OFFSET_ILLEGAL", maxOffset);
+    if (offset === maxOffset || !cq) return result("NO_NEW_MSG", offset);
+    const want = Math.max(1, maxCount);
+    const limit = match ? Math.max(MIN_SCAN_ENTRIES, want) : want;
+    if (this.scratch.length < limit * CQ_ENTRY_SIZE) this.scratch = new Uint8Array(limit * CQ_ENTRY_SIZE);
+    const got = cq.read(offset, limit, this.scratch);
+    const dv = viewOf(this.scratch);
+    const records: StoredRecord[] = [];
+    const clMin = this.commitLog.minOffset;
+    let bytes = 0;
+    let consumed = 0;
+    for (; consumed < got; consumed++) {
+      const at = consumed * CQ_ENTRY_SIZE;
+      const size = entrySizeAt(dv, at);
+      const pos = entryOffset(dv, at);
+      if (size === 0 || pos < clMin) continue; // a hole, or a record retention deleted
+      // Full before filtering, as RocketMQ: the next pull starts right after the last record taken.
+      if (records.length >= want || (records.length > 0 && bytes + size > maxBytes)) break;
+      if (match && !match(entryTagsCode(dv, at))) continue;
+      const r = this.commitLog.read(pos, size);
+      if (!r) continue;
+      records.push(r);
+      bytes += size;
+    }
+    return result(records.length ? "FOUND" : "NO_MATCHED_MSG", offset + consumed, records);
+  }
+
+  readRecord(commitLogOffset: number): StoredRecord | null {
+    return this.commitLog.read(commitLogOffset);
+  }
+
+  maxOffset(topic: string, queueId: number): number {
+    return this.queue(topic, queueId, false)?.maxOffset ?? 0;
+  }
+
+  minOffset(topic: string, queueId: number): number {
+    return this.queue(topic, queueId, false)?.minOffset ?? 0;
+  }
+
+  lastStoreTimestamp(topic: string, queueId: number): number {
+    const cq = this.queue(topic, queueId, false);
+    if (!cq || cq.maxOffset <= cq.minOffset) return 0;
+    if (cq.lastTimestamp < 0) {
+      const [pos, size] = cq.entry(cq.maxOffset - 1);
+      cq.lastTimestamp = size > 0 ? Math.max(0, this.commitLog.timestampAt(pos)) : 0;
+    }
+    return cq.lastTimestamp;
+  }
+
+  queueKeys(): { topic: string; queueId: number }[] {
+    const out: { topic: string; queueId: number }[] = [];
+    for (const [topic, m] of this.queues) for (const queueId of m.keys()) out.push({ topic, queueId });
+    return out;
+  }
+
+  /** The first logical offset whose store time is >= timestamp; maxOffset if none. */
+  offsetForTimestamp(topic: string, queueId: number, timestamp: number): number {
+    const cq = this.queue(topic, queueId, false);
+    if (!cq) return 0;
+    let lo = cq.minOffset;
+    let hi = cq.maxOffset;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const [pos, size] = cq.entry(mid);
+      const t = size > 0 ? this.commitLog.timestampAt(pos) : -1;
+      if (t < timestamp) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Records of `topic` with `key`, newest first, confirmed against the stored message (hashes collide). */
+  queryByKey(topic: string, key: string, max: number): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    if (max <= 0) return out;
+    const seen = new Set<number>();
+    this.index.lookupKey(topic, key, (pos) => {
+      if (seen.has(pos)) return true;
+      seen.add(pos);
+      const r = this.commitLog.read(pos);
+      const m = r && decodeMap(r.message);
+      if (m && m.topic === topic && Array.isArray(m.keys) && m.keys.includes(key)) out.push(r!);
+      return out.length < max;
+    });
+    return out;
+  }
+
+  /** Records with this unique id (any topic), newest first. */
+  queryById(msgId: string): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    const seen = new Set<number>();
+    this.index.lookupId(msgId, (pos) => {
+      if (seen.has(pos)) return true;
+      seen.add(pos);
+      const r = this.commitLog.read(pos);
+      const m = r && decodeMap(r.message);
+      if (m && m.id === msgId) out.push(r!);
+      return out.length < MAX_ID_MATCHES;
+    });
+    return out;
+  }
+
+  /** Visits every valid record from a record boundary to the end of the log. */
+  scan(fromCommitLogOffset: number, visit: (r: StoredRecord) => void): void {
+    const from = Math.max(fromCommitLogOffset, this.commitLog.minOffset);
+    if (from < this.commitLog.maxOffset) this.commitLog.walk(from, false, visit);
+  }
+
+  // ---------------------------------------------------------------- flush and close
+
+  /** fsyncs everything written so far, then writes the checkpoint. */
+  flush(): Promise<void> {
+    const run = this.flushChain.then(() => this.flushOnce());
+    this.flushChain = run.catch(() => {});
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      await this.flush();
+    } finally {
+      await this.commitLog.idle();
+      for (const m of this.queues.values()) for (const cq of m.values()) cq.close();
+      this.index.close();
+      this.commitLog.close();
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      if (this.closed) return;
+      // A failed flush is retried at the next tick; the data stays in the page cache.
+      this.flush().catch(() => {}).finally(() => this.schedule());
+    }, this.cfg.flushIntervalMs);
+  }
+
+  private async flushOnce(): Promise<void> {
+    // Everything is captured synchronously: appends that land during the awaits below are
+    // left for the next flush, so the checkpoint never claims more than was fsynced.
+    const clTarget = this.commitLog.maxOffset;
+    const cqFiles: FileHandle[] = [];
+    const queues: Record<string, number> = {};
+    for (const [topic, m] of this.queues) {
+      for (const [queueId, cq] of m) {
+        cqFiles.push(...cq.takeDirty());
+        if (cq.maxOffset > 0) queues[`${topic}/${queueId}`] = cq.maxOffset;
+      }
+    }
+    const written = this.index.writeOut();
+    const last = this.lastCheckpoint;
+    if (
+      last && cqFiles.length === 0 && last.commitLogFlushed === clTarget && last.indexFlushed === written.state.coverage &&
+      last.index.entries === written.state.entries && last.index.file === written.state.file
+    ) return;
+    await this.commitLog.sync(clTarget);
+    for (const h of cqFiles) await h.sync();
+    await this.index.sync(written);
+    const cp: Checkpoint = {
+      version: 1,
+      commitLogFlushed: clTarget,
+      dispatched: clTarget,
+      indexFlushed: Math.min(written.state.coverage, clTarget),
+      index: { file: written.state.file, entries: written.state.entries },
+      queues,
+    };
+    await writeCheckpoint(this.files, this.checkpointPath(), cp);
+    this.lastCheckpoint = cp;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private recover(onProgress?: (verified: number, total: number) => void): void {
+    const { files } = this;
+    files.mkdir(this.cfg.dir);
+    const cp = readCheckpoint(files, this.checkpointPath());
+    this.commitLog.recover(cp ? Math.min(cp.commitLogFlushed, cp.dispatched) : 0, onProgress);
+    const clMin = this.commitLog.minOffset;
+    const clEnd = this.commitLog.maxOffset;
+
+    // Consume queues: open, drop torn or dangling tails, and decide where re-dispatch starts.
+    const cqDir = `${this.cfg.dir}/consumequeue`;
+    files.mkdir(cqDir);
+    let rebuildAll = cp === null;
+    let anyEntries = false;
+    const present = new Set<string>();
+    for (const topic of files.list(cqDir)) {
+      if (!files.stat(`${cqDir}/${topic}`)?.isDirectory) continue;
+      for (const q of files.list(`${cqDir}/${topic}`)) {
+        if (!/^\d+$/.test(q)) continue;
+        const cq = this.queue(topic, Number(q), true)!;
+        const raw = cq.load();
+        const key = `${topic}/${Number(q)}`;
+        present.add(key);
+        if (raw > 0) anyEntries = true;
+        if (cp && (cp.queues[key] ?? 0) > raw) rebuildAll = true; // its files were deleted
+        cq.trim(clEnd);
+      }
+    }
+    if (cp) for (const [key, max] of Object.entries(cp.queues)) if (max > 0 && !present.has(key)) rebuildAll = true;
+    if (!anyEntries && clEnd > clMin) rebuildAll = true;
+    const cqFrom = rebuildAll ? clMin : Math.min(Math.max(cp!.dispatched, clMin), clEnd);
+
+    const indexFrom = this.index.recover(indexCheckpointOf(cp), clMin, clEnd);
+
+    const from = Math.min(cqFrom, indexFrom);
+    if (from < clEnd) {
+      const visit = (r: StoredRecord) => this.redispatch(r, cqFrom, indexFrom);
+      let end = this.commitLog.walk(from, false, visit);
+      if (end === from) {
+        // `from` was not a record boundary (a checkpoint from another life): start at its segment.
+        const segStart = from - (from % this.cfg.segmentSize);
+        end = this.commitLog.walk(Math.max(segStart, clMin), false, (r) => r.commitLogOffset >= from && visit(r));
+      }
+    }
+    for (const m of this.queues.values()) for (const cq of m.values()) cq.flushPending();
+    this.index.markCovered(clEnd);
+
+    // A cut below the checkpoint, or rebuilt structures: write a checkpoint that says so soon,
+    // rather than at the first interval.
+    if (cp && (cp.commitLogFlushed > clEnd || cp.dispatched > clEnd || from < clEnd)) void this.flush().catch(() => {});
+  }
+
+  private redispatch(r: StoredRecord, cqFrom: number, indexFrom: number): void {
+    const m = decodeMap(r.message);
+    if (!m || typeof m.topic !== "string") return; // not ours to dispatch: nothing can name its queue
+    const topic = m.topic;
+    if (r.storeTimestamp > this.lastTimestamp) this.lastTimestamp = r.storeTimestamp;
+    if (r.commitLogOffset >= cqFrom) {
+      const cq = this.queue(topic, r.queueId, true)!;
+      const code = this.tagsCodeOf ? this.tagsCodeOf(topic, m, r) : tagsCodeOfTag(typeof m.tags === "string" ? m.tags : undefined);
+      cq.put(r.queueOffset, r.commitLogOffset, r.size, code);
+      cq.lastTimestamp = r.storeTimestamp;
+    }
+    if (r.commitLogOffset >= indexFrom) {
+      const keys = Array.isArray(m.keys) ? m.keys.filter((k): k is string => typeof k === "string") : undefined;
+      this.index.addRecord(r.commitLogOffset, r.size, r.storeTimestamp, topic, keys, typeof m.id === "string" ? m.id : "");
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private queue(topic: string, queueId: number, create: boolean): ConsumeQueue | undefined {
+    let m = this.queues.get(topic);
+    let cq = m?.get(queueId);
+    if (cq || !create) return cq;
+    if (!m) this.queues.set(topic, (m = new Map()));
+    cq = new ConsumeQueue(this.files, `${this.cfg.dir}/consumequeue/${topic}/${queueId}`, topic, queueId, this.cfg.cqEntriesPerFile);
+    m.set(queueId, cq);
+    return cq;
+  }
+
+  private checkpointPath(): string {
+    return `${this.cfg.dir}/checkpoint`;
+  }
+}
+
+function decodeMap(bytes: Uint8Array): Record<string, unknown> | null {
+  try {
+    const m = decode(bytes);
+    return m !== null && typeof m === "object" && !Array.isArray(m) ? (m as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
