@@ -94,9 +94,9 @@ export class CommitLog {
   // ---------------------------------------------------------------- recovery
 
   /**
-   * Opens the segments and verifies records with their CRC from the segment holding
-   * `trustedBelow` (everything below it was fsynced and checkpointed) to the end, then cuts the
-   * log at the first invalid record. Returns the first verified position.
+   * Opens the segments and verifies records with their CRC from `trustedBelow` (everything
+   * below it was fsynced and checkpointed) to the end, then cuts the log at the first invalid
+   * record. Returns the first verified position.
    */
   recover(trustedBelow: number, onProgress?: (verified: number, total: number) => void): number {
     this.files.mkdir(this.dir);
@@ -115,21 +115,41 @@ export class CommitLog {
       this.writePos = this.flushedPos = start;
       return start;
     }
-    // Verify from the segment holding the trusted point, or from the first finished segment
-    // that is short (a cut file is damage whatever the checkpoint says).
-    let from = Math.max(this.segments[0].start, trustedBelow - (trustedBelow % this.segmentSize));
-    from = Math.min(from, this.segments[this.segments.length - 1].start);
+    // Verify from the trusted point (the checkpoint's records are whole and fsynced), but from
+    // the start of any finished segment that is short: a cut file is damage whatever the
+    // checkpoint says. A trusted point past the data falls back to the last segment's start.
+    const last = this.segments[this.segments.length - 1];
+    let from = Math.max(this.segments[0].start, trustedBelow);
+    if (from > last.start + Math.min(this.segmentSize, this.handle(this.segments.length - 1).size())) from = last.start;
     for (let i = 0; i < this.segments.length - 1 && this.segments[i].start < from; i++) {
       if (this.handle(i).size() < this.segmentSize) {
         from = this.segments[i].start;
         break;
       }
     }
-    const first = this.indexOf(from);
-    let total = 0;
-    for (let i = first; i < this.segments.length; i++) total += Math.min(this.segmentSize, this.handle(i).size());
-    const end = this.walk(from, true, undefined, onProgress && ((pos) => onProgress(Math.min(pos - from, total), total)));
-    onProgress?.(total, total);
+    // Bytes on disk at or past a position: the progress total.
+    const total = () => {
+      let t = 0;
+      for (let i = 0; i < this.segments.length; i++) {
+        const seg = this.segments[i];
+        const segEnd = seg.start + Math.min(this.segmentSize, this.handle(i).size());
+        if (segEnd > from) t += segEnd - Math.max(from, seg.start);
+      }
+      return t;
+    };
+    let totalBytes = total();
+    let end = this.walk(from, true, undefined, onProgress && ((pos) => onProgress(Math.min(pos - from, totalBytes), totalBytes)));
+    const at = this.indexOf(from);
+    if (end === from && from % this.segmentSize !== 0 && at >= 0 && from < this.segments[at].start + this.handle(at).size()) {
+      // Bytes at the trusted point, but no valid record: either a torn record there, or a
+      // checkpoint that is not a record boundary of this log. Walking its segment from the
+      // start tells which.
+      from -= from % this.segmentSize;
+      totalBytes = total();
+      end = this.walk(from, true, undefined, onProgress && ((pos) => onProgress(Math.min(pos - from, totalBytes), totalBytes)));
+    }
+    const verified = totalBytes;
+    onProgress?.(verified, verified);
     this.cut(end);
     this.writePos = end;
     // The verified range may hold bytes a crashed process wrote but never fsynced: the first
@@ -385,9 +405,10 @@ export class CommitLog {
   }
 
   private async fsyncTo(target: number): Promise<void> {
-    if (target <= this.flushedPos) return;
-    const first = Math.max(0, this.indexOf(this.flushedPos));
+    if (target <= this.flushedPos || this.segments.length === 0) return;
+    const first = this.flushedPos < this.segments[0].start ? 0 : this.indexOf(this.flushedPos);
     const last = this.indexOf(target - 1);
+    if (first < 0 || last < 0) throw new Error(`no segment holds ${this.flushedPos}..${target}`);
     for (let i = first; i <= last; i++) await this.handle(i).sync();
     if (target > this.flushedPos) this.flushedPos = target;
   }

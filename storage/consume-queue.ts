@@ -10,6 +10,7 @@ import { getU64, setU64, viewOf } from "./record.ts";
 export const CQ_ENTRY_SIZE = 20;
 
 const NAME = /^\d{20}$/;
+const CACHE_ENTRIES = 1024;
 
 export class ConsumeQueue {
   /** One past the last entry. */
@@ -27,6 +28,11 @@ export class ConsumeQueue {
   private pendingView: DataView | null = null;
   private pendingFrom = 0;
   private pendingCount = 0;
+  /** Recovery's read-ahead over existing entries (put). */
+  private cache: Uint8Array | null = null;
+  private cacheView: DataView | null = null;
+  private cacheFrom = 0;
+  private cacheCount = 0;
   private readonly one = new Uint8Array(CQ_ENTRY_SIZE);
   private readonly oneView = viewOf(this.one);
 
@@ -90,6 +96,7 @@ export class ConsumeQueue {
   /** Cuts the queue to `n` entries; files entirely past it are deleted. */
   truncate(n: number): void {
     this.flushPending();
+    this.cacheCount = 0;
     for (const [fileNo, h] of [...this.handles]) {
       const start = fileNo * this.entriesPerFile;
       if (start >= n && start > this.minOffset) {
@@ -163,9 +170,17 @@ export class ConsumeQueue {
    * together (flushPending).
    */
   put(n: number, commitLogOffset: number, size: number, tagsCode: number): void {
-    if (n < this.maxOffset) {
-      const [o, s] = this.entry(n);
-      if (o === commitLogOffset && s === size) return; // already there (tags code kept as written)
+    if (n < this.maxOffset && n >= this.minOffset) {
+      // Re-dispatch walks a queue's existing entries in order: read them a block at a time.
+      if (n < this.cacheFrom || n >= this.cacheFrom + this.cacheCount) {
+        this.cache ??= new Uint8Array(CACHE_ENTRIES * CQ_ENTRY_SIZE);
+        this.cacheView ??= viewOf(this.cache);
+        this.cacheFrom = n;
+        this.cacheCount = this.read(n, CACHE_ENTRIES, this.cache);
+      }
+      const at = (n - this.cacheFrom) * CQ_ENTRY_SIZE;
+      if (getU64(this.cacheView!, at) === commitLogOffset && this.cacheView!.getUint32(at + 8) === size) return; // already there (tags code kept as written)
+      this.cacheCount = 0; // about to overwrite
     }
     if (this.pending && n === this.pendingFrom + this.pendingCount && this.pendingCount < 4096 && n >= this.maxOffset) {
       // contiguous: gather
@@ -179,6 +194,13 @@ export class ConsumeQueue {
     encodeEntry(this.pendingView!, this.pendingCount * CQ_ENTRY_SIZE, commitLogOffset, size, tagsCode);
     this.pendingCount++;
     if (n >= this.maxOffset && this.pendingCount === 4096) this.flushPending();
+  }
+
+  /** Ends re-dispatch: writes what was gathered and drops the read-ahead. */
+  finishPuts(): void {
+    this.flushPending();
+    this.cache = this.cacheView = null;
+    this.cacheCount = 0;
   }
 
   flushPending(): void {

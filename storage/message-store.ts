@@ -435,7 +435,7 @@ export class MessageStore {
         end = this.commitLog.walk(Math.max(segStart, clMin), false, (r) => r.commitLogOffset >= from && visit(r));
       }
     }
-    for (const m of this.queues.values()) for (const cq of m.values()) cq.flushPending();
+    for (const m of this.queues.values()) for (const cq of m.values()) cq.finishPuts();
     this.index.markCovered(clEnd);
 
     // A cut below the checkpoint, or rebuilt structures: write a checkpoint that says so soon,

@@ -52,6 +52,32 @@ test("sync flush: concurrent waitDurable calls share fsyncs (group commit) and e
   }
 });
 
+test("sync flush: waiters of one turn share a single fsync; writes during an fsync wait for the next", async () => {
+  const sb = new Sandbox();
+  try {
+    const counting = countingFiles(isCommitLog);
+    const s = sb.open(sb.dir(), { ...cfg, flush: "sync", flushIntervalMs: 60_000 }, { files: counting.files });
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) {
+      const [r] = s.appendBatch([item("T", 0)]);
+      waits.push(s.waitDurable(r.commitLogOffset + r.size));
+    }
+    await Promise.all(waits);
+    assert.is(counting.syncs(), 1);
+    // One write while nothing runs, one while its fsync runs: the second needs a second fsync.
+    const [a] = s.appendBatch([item("T", 0)]);
+    const first = s.waitDurable(a.commitLogOffset + a.size);
+    await Promise.resolve(); // the first round starts
+    await Promise.resolve();
+    const [b] = s.appendBatch([item("T", 0)]);
+    const second = s.waitDurable(b.commitLogOffset + b.size);
+    await Promise.all([first, second]);
+    assert.is(counting.syncs(), 3);
+  } finally {
+    await sb.cleanup();
+  }
+});
+
 test("sync flush: a waiter whose fsync does not finish in time gets FLUSH_TIMEOUT", async () => {
   const sb = new Sandbox();
   try {

@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode, tagsCode } from "../protocol/mod.ts";
 import type { MessageStore } from "../storage/message-store.ts";
+import { readCheckpoint, writeCheckpoint } from "../storage/checkpoint.ts";
 import { bodyOf, files, item, Sandbox } from "./helpers/storage-env.ts";
 
 const cfg = { segmentSize: 64 * 1024, flushIntervalMs: 60_000, indexSlots: 512, indexEntries: 4096, cqEntriesPerFile: 100 };
@@ -114,6 +115,21 @@ test("a garbage checkpoint is ignored", async () => {
     h.close();
     const s = sb.open(dir, cfg);
     assert.equal(observe(s), before);
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+test("a checkpoint whose offsets fall inside a record loses nothing", async () => {
+  const sb = new Sandbox();
+  try {
+    const { dir, before } = await populated(sb);
+    const cp = readCheckpoint(files, `${dir}/checkpoint`)!;
+    const odd = cp.commitLogFlushed - 1000 - 13; // somewhere inside the last segment, not a boundary
+    await writeCheckpoint(files, `${dir}/checkpoint`, { ...cp, commitLogFlushed: odd, dispatched: odd, indexFlushed: odd });
+    const s = sb.open(dir, cfg);
+    assert.equal(observe(s), before);
+    assert.is(s.queryByKey("Orders", "k599", 5).length + s.queryByKey("Payments", "k599", 5).length + s.queryByKey("%RETRY%g1", "k599", 5).length, 1);
   } finally {
     await sb.cleanup();
   }

@@ -193,4 +193,42 @@ test("torn consume queue tails (zeros, entries past the log) are dropped and ref
   }
 });
 
+test("a segment ending in a blank marker with no successor on disk, and a segment missing from the middle", async () => {
+  const sb = new Sandbox();
+  try {
+    const dir = sb.dir();
+    let s = sb.open(dir, cfg);
+    const sent: { queueId: number; offset: number; body: Uint8Array }[] = [];
+    for (let i = 0; s.maxCommitLogOffset < 4 * SEG + 100; i++) {
+      const body = bodyOf(300 + (i % 7) * 100, i);
+      const [r] = s.appendBatch([item("T", i % 2, { body })]);
+      sent.push({ queueId: i % 2, offset: r.commitLogOffset, body });
+    }
+    await s.close();
+    const expectAt = async (end: number) => {
+      s = sb.open(dir, cfg);
+      assert.is(s.maxCommitLogOffset, end);
+      for (const q of [0, 1]) {
+        const kept = sent.filter((x) => x.queueId === q && x.offset < end);
+        assert.is(s.maxOffset("T", q), kept.length);
+        const last = s.getMessages("T", q, kept.length - 1, 1, 1 << 20).records[0];
+        assert.equal(bodyOfRecord(last), kept[kept.length - 1].body);
+      }
+      const [r] = s.appendBatch([item("T", 0, { body: "again" })]);
+      assert.is(r.commitLogOffset, end);
+      assert.is(s.readRecord(end)!.commitLogOffset, end);
+      await s.close();
+    };
+    // The newest segment is lost: the log ends where its predecessor's blank marker says.
+    files.remove(`${dir}/commitlog/${offsetName(4 * SEG)}`);
+    await expectAt(4 * SEG);
+    // A gap: segment 2 gone; 3 and 4 cannot be reached and go too.
+    files.remove(`${dir}/commitlog/${offsetName(2 * SEG)}`);
+    await expectAt(2 * SEG);
+    assert.equal(files.list(`${dir}/commitlog`), [offsetName(0), offsetName(SEG), offsetName(2 * SEG)]);
+  } finally {
+    await sb.cleanup();
+  }
+});
+
 test.run();
