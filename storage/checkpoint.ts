@@ -17,6 +17,8 @@ export interface Checkpoint {
   index: { file: string | null; entries: number };
   /** "<topic>/<queueId>" -> max logical offset with a durable entry; tells recovery when files went missing. */
   queues: Record<string, number>;
+  /** The newest store timestamp below commitLogFlushed, so store times never go backwards across a restart. */
+  storeTimestamp?: number;
 }
 
 export function readCheckpoint(files: Files, path: string): Checkpoint | null {

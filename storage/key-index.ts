@@ -151,7 +151,12 @@ export class KeyIndex {
 
   /** The asynchronous half: fsync, then sealed files drop their memory. */
   async sync(written: { files: IndexFile[]; sealed: IndexFile[] }): Promise<void> {
-    for (const f of written.files) await f.sync();
+    try {
+      for (const f of written.files) await f.sync();
+    } catch (e) {
+      this.sealedUnwritten.unshift(...written.sealed); // stay in memory; the next flush syncs them again
+      throw e;
+    }
     for (const f of written.sealed) f.release();
   }
 

@@ -96,6 +96,7 @@ export class MessageStore {
   /** Flushes run one after another, never overlapping. */
   private flushChain: Promise<void> = Promise.resolve();
   private lastCheckpoint: Checkpoint | null = null;
+  private unsynced: FileHandle[] = [];
   private closed = false;
   private scratch = new Uint8Array(MIN_SCAN_ENTRIES * CQ_ENTRY_SIZE);
 
@@ -361,7 +362,10 @@ export class MessageStore {
     // Everything is captured synchronously: appends that land during the awaits below are
     // left for the next flush, so the checkpoint never claims more than was fsynced.
     const clTarget = this.commitLog.maxOffset;
-    const cqFiles: FileHandle[] = [];
+    const storeTimestamp = this.lastTimestamp;
+    // Files whose fsync failed last time are synced again before anything claims them durable.
+    const cqFiles: FileHandle[] = this.unsynced;
+    this.unsynced = [];
     const queues: Record<string, number> = {};
     for (const [topic, m] of this.queues) {
       for (const [queueId, cq] of m) {
@@ -375,8 +379,13 @@ export class MessageStore {
       last && cqFiles.length === 0 && last.commitLogFlushed === clTarget && last.indexFlushed === written.state.coverage &&
       last.index.entries === written.state.entries && last.index.file === written.state.file
     ) return;
-    await this.commitLog.sync(clTarget);
-    for (const h of cqFiles) await h.sync();
+    try {
+      await this.commitLog.sync(clTarget);
+      for (const h of cqFiles) await h.sync();
+    } catch (e) {
+      this.unsynced.push(...cqFiles);
+      throw e;
+    }
     await this.index.sync(written);
     const cp: Checkpoint = {
       version: 1,
@@ -385,6 +394,7 @@ export class MessageStore {
       indexFlushed: Math.min(written.state.coverage, clTarget),
       index: { file: written.state.file, entries: written.state.entries },
       queues,
+      storeTimestamp,
     };
     await writeCheckpoint(this.files, this.checkpointPath(), cp);
     this.lastCheckpoint = cp;
@@ -396,6 +406,7 @@ export class MessageStore {
     const { files } = this;
     files.mkdir(this.cfg.dir);
     const cp = readCheckpoint(files, this.checkpointPath());
+    if (typeof cp?.storeTimestamp === "number") this.lastTimestamp = cp.storeTimestamp;
     this.commitLog.recover(cp ? Math.min(cp.commitLogFlushed, cp.dispatched) : 0, onProgress);
     const clMin = this.commitLog.minOffset;
     const clEnd = this.commitLog.maxOffset;
