@@ -59,8 +59,8 @@ function run(command, argv) {
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
-    // A hung test file must not hang CI: 5 minutes is far beyond any file's budget.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    // A hung test file must not hang CI: 3 minutes is far beyond any file's budget.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 180_000);
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, output });

@@ -13,9 +13,10 @@ export async function denoServe(options: ServeOptions): Promise<Server> {
     const url = new URL(req.url);
     if (url.pathname === "/ws") {
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+      const remote = (info.remoteAddr as Deno.NetAddr).hostname; // unreadable once upgraded
       const { socket: ws, response } = Deno.upgradeWebSocket(req);
       ws.binaryType = "arraybuffer";
-      attach(ws, (info.remoteAddr as Deno.NetAddr).hostname, options, sockets);
+      attach(ws, remote, options, sockets);
       return response;
     }
     const r = await options.http(req.method, url.pathname + url.search);
