@@ -449,9 +449,10 @@ export class MessageStore {
     for (const m of this.queues.values()) for (const cq of m.values()) cq.finishPuts();
     this.index.markCovered(clEnd);
 
-    // A cut below the checkpoint, or rebuilt structures: write a checkpoint that says so soon,
-    // rather than at the first interval.
-    if (cp && (cp.commitLogFlushed > clEnd || cp.dispatched > clEnd || from < clEnd)) void this.flush().catch(() => {});
+    // No checkpoint, a cut below it, or rebuilt structures: write one that says so now rather
+    // than at the first interval, so a second crash does not redo (or misjudge) this work.
+    const stale = cp ? cp.commitLogFlushed > clEnd || cp.dispatched > clEnd : clEnd > clMin;
+    if (stale || from < clEnd) void this.flush().catch(() => {});
   }
 
   private redispatch(r: StoredRecord, cqFrom: number, indexFrom: number): void {

@@ -131,7 +131,14 @@ test("a record larger than a segment is refused with MESSAGE_TOO_LARGE and nothi
     const r = store.appendBatch([item("T", 0, { body: new Uint8Array(fits - overhead) })]);
     assert.is(r[0].size, SEG - BLANK_MIN);
     assert.is(r[0].commitLogOffset, SEG);
+    // Exactly BLANK_MIN bytes left: the next record starts the next segment after an 8-byte blank.
+    const next = store.appendBatch([item("T", 0, { body: "n" })]);
+    assert.is(next[0].commitLogOffset, 2 * SEG);
     await store.close();
+    const again = sb.open(dir.path, { ...small });
+    assert.is(again.maxCommitLogOffset, 2 * SEG + next[0].size);
+    assert.is(again.maxOffset("T", 0), 3);
+    assert.is(bodyText(again.getMessages("T", 0, 2, 1, 1 << 20).records[0]), "n");
   } finally {
     await sb.cleanup();
   }

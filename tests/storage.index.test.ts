@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
 import type { MessageStore, StoredRecord } from "../storage/message-store.ts";
 import { offsetName } from "../storage/commit-log.ts";
+import { hashKey } from "../storage/key-index.ts";
 import { copyDir, files, item, Sandbox } from "./helpers/storage-env.ts";
 
 const cfg = { segmentSize: 64 * 1024, flushIntervalMs: 60_000, indexSlots: 16, indexEntries: 150, cqEntriesPerFile: 200 };
@@ -141,6 +142,23 @@ test("a torn active index file and a damaged sealed one are discarded and rebuil
     s = sb.open(dir, cfg);
     checkAll(s, sent, "short sealed file");
     assert.ok(files.list(`${dir}/index`).every((n) => n === offsetName(Number(n))));
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+test("keys whose hashes collide are told apart by the stored message", async () => {
+  const sb = new Sandbox();
+  try {
+    // Two keys of topic A with the same 32-bit hash (found by a birthday search over "c<n>").
+    const pair: [string, string] = ["c79469", "c775222"];
+    assert.is(hashKey("A", pair[0]), hashKey("A", pair[1]));
+    const [k1, k2] = pair;
+    const s = sb.open(sb.dir(), cfg);
+    const r = s.appendBatch([item("A", 0, { keys: [k1], body: "one" }), item("A", 0, { keys: [k2], body: "two" }), item("A", 1, { keys: [k1], body: "three" })]);
+    assert.equal(s.queryByKey("A", k1, 10).map(bodyText), ["three", "one"]);
+    assert.equal(s.queryByKey("A", k2, 10).map(bodyText), ["two"]);
+    assert.equal(s.queryByKey("A", k2, 10)[0].commitLogOffset, r[1].commitLogOffset);
   } finally {
     await sb.cleanup();
   }
