@@ -375,6 +375,8 @@ export class CommitLog {
    * while an fsync runs share the next one, which covers everything written until it starts.
    */
   sync(target = this.writePos): Promise<void> {
+    // Bytes not written yet cannot be waited for: a target past the end would spin rounds forever.
+    target = Math.min(target, this.writePos);
     if (this.flushedPos >= target) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiters.push({ target, resolve, reject });
