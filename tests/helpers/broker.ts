@@ -45,7 +45,7 @@ export function spawnBroker(args: string[], timeoutMs = 20_000): Promise<BrokerP
     : [process.execPath, ["dist/broker.mjs", ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) => child.on("close", (code, signal) => resolve(code ?? signal ?? -1)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (d: Buffer) => {
