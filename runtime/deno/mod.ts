@@ -16,7 +16,14 @@ export const denoPlatform: Platform = {
     env: (name) => Deno.env.get(name),
     exit: (code) => Deno.exit(code),
     onSignal: (fn) => {
-      for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => fn(sig));
+      // Once, as Node's process.once: a task runner may forward the same signal again.
+      let fired = false;
+      for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        Deno.addSignalListener(sig, () => {
+          if (!fired) fn(sig);
+          fired = true;
+        });
+      }
     },
     readText: (path) => Deno.readTextFileSync(path),
   },
