@@ -47,7 +47,8 @@ export function createQueueMachine(deps: QueueDeps) {
     },
     delays: {
       // Re-armed from the absolute deadlines every time the state is entered.
-      nextDeadline: ({ context }) => Math.max(0, Math.min(...context.holds.map((h) => h.deadline)) - deps.now()),
+      nextDeadline: ({ context }) =>
+        context.holds.length === 0 ? 0 : Math.max(0, Math.min(...context.holds.map((h) => h.deadline)) - deps.now()),
     },
     actions: {
       recordAppend: assign(({ context, event }) => {

@@ -17,18 +17,19 @@ async function main() {
   const quick = values.quick;
   const N = quick ? 5_000 : 200_000;
   const root = mkdtempSync(join(tmpdir(), "actormq-bench-"));
-  const rows: { name: string; unit: string; values: number[]; yardstick?: string; base?: number[] }[] = [];
-  const row = (name: string, unit: string, yardstick?: string) => {
-    const r = { name, unit, values: [] as number[], yardstick, base: [] as number[] };
+  interface Row { name: string; unit: string; values: number[]; yardstick?: Row }
+  const rows: Row[] = [];
+  const row = (name: string, unit: string, yardstick?: Row): Row => {
+    const r = { name, unit, values: [], yardstick };
     rows.push(r);
     return r;
   };
   const raw = row("raw sequential append, 1 KiB records, batches of 32", "rec/s");
   const fsync = row("fsync rate (1 KiB append + fdatasync)", "fsync/s");
   const echo = row("ws + CBOR echo, 1 KiB in frames of 32, 1,000 in flight", "msg/s");
-  const pa = row("produce, --flush async, 1,000 in flight", "msg/s", "ws + CBOR echo");
-  const ps = row("produce, --flush sync (group commit), 1,000 in flight", "msg/s", "ws + CBOR echo");
-  const co = row("consume, 4 queues, pulls of 32", "msg/s", "produce, --flush async, 1,000 in flight");
+  const pa = row("produce, --flush async, 1,000 in flight", "msg/s", echo);
+  const ps = row("produce, --flush sync (group commit), 1,000 in flight", "msg/s", echo);
+  const co = row("consume, 4 queues, pulls of 32", "msg/s", pa);
   const l50 = row("end-to-end latency p50 at 5,000 msg/s", "ms");
   const l99 = row("end-to-end latency p99 at 5,000 msg/s", "ms");
   const l999 = row("end-to-end latency p99.9 at 5,000 msg/s", "ms");
@@ -76,14 +77,13 @@ async function main() {
   }
   rmSync(root, { recursive: true, force: true });
 
-  const byName = new Map(rows.map((r) => [r.name, r]));
   console.log(`\nActorMQ bench: ${runs} run(s)${quick ? " (quick)" : ""}, node ${process.version}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GiB\n`);
   console.log("| workload | median | unit | runs | ratio to yardstick |");
   console.log("|---|---:|---|---|---|");
   for (const r of rows) {
     const m = median(r.values);
-    const y = r.yardstick ? byName.get(r.yardstick) : undefined;
-    const ratio = y ? `${fmt(m / median(y.values), 2)} × ${r.yardstick}` : "";
+    const y = r.yardstick;
+    const ratio = y ? `${fmt(m / median(y.values), 2)} × ${y.name}` : "";
     console.log(`| ${r.name} | ${fmt(m, r.unit === "ms" ? 2 : 0)} | ${r.unit} | ${r.values.map((v) => fmt(v, r.unit === "ms" ? 2 : 0)).join(", ")} | ${ratio} |`);
   }
 }

@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import WS from "ws";
+import WS, { WebSocketServer } from "ws";
 import { encode, decode } from "../protocol/mod.ts";
 import { nodeFiles } from "../runtime/node/files.ts";
 
@@ -83,7 +83,7 @@ export async function wsEcho(totalMessages: number, batch: number, inFlight: num
 }
 
 if (process.argv.includes("--echo-server")) {
-  const wss = new WS.WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
   wss.on("connection", (ws) =>
     ws.on("message", (data: Buffer) => {
       const req = decode(data) as { id: number; msgs: Uint8Array[] };
