@@ -141,8 +141,8 @@ export class Producer {
         if (info === null) this.core.invalidateRoute(m.topic);
         return {
           status: "SEND_OK" as const,
-          msgId: r.msgId,
-          queue: { broker: mq?.broker ?? this.brokerNames.get(address) ?? address, topic: r.topic, queueId: r.queueId },
+          msgId: m.msgId,
+          queue: { broker: mq?.broker ?? this.brokerNames.get(address) ?? address, topic: m.topic, queueId: r.queueId },
           queueOffset: r.queueOffset,
         };
       },

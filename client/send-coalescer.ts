@@ -4,10 +4,8 @@
 // message's result, or its own message's error.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
 
-/** A stored message's place, as the broker answers a send. */
+/** A stored message's place, as the broker answers each item of a sendBatch. */
 export interface SendReceipt {
-  msgId: string;
-  topic: string;
   queueId: number;
   queueOffset: number;
   commitLogOffset: number;

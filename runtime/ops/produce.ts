@@ -55,7 +55,8 @@ export function sendBatch(broker: Broker, conn: Connection, req: Request): void 
       if (o) return o;
       const item = items[k];
       const r = results[k++];
-      return r instanceof BrokerError ? errorOf(r) : { code: 0, ...result(item, r) };
+      // The producer knows each message's id and topic: per-item results carry only what it does not.
+      return r instanceof BrokerError ? errorOf(r) : { code: 0, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
     });
     broker.reply(conn, req.id, { results: out });
   });
