@@ -116,9 +116,14 @@ export class ClientCore {
     return cached !== undefined ? Promise.resolve(cached) : this.fetchRoute(topic);
   }
 
-  /** Forgets a topic's route, so the next send asks again (after auto-creation, after a failure). */
+  /** Forgets a topic's route, so the next send asks again (after a failure that says it is stale). */
   invalidateRoute(topic: string): void {
     this.routes.delete(topic);
+  }
+
+  /** Forgets that a topic was not found: a send has just created it. */
+  forgetMissingRoute(topic: string): void {
+    if (this.routes.get(topic)?.info === null) this.routes.delete(topic);
   }
 
   private fetchRoute(topic: string): Promise<TopicPublishInfo | null> {

@@ -63,7 +63,7 @@ export function encodeMessage(input: SendMessage, msgId: string, born: number, g
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.shardingKey must be a string");
   }
   const bytes = encode(msg);
-  if (bytes.length > MAX_MESSAGE_SIZE) throw tooLarge(bytes.length);
+  if (bytes.length > MAX_MESSAGE_SIZE) throw tooLarge(`${bytes.length} bytes`);
   return { topic, msgId, bytes, queueId, shardingKey: input.shardingKey };
 }
 
@@ -78,10 +78,10 @@ function bodyOf(body: unknown): Uint8Array | string {
   // RocketMQ refuses an empty body ("the message body length is zero").
   if (out.length === 0) throw new BrokerError(ErrorCode.BAD_REQUEST, "message.body is empty");
   // A string's UTF-8 form is at least as long as its UTF-16 length: refuse early, before encoding.
-  if (out.length > MAX_MESSAGE_SIZE) throw tooLarge(out.length);
+  if (out.length > MAX_MESSAGE_SIZE) throw tooLarge(`over ${out.length} bytes`);
   return out;
 }
 
-function tooLarge(size: number): BrokerError {
-  return new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${size} bytes or more, the limit is ${MAX_MESSAGE_SIZE}`);
+function tooLarge(size: string): BrokerError {
+  return new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${size}, the limit is ${MAX_MESSAGE_SIZE}`);
 }

@@ -137,14 +137,22 @@ export class Producer {
     if (mq && !this.brokerNames.has(address)) this.brokerNames.set(address, mq.broker);
     return this.coalescer(address).add(m.bytes, m.queueId ?? mq?.queueId, deadline).then(
       (r) => {
-        // Sent without a route: the broker created the topic. Learn its route for the next sends.
-        if (info === null) this.core.invalidateRoute(m.topic);
-        return {
-          status: "SEND_OK" as const,
+        const result = (broker: string): SendResult => ({
+          status: "SEND_OK",
           msgId: m.msgId,
-          queue: { broker: mq?.broker ?? this.brokerNames.get(address) ?? address, topic: m.topic, queueId: r.queueId },
+          queue: { broker, topic: m.topic, queueId: r.queueId },
           queueOffset: r.queueOffset,
-        };
+        });
+        if (mq) return result(mq.broker);
+        const known = this.brokerNames.get(address);
+        if (info !== null && known !== undefined) return result(known);
+        // Sent without a route: the broker has just created the topic. Its route, asked for once
+        // for all the sends in flight, names the broker and serves the next sends.
+        this.core.forgetMissingRoute(m.topic);
+        return this.core.route(m.topic).then(
+          (fresh) => result(fresh?.queues.find((q) => q.address === address)?.broker ?? known ?? address),
+          () => result(known ?? address),
+        );
       },
       (e) => this.retry(e, info, m, deadline, attempt),
     );

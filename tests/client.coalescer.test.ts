@@ -10,8 +10,9 @@ function recorder(answer?: (f: OutgoingFrame) => ItemOutcome[] | Promise<ItemOut
   const sink = (f: OutgoingFrame) => {
     frames.push(f);
     if (answer) return Promise.resolve(answer(f));
+    // commitLogOffset carries the message's tag byte, so a test can tell whose result is whose.
     return Promise.resolve(f.msgs.map((m, i) => ({
-      code: 0 as const, msgId: `m${m[0]}`, topic: "T", queueId: f.queueIds?.[i] ?? 0, queueOffset: offset++, commitLogOffset: 0,
+      code: 0 as const, queueId: f.queueIds?.[i] ?? 0, queueOffset: offset++, commitLogOffset: m[0],
     })));
   };
   return { frames, sink };
@@ -27,7 +28,7 @@ test("sends of one turn leave as one frame, each caller gets its own result", as
   assert.is(frames.length, 1);
   assert.is(frames[0].msgs.length, 5);
   assert.is(frames[0].queueIds, undefined);
-  assert.equal(results.map((r) => r.msgId), ["m1", "m2", "m3", "m4", "m5"]);
+  assert.equal(results.map((r) => r.commitLogOffset), [1, 2, 3, 4, 5]);
   assert.equal(results.map((r) => r.queueOffset), [0, 1, 2, 3, 4]);
 });
 
@@ -66,7 +67,7 @@ test("per-message errors reject only their own caller, with their own code", asy
   const { sink } = recorder((f) =>
     f.msgs.map((m) => m[0] === 2
       ? { code: "MESSAGE_TOO_LARGE", message: "too big" }
-      : { code: 0, msgId: `m${m[0]}`, topic: "T", queueId: 0, queueOffset: 0, commitLogOffset: 0 })
+      : { code: 0, queueId: 0, queueOffset: 0, commitLogOffset: m[0] })
   );
   const c = new SendCoalescer(sink, { maxMessages: 256, maxBytes: 1 << 20 });
   const out = await Promise.allSettled([1, 2, 3].map((i) => c.add(bytes(i), undefined, later())));
@@ -104,7 +105,7 @@ test("queueIds go all or nothing per frame: a mixed turn leaves as two frames", 
   assert.equal(frames[0].queueIds, [2, 0]);
   assert.equal(frames[0].msgs.map((m) => m[0]), [1, 3]);
   assert.is(frames[1].queueIds, undefined);
-  assert.equal(r.map((x) => x.msgId), ["m1", "m2", "m3"], "results still reach the right callers");
+  assert.equal(r.map((x) => x.commitLogOffset), [1, 2, 3], "results still reach the right callers");
 });
 
 test("the frame's timeout is the latest deadline of its messages", async () => {

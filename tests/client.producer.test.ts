@@ -75,6 +75,7 @@ test("a topic without a route is sent without queue ids (the broker creates it),
   const from = server.requests.length;
   const first = await producer.send({ topic: "Fresh", body: "one" });
   assert.is(first.status, "SEND_OK");
+  assert.is(first.queue.broker, "echo-broker", "named from the route asked for after the topic was created");
   const second = await producer.send({ topic: "Fresh", body: "two" });
   const third = await producer.send({ topic: "Fresh", body: "three" });
   const ops = server.requests.slice(from).map((r) => r.op);

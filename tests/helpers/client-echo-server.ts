@@ -113,7 +113,9 @@ export async function startEchoServer(options: { store?: boolean } = {}): Promis
       return {
         results: msgs.map((m, i) => {
           try {
-            return { code: 0, ...append(m, queueIds?.[i]) };
+            // As PROTOCOL.md: an item names the place only; the producer knows id and topic.
+            const { queueId, queueOffset, commitLogOffset } = append(m, queueIds?.[i]);
+            return { code: 0, queueId, queueOffset, commitLogOffset };
           } catch (e) {
             return { code: (e as BrokerError).code ?? ErrorCode.INTERNAL_ERROR, message: (e as Error).message };
           }
@@ -186,7 +188,7 @@ export async function startEchoServer(options: { store?: boolean } = {}): Promis
     heartbeat: () => ({}),
   };
 
-  wss.on("connection", (ws) => {
+  wss.on("connection", (ws: WebSocket) => {
     server.connections++;
     sockets.add(ws);
     ws.on("close", () => sockets.delete(ws));
