@@ -2,7 +2,7 @@
 // snapshot schedule. It never sees a message body: the server appends a whole batch to the
 // CommitLog and then sends one APPEND_BATCH naming the queues it touched.
 import { assign, enqueueActions, setup, stopChild } from "xstate";
-import { createGroupMachine } from "./group.machine.ts";
+import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
 import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
 
 export const PERM_READ = 4;
@@ -25,7 +25,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps {
+export interface BrokerDeps extends QueueDeps, GroupDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -37,8 +37,8 @@ export type BrokerEvent =
   | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; system?: boolean }
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
-  | { type: "COMMIT_OFFSET"; group: string; topic: string; queueId: number; offset: number }
-  | { type: "RESET_OFFSET"; group: string; topic: string; offsets: Record<number, number> };
+  | ({ group: string } & GroupEvent)
+  | { type: "REARM" };
 
 export const queueId = (topic: string, q: number) => `queue:${topic}:${q}`;
 export const groupId = (group: string) => `group:${group}`;
@@ -46,7 +46,7 @@ export const groupId = (group: string) => `group:${group}`;
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine() },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
@@ -72,13 +72,14 @@ export function createBrokerMachine(deps: BrokerDeps) {
         const e = event as Extract<BrokerEvent, { type: "PULL" }>;
         enqueue.sendTo(queueId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
       }),
-      routeToGroup: enqueueActions(({ context, event, enqueue, self }) => {
-        const e = event as Extract<BrokerEvent, { type: "COMMIT_OFFSET" | "RESET_OFFSET" }>;
-        const id = groupId(e.group);
-        if (!self.getSnapshot().children[id]) enqueue.spawnChild("group", { id, systemId: id, input: { group: e.group } });
-        const { group: _, ...forward } = e;
-        enqueue.sendTo(id, forward as never);
-        void context;
+      routeToGroup: enqueueActions(({ event, enqueue, self }) => {
+        const { group, ...forward } = event as { group: string } & GroupEvent;
+        const id = groupId(group);
+        if (!self.getSnapshot().children[id]) {
+          if (forward.type === "UNREGISTER") return; // nothing to leave
+          enqueue.spawnChild("group", { id, systemId: id, input: { group } });
+        }
+        enqueue.sendTo(id, forward);
       }),
       // Supervision: a child whose action threw is replaced by a fresh one started from the
       // state the broker can vouch for (storage for queues, the last snapshot for groups).
@@ -88,6 +89,11 @@ export function createBrokerMachine(deps: BrokerDeps) {
         enqueue(stopChild(id));
         enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
+      }),
+      // A restored actor sits in its state without the timers it had (statelyai/xstate#5331):
+      // REARM re-enters the timed states, whose delays are computed from absolute due times.
+      rearmChildren: enqueueActions(({ enqueue, self }) => {
+        for (const id of Object.keys(self.getSnapshot().children)) enqueue.sendTo(id, { type: "REARM" });
       }),
       snapshot: assign({
         nextSnapshotAt: () => {
@@ -114,7 +120,10 @@ export function createBrokerMachine(deps: BrokerDeps) {
           PULL: { actions: "routePull" },
           COMMIT_OFFSET: { actions: "routeToGroup" },
           RESET_OFFSET: { actions: "routeToGroup" },
+          HEARTBEAT: { actions: "routeToGroup" },
+          UNREGISTER: { actions: "routeToGroup" },
           "xstate.error.actor.*": { actions: "restartChild" },
+          REARM: { target: "running", reenter: true, actions: "rearmChildren" },
         },
       },
     },

@@ -35,7 +35,8 @@ export type QueueEvent =
   | { type: "APPENDED"; maxOffset: number; lastStoreTimestamp: number }
   | { type: "TRUNCATED"; minOffset: number }
   | { type: "PULL"; hold: Hold }
-  | { type: "SET_PERM"; perm: number };
+  | { type: "SET_PERM"; perm: number }
+  | { type: "REARM" };
 
 export type QueueInput = Pick<QueueContext, "topic" | "queueId" | "perm"> & Partial<QueueContext>;
 
@@ -95,6 +96,7 @@ export function createQueueMachine(deps: QueueDeps) {
         on: {
           // A new hold may be due sooner than the armed timer: re-enter to re-arm.
           PULL: { target: "holding", reenter: true, actions: "addHold" },
+          REARM: { target: "holding", reenter: true },
         },
       },
     },

@@ -18,6 +18,8 @@ export interface Connection {
   socket: ServerSocket;
   open: boolean;
   clientId?: string;
+  /** Consumer groups this connection's client heartbeats for: it leaves them when it closes. */
+  groups: Set<string>;
 }
 
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
@@ -125,6 +127,15 @@ export class Broker {
     if (conn.open) conn.socket.send(encode({ id, code, message }));
   }
 
+  /** Sends a push frame to every open connection of these clients. */
+  push(clientIds: string[], frame: Record<string, unknown>): void {
+    const wanted = new Set(clientIds);
+    const bytes = encode(frame);
+    for (const conn of this.connections.values()) {
+      if (conn.open && conn.clientId !== undefined && wanted.has(conn.clientId)) conn.socket.send(bytes);
+    }
+  }
+
   /** Captures the tree and its CommitLog offset now, writes it in the background. */
   snapshot(): Promise<void> {
     const snap = {
@@ -161,9 +172,12 @@ export class Broker {
       snapshot: () => void this.snapshot(),
       releaseHolds: (topic, queueId, holds, reason) => this.pulls.release(topic, queueId, holds, reason),
       restartInput: (id) => this.restartInput(id),
+      memberExpiryMs: this.config.clientExpiryMs,
+      membersChanged: (group, clientIds) => this.push(clientIds, { op: "rebalance", group, clientIds }),
     });
     this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}) });
     this.root.start();
+    if (snap) this.send({ type: "REARM" });
     // Topics: the config file (written on every change) and every queue the store has data for.
     for (const [topic, t] of Object.entries(this.topicFile.load())) this.send({ type: "CREATE_TOPIC", topic, ...t });
     const queues = new Map<string, number>();

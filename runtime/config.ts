@@ -15,6 +15,8 @@ export interface BrokerConfig {
   maxFrameSize: number;
   /** Long-poll ceiling: a pull is never held longer than this. */
   maxPollMs: number;
+  /** A client that has not heartbeated for this long leaves its consumer groups. */
+  clientExpiryMs: number;
 }
 
 export const defaults: BrokerConfig = {
@@ -30,6 +32,7 @@ export const defaults: BrokerConfig = {
   snapshotIntervalMs: 30_000,
   maxFrameSize: 16 * 1024 * 1024,
   maxPollMs: 30_000,
+  clientExpiryMs: 120_000,
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -44,6 +47,7 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
   --default-queues <n>        queues of an auto-created topic (default 4)
   --snapshot-interval <ms>    actor-tree snapshot period (default 30000)
   --max-frame-size <bytes>    largest accepted WebSocket frame (default 16m)
+  --client-expiry <ms>        a consumer silent this long leaves its group (default 120000)
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -59,6 +63,7 @@ const options = {
   "default-queues": { type: "string" },
   "snapshot-interval": { type: "string" },
   "max-frame-size": { type: "string" },
+  "client-expiry": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -79,6 +84,7 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   if (values["default-queues"] !== undefined) c.defaultQueues = int("--default-queues", values["default-queues"]);
   if (values["snapshot-interval"] !== undefined) c.snapshotIntervalMs = int("--snapshot-interval", values["snapshot-interval"]);
   if (values["max-frame-size"] !== undefined) c.maxFrameSize = bytes("--max-frame-size", values["max-frame-size"]);
+  if (values["client-expiry"] !== undefined) c.clientExpiryMs = int("--client-expiry", values["client-expiry"]);
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");

@@ -3,7 +3,8 @@
 import { BrokerError, decode, ErrorCode, Op, type Request } from "../protocol/mod.ts";
 import type { Broker, Connection } from "./broker.ts";
 import type { ServerSocket, SocketHandlers } from "./platform.ts";
-import { createTopic, heartbeat, queryMessage, queryRoute, topicList, topicStatus } from "./ops/admin.ts";
+import { createTopic, queryMessage, queryRoute, topicList, topicStatus } from "./ops/admin.ts";
+import { consumerList, consumerProgress, heartbeat, resetOffset } from "./ops/groups.ts";
 import { handleCommitOffset, handleQueryOffset } from "./ops/offsets.ts";
 import { send, sendBatch } from "./ops/produce.ts";
 
@@ -21,6 +22,9 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.queryRoute]: queryRoute,
   [Op.queryMessage]: queryMessage,
   [Op.heartbeat]: heartbeat,
+  [Op.consumerList]: consumerList,
+  [Op.consumerProgress]: consumerProgress,
+  [Op.resetOffset]: resetOffset,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {
@@ -28,7 +32,7 @@ export function createConnectionHandlers(broker: Broker): SocketHandlers {
   let next = 0;
   return {
     onOpen(socket) {
-      const conn: Connection = { id: `c${++next}`, socket, open: true };
+      const conn: Connection = { id: `c${++next}`, socket, open: true, groups: new Set() };
       bySocket.set(socket, conn);
       broker.connections.set(conn.id, conn);
     },
@@ -37,6 +41,8 @@ export function createConnectionHandlers(broker: Broker): SocketHandlers {
       if (!conn) return;
       conn.open = false;
       broker.connections.delete(conn.id);
+      // A consumer that goes away leaves its groups at once (RocketMQ does so on channel close).
+      for (const group of conn.groups) broker.send({ type: "UNREGISTER", group, clientId: conn.clientId! });
     },
     onMessage(socket, data) {
       const conn = bySocket.get(socket);

@@ -48,7 +48,10 @@ test("a hold past the new max stays held; holds expire at their own deadlines", 
 function brokerHarness(snapshot?: unknown) {
   const clock = new SimulatedClock();
   let snapshots = 0;
+  const changes: { group: string; clientIds: string[] }[] = [];
   const deps: BrokerDeps = {
+    memberExpiryMs: 120_000,
+    membersChanged: (group, clientIds) => changes.push({ group, clientIds }),
     now: () => clock.now(),
     releaseHolds: () => {},
     snapshotIntervalMs: 30_000,
@@ -56,7 +59,7 @@ function brokerHarness(snapshot?: unknown) {
     restartInput: (id) => ({ topic: id.split(":")[1], queueId: Number(id.split(":")[2]), perm: 6, maxOffset: 99 }),
   };
   const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" }, ...(snapshot ? { snapshot: snapshot as never } : {}) }).start();
-  return { actor, clock, snapshots: () => snapshots };
+  return { actor, clock, snapshots: () => snapshots, changes };
 }
 
 test("topics spawn queue children; APPEND_BATCH reaches exactly the touched queues", () => {
@@ -85,6 +88,19 @@ test("the persisted tree survives CBOR and restores queues, groups and offsets",
   assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 43);
 });
 
+test("a restored root snapshots again after REARM (XState does not restore timers)", () => {
+  const first = brokerHarness();
+  first.clock.increment(10_000);
+  const restored = brokerHarness(decode(encode(first.actor.getPersistedSnapshot())));
+  restored.clock.increment(60_000);
+  assert.is(restored.snapshots(), 0, "without REARM the restored timer is gone");
+  restored.actor.send({ type: "REARM" });
+  restored.clock.increment(1);
+  assert.is(restored.snapshots(), 1, "due long ago: fires at once");
+  restored.clock.increment(30_000);
+  assert.is(restored.snapshots(), 2);
+});
+
 test("the root asks for a snapshot every interval, re-armed from its absolute due time", () => {
   const { clock, snapshots } = brokerHarness();
   clock.increment(29_999);
@@ -106,6 +122,8 @@ test("a child that throws is restarted from the state the broker vouches for", (
     snapshotIntervalMs: 30_000,
     snapshot: () => {},
     restartInput: () => ({ topic: "T", queueId: 0, perm: 6, maxOffset: 5 }),
+    memberExpiryMs: 120_000,
+    membersChanged: () => {},
   };
   const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" } }).start();
   actor.send({ type: "CREATE_TOPIC", topic: "T", queues: 1, perm: 6 });
@@ -116,6 +134,34 @@ test("a child that throws is restarted from the state the broker vouches for", (
   assert.is(q.getSnapshot().status, "active");
   assert.is(q.getSnapshot().context.maxOffset, 5);
   fail = false;
+});
+
+test("group members join, leave and expire; each change asks the members to rebalance", () => {
+  const { actor, clock, changes } = brokerHarness();
+  const hb = (clientId: string) => actor.send({ type: "HEARTBEAT", group: "g", clientId, model: "clustering", subscriptions: { T: "*" } });
+  hb("a");
+  hb("b");
+  assert.equal(changes.map((c) => c.clientIds), [["a"], ["a", "b"]]);
+  clock.increment(60_000);
+  hb("a"); // a renews; b does not
+  assert.is(changes.length, 2, "a renewal is not a change");
+  clock.increment(60_000);
+  assert.equal(changes.at(-1)!.clientIds, ["a"], "b expired 120 s after its last heartbeat");
+  actor.send({ type: "UNREGISTER", group: "g", clientId: "a" });
+  assert.equal(changes.at(-1)!.clientIds, []);
+  assert.is(actor.system.get("group:g")!.getSnapshot().value, "idle");
+});
+
+test("a restored group re-arms member expiry from the heartbeat times in its context", () => {
+  const first = brokerHarness();
+  first.actor.send({ type: "HEARTBEAT", group: "g", clientId: "a", model: "clustering", subscriptions: { T: "*" } });
+  const bytes = encode(first.actor.getPersistedSnapshot());
+  first.actor.stop();
+  const second = brokerHarness(decode(bytes));
+  second.actor.send({ type: "REARM" }); // what Broker.restore does after a restore
+  assert.equal(Object.keys(second.actor.system.get("group:g")!.getSnapshot().context.members), ["a"]);
+  second.clock.increment(120_000);
+  assert.equal(second.changes.at(-1)!.clientIds, [], "expired after restore, without any new event");
 });
 
 test.run();

@@ -66,8 +66,3 @@ export function queryMessage(broker: Broker, conn: Connection, req: Request): vo
   }
   if (conn.open) conn.socket.send(w.bytes());
 }
-
-export function heartbeat(broker: Broker, conn: Connection, req: Request): void {
-  conn.clientId = required<string>(req, "clientId", "string");
-  broker.reply(conn, req.id, {});
-}
