@@ -40,8 +40,8 @@ export type BrokerEvent =
   | ({ group: string } & GroupEvent)
   | { type: "REARM" };
 
-export const queueId = (topic: string, q: number) => `queue:${topic}:${q}`;
-export const groupId = (group: string) => `group:${group}`;
+export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
+export const groupActorId = (group: string) => `group:${group}`;
 
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
@@ -56,25 +56,25 @@ export function createBrokerMachine(deps: BrokerDeps) {
         const existing = context.topics[e.topic];
         const queues = Math.max(existing?.queues ?? 0, e.queues);
         for (let q = existing?.queues ?? 0; q < queues; q++) {
-          enqueue.spawnChild("queue", { id: queueId(e.topic, q), systemId: queueId(e.topic, q), input: { topic: e.topic, queueId: q, perm: e.perm } });
+          enqueue.spawnChild("queue", { id: queueActorId(e.topic, q), systemId: queueActorId(e.topic, q), input: { topic: e.topic, queueId: q, perm: e.perm } });
         }
         if (existing && existing.perm !== e.perm) {
-          for (let q = 0; q < existing.queues; q++) enqueue.sendTo(queueId(e.topic, q), { type: "SET_PERM", perm: e.perm });
+          for (let q = 0; q < existing.queues; q++) enqueue.sendTo(queueActorId(e.topic, q), { type: "SET_PERM", perm: e.perm });
         }
         enqueue.assign({ topics: { ...context.topics, [e.topic]: { queues, perm: e.perm, ...(e.system ? { system: true } : {}) } } });
       }),
       routeAppends: enqueueActions(({ event, enqueue }) => {
         for (const [topic, q, maxOffset, lastStoreTimestamp] of (event as Extract<BrokerEvent, { type: "APPEND_BATCH" }>).queues) {
-          enqueue.sendTo(queueId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
+          enqueue.sendTo(queueActorId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
         }
       }),
       routePull: enqueueActions(({ event, enqueue }) => {
         const e = event as Extract<BrokerEvent, { type: "PULL" }>;
-        enqueue.sendTo(queueId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
+        enqueue.sendTo(queueActorId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
       }),
       routeToGroup: enqueueActions(({ event, enqueue, self }) => {
         const { group, ...forward } = event as { group: string } & GroupEvent;
-        const id = groupId(group);
+        const id = groupActorId(group);
         if (!self.getSnapshot().children[id]) {
           if (forward.type === "UNREGISTER") return; // nothing to leave
           enqueue.spawnChild("group", { id, systemId: id, input: { group } });

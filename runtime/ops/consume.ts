@@ -2,7 +2,7 @@
 // response as they are. With nothing to return and pollMs > 0, the queue actor holds the pull
 // until an APPENDED wakes it or its deadline passes.
 import { CborWriter, ErrorCode, BrokerError, matchesCode, parseSubscription, PullStatus, type Request, type RequestId, type Subscription } from "../../protocol/mod.ts";
-import { PERM_READ } from "../../actors/broker.machine.ts";
+import { PERM_READ, queueActorId } from "../../actors/broker.machine.ts";
 import type { Hold } from "../../actors/queue.machine.ts";
 import type { GetResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
@@ -37,7 +37,7 @@ export class PullService {
     const result = this.read(topic, queueId, hold);
     if (result.status === PullStatus.NO_NEW_MSG && pollMs > 0) {
       hold.deadline = this.broker.platform.clock.now() + pollMs;
-      this.broker.send({ type: "PULL", topic, queueId, hold });
+      this.hold(topic, queueId, hold);
       return;
     }
     this.answer(conn, req.id, result);
@@ -52,11 +52,18 @@ export class PullService {
       const result = this.read(topic, queueId, hold);
       // Woken, but every new message was filtered out: keep waiting from past them.
       if (reason === "wake" && result.status === PullStatus.NO_MATCHED_MSG && hold.deadline > now) {
-        this.broker.send({ type: "PULL", topic, queueId, hold: { ...hold, offset: result.nextOffset } });
+        this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
         continue;
       }
       this.answer(conn, hold.reqId, result);
     }
+  }
+
+  /** Straight to the queue actor: a pull per message at low rates makes a root hop measurable. */
+  private hold(topic: string, queueId: number, hold: Hold): void {
+    const queue = this.broker.root.system.get(queueActorId(topic, queueId));
+    if (queue) queue.send({ type: "PULL", hold });
+    else this.broker.send({ type: "PULL", topic, queueId, hold }); // the root knows what to do
   }
 
   private read(topic: string, queueId: number, hold: Hold): GetResult {

@@ -1,7 +1,7 @@
 // Consumer groups: heartbeats (membership), the member list clients rebalance over, progress
 // and offset reset. The group actor keeps the state; these ops read it and feed it events.
 import { BrokerError, checkTopicName, ErrorCode, parseSubscription, type Request, RETRY_PREFIX } from "../../protocol/mod.ts";
-import { groupId, PERM_RW } from "../../actors/broker.machine.ts";
+import { groupActorId, PERM_RW } from "../../actors/broker.machine.ts";
 import type { ConsumeModel, GroupContext } from "../../actors/group.machine.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
@@ -85,7 +85,7 @@ export function resetOffset(broker: Broker, conn: Connection, req: Request): voi
 }
 
 export function groupContext(broker: Broker, group: string): GroupContext | undefined {
-  return broker.root.system.get(groupId(group))?.getSnapshot().context as GroupContext | undefined;
+  return broker.root.system.get(groupActorId(group))?.getSnapshot().context as GroupContext | undefined;
 }
 
 function checkGroupHeartbeat(g: unknown, i: number): GroupHeartbeat {

@@ -3,7 +3,7 @@
 // after the append: it is as durable as a message, and a restart replays the commits made
 // after the last snapshot from that topic's ConsumeQueue.
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, encode, type Request } from "../../protocol/mod.ts";
-import { groupId, PERM_RW } from "../../actors/broker.machine.ts";
+import { groupActorId, PERM_RW, queueActorId } from "../../actors/broker.machine.ts";
 import { offsetKey, type GroupContext } from "../../actors/group.machine.ts";
 import { required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
@@ -45,7 +45,7 @@ export function handleQueryOffset(broker: Broker, conn: Connection, req: Request
 }
 
 export function committedOffset(broker: Broker, group: string, topic: string, queueId: number): number {
-  const actor = broker.root.system.get(groupId(group));
+  const actor = broker.root.system.get(groupActorId(group));
   const ctx = actor?.getSnapshot().context as GroupContext | undefined;
   return ctx?.offsets[offsetKey(topic, queueId)] ?? -1;
 }
@@ -53,7 +53,7 @@ export function committedOffset(broker: Broker, group: string, topic: string, qu
 /** Re-applies the commits recorded after the restored snapshot; returns how many. */
 export function replayOffsetCommits(broker: Broker): number {
   const store = broker.store;
-  const queueActor = broker.root.system.get(`queue:${CONSUMER_OFFSETS_TOPIC}:0`);
+  const queueActor = broker.root.system.get(queueActorId(CONSUMER_OFFSETS_TOPIC, 0));
   let offset = (queueActor?.getSnapshot().context.maxOffset as number | undefined) ?? 0;
   const end = store.maxOffset(CONSUMER_OFFSETS_TOPIC, 0);
   let replayed = 0;
