@@ -55,6 +55,7 @@ export interface EchoServer {
   close(): Promise<void>;
 }
 
+/** `store: false` keeps no message (offsets still count): for measuring the client alone. */
 export async function startEchoServer(options: { store?: boolean } = {}): Promise<EchoServer> {
   const store = options.store ?? true;
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
@@ -100,9 +101,12 @@ export async function startEchoServer(options: { store?: boolean } = {}): Promis
     const q = typeof queueId === "number" ? queueId : t.next++ % t.queues.length;
     if (q >= t.queues.length) throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `queue ${q} does not exist`);
     const stored = { bytes, msg, storeTimestamp: Date.now(), commitLogOffset };
+    // Without storing (for benchmarks), a queue keeps only its count, in a sparse array.
+    const queueOffset = t.queues[q].length;
     if (store) t.queues[q].push(stored);
+    else t.queues[q].length++;
     commitLogOffset += bytes.length;
-    return { msgId: msg.id, topic: msg.topic, queueId: q, queueOffset: t.queues[q].length - 1, commitLogOffset: stored.commitLogOffset };
+    return { msgId: msg.id, topic: msg.topic, queueId: q, queueOffset, commitLogOffset: stored.commitLogOffset };
   };
 
   const handlers: Record<string, (req: Req, ws: WebSocket) => Record<string, unknown> | void> = {
