@@ -2,7 +2,8 @@
 // extensions (useRecords: false), so any CBOR library can read what we write.
 import { Encoder } from "cbor-x";
 
-const codec = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, int64AsNumber: true });
+// int64AsNumber: offsets and timestamps come back as numbers, not BigInt (cbor-x's types omit it).
+const codec = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, int64AsNumber: true } as ConstructorParameters<typeof Encoder>[0]);
 
 export function encode(value: unknown): Uint8Array {
   return codec.encode(value);

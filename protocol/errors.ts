@@ -22,7 +22,8 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class BrokerError extends Error {
-  constructor(readonly code: ErrorCode | string, message: string) {
+  /** Extra fields for the error response, e.g. where a message was stored before a FLUSH_TIMEOUT. */
+  constructor(readonly code: ErrorCode | string, message: string, readonly details?: Record<string, unknown>) {
     super(message);
     this.name = "BrokerError";
   }

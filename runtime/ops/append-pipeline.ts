@@ -69,8 +69,14 @@ export class AppendPipeline {
     const durable = store.waitDurable(last.commitLogOffset + last.size).then(
       () => batch.forEach((p, i) => p.done(slices[i])),
       (e) => {
-        const err = e instanceof BrokerError ? e : new BrokerError(ErrorCode.FLUSH_TIMEOUT, String(e));
-        for (const p of batch) p.done(p.items.map(() => err));
+        // Written but not known durable: say where, so a client can tell instead of resending.
+        const code = e instanceof BrokerError ? e.code : ErrorCode.FLUSH_TIMEOUT;
+        const message = e instanceof Error ? e.message : String(e);
+        batch.forEach((p, i) =>
+          p.done(p.items.map((item, k) => {
+            const r = slices[i][k];
+            return new BrokerError(code, message, { queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset });
+          })));
       },
     );
     this.inFlight.add(durable);
