@@ -16,6 +16,12 @@ export interface Message {
   born: number;
   /** Producer group. */
   group?: string;
+  /**
+   * RocketMQ's delay level, 1..N (N = the broker's configured level count, 18 by default): the
+   * message reaches its topic only after that level's delay. The stored copy in the topic no
+   * longer carries it.
+   */
+  delayLevel?: number;
 }
 
 /** What a consumer receives: the stored message plus where and when the broker stored it. */
@@ -56,6 +62,7 @@ export function checkMessage(m: unknown): Message {
   if (!(msg.body instanceof Uint8Array) && typeof msg.body !== "string") {
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.body must be bytes or a text string");
   }
+  if (msg.body.length === 0) throw new BrokerError(ErrorCode.BAD_REQUEST, "message.body is empty (RocketMQ refuses empty bodies too)");
   if (typeof msg.id !== "string" || msg.id.length === 0) {
     throw new BrokerError(msg.id === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, "message.id must be a non-empty string");
   }
@@ -77,7 +84,24 @@ export function checkMessage(m: unknown): Message {
   if (msg.group !== undefined && typeof msg.group !== "string") {
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.group must be a string");
   }
+  if (msg.delayLevel !== undefined) checkDelayLevel(msg.delayLevel);
   return msg as unknown as Message;
+}
+
+/**
+ * Checks a delay level: WRONG_TYPE unless a non-negative number (as for any uint), BAD_REQUEST
+ * unless an integer 1..levels. Without `levels` (the client, which does not know the broker's
+ * configuration) only the lower bound is checked; the broker checks the upper one.
+ */
+export function checkDelayLevel(level: unknown, levels?: number): number {
+  if (typeof level !== "number" || level < 0) {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, "message.delayLevel must be an unsigned integer");
+  }
+  if (!Number.isInteger(level) || level < 1 || (levels !== undefined && level > levels)) {
+    const range = levels === undefined ? "1 or more" : `1..${levels}`;
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `message.delayLevel must be an integer ${range}, not ${level}`);
+  }
+  return level;
 }
 
 /**

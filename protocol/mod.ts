@@ -4,5 +4,6 @@ export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./message.ts";
 export * from "./ops.ts";
+export * from "./properties.ts";
 export * from "./subscription.ts";
 export * from "./topics.ts";

@@ -2,7 +2,10 @@
 
 /** Consumer-offset commits, recorded in the CommitLog like Kafka's __consumer_offsets. */
 export const CONSUMER_OFFSETS_TOPIC = "RMQ_SYS_CONSUMER_OFFSETS";
+/** Delayed messages wait here, queue level-1, until due (RocketMQ's name). */
 export const SCHEDULE_TOPIC = "SCHEDULE_TOPIC_XXXX";
+/** Each delay level's progress in SCHEDULE_TOPIC, queue level-1: the last record is the truth after a crash. */
+export const SCHEDULE_PROGRESS_TOPIC = "RMQ_SYS_SCHEDULE_PROGRESS";
 export const TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC";
 export const TRANS_OP_HALF_TOPIC = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 export const TRANS_CHECK_MAX_TIME_TOPIC = "TRANS_CHECK_MAX_TIME_TOPIC";
