@@ -17,7 +17,13 @@ export interface BrokerConfig {
   maxPollMs: number;
   /** A client that has not heartbeated for this long leaves its consumer groups. */
   clientExpiryMs: number;
+  /** The delay of each delay level, ms (level 1 first). A config file may give RocketMQ's messageDelayLevel text. */
+  delayLevels: number[];
 }
+
+/** RocketMQ's messageDelayLevel default. */
+export const DEFAULT_DELAY_LEVELS = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+const MAX_DELAY_LEVELS = 1024;
 
 export const defaults: BrokerConfig = {
   host: "127.0.0.1",
@@ -33,6 +39,7 @@ export const defaults: BrokerConfig = {
   maxFrameSize: 16 * 1024 * 1024,
   maxPollMs: 30_000,
   clientExpiryMs: 120_000,
+  delayLevels: parseDelayLevels(DEFAULT_DELAY_LEVELS),
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -48,6 +55,8 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
   --snapshot-interval <ms>    actor-tree snapshot period (default 30000)
   --max-frame-size <bytes>    largest accepted WebSocket frame (default 16m)
   --client-expiry <ms>        a consumer silent this long leaves its group (default 120000)
+  --delay-levels "<list>"     delay of each delay level, RocketMQ's messageDelayLevel syntax with
+                              units ms s m h d (default "${DEFAULT_DELAY_LEVELS}")
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -64,6 +73,7 @@ const options = {
   "snapshot-interval": { type: "string" },
   "max-frame-size": { type: "string" },
   "client-expiry": { type: "string" },
+  "delay-levels": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -85,6 +95,9 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   if (values["snapshot-interval"] !== undefined) c.snapshotIntervalMs = int("--snapshot-interval", values["snapshot-interval"]);
   if (values["max-frame-size"] !== undefined) c.maxFrameSize = bytes("--max-frame-size", values["max-frame-size"]);
   if (values["client-expiry"] !== undefined) c.clientExpiryMs = int("--client-expiry", values["client-expiry"]);
+  if (values["delay-levels"] !== undefined) c.delayLevels = parseDelayLevels(values["delay-levels"], "--delay-levels");
+  else if (typeof c.delayLevels === "string") c.delayLevels = parseDelayLevels(c.delayLevels, "delayLevels");
+  else checkDelayLevels(c.delayLevels, "delayLevels");
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");
@@ -101,4 +114,28 @@ function bytes(flag: string, v: string): number {
   const m = /^(\d+)([kmg]?)$/i.exec(v.trim());
   if (!m) throw new Error(`${flag} must be a byte count like 1073741824 or 1g, not "${v}"`);
   return Number(m[1]) * { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
+}
+
+/**
+ * Parses RocketMQ's messageDelayLevel syntax, "1s 5s 10s 30s 1m ... 2h", into ms per level.
+ * Units: ms, s, m, h, d. Throws an Error naming the bad item.
+ */
+export function parseDelayLevels(text: string, name = "delay levels"): number[] {
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const levels = text.trim().split(/\s+/).filter((t) => t !== "").map((t) => {
+    const m = /^(\d+)(ms|s|m|h|d)$/.exec(t);
+    if (!m) throw new Error(`${name}: "${t}" is not a delay like 100ms, 5s, 2m, 1h or 1d`);
+    return Number(m[1]) * unit[m[2] as keyof typeof unit];
+  });
+  return checkDelayLevels(levels, name);
+}
+
+function checkDelayLevels(levels: unknown, name: string): number[] {
+  if (!Array.isArray(levels) || levels.length === 0 || levels.length > MAX_DELAY_LEVELS) {
+    throw new Error(`${name} must list 1..${MAX_DELAY_LEVELS} delays`);
+  }
+  for (const ms of levels) {
+    if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`${name}: every delay must be a positive number of ms, not ${ms}`);
+  }
+  return levels;
 }
