@@ -2,6 +2,8 @@
 // snapshot schedule. It never sees a message body: the server appends a whole batch to the
 // CommitLog and then sends one APPEND_BATCH naming the queues it touched.
 import { assign, enqueueActions, setup, stopChild } from "xstate";
+import { SCHEDULE_TOPIC } from "../protocol/topics.ts";
+import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } from "./delay.machine.ts";
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
 import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
 
@@ -25,7 +27,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps, GroupDeps {
+export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -38,6 +40,12 @@ export type BrokerEvent =
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
   | ({ group: string } & GroupEvent)
+  /**
+   * Sent once after every start: spawns the missing delay-level actors and configures the
+   * restored ones. `progress`, when given, is what the CommitLog recorded.
+   */
+  | { type: "DELAY_LEVELS"; levels: DelayInput[] }
+  | { type: "DELAY_REWIND"; level: number; progress: number; retryAt: number }
   | { type: "REARM" };
 
 export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
@@ -46,7 +54,7 @@ export const groupActorId = (group: string) => `group:${group}`;
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps) },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
@@ -63,10 +71,25 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
         enqueue.assign({ topics: { ...context.topics, [e.topic]: { queues, perm: e.perm, ...(e.system ? { system: true } : {}) } } });
       }),
-      routeAppends: enqueueActions(({ event, enqueue }) => {
+      routeAppends: enqueueActions(({ event, enqueue, self }) => {
         for (const [topic, q, maxOffset, lastStoreTimestamp] of (event as Extract<BrokerEvent, { type: "APPEND_BATCH" }>).queues) {
           enqueue.sendTo(queueActorId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
+          // Schedule queue level-1 belongs to delay level `level` too.
+          if (topic === SCHEDULE_TOPIC && self.getSnapshot().children[delayActorId(q + 1)]) {
+            enqueue.sendTo(delayActorId(q + 1), { type: "APPENDED", maxOffset, lastStoreTimestamp });
+          }
         }
+      }),
+      configureDelayLevels: enqueueActions(({ event, enqueue, self }) => {
+        for (const input of (event as Extract<BrokerEvent, { type: "DELAY_LEVELS" }>).levels) {
+          const id = delayActorId(input.level);
+          if (self.getSnapshot().children[id]) enqueue.sendTo(id, { type: "CONFIGURE", delayMs: input.delayMs, progress: input.progress });
+          else enqueue.spawnChild("delay", { id, systemId: id, input });
+        }
+      }),
+      routeRewind: enqueueActions(({ event, enqueue, self }) => {
+        const { level, progress, retryAt } = event as Extract<BrokerEvent, { type: "DELAY_REWIND" }>;
+        if (self.getSnapshot().children[delayActorId(level)]) enqueue.sendTo(delayActorId(level), { type: "REWIND", progress, retryAt });
       }),
       routePull: enqueueActions(({ event, enqueue }) => {
         const e = event as Extract<BrokerEvent, { type: "PULL" }>;
@@ -85,7 +108,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
       // state the broker can vouch for (storage for queues, the last snapshot for groups).
       restartChild: enqueueActions(({ context, event, enqueue }) => {
         const id = event.type.slice("xstate.error.actor.".length);
-        const src = id.startsWith("queue:") ? "queue" : "group";
+        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : "group";
         enqueue(stopChild(id));
         enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
@@ -122,6 +145,8 @@ export function createBrokerMachine(deps: BrokerDeps) {
           RESET_OFFSET: { actions: "routeToGroup" },
           HEARTBEAT: { actions: "routeToGroup" },
           UNREGISTER: { actions: "routeToGroup" },
+          DELAY_LEVELS: { actions: "configureDelayLevels" },
+          DELAY_REWIND: { actions: "routeRewind" },
           "xstate.error.actor.*": { actions: "restartChild" },
           REARM: { target: "running", reenter: true, actions: "rearmChildren" },
         },

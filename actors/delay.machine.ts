@@ -1,0 +1,99 @@
+// One delay level (RocketMQ's ScheduleMessageService, one timer task per level). Its messages
+// wait in SCHEDULE_TOPIC_XXXX, queue level-1, in arrival order, which is due order because the
+// delay of a level is constant; so the level only ever waits for its queue's head. The actor
+// holds where it is in that queue (progress) and when the head is due (dueAt), both plain data:
+// reading the queue and re-putting messages is the injected effect deliverDue.
+//
+// XState does not persist pending `after` timers (statelyai/xstate#5331), and a restored actor
+// runs no entry actions, so nothing re-arms by itself: after a restore the root sends REARM
+// (re-enter, so the timer is computed again from dueAt), and after every start the broker sends
+// CONFIGURE, which delivers what fell due while the broker was down and re-arms as well.
+import { assign, setup } from "xstate";
+
+export interface DelayContext {
+  level: number;
+  /** This level's delay; 0 for a retired level (no longer configured) that only drains its queue. */
+  delayMs: number;
+  /** The next logical offset of the level's schedule queue to deliver. */
+  progress: number;
+  /** When the head of the queue is due (ms since the epoch); 0 when the queue is drained. */
+  dueAt: number;
+}
+
+export interface DelayDeps {
+  now(): number;
+  /**
+   * Re-puts every message of the level's schedule queue, from `progress`, that is due now into
+   * its real topic. Returns the new progress and the due time of the first message not yet due
+   * (0 if none; a time not after now when it stopped early and more are due).
+   */
+  deliverDue(level: number, progress: number): { progress: number; dueAt: number };
+}
+
+export type DelayEvent =
+  /** The level's schedule queue grew (forwarded by the root from APPEND_BATCH). */
+  | { type: "APPENDED"; maxOffset: number; lastStoreTimestamp: number }
+  /** Deliver what is due now (the timer does this; anyone may ask). */
+  | { type: "DUE" }
+  /**
+   * Sent after every start: the configured delay, and the progress the CommitLog recorded when
+   * it is more trustworthy than the snapshot's. Delivers what is due and re-arms the timer.
+   */
+  | { type: "CONFIGURE"; delayMs?: number; progress?: number }
+  /** A re-put batch could not be stored: deliver again from `progress`, after `retryAt`. */
+  | { type: "REWIND"; progress: number; retryAt: number }
+  /** After a restore: re-arm the timer from dueAt. */
+  | { type: "REARM" };
+
+export type DelayInput = Pick<DelayContext, "level" | "delayMs"> & Partial<DelayContext>;
+
+export const delayActorId = (level: number) => `delay:${level}`;
+
+export function createDelayMachine(deps: DelayDeps) {
+  return setup({
+    types: {} as { context: DelayContext; events: DelayEvent; input: DelayInput },
+    guards: {
+      waiting: ({ context }) => context.dueAt > 0,
+      headDue: ({ context }) => context.dueAt <= deps.now(),
+    },
+    delays: {
+      // Computed from the absolute due time whenever `waiting` is entered, so re-entering re-arms.
+      untilDue: ({ context }) => Math.max(0, context.dueAt - deps.now()),
+    },
+    actions: {
+      deliver: assign(({ context }) => deps.deliverDue(context.level, context.progress)),
+      configure: assign(({ context, event }) => {
+        const e = event as Extract<DelayEvent, { type: "CONFIGURE" }>;
+        return { delayMs: e.delayMs ?? context.delayMs, progress: e.progress ?? context.progress };
+      }),
+      rewind: assign(({ context, event }) => {
+        const e = event as Extract<DelayEvent, { type: "REWIND" }>;
+        return { progress: Math.min(context.progress, e.progress), dueAt: e.retryAt };
+      }),
+    },
+  }).createMachine({
+    id: "delay",
+    context: ({ input }) => ({ level: input.level, delayMs: input.delayMs, progress: input.progress ?? 0, dueAt: input.dueAt ?? 0 }),
+    initial: "check",
+    on: {
+      CONFIGURE: { target: ".check", actions: ["configure", "deliver"] },
+      DUE: { target: ".check", actions: "deliver" },
+      REWIND: { target: ".check", actions: "rewind" },
+      REARM: { target: ".check" },
+    },
+    states: {
+      /** Transient: waiting when there is a head to wait for, idle when the queue is drained. */
+      check: {
+        always: [{ guard: "waiting", target: "waiting" }, { target: "idle" }],
+      },
+      idle: {
+        on: { APPENDED: { target: "check", actions: "deliver" } },
+      },
+      waiting: {
+        after: { untilDue: { target: "check", actions: "deliver" } },
+        // Whatever was appended is due after the head: nothing to do before the head is due.
+        on: { APPENDED: { guard: "headDue", target: "check", actions: "deliver" } },
+      },
+    },
+  });
+}
