@@ -1,6 +1,6 @@
 // What a producer sends, checked on the client as RocketMQ's Validators do and encoded once into
 // the bytes the broker stores verbatim.
-import { BrokerError, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
+import { BrokerError, checkDelayLevel, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
 
 /** A message as the user writes it; the client adds the id and born timestamp. */
 export interface SendMessage {
@@ -17,6 +17,12 @@ export interface SendMessage {
   queueId?: number;
   /** Messages with the same sharding key go to the same queue while the queue count stays the same. */
   shardingKey?: string;
+  /**
+   * RocketMQ's delay level, 1..18 by default (1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m
+   * 30m 1h 2h; the broker's `--delay-levels` sets them): the message reaches its topic only that
+   * much later. Its send result's queueOffset is -1: the offset is assigned at delivery.
+   */
+  delayLevel?: number;
 }
 
 export interface EncodedMessage {
@@ -55,6 +61,8 @@ export function encodeMessage(input: SendMessage, msgId: string, born: number, g
     if (Object.keys(p).length > 0) msg.props = p;
   }
   if (group !== undefined) msg.group = group;
+  // The upper bound is the broker's configuration: it answers BAD_REQUEST past it.
+  if (input.delayLevel !== undefined) msg.delayLevel = checkDelayLevel(input.delayLevel);
   const queueId = input.queueId;
   if (queueId !== undefined && !(Number.isInteger(queueId) && queueId >= 0)) {
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.queueId must be a non-negative integer");
