@@ -10,6 +10,7 @@ import type { Platform, Server, ServerSocket } from "./platform.ts";
 import { AppendPipeline } from "./ops/append-pipeline.ts";
 import { PullService } from "./ops/consume.ts";
 import { replayOffsetCommits } from "./ops/offsets.ts";
+import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
 import { createConnectionHandlers } from "./server.ts";
 import { TopicFile } from "./topic-file.ts";
 
@@ -28,6 +29,7 @@ export class Broker {
   readonly connections = new Map<string, Connection>();
   readonly appends: AppendPipeline;
   readonly pulls: PullService;
+  readonly schedule: ScheduleService;
   root!: RootActor;
   private server?: Server;
   private snapshotting: Promise<void> = Promise.resolve();
@@ -43,6 +45,7 @@ export class Broker {
   ) {
     this.appends = new AppendPipeline(this);
     this.pulls = new PullService(this);
+    this.schedule = new ScheduleService(this);
   }
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
@@ -56,6 +59,7 @@ export class Broker {
       flush: config.flush,
       flushIntervalMs: config.flushIntervalMs,
       syncFlushTimeoutMs: config.syncFlushTimeoutMs,
+      tagsCodeOf: scheduleTagsCode,
     });
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
     const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`), new TopicFile(files, `${dir}/config`));
@@ -172,6 +176,7 @@ export class Broker {
       snapshot: () => void this.snapshot(),
       releaseHolds: (topic, queueId, holds, reason) => this.pulls.release(topic, queueId, holds, reason),
       restartInput: (id) => this.restartInput(id),
+      deliverDue: (level, progress) => this.schedule.deliverDue(level, progress),
       memberExpiryMs: this.config.clientExpiryMs,
       membersChanged: (group, clientIds) => this.push(clientIds, { op: "rebalance", group, clientIds }),
     });
@@ -189,12 +194,14 @@ export class Broker {
     }
     // Offset commits after the snapshot, then every queue's offsets as the store has them now.
     const replayed = replayOffsetCommits(this);
+    // Delay levels: actors spawned or configured, progress from the CommitLog, due messages re-put.
+    const delayProgress = this.schedule.start();
     this.send({
       type: "APPEND_BATCH",
       queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
     this.topicFile.save(this.topics);
-    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits`);
+    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records`);
   }
 
   private restartInput(id: string): Record<string, unknown> {
@@ -211,6 +218,7 @@ export class Broker {
         lastStoreTimestamp: this.store.lastStoreTimestamp(topic, queueId),
       };
     }
+    if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0])) };
     return { group: rest.join(":") };
   }
 

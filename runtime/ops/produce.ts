@@ -2,12 +2,15 @@
 // pipeline. The message bytes the producer encoded are what the CommitLog stores.
 import {
   BrokerError,
+  checkDelayLevel,
   checkMessage,
   decode,
   ErrorCode,
   MAX_MESSAGE_SIZE,
   type Message,
   type Request,
+  SCHEDULE_PROGRESS_TOPIC,
+  SCHEDULE_TOPIC,
   tagsCode,
 } from "../../protocol/mod.ts";
 import { PERM_WRITE } from "../../actors/broker.machine.ts";
@@ -15,6 +18,7 @@ import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
 import type { AppendOutcome } from "./append-pipeline.ts";
+import { type ScheduledItem, scheduledItem } from "./schedule.ts";
 
 export function send(broker: Broker, conn: Connection, req: Request): void {
   const bytes = required<Uint8Array>(req, "msg", "bytes");
@@ -56,7 +60,9 @@ export function sendBatch(broker: Broker, conn: Connection, req: Request): void 
       const item = items[k];
       const r = results[k++];
       // The producer knows each message's id and topic: per-item results carry only what it does not.
-      return r instanceof BrokerError ? errorOf(r) : { code: 0, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
+      if (r instanceof BrokerError) return errorOf(r);
+      if (item.topic === SCHEDULE_TOPIC) return { code: 0, queueId: (item as ScheduledItem).realQueueId, queueOffset: -1, commitLogOffset: r.commitLogOffset };
+      return { code: 0, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
     });
     broker.reply(conn, req.id, { results: out });
   });
@@ -74,16 +80,26 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
     throw new BrokerError(ErrorCode.MALFORMED_FRAME, "a message is not valid CBOR");
   }
   const msg: Message = checkMessage(decoded);
+  if (msg.topic === SCHEDULE_TOPIC || msg.topic === SCHEDULE_PROGRESS_TOPIC) {
+    throw new BrokerError(ErrorCode.NO_PERMISSION, `sending to "${msg.topic}" is forbidden: it is the broker's own`);
+  }
+  const level = msg.delayLevel === undefined ? 0 : checkDelayLevel(msg.delayLevel, broker.config.delayLevels.length);
   const topic = broker.topicForWrite(msg.topic);
   if ((topic.perm & PERM_WRITE) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${msg.topic}" is not writable`);
   if (queueId === undefined) queueId = broker.nextQueue(msg.topic, topic.queues);
   else if (queueId >= topic.queues) {
     throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${msg.topic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
   }
+  // Delayed: re-encoded into the schedule topic (off the hot path); the real offset comes at delivery.
+  if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level);
   return { topic: msg.topic, queueId, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
 }
 
 function result(item: AppendItem, r: AppendResult) {
+  if (item.topic === SCHEDULE_TOPIC) {
+    const { realTopic, realQueueId } = item as ScheduledItem;
+    return { msgId: item.msgId, topic: realTopic, queueId: realQueueId, queueOffset: -1, commitLogOffset: r.commitLogOffset };
+  }
   return { msgId: item.msgId, topic: item.topic, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
 }
 

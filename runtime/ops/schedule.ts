@@ -1,0 +1,333 @@
+// Delay levels, RocketMQ's way (ScheduleMessageService). A message sent with `delayLevel` is
+// stored, re-encoded, in SCHEDULE_TOPIC_XXXX queue level-1, with its real topic and queue, its
+// level and its due time in properties, and the due time as its ConsumeQueue tags code. The
+// delay-level actor `delay:<level>` waits for its queue's head and calls deliverDue, which
+// re-puts every due message into its real topic as a new CommitLog record (same id, keys, tags,
+// body, properties, born time, reconsume count).
+//
+// Progress. A level's progress (the next schedule-queue offset to deliver) lives in its actor's
+// context, hence in snapshots. Each delivery batch also appends, in the same CommitLog write and
+// after the re-put records, a progress record in RMQ_SYS_SCHEDULE_PROGRESS queue level-1 (as
+// consumer offsets are kept in RMQ_SYS_CONSUMER_OFFSETS). On start, a level's last progress
+// record wins over the snapshot: it is never behind the records it covers, and a snapshot may
+// be (a snapshot can catch the actor's progress a turn before its re-puts reach the CommitLog).
+// So a SIGKILL costs no duplicates; only a torn write under async flush (a machine crash) can
+// repeat part of one batch, and nothing is ever skipped: at least once, as RocketMQ.
+import {
+  BrokerError,
+  decode,
+  encode,
+  ErrorCode,
+  MessageProp,
+  SCHEDULE_PROGRESS_TOPIC,
+  SCHEDULE_PROPS,
+  SCHEDULE_TOPIC,
+  tagsCode,
+} from "../../protocol/mod.ts";
+import { PERM_RW } from "../../actors/broker.machine.ts";
+import type { DelayContext, DelayInput } from "../../actors/delay.machine.ts";
+import { delayActorId } from "../../actors/delay.machine.ts";
+import type { AppendItem, StoredRecord } from "../../storage/message-store.ts";
+import type { Broker } from "../broker.ts";
+
+/** A schedule record as the produce path builds it: where the producer is told it will land. */
+export interface ScheduledItem extends AppendItem {
+  realTopic: string;
+  realQueueId: number;
+}
+
+/** Most messages one deliverDue re-puts; a longer backlog continues in the next timer turn. */
+const MAX_PER_CALL = 2048;
+const READ_BATCH = 256;
+const READ_BYTES = 8 * 1024 * 1024;
+/** After a failed re-put (the store refused the batch), wait this long before trying again. */
+const RETRY_MS = 1000;
+
+/**
+ * Stores an already-decoded message at a delay level, for delivery to realTopic (queue
+ * realQueueId, or the next one round-robin) when due. `level` above the configured count is
+ * clamped to the last level (RocketMQ does the same). `extra.reconsumeTimes` goes into the
+ * record's header and stays in the re-put one. Call it outside actor transitions: it may create
+ * the real topic.
+ */
+export function scheduleReput(
+  broker: Broker,
+  messageMap: Record<string, unknown>,
+  realTopic: string,
+  realQueueId: number | undefined,
+  level: number,
+  extra: { reconsumeTimes?: number },
+  done: (err?: BrokerError) => void,
+): void {
+  let item: ScheduledItem;
+  try {
+    const levels = broker.config.delayLevels.length;
+    const lvl = Math.min(levels, Math.max(1, Math.floor(level)));
+    const topic = broker.topicForWrite(realTopic);
+    const queueId = realQueueId ?? broker.nextQueue(realTopic, topic.queues);
+    if (queueId >= topic.queues) {
+      throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${realTopic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
+    }
+    item = scheduledItem(broker, messageMap, realTopic, queueId, lvl, extra.reconsumeTimes ?? 0);
+  } catch (e) {
+    return done(e instanceof BrokerError ? e : new BrokerError(ErrorCode.INTERNAL_ERROR, String(e)));
+  }
+  broker.appends.append([item], (results) => done(results[0] instanceof BrokerError ? results[0] : undefined));
+}
+
+/**
+ * The schedule record of a message for delay level `level` (1-based, already checked): the
+ * map re-encoded into SCHEDULE_TOPIC, keeping everything but `delayLevel`, with REAL_TOPIC,
+ * REAL_QID, DELAY and DELIVER_AT added to its properties.
+ */
+export function scheduledItem(
+  broker: Broker,
+  messageMap: Record<string, unknown>,
+  realTopic: string,
+  realQueueId: number,
+  level: number,
+  reconsumeTimes = 0,
+): ScheduledItem {
+  const deliverAt = broker.schedule.dueTime(level);
+  const { delayLevel: _, ...msg } = messageMap;
+  const props: Record<string, string> = {
+    ...(msg.props as Record<string, string> | undefined),
+    [MessageProp.REAL_TOPIC]: realTopic,
+    [MessageProp.REAL_QID]: String(realQueueId),
+    [MessageProp.DELAY]: String(level),
+    [MessageProp.DELIVER_AT]: String(deliverAt),
+  };
+  const bytes = encode({ ...msg, topic: SCHEDULE_TOPIC, props });
+  broker.schedule.ensureTopics();
+  return {
+    topic: SCHEDULE_TOPIC,
+    queueId: level - 1,
+    bytes,
+    tagsCode: deliverAt,
+    keys: Array.isArray(msg.keys) ? (msg.keys as string[]) : undefined,
+    msgId: String(msg.id),
+    reconsumeTimes,
+    realTopic,
+    realQueueId,
+  };
+}
+
+/**
+ * MessageStore's tagsCodeOf: recovery rebuilds a schedule queue entry with the message's due
+ * time, any other with the hash of its tag.
+ */
+export function scheduleTagsCode(topic: string, message: Record<string, unknown>): number {
+  if (topic === SCHEDULE_TOPIC) {
+    const at = Number((message.props as Record<string, unknown> | undefined)?.[MessageProp.DELIVER_AT]);
+    return Number.isSafeInteger(at) && at >= 0 ? at : 0;
+  }
+  return tagsCode(typeof message.tags === "string" ? message.tags : undefined);
+}
+
+/** The broker side of the delay levels: due times, delivery, progress records, start-up. */
+export class ScheduleService {
+  /** The last due time handed out per level: a level's queue stays in due order even if the clock steps back. */
+  private lastDue: number[] = [];
+  /** What each level's actor was last told its progress is (for a supervised restart). */
+  private progressOf = new Map<number, number>();
+  private topicsReady = false;
+
+  constructor(private broker: Broker) {}
+
+  /** When a message stored now at `level` is due. */
+  dueTime(level: number): number {
+    const due = Math.max(this.broker.platform.clock.now() + this.broker.config.delayLevels[level - 1], this.lastDue[level] ?? 0);
+    this.lastDue[level] = due;
+    return due;
+  }
+
+  /** The schedule and progress topics, with a queue per configured level. Outside actor transitions only. */
+  ensureTopics(): void {
+    if (this.topicsReady) return;
+    const n = this.broker.config.delayLevels.length;
+    for (const topic of [SCHEDULE_TOPIC, SCHEDULE_PROGRESS_TOPIC]) {
+      const t = this.broker.topics[topic];
+      if (!t || t.queues < n) this.broker.createTopic(topic, Math.max(n, t?.queues ?? 0), t?.perm ?? PERM_RW);
+    }
+    this.topicsReady = true;
+  }
+
+  /**
+   * After restore, before the queues learn their offsets: one delay actor per configured level,
+   * and one for any level that is no longer configured but still has a schedule queue (it
+   * drains what it holds). Each level's progress comes from its last progress record.
+   */
+  start(): number {
+    this.ensureTopics();
+    const { store, config } = this.broker;
+    const levels = Math.max(config.delayLevels.length, this.broker.topics[SCHEDULE_TOPIC]?.queues ?? 0);
+    const inputs: DelayInput[] = [];
+    let recovered = 0;
+    for (let level = 1; level <= levels; level++) {
+      const input: DelayInput = { level, delayMs: config.delayLevels[level - 1] ?? 0 };
+      const logged = this.loggedProgress(level);
+      if (logged !== undefined) {
+        input.progress = logged;
+        recovered++;
+      }
+      const actor = this.broker.root.system.get(delayActorId(level));
+      const had = (actor?.getSnapshot().context as DelayContext | undefined)?.progress;
+      this.progressOf.set(level, input.progress ?? had ?? 0);
+      // A level that has nothing scheduled and no actor yet needs none.
+      if (level > config.delayLevels.length && !actor && store.maxOffset(SCHEDULE_TOPIC, level - 1) === 0) continue;
+      inputs.push(input);
+    }
+    this.broker.send({ type: "DELAY_LEVELS", levels: inputs });
+    return recovered;
+  }
+
+  /** What a delay actor restarted by supervision starts from. */
+  restartInput(level: number): DelayInput {
+    const now = this.broker.platform.clock.now();
+    return { level, delayMs: this.broker.config.delayLevels[level - 1] ?? 0, progress: this.progressOf.get(level) ?? this.loggedProgress(level) ?? 0, dueAt: now + RETRY_MS };
+  }
+
+  /**
+   * The delay actor's effect: re-puts the due messages of `level` from `progress` (one append
+   * for all of them and the progress record), and says where it got to and when the next is due.
+   * Runs inside the actor's transition, so it only reads the root's state and queues appends.
+   */
+  deliverDue(level: number, progress: number): { progress: number; dueAt: number } {
+    const { store, platform } = this.broker;
+    const queueId = level - 1;
+    const now = platform.clock.now();
+    const from = progress;
+    const items: AppendItem[] = [];
+    let dueAt = 0;
+    let scanned = 0;
+    let missingTopic: [string, number] | null = null;
+    for (;;) {
+      if (scanned >= MAX_PER_CALL) {
+        dueAt = now; // more may be due: go on in the next turn
+        break;
+      }
+      let firstNotDue = 0;
+      // The tags code of a schedule entry is its due time: stop at the first entry not due,
+      // so nothing behind it is taken (the queue is in due order) and no body is read early.
+      const match = (code: number) => {
+        if (firstNotDue !== 0) return false;
+        if (code <= now) return true;
+        firstNotDue = Math.max(1, code);
+        return false;
+      };
+      const r = store.getMessages(SCHEDULE_TOPIC, queueId, progress, Math.min(READ_BATCH, MAX_PER_CALL - scanned), READ_BYTES, match);
+      if (r.status === "OFFSET_ILLEGAL") {
+        if (r.nextOffset === progress) break;
+        progress = r.nextOffset; // retention took the head, or the queue is shorter than we thought
+        continue;
+      }
+      for (const rec of r.records) {
+        const reput = this.reputItem(rec);
+        if (reput && !this.broker.topics[reput.topic]?.queues) {
+          missingTopic = [reput.topic, reput.queueId];
+          break;
+        }
+        if (reput && reput.queueId >= this.broker.topics[reput.topic].queues) {
+          missingTopic = [reput.topic, reput.queueId];
+          break;
+        }
+        if (reput) items.push(reput);
+        progress = rec.queueOffset + 1;
+        scanned++;
+      }
+      if (missingTopic) {
+        // Topic creation goes through the root, which is busy with this very transition: create
+        // it right after, and continue from here at once.
+        const [topic, q] = missingTopic;
+        queueMicrotask(() => {
+          const t = this.broker.topics[topic];
+          this.broker.createTopic(topic, Math.max(q + 1, t?.queues ?? this.broker.config.defaultQueues), t?.perm ?? PERM_RW);
+        });
+        dueAt = now;
+        break;
+      }
+      if (firstNotDue !== 0) {
+        dueAt = firstNotDue;
+        break;
+      }
+      if (r.status === "NO_NEW_MSG") break; // drained
+      if (r.records.length === 0) {
+        if (r.nextOffset <= progress) break; // nothing readable here (should not happen): wait for the next append
+        progress = r.nextOffset; // only holes
+      }
+    }
+    if (items.length > 0) this.reput(level, items, progress, from);
+    this.progressOf.set(level, progress);
+    return { progress, dueAt };
+  }
+
+  private reput(level: number, items: AppendItem[], progress: number, from: number): void {
+    const now = this.broker.platform.clock.now();
+    const id = `delay:${level}:${progress}`;
+    const body = encode({ level, progress });
+    items.push({
+      topic: SCHEDULE_PROGRESS_TOPIC,
+      queueId: level - 1,
+      bytes: encode({ topic: SCHEDULE_PROGRESS_TOPIC, body, id, born: now }),
+      tagsCode: 0,
+      msgId: id,
+    });
+    this.broker.appends.append(items, (results) => {
+      // An error that says where the record went (FLUSH_TIMEOUT) means it was written, just not
+      // known durable. Any other: nothing was written, so deliver again (a duplicate at worst).
+      const failed = results.find((r): r is BrokerError => r instanceof BrokerError && r.code !== ErrorCode.FLUSH_TIMEOUT && r.details === undefined);
+      if (!failed || this.broker.isClosing) return;
+      console.error(`delay level ${level}: re-put of ${items.length - 1} messages failed (${failed.message}); retrying from ${from}`);
+      this.progressOf.set(level, from);
+      this.broker.send({ type: "DELAY_REWIND", level, progress: from, retryAt: this.broker.platform.clock.now() + RETRY_MS });
+    });
+  }
+
+  /** The record that delivers a schedule record: its real topic and queue, the system properties gone. */
+  private reputItem(rec: StoredRecord): AppendItem | null {
+    let m: Record<string, unknown>;
+    try {
+      m = decode(rec.message) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+    const props = m?.props as Record<string, string> | undefined;
+    const topic = props?.[MessageProp.REAL_TOPIC];
+    const queueId = Number(props?.[MessageProp.REAL_QID]);
+    if (typeof topic !== "string" || !Number.isInteger(queueId) || queueId < 0) {
+      console.error(`${SCHEDULE_TOPIC}: the record at ${rec.commitLogOffset} names no real topic and queue; skipped`);
+      return null;
+    }
+    const rest: Record<string, string> = {};
+    for (const [k, v] of Object.entries(props!)) if (!SCHEDULE_PROPS.includes(k)) rest[k] = v;
+    const msg: Record<string, unknown> = { ...m, topic };
+    if (Object.keys(rest).length > 0) msg.props = rest;
+    else delete msg.props;
+    return {
+      topic,
+      queueId,
+      bytes: encode(msg),
+      tagsCode: tagsCode(typeof m.tags === "string" ? m.tags : undefined),
+      keys: Array.isArray(m.keys) ? (m.keys as string[]) : undefined,
+      msgId: String(m.id),
+      reconsumeTimes: rec.reconsumeTimes,
+    };
+  }
+
+  /** The progress in a level's last progress record, if it has one. */
+  private loggedProgress(level: number): number | undefined {
+    const { store } = this.broker;
+    const end = store.maxOffset(SCHEDULE_PROGRESS_TOPIC, level - 1);
+    if (end === 0) return undefined;
+    const r = store.getMessages(SCHEDULE_PROGRESS_TOPIC, level - 1, end - 1, 1, 1024 * 1024);
+    const rec = r.records[0];
+    if (!rec) return undefined;
+    try {
+      const body = (decode(rec.message) as { body: Uint8Array }).body;
+      const p = (decode(body) as { progress?: unknown }).progress;
+      return typeof p === "number" && Number.isSafeInteger(p) && p >= 0 ? p : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
