@@ -22,6 +22,24 @@ export interface TopicStatus {
   queues: QueueStatus[];
 }
 
+export interface QueueProgress {
+  topic: string;
+  queueId: number;
+  /** The queue's max offset: where the next message will be stored. */
+  brokerOffset: number;
+  /** The group's committed offset (-1: never committed). */
+  consumerOffset: number;
+  lag: number;
+  lastTimestamp: number;
+}
+
+export interface ConsumerProgress {
+  group: string;
+  totalLag: number;
+  queues: QueueProgress[];
+  members: { clientId: string; model: string; subscriptions: Record<string, string> }[];
+}
+
 export type MessageQuery = { msgId: string; max?: number } | { topic: string; key: string; max?: number };
 
 export class Admin {
@@ -67,6 +85,30 @@ export class Admin {
     if (query.max !== undefined) args.max = query.max;
     const r = await this.core.request("queryMessage", args);
     return (Array.isArray(r.msgs) ? r.msgs : []).map(fromQueryItem);
+  }
+
+  /** Per queue of every topic the group consumes: broker offset, committed offset and lag; and the members. */
+  async consumerProgress(group: string): Promise<ConsumerProgress> {
+    const r = await this.core.request("consumerProgress", { group: checkTopicName(group) });
+    return {
+      group: String(r.group),
+      totalLag: Number(r.totalLag),
+      queues: Array.isArray(r.queues) ? (r.queues as QueueProgress[]) : [],
+      members: Array.isArray(r.members) ? (r.members as ConsumerProgress["members"]) : [],
+    };
+  }
+
+  /**
+   * Moves a group, on every queue of a topic, to the first message stored at or after
+   * `timestamp` (ms since the epoch); members drop what they hold and pull from there.
+   * Resolves with the new offset per queue id.
+   */
+  async resetOffset(group: string, topic: string, timestamp: number | Date): Promise<Record<number, number>> {
+    const ts = timestamp instanceof Date ? timestamp.getTime() : timestamp;
+    const r = await this.core.request("resetOffset", { group: checkTopicName(group), topic: checkTopicName(topic), timestamp: ts });
+    const out: Record<number, number> = {};
+    for (const [q, o] of Object.entries((r.offsets ?? {}) as Record<string, number>)) out[Number(q)] = o;
+    return out;
   }
 
   shutdown(): Promise<void> {

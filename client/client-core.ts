@@ -1,7 +1,7 @@
 // What every client (Producer, PullConsumer, Admin) shares: its endpoints, one connection per
 // broker address, topic routes with a cache, and heartbeats. Runtimes differ only in the
 // WebSocket constructor (see websocket.ts).
-import { BrokerError, ErrorCode } from "../protocol/mod.ts";
+import { BrokerError, ErrorCode, type Push } from "../protocol/mod.ts";
 import { nanoid } from "nanoid";
 import { dialableAddress, normalizeEndpoints } from "./endpoints.ts";
 import { type BrokerRoute, type TopicRoute, TopicPublishInfo } from "./topic-route.ts";
@@ -41,6 +41,8 @@ export class ClientCore {
   private current = 0;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  /** Broker pushes (frames without an id), with the address of the connection they came on. */
+  onPush: ((push: Push, address: string) => void) | undefined;
 
   constructor(options: ClientOptions) {
     if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints } are required");
@@ -79,7 +81,7 @@ export class ClientCore {
   transport(address: string): Transport {
     let t = this.transports.get(address);
     if (!t) {
-      t = new Transport(address, { WebSocket: this.webSocket, connectTimeoutMs: this.requestTimeoutMs });
+      t = new Transport(address, { WebSocket: this.webSocket, connectTimeoutMs: this.requestTimeoutMs, onPush: (p) => this.onPush?.(p, address) });
       this.transports.set(address, t);
     }
     return t;
@@ -172,7 +174,7 @@ export class ClientCore {
   }
 }
 
-function routeOf(topic: string, reply: Reply): TopicRoute {
+export function routeOf(topic: string, reply: Reply): TopicRoute {
   const brokers = Array.isArray(reply.brokers) ? reply.brokers : [];
   return {
     topic,
