@@ -77,7 +77,8 @@ function check(label: string, ids: string[], msgs: { id: string; storeTimestamp:
 test("SIGKILL before anything is due, restart from a snapshot after all are due: all 1,000 delivered, none early", async () => {
   const dir = tempDir();
   dirs.push(dir);
-  const args = ["--port", "0", "--data-dir", dir.path, "--delay-levels", "1500ms 3s", "--snapshot-interval", "100"];
+  // 2.5 s leaves room for the sends and the snapshot before anything is due, even on a busy machine.
+  const args = ["--port", "0", "--data-dir", dir.path, "--delay-levels", "2500ms 3s", "--snapshot-interval", "100"];
   const first = await spawnBroker(args);
   const c1 = await clients(first.url);
   await c1.admin.createTopic("Later", QUEUES);
