@@ -128,7 +128,8 @@ export class Broker {
     const code = e instanceof BrokerError ? e.code : ErrorCode.INTERNAL_ERROR;
     const message = e instanceof Error ? e.message : String(e);
     if (code === ErrorCode.INTERNAL_ERROR) console.error("internal error:", e);
-    if (conn.open) conn.socket.send(encode({ id, code, message }));
+    const details = e instanceof BrokerError ? e.details : undefined;
+    if (conn.open) conn.socket.send(encode({ id, code, message, ...details }));
   }
 
   /** Sends a push frame to every open connection of these clients. */

@@ -7,6 +7,7 @@ import { createTopic, queryMessage, queryRoute, topicList, topicStatus } from ".
 import { consumerList, consumerProgress, heartbeat, resetOffset } from "./ops/groups.ts";
 import { handleCommitOffset, handleQueryOffset } from "./ops/offsets.ts";
 import { send, sendBatch } from "./ops/produce.ts";
+import { sendBack } from "./ops/retry.ts";
 
 type Handler = (broker: Broker, conn: Connection, req: Request) => void;
 
@@ -25,6 +26,7 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.consumerList]: consumerList,
   [Op.consumerProgress]: consumerProgress,
   [Op.resetOffset]: resetOffset,
+  [Op.sendBack]: sendBack,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {

@@ -104,6 +104,6 @@ function result(item: AppendItem, r: AppendResult) {
 }
 
 function errorOf(e: unknown): Record<string, unknown> {
-  if (e instanceof BrokerError) return { code: e.code, message: e.message };
+  if (e instanceof BrokerError) return { code: e.code, message: e.message, ...e.details };
   return { code: ErrorCode.INTERNAL_ERROR, message: String(e) };
 }

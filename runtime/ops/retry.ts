@@ -1,0 +1,44 @@
+// sendBack: a consumer gives a message back. It returns after delay level 3 + reconsumeTimes on
+// %RETRY%<group>, with the same id and the origin in its properties, or after too many attempts
+// goes to %DLQ%<group> (RocketMQ's SendMessageProcessor.consumerSendMsgBack).
+import { BrokerError, DLQ_PREFIX, decode, encode, ErrorCode, type Request, RETRY_PREFIX, tagsCode } from "../../protocol/mod.ts";
+import { PERM_RW } from "../../actors/broker.machine.ts";
+import { optional, required } from "../args.ts";
+import type { Broker, Connection } from "../broker.ts";
+import { scheduleReput } from "./schedule.ts";
+
+export const DEFAULT_MAX_RECONSUME_TIMES = 16;
+
+export function sendBack(broker: Broker, conn: Connection, req: Request): void {
+  const group = required<string>(req, "group", "string");
+  const offset = required<number>(req, "commitLogOffset", "uint");
+  const maxReconsumeTimes = optional(req, "maxReconsumeTimes", "uint", DEFAULT_MAX_RECONSUME_TIMES);
+  const record = broker.store.readRecord(offset);
+  if (!record) throw new BrokerError(ErrorCode.BAD_REQUEST, `sendBack: no message is stored at commit-log offset ${offset}`);
+  const msg = decode(record.message) as Record<string, unknown> & { topic: string; id: string; props?: Record<string, string> };
+  const reconsumeTimes = record.reconsumeTimes + 1;
+  // The first give-back records where the message came from; later ones keep that.
+  const props = {
+    ...msg.props,
+    ORIGIN_TOPIC: msg.props?.ORIGIN_TOPIC ?? msg.topic,
+    ORIGIN_MSG_ID: msg.props?.ORIGIN_MSG_ID ?? msg.id,
+    ORIGIN_QUEUE_ID: msg.props?.ORIGIN_QUEUE_ID ?? String(record.queueId),
+  };
+  const answer = (topic: string) => (err?: BrokerError) =>
+    err ? broker.replyError(conn, req.id, err) : broker.reply(conn, req.id, { topic, reconsumeTimes });
+
+  if (reconsumeTimes > maxReconsumeTimes) {
+    const dlq = DLQ_PREFIX + group;
+    if (!broker.topics[dlq]) broker.createTopic(dlq, 1, PERM_RW);
+    const bytes = encode({ ...msg, topic: dlq, props });
+    broker.appends.append(
+      [{ topic: dlq, queueId: 0, bytes, tagsCode: tagsCode(msg.tags as string | undefined), keys: msg.keys as string[] | undefined, msgId: msg.id, reconsumeTimes }],
+      (results) => answer(dlq)(results[0] instanceof BrokerError ? results[0] : undefined),
+    );
+    return;
+  }
+  const retry = RETRY_PREFIX + group;
+  if (!broker.topics[retry]) broker.createTopic(retry, 1, PERM_RW);
+  const level = Math.min(broker.config.delayLevels.length, 3 + record.reconsumeTimes);
+  scheduleReput(broker, { ...msg, props }, retry, 0, level, { reconsumeTimes }, answer(retry));
+}
