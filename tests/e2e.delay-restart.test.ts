@@ -4,10 +4,10 @@
 // no snapshot at all and half the messages already delivered before the kill.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { Admin, Producer, PullConsumer } from "../client/mod.ts";
 import { MessageProp, SCHEDULE_TOPIC } from "../protocol/mod.ts";
-import { spawnBroker, tempDir, until } from "./helpers/broker.ts";
+import { spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 
 const QUEUES = 4;
 const dirs: { remove(): void }[] = [];
@@ -26,9 +26,9 @@ async function delivered(admin: Admin, topic: string): Promise<number> {
 }
 
 /** Everything in the topic, and the due time of each message from its schedule record. */
-async function readAll(consumer: PullConsumer, topic: string, levels: number[]) {
+async function readAll(consumer: PullConsumer, topic: string, levels: number[], queues = QUEUES) {
   const msgs = [];
-  for (let q = 0; q < QUEUES; q++) {
+  for (let q = 0; q < queues; q++) {
     let offset = 0;
     for (;;) {
       const r = await consumer.pull({ topic, queueId: q, offset, maxCount: 1000 });
@@ -134,6 +134,35 @@ test("no snapshot, SIGKILL after one level delivered and before the other: all 1
   await c2.close();
   second.child.kill("SIGTERM");
   await second.exited;
+});
+
+test("recovery rebuilds schedule queue entries with the due time, not the tag hash", async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const config = { dataDir: dir.path, delayLevels: [1500] };
+  const first = await startBroker(config);
+  const c1 = await clients(first.url);
+  await c1.admin.createTopic("Rebuilt", 1);
+  const sent = await c1.producer.send({ topic: "Rebuilt", body: "x", tags: "T", queueId: 0, delayLevel: 1 });
+  await c1.close();
+  await first.stop();
+  // No checkpoint and no schedule queue files: recovery re-dispatches every record, through tagsCodeOf.
+  rmSync(`${dir.path}/checkpoint`);
+  rmSync(`${dir.path}/consumequeue/${SCHEDULE_TOPIC}`, { recursive: true });
+
+  const second = await startBroker(config);
+  const c2 = await clients(second.url);
+  try {
+    const early = await c2.consumer.pull({ topic: "Rebuilt", queueId: 0, offset: 0 });
+    assert.is(early.status, "NO_NEW_MSG", "a rebuilt entry whose tags code were the tag's hash would look long overdue");
+    const r = await c2.consumer.pull({ topic: "Rebuilt", queueId: 0, offset: 0, pollMs: 5000 });
+    assert.equal(r.msgs.map((m) => m.id), [sent.msgId]);
+    const { due } = await readAll(c2.consumer, "Rebuilt", [1], 1);
+    assert.ok(r.msgs[0].storeTimestamp >= due.get(sent.msgId)!, "delivered no earlier than due");
+  } finally {
+    await c2.close();
+    await second.stop();
+  }
 });
 
 test.after(() => dirs.forEach((d) => d.remove()));
