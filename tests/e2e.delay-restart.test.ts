@@ -7,10 +7,18 @@ import * as assert from "uvu/assert";
 import { readdirSync, rmSync } from "node:fs";
 import { Admin, Producer, PullConsumer } from "../client/mod.ts";
 import { MessageProp, SCHEDULE_TOPIC } from "../protocol/mod.ts";
-import { spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
+import { type BrokerProcess, spawnBroker as spawn, startBroker, tempDir, until } from "./helpers/broker.ts";
 
 const QUEUES = 4;
 const dirs: { remove(): void }[] = [];
+const children: BrokerProcess[] = [];
+
+/** A broker process that test.after kills if a failed test left it running. */
+async function spawnBroker(args: string[]): Promise<BrokerProcess> {
+  const b = await spawn(args);
+  children.push(b);
+  return b;
+}
 
 async function clients(url: string) {
   const producer = new Producer({ endpoints: url, group: "pg" });
@@ -165,5 +173,8 @@ test("recovery rebuilds schedule queue entries with the due time, not the tag ha
   }
 });
 
-test.after(() => dirs.forEach((d) => d.remove()));
+test.after(() => {
+  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+  dirs.forEach((d) => d.remove());
+});
 test.run();
