@@ -151,15 +151,15 @@ export class ClientCore {
     return p;
   }
 
-  /** Says who this client is now and every 30 s; a broker that does not listen is no error. */
-  startHeartbeat(groups: { producerGroups?: string[]; consumerGroups?: string[] }): void {
+  /**
+   * Says who this client is now and every 30 s; a broker that does not listen is no error.
+   * Consumer-group membership is the PushConsumer's own heartbeat: a PullConsumer reads the
+   * queues it names and takes no share of a group's queues.
+   */
+  startHeartbeat(producerGroups: string[] = []): void {
     const beat = () => {
       if (this.closed) return;
-      this.request("heartbeat", {
-        clientId: this.clientId,
-        producerGroups: groups.producerGroups ?? [],
-        consumerGroups: groups.consumerGroups ?? [],
-      }).catch(() => {});
+      this.request("heartbeat", { clientId: this.clientId, producerGroups }).catch(() => {});
     };
     beat();
     clearInterval(this.heartbeatTimer);

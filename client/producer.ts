@@ -69,7 +69,7 @@ export class Producer {
   async start(): Promise<void> {
     if (this.stopped) throw new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down");
     await this.core.connect();
-    this.core.startHeartbeat({ producerGroups: this.group ? [this.group] : [] });
+    this.core.startHeartbeat(this.group ? [this.group] : []);
   }
 
   /** Sends one message; resolves when the broker has stored it. */

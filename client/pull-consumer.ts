@@ -54,7 +54,7 @@ export class PullConsumer {
   /** Connects to a broker and starts heartbeats. */
   async start(): Promise<void> {
     await this.core.connect();
-    this.core.startHeartbeat({ consumerGroups: [this.group] });
+    this.core.startHeartbeat();
   }
 
   /**

@@ -36,6 +36,7 @@ const cases: [string, Uint8Array | string, string][] = [
   ["a message that is not CBOR", encode({ id: 11, op: "send", msg: new Uint8Array([0xff]) }), ErrorCode.MALFORMED_FRAME],
   ["a message without a body", encode({ id: 12, op: "send", msg: encode({ topic: "Good", id: "x", born: 1 }) }), ErrorCode.MISSING_FIELD],
   ["an empty body", encode({ id: 17, op: "send", msg: encode({ topic: "Good", body: "", id: "x", born: 1 }) }), ErrorCode.BAD_REQUEST],
+  ["a forged offset commit", encode({ id: 18, op: "send", msg: msg("RMQ_SYS_CONSUMER_OFFSETS", "x") }), ErrorCode.NO_PERMISSION],
   ["a bad topic name", encode({ id: 13, op: "send", msg: msg("no spaces allowed", "x") }), ErrorCode.BAD_REQUEST],
   ["a queue that does not exist", encode({ id: 14, op: "send", queueId: 99, msg: msg("Good", "x") }), ErrorCode.QUEUE_NOT_FOUND],
   ["a pull on an unknown topic", encode({ id: 15, op: "pull", topic: "Nope", queueId: 0, offset: 0 }), ErrorCode.TOPIC_NOT_FOUND],

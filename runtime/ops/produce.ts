@@ -9,7 +9,7 @@ import {
   MAX_MESSAGE_SIZE,
   type Message,
   type Request,
-  SCHEDULE_PROGRESS_TOPIC,
+  isSystemTopic,
   SCHEDULE_TOPIC,
   tagsCode,
 } from "../../protocol/mod.ts";
@@ -80,7 +80,9 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
     throw new BrokerError(ErrorCode.MALFORMED_FRAME, "a message is not valid CBOR");
   }
   const msg: Message = checkMessage(decoded);
-  if (msg.topic === SCHEDULE_TOPIC || msg.topic === SCHEDULE_PROGRESS_TOPIC) {
+  // The broker's own topics (offset commits, schedule, progress, transactions) are written only
+  // by the broker: a forged offset commit would be replayed as a real one.
+  if (isSystemTopic(msg.topic)) {
     throw new BrokerError(ErrorCode.NO_PERMISSION, `sending to "${msg.topic}" is forbidden: it is the broker's own`);
   }
   const level = msg.delayLevel === undefined ? 0 : checkDelayLevel(msg.delayLevel, broker.config.delayLevels.length);
