@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { Admin } from "../client/mod.ts";
 import { consume, latency, produce, startBrokerProcess } from "./broker-workloads.ts";
 import { fmt, median } from "./stats.ts";
+import { groupDrain, groupLatency } from "./group-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 
 if (!process.argv.includes("--echo-server")) await main();
@@ -34,6 +35,10 @@ async function main() {
   const l99 = row("end-to-end latency p99 at 5,000 msg/s", "ms");
   const l999 = row("end-to-end latency p99.9 at 5,000 msg/s", "ms");
   const rss = row("broker RSS idle with 100 topics", "MB");
+  const groupN = quick ? 5_000 : 1_000_000;
+  const gfill = row(`one producer filling 8 queues with ${fmt(groupN)} messages`, "msg/s");
+  const gdrain = row(`group of 4 PushConsumers draining them`, "msg/s", gfill);
+  const glat = row("end-to-end latency p99 through a 4-member group at 5,000 msg/s", "ms");
 
   for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}/${runs}`);
@@ -71,6 +76,16 @@ async function main() {
       await admin.shutdown();
       await new Promise((r) => setTimeout(r, 1000)); // let start-up garbage be collected
       rss.values.push(b.rssBytes() / 1e6);
+      await b.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    {
+      const dir = mkdtempSync(join(root, "broker-group-"));
+      const b = await startBrokerProcess(["--data-dir", dir]);
+      const g = await groupDrain(b.url, groupN);
+      gfill.values.push(g.fill);
+      gdrain.values.push(g.drain);
+      glat.values.push((await groupLatency(b.url, 5000, quick ? 2 : 10)).p99);
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -52,7 +52,8 @@ export async function wsEcho(totalMessages: number, batch: number, inFlight: num
   const child = fork(new URL(import.meta.url).pathname, ["--echo-server"], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
   const port = await new Promise<number>((resolve) => child.on("message", (m) => resolve((m as { port: number }).port)));
   try {
-    const ws = new WS(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false });
+    // The same socket settings as the SDK on Node (zero mask: ws skips masking).
+    const ws = new WS(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: false, generateMask: (m: Buffer) => m.fill(0) });
     await new Promise((r) => ws.once("open", r));
     const msg = encode({ topic: "Echo", body: new Uint8Array(1024), id: "x".repeat(21), born: Date.now() });
     const frame = (id: number) => encode({ id, op: "sendBatch", msgs: Array.from({ length: batch }, () => msg) });

@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { BrokerError } from "../protocol/mod.ts";
 import { Admin, Producer, PullConsumer } from "../client/mod.ts";
 import { startEchoServer } from "./helpers/client-echo-server.ts";
+import { rejection } from "./helpers/rejection.ts";
 
 const server = await startEchoServer();
 const admin = new Admin({ endpoints: server.url });
@@ -11,16 +12,6 @@ const producer = new Producer({ endpoints: server.url, group: "pg" });
 const consumer = new PullConsumer({ endpoints: server.url, group: "cg" });
 await Promise.all([admin.start(), producer.start(), consumer.start()]);
 
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof BrokerError, `a BrokerError, not ${e}`);
-    return e as BrokerError;
-  }
-  assert.unreachable("resolved");
-  throw new Error();
-}
 
 test.after.each(() => {
   server.intercept = () => undefined;

@@ -5,21 +5,12 @@ import * as assert from "uvu/assert";
 import { BrokerError, decode } from "../protocol/mod.ts";
 import { Admin, Producer, SendBatchError } from "../client/mod.ts";
 import { startEchoServer } from "./helpers/client-echo-server.ts";
+import { rejection } from "./helpers/rejection.ts";
 
 const server = await startEchoServer();
 const admin = new Admin({ endpoints: server.url });
 await admin.start();
 
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof BrokerError, `a BrokerError, not ${e}`);
-    return e as BrokerError;
-  }
-  assert.unreachable("resolved");
-  throw new Error();
-}
 
 const sendFrames = (from = 0) => server.requests.slice(from).filter((r) => r.op === "send" || r.op === "sendBatch");
 

@@ -2,24 +2,14 @@
 // closed sockets, reconnection with backoff, pushes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BrokerError } from "../protocol/mod.ts";
 import { Transport } from "../client/transport.ts";
 import { resolveWebSocket } from "../client/websocket.ts";
 import { startEchoServer } from "./helpers/client-echo-server.ts";
+import { rejection } from "./helpers/rejection.ts";
 
 const WebSocket = resolveWebSocket();
 const server = await startEchoServer();
 
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof BrokerError, `a BrokerError, not ${e}`);
-    return e as BrokerError;
-  }
-  assert.unreachable("resolved");
-  throw new Error();
-}
 
 test.after.each(() => {
   server.intercept = () => undefined;
