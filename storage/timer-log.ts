@@ -1,0 +1,67 @@
+// The timer log (RocketMQ 5's TimerLog): one fixed 28-byte entry per message scheduled for an
+// arbitrary time, appended in scheduling order. An entry points at the message's record in the
+// CommitLog (offset 8, size 4), says when it is due (8, ms since the epoch) and links to the
+// previous entry of the same wheel slot (8; 0 = none), so a slot's entries form a list on disk
+// whose head the wheel keeps. Links are entry numbers plus one, so 0 can mean "none".
+import type { FileHandle, Files } from "../runtime/platform.ts";
+
+export const TIMER_ENTRY_SIZE = 28;
+
+export interface TimerEntry {
+  commitLogOffset: number;
+  size: number;
+  deliverAt: number;
+  /** The link of the previous entry of the same slot, 0 for none. */
+  prev: number;
+}
+
+export class TimerLog {
+  private file: FileHandle;
+  private count: number;
+  private buf = new Uint8Array(TIMER_ENTRY_SIZE);
+  private view = new DataView(this.buf.buffer);
+
+  constructor(files: Files, path: string) {
+    this.file = files.open(path);
+    // A torn last entry (a crash mid-write) is dropped: no slot can point at it yet, because the
+    // wheel is updated only after the entry is written.
+    this.count = Math.floor(this.file.size() / TIMER_ENTRY_SIZE);
+  }
+
+  /** Entries written so far. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** Appends an entry; returns its link (entry number + 1). */
+  append(e: TimerEntry): number {
+    const v = this.view;
+    v.setBigUint64(0, BigInt(e.commitLogOffset));
+    v.setUint32(8, e.size);
+    v.setBigUint64(12, BigInt(e.deliverAt));
+    v.setBigUint64(20, BigInt(e.prev));
+    this.file.write(this.buf, this.count * TIMER_ENTRY_SIZE);
+    return ++this.count;
+  }
+
+  /** The entry a link points at, or null for 0 or a link past the end. */
+  read(link: number): TimerEntry | null {
+    if (link <= 0 || link > this.count) return null;
+    if (this.file.read(this.buf, (link - 1) * TIMER_ENTRY_SIZE) < TIMER_ENTRY_SIZE) return null;
+    const v = this.view;
+    return {
+      commitLogOffset: Number(v.getBigUint64(0)),
+      size: v.getUint32(8),
+      deliverAt: Number(v.getBigUint64(12)),
+      prev: Number(v.getBigUint64(20)),
+    };
+  }
+
+  sync(): Promise<void> {
+    return this.file.sync();
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}

@@ -1,0 +1,133 @@
+// The timing wheel (RocketMQ 5's TimerWheel): one 12-byte slot per second over the maximum
+// delay (7 days = 604,800 slots by default), slot = floor(deliverAt / 1000) mod slots, each the
+// head link of its list in the TimerLog (8) and how many entries were linked into it (4). So
+// pending timers live on disk; memory holds only the second or two about to fire.
+//
+// A 16-byte header comes first: the slot count (so a wheel is never read with another size)
+// and the cursor, the last second whose timers were all delivered. Everything is a positional
+// write into the page cache, which survives a SIGKILL of the broker.
+//
+// A slot's list is not cleared after delivery: it is shared by second s, s + slots, s + 2 slots
+// ..., newest entry first. Walking second s takes the entries due in s, skips later rotations'
+// and stops at the first entry of an earlier one. That needs every entry of s to be linked
+// before any of s - slots, which holds as long as the wheel spans more than the maximum delay
+// (TimerWheel.slotsFor adds a margin) and the cursor keeps up with the clock.
+import type { FileHandle, Files } from "../runtime/platform.ts";
+import { type TimerEntry, TimerLog } from "./timer-log.ts";
+
+export const SLOT_SIZE = 12;
+const HEADER = 16;
+
+export interface Slot {
+  head: number;
+  count: number;
+}
+
+export class TimerWheel {
+  private file: FileHandle;
+  private buf = new Uint8Array(SLOT_SIZE);
+  private view = new DataView(this.buf.buffer);
+  private header = new Uint8Array(HEADER);
+  private headerView = new DataView(this.header.buffer);
+  /** The last second fully delivered; -1 when the wheel is new. */
+  private cursorSecond: number;
+
+  /** Slots for a maximum delay: one per second, plus a minute of margin (see above). */
+  static slotsFor(maxDelayMs: number): number {
+    return Math.ceil(maxDelayMs / 1000) + 60;
+  }
+
+  constructor(files: Files, path: string, readonly slots: number) {
+    this.file = files.open(path);
+    if (this.file.size() >= HEADER && this.file.read(this.header, 0) === HEADER && this.headerView.getUint32(0) === slots) {
+      this.cursorSecond = Number(this.headerView.getBigInt64(8));
+    } else {
+      // New, or made for another maximum delay: start empty (its timer log links are meaningless now).
+      this.file.truncate(0);
+      this.file.truncate(HEADER + slots * SLOT_SIZE);
+      this.cursorSecond = -1;
+      this.headerView.setUint32(0, slots);
+      this.headerView.setBigInt64(8, -1n);
+      this.file.write(this.header, 0);
+    }
+  }
+
+  slotOf(second: number): number {
+    return second % this.slots;
+  }
+
+  get(second: number): Slot {
+    if (this.file.read(this.buf, HEADER + this.slotOf(second) * SLOT_SIZE) < SLOT_SIZE) return { head: 0, count: 0 };
+    return { head: Number(this.view.getBigUint64(0)), count: this.view.getUint32(8) };
+  }
+
+  set(second: number, slot: Slot): void {
+    this.view.setBigUint64(0, BigInt(slot.head));
+    this.view.setUint32(8, slot.count >>> 0);
+    this.file.write(this.buf, HEADER + this.slotOf(second) * SLOT_SIZE);
+  }
+
+  get cursor(): number {
+    return this.cursorSecond;
+  }
+
+  set cursor(second: number) {
+    this.cursorSecond = second;
+    this.headerView.setBigInt64(8, BigInt(second));
+    this.file.write(this.header.subarray(8, 16), 8);
+  }
+
+  sync(): Promise<void> {
+    return this.file.sync();
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+/** A TimerLog and its TimerWheel: schedule an entry, walk one second's entries. */
+export class TimerStore {
+  readonly log: TimerLog;
+  readonly wheel: TimerWheel;
+
+  constructor(files: Files, dir: string, maxDelayMs: number) {
+    files.mkdir(dir);
+    this.wheel = new TimerWheel(files, `${dir}/wheel`, TimerWheel.slotsFor(maxDelayMs));
+    // A wheel started afresh cannot use an old log's links: start the log afresh too.
+    if (this.wheel.cursor === -1) files.remove(`${dir}/log`);
+    this.log = new TimerLog(files, `${dir}/log`);
+  }
+
+  /** Links an entry into the slot of its second: the log entry first, then the slot. */
+  add(commitLogOffset: number, size: number, deliverAt: number): void {
+    const second = Math.floor(deliverAt / 1000);
+    const slot = this.wheel.get(second);
+    const link = this.log.append({ commitLogOffset, size, deliverAt, prev: slot.head });
+    this.wheel.set(second, { head: link, count: slot.count + 1 });
+  }
+
+  /** The entries due in `second`, newest first. */
+  entriesOf(second: number): TimerEntry[] {
+    const out: TimerEntry[] = [];
+    let link = this.wheel.get(second).head;
+    while (link > 0) {
+      const e = this.log.read(link);
+      if (!e) break;
+      const s = Math.floor(e.deliverAt / 1000);
+      if (s < second) break; // an earlier rotation: everything behind it is older still
+      if (s === second) out.push(e);
+      link = e.prev;
+    }
+    return out;
+  }
+
+  sync(): Promise<void> {
+    return Promise.all([this.log.sync(), this.wheel.sync()]).then(() => {});
+  }
+
+  close(): void {
+    this.log.close();
+    this.wheel.close();
+  }
+}

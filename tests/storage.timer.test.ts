@@ -1,0 +1,84 @@
+// TimerLog + TimerWheel on real files: entries link per slot, a second's walk takes only its
+// own entries (not a later rotation's), and everything, cursor included, survives a reopen.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { TIMER_ENTRY_SIZE, TimerLog } from "../storage/timer-log.ts";
+import { SLOT_SIZE, TimerStore, TimerWheel } from "../storage/timer-wheel.ts";
+import { files, tempDir } from "./helpers/storage-env.ts";
+
+test("timer log: fixed entries, links from 1, reopen keeps them and drops a torn tail", () => {
+  const dir = tempDir();
+  try {
+    const log = new TimerLog(files, `${dir.path}/log`);
+    assert.is(log.append({ commitLogOffset: 2 ** 40, size: 123, deliverAt: 1_700_000_000_123, prev: 0 }), 1);
+    assert.is(log.append({ commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1 }), 2);
+    assert.equal(log.read(1), { commitLogOffset: 2 ** 40, size: 123, deliverAt: 1_700_000_000_123, prev: 0 });
+    assert.is(log.read(0), null);
+    assert.is(log.read(3), null);
+    log.close();
+    const h = files.open(`${dir.path}/log`);
+    h.write(new Uint8Array(10), 2 * TIMER_ENTRY_SIZE); // a torn third entry
+    h.close();
+    const again = new TimerLog(files, `${dir.path}/log`);
+    assert.is(again.length, 2);
+    assert.equal(again.read(2), { commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1 });
+    again.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("timer wheel: 7 days of seconds by default, slot = second mod slots, cursor persisted", () => {
+  const dir = tempDir();
+  try {
+    const slots = TimerWheel.slotsFor(7 * 86_400_000);
+    assert.ok(slots >= 604_800);
+    const w = new TimerWheel(files, `${dir.path}/wheel`, slots);
+    assert.is(files.stat(`${dir.path}/wheel`)!.size, 16 + slots * SLOT_SIZE);
+    assert.is(w.cursor, -1);
+    w.set(5, { head: 9, count: 2 });
+    assert.equal(w.get(5 + slots), { head: 9, count: 2 });
+    w.cursor = 1_700_000_000;
+    w.close();
+    const again = new TimerWheel(files, `${dir.path}/wheel`, slots);
+    assert.is(again.cursor, 1_700_000_000);
+    assert.equal(again.get(5), { head: 9, count: 2 });
+    again.close();
+    // Another size starts afresh rather than misreading slots.
+    const other = new TimerWheel(files, `${dir.path}/wheel`, 100);
+    assert.is(other.cursor, -1);
+    assert.equal(other.get(5), { head: 0, count: 0 });
+    other.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("timer store: a second's entries, not its neighbours' nor a later rotation's; reopen", () => {
+  const dir = tempDir();
+  try {
+    const maxDelay = 10_000;
+    const store = new TimerStore(files, dir.path, maxDelay);
+    const slots = store.wheel.slots;
+    const base = 1_700_000_000;
+    store.add(100, 10, base * 1000 + 5);
+    store.add(200, 20, base * 1000 + 999);
+    store.add(300, 30, (base + 1) * 1000);
+    store.add(400, 40, (base + slots) * 1000 + 1); // same slot, next rotation
+    assert.equal(store.entriesOf(base).map((e) => e.commitLogOffset).sort(), [100, 200]);
+    assert.equal(store.entriesOf(base + 1).map((e) => e.commitLogOffset), [300]);
+    assert.equal(store.entriesOf(base + slots).map((e) => e.commitLogOffset), [400]);
+    assert.equal(store.entriesOf(base + 2), []);
+    assert.is(store.wheel.get(base).count, 3);
+    store.wheel.cursor = base - 1;
+    store.close();
+    const again = new TimerStore(files, dir.path, maxDelay);
+    assert.is(again.wheel.cursor, base - 1);
+    assert.equal(again.entriesOf(base).map((e) => e.deliverAt).sort(), [base * 1000 + 5, base * 1000 + 999]);
+    again.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test.run();
