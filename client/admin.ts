@@ -40,6 +40,23 @@ export interface ConsumerProgress {
   members: { clientId: string; model: string; subscriptions: Record<string, string> }[];
 }
 
+export interface ClusterBroker {
+  name: string;
+  address: string;
+  /** User topics (system topics left out). */
+  topics: number;
+  version: string;
+  runtime: string;
+  startedAt: number;
+  uptimeMs: number;
+}
+
+export interface ClusterInfo {
+  /** "standalone": one broker with its own embedded name server. */
+  mode: string;
+  brokers: ClusterBroker[];
+}
+
 export type MessageQuery = { msgId: string; max?: number } | { topic: string; key: string; max?: number };
 
 export class Admin {
@@ -109,6 +126,12 @@ export class Admin {
     const out: Record<number, number> = {};
     for (const [q, o] of Object.entries((r.offsets ?? {}) as Record<string, number>)) out[Number(q)] = o;
     return out;
+  }
+
+  /** The brokers of the cluster; a standalone broker lists itself. */
+  async clusterList(): Promise<ClusterInfo> {
+    const r = await this.core.request("clusterList", {});
+    return { mode: String(r.mode), brokers: Array.isArray(r.brokers) ? (r.brokers as ClusterBroker[]) : [] };
   }
 
   shutdown(): Promise<void> {

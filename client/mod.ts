@@ -11,7 +11,7 @@ export type { AllocatableQueue, AllocateContext, AllocateFunction, AllocateStrat
 export { LocalStorageOffsetStore, MemoryOffsetStore } from "./offset-store.ts";
 export type { OffsetStore, StorageLike, StoredOffset } from "./offset-store.ts";
 export { Admin } from "./admin.ts";
-export type { ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, TopicConfig, TopicStatus } from "./admin.ts";
+export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, TopicConfig, TopicStatus } from "./admin.ts";
 export type { ClientOptions } from "./client-core.ts";
 export type { SendMessage } from "./outgoing-message.ts";
 export type { MessageView } from "./message.ts";

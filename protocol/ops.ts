@@ -21,6 +21,7 @@ export const Op = {
   queryMessage: "queryMessage",
   resetOffset: "resetOffset",
   inspect: "inspect",
+  clusterList: "clusterList",
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];

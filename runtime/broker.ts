@@ -10,6 +10,7 @@ import type { Platform, Server, ServerSocket } from "./platform.ts";
 import { AppendPipeline } from "./ops/append-pipeline.ts";
 import { PullService } from "./ops/consume.ts";
 import { replayOffsetCommits } from "./ops/offsets.ts";
+import { Metrics } from "./metrics.ts";
 import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
 import { createConnectionHandlers } from "./server.ts";
 import { TopicFile } from "./topic-file.ts";
@@ -35,6 +36,7 @@ export class Broker {
   private snapshotting: Promise<void> = Promise.resolve();
   private closing = false;
   private roundRobin = new Map<string, number>();
+  readonly startedAt: number;
 
   private constructor(
     readonly platform: Platform,
@@ -42,7 +44,9 @@ export class Broker {
     readonly store: MessageStore,
     private readonly snapshots: SnapshotStore,
     private readonly topicFile: TopicFile,
+    readonly metrics: Metrics,
   ) {
+    this.startedAt = platform.clock.now();
     this.appends = new AppendPipeline(this);
     this.pulls = new PullService(this);
     this.schedule = new ScheduleService(this);
@@ -53,6 +57,7 @@ export class Broker {
     const dir = config.dataDir.replace(/\/+$/, "");
     files.mkdir(dir);
     const started = clock.now();
+    const metrics = new Metrics();
     const store = MessageStore.open(files, clock, {
       dir,
       segmentSize: config.segmentSize,
@@ -60,9 +65,10 @@ export class Broker {
       flushIntervalMs: config.flushIntervalMs,
       syncFlushTimeoutMs: config.syncFlushTimeoutMs,
       tagsCodeOf: scheduleTagsCode,
+      onFlush: (ms) => metrics.flushLatency.observe(ms / 1000),
     });
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
-    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`), new TopicFile(files, `${dir}/config`));
+    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`), new TopicFile(files, `${dir}/config`), metrics);
     broker.restore(log);
     broker.server = await platform.serve({
       host: config.host,
@@ -230,6 +236,9 @@ export class Broker {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ status: this.closing ? "closing" : "ok", broker: this.config.brokerName, commitLogOffset: this.store.maxCommitLogOffset }),
       };
+    }
+    if (path.split("?")[0] === "/metrics" && method === "GET") {
+      return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this) };
     }
     return { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${method} ${path}\n` };
   }

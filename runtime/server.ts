@@ -3,7 +3,7 @@
 import { BrokerError, decode, ErrorCode, Op, type Request } from "../protocol/mod.ts";
 import type { Broker, Connection } from "./broker.ts";
 import type { ServerSocket, SocketHandlers } from "./platform.ts";
-import { createTopic, queryMessage, queryRoute, topicList, topicStatus } from "./ops/admin.ts";
+import { clusterList, createTopic, queryMessage, queryRoute, topicList, topicStatus } from "./ops/admin.ts";
 import { consumerList, consumerProgress, heartbeat, resetOffset } from "./ops/groups.ts";
 import { handleCommitOffset, handleQueryOffset } from "./ops/offsets.ts";
 import { send, sendBatch } from "./ops/produce.ts";
@@ -27,6 +27,7 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.consumerProgress]: consumerProgress,
   [Op.resetOffset]: resetOffset,
   [Op.sendBack]: sendBack,
+  [Op.clusterList]: clusterList,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {

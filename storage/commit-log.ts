@@ -64,6 +64,8 @@ export class CommitLog {
   private syncing: Promise<void> | null = null;
   private readonly headerScratch = new Uint8Array(HEADER_SIZE);
   private readonly headerView = viewOf(this.headerScratch);
+  /** Told each fsync's duration in ms (metrics); optional. */
+  onFsync: ((ms: number) => void) | undefined;
 
   constructor(
     private readonly files: Files,
@@ -411,7 +413,9 @@ export class CommitLog {
     const first = this.flushedPos < this.segments[0].start ? 0 : this.indexOf(this.flushedPos);
     const last = this.indexOf(target - 1);
     if (first < 0 || last < 0) throw new Error(`no segment holds ${this.flushedPos}..${target}`);
+    const started = this.onFsync ? performance.now() : 0;
     for (let i = first; i <= last; i++) await this.handle(i).sync();
+    this.onFsync?.(performance.now() - started);
     if (target > this.flushedPos) this.flushedPos = target;
   }
 

@@ -36,6 +36,8 @@ export interface StoreConfig {
    * Queues whose tags code means something else (schedule queues: the delivery time) need this.
    */
   tagsCodeOf?: (topic: string, message: Record<string, unknown>, record: StoredRecord) => number;
+  /** Told the duration of every CommitLog fsync, ms (for metrics). */
+  onFlush?: (ms: number) => void;
 }
 
 export interface AppendItem {
@@ -110,6 +112,7 @@ export class MessageStore {
     this.cfg.dir = config.dir.replace(/\/+$/, "");
     this.tagsCodeOf = config.tagsCodeOf;
     this.commitLog = new CommitLog(files, `${this.cfg.dir}/commitlog`, this.cfg.segmentSize, this.cfg.tailBytes);
+    this.commitLog.onFsync = config.onFlush;
     this.index = new KeyIndex(files, `${this.cfg.dir}/index`, { slots: this.cfg.indexSlots, capacity: this.cfg.indexEntries });
   }
 

@@ -4,6 +4,7 @@ import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { StoredRecord } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
+import pkg from "../../package.json" with { type: "json" };
 
 const MAX_QUEUES = 1024;
 
@@ -37,6 +38,23 @@ export function topicStatus(broker: Broker, conn: Connection, req: Request): voi
     lastStoreTimestamp: store.lastStoreTimestamp(topic, queueId),
   }));
   broker.reply(conn, req.id, { topic, queues });
+}
+
+/** The brokers of this cluster: a standalone broker (the only mode so far) answers with itself. */
+export function clusterList(broker: Broker, conn: Connection, req: Request): void {
+  const now = broker.platform.clock.now();
+  broker.reply(conn, req.id, {
+    mode: "standalone",
+    brokers: [{
+      name: broker.config.brokerName,
+      address: broker.address,
+      topics: Object.values(broker.topics).filter((t) => !t.system).length,
+      version: pkg.version,
+      runtime: broker.platform.name,
+      startedAt: broker.startedAt,
+      uptimeMs: now - broker.startedAt,
+    }],
+  });
 }
 
 export function queryRoute(broker: Broker, conn: Connection, req: Request): void {

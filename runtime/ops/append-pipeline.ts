@@ -53,6 +53,7 @@ export class AppendPipeline {
       for (const p of batch) p.done(p.items.map(() => err));
       return;
     }
+    this.broker.metrics.appended(items);
     this.notifyQueues(items, results);
     const slices: AppendResult[][] = [];
     let at = 0;

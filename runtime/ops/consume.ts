@@ -40,7 +40,7 @@ export class PullService {
       this.hold(topic, queueId, hold);
       return;
     }
-    this.answer(conn, req.id, result);
+    this.answer(conn, req.id, result, topic);
   }
 
   /** Called by a queue actor: answer held pulls. */
@@ -55,7 +55,7 @@ export class PullService {
         this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
         continue;
       }
-      this.answer(conn, hold.reqId, result);
+      this.answer(conn, hold.reqId, result, topic);
     }
   }
 
@@ -83,10 +83,11 @@ export class PullService {
   }
 
   /** Writes the response around the stored bytes: no decode, no re-encode of any message. */
-  private answer(conn: Connection, id: RequestId, r: GetResult): void {
+  private answer(conn: Connection, id: RequestId, r: GetResult, topic: string): void {
     if (!conn.open) return;
     let size = 128;
     for (const rec of r.records) size += rec.message.length + 48;
+    this.broker.metrics.delivered(topic, r.records.length, size - 128 - 48 * r.records.length);
     const w = new CborWriter(size);
     w.map(7).text("id").value(id).text("code").int(0).text("status").text(r.status)
       .text("nextOffset").int(r.nextOffset).text("minOffset").int(r.minOffset).text("maxOffset").int(r.maxOffset)

@@ -21,6 +21,7 @@ import type { AppendOutcome } from "./append-pipeline.ts";
 import { type ScheduledItem, scheduledItem } from "./schedule.ts";
 
 export function send(broker: Broker, conn: Connection, req: Request): void {
+  const arrived = performance.now();
   const bytes = required<Uint8Array>(req, "msg", "bytes");
   const queueId = optional<number | undefined>(req, "queueId", "uint", undefined);
   const item = toAppendItem(broker, bytes, queueId); // throws: the server answers with its code
@@ -28,10 +29,12 @@ export function send(broker: Broker, conn: Connection, req: Request): void {
     const r = results[0];
     if (r instanceof BrokerError) broker.replyError(conn, req.id, r);
     else broker.reply(conn, req.id, result(item, r));
+    broker.metrics.sendLatency.send.observe((performance.now() - arrived) / 1000);
   });
 }
 
 export function sendBatch(broker: Broker, conn: Connection, req: Request): void {
+  const arrived = performance.now();
   const msgs = required<unknown[]>(req, "msgs", "array");
   const queueIds = optional<unknown[] | undefined>(req, "queueIds", "array", undefined);
   if (queueIds && queueIds.length !== msgs.length) {
@@ -65,6 +68,7 @@ export function sendBatch(broker: Broker, conn: Connection, req: Request): void 
       return { code: 0, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
     });
     broker.reply(conn, req.id, { results: out });
+    broker.metrics.sendLatency.sendBatch.observe((performance.now() - arrived) / 1000);
   });
 }
 
