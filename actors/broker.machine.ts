@@ -6,6 +6,7 @@ import { SCHEDULE_TOPIC } from "../protocol/topics.ts";
 import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } from "./delay.machine.ts";
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
 import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
+import { createTimerMachine, TIMER_ACTOR_ID, type TimerDeps } from "./timer.machine.ts";
 
 export const PERM_READ = 4;
 export const PERM_WRITE = 2;
@@ -27,7 +28,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps {
+export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -46,6 +47,10 @@ export type BrokerEvent =
    */
   | { type: "DELAY_LEVELS"; levels: DelayInput[] }
   | { type: "DELAY_REWIND"; level: number; progress: number; retryAt: number }
+  /** Sent once after every start: spawns the timer or tells the restored one the wheel's cursor. */
+  | { type: "TIMER_START"; cursor: number }
+  /** A timer earlier than the timer actor's next run was scheduled (or a re-put must be retried). */
+  | { type: "TIMER_TICK" }
   | { type: "REARM" };
 
 export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
@@ -54,7 +59,7 @@ export const groupActorId = (group: string) => `group:${group}`;
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps) },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
@@ -91,6 +96,14 @@ export function createBrokerMachine(deps: BrokerDeps) {
         const { level, progress, retryAt } = event as Extract<BrokerEvent, { type: "DELAY_REWIND" }>;
         if (self.getSnapshot().children[delayActorId(level)]) enqueue.sendTo(delayActorId(level), { type: "REWIND", progress, retryAt });
       }),
+      startTimer: enqueueActions(({ event, enqueue, self }) => {
+        const { cursor } = event as Extract<BrokerEvent, { type: "TIMER_START" }>;
+        if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "START", cursor });
+        else enqueue.spawnChild("timer", { id: TIMER_ACTOR_ID, systemId: TIMER_ACTOR_ID, input: { cursor, nextAt: deps.now() } });
+      }),
+      routeTimerTick: enqueueActions(({ enqueue, self }) => {
+        if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "TICK" });
+      }),
       routePull: enqueueActions(({ event, enqueue }) => {
         const e = event as Extract<BrokerEvent, { type: "PULL" }>;
         enqueue.sendTo(queueActorId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
@@ -108,7 +121,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
       // state the broker can vouch for (storage for queues, the last snapshot for groups).
       restartChild: enqueueActions(({ context, event, enqueue }) => {
         const id = event.type.slice("xstate.error.actor.".length);
-        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : "group";
+        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : "group";
         enqueue(stopChild(id));
         enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
@@ -147,6 +160,8 @@ export function createBrokerMachine(deps: BrokerDeps) {
           UNREGISTER: { actions: "routeToGroup" },
           DELAY_LEVELS: { actions: "configureDelayLevels" },
           DELAY_REWIND: { actions: "routeRewind" },
+          TIMER_START: { actions: "startTimer" },
+          TIMER_TICK: { actions: "routeTimerTick" },
           "xstate.error.actor.*": { actions: "restartChild" },
           REARM: { target: "running", reenter: true, actions: "rearmChildren" },
         },

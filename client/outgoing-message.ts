@@ -1,6 +1,6 @@
 // What a producer sends, checked on the client as RocketMQ's Validators do and encoded once into
 // the bytes the broker stores verbatim.
-import { BrokerError, checkDelayLevel, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
+import { BrokerError, checkDelayLevel, checkDeliverTime, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
 
 /** A message as the user writes it; the client adds the id and born timestamp. */
 export interface SendMessage {
@@ -23,6 +23,14 @@ export interface SendMessage {
    * much later. Its send result's queueOffset is -1: the offset is assigned at delivery.
    */
   delayLevel?: number;
+  /**
+   * Deliver at this moment (ms since the epoch, or a Date): the broker's timing wheel holds the
+   * message until then, to the millisecond. At most the broker's `--timer-max-delay` ahead (7 days
+   * by default); a past time delivers at once. Excludes delayLevel and delayMs; queueOffset is -1.
+   */
+  deliverAt?: number | Date;
+  /** Deliver this many ms after the broker receives the message (deliverAt on the broker's clock). */
+  delayMs?: number;
 }
 
 export interface EncodedMessage {
@@ -63,6 +71,9 @@ export function encodeMessage(input: SendMessage, msgId: string, born: number, g
   if (group !== undefined) msg.group = group;
   // The upper bound is the broker's configuration: it answers BAD_REQUEST past it.
   if (input.delayLevel !== undefined) msg.delayLevel = checkDelayLevel(input.delayLevel);
+  if (input.deliverAt !== undefined) msg.deliverAt = input.deliverAt instanceof Date ? input.deliverAt.getTime() : input.deliverAt;
+  if (input.delayMs !== undefined) msg.delayMs = input.delayMs;
+  checkDeliverTime(msg);
   const queueId = input.queueId;
   if (queueId !== undefined && !(Number.isInteger(queueId) && queueId >= 0)) {
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.queueId must be a non-negative integer");

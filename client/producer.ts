@@ -28,7 +28,7 @@ export interface SendResult {
   status: "SEND_OK";
   msgId: string;
   queue: { broker: string; topic: string; queueId: number };
-  /** -1 for a message with a delayLevel: it gets its offset when it is delivered. */
+  /** -1 for a delayed message (delayLevel, deliverAt, delayMs): it gets its offset when it is delivered. */
   queueOffset: number;
 }
 

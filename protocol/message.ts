@@ -22,6 +22,14 @@ export interface Message {
    * longer carries it.
    */
   delayLevel?: number;
+  /**
+   * Deliver at this moment, ms since the epoch (the broker's timing wheel). At most the broker's
+   * maximum delay ahead (7 days by default); a time already past delivers at once. Excludes
+   * delayLevel and delayMs. The stored copy in the topic no longer carries it.
+   */
+  deliverAt?: number;
+  /** Deliver this many ms after the broker receives the message: deliverAt relative to its clock. */
+  delayMs?: number;
 }
 
 /** What a consumer receives: the stored message plus where and when the broker stored it. */
@@ -85,6 +93,7 @@ export function checkMessage(m: unknown): Message {
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.group must be a string");
   }
   if (msg.delayLevel !== undefined) checkDelayLevel(msg.delayLevel);
+  checkDeliverTime(msg);
   return msg as unknown as Message;
 }
 
@@ -102,6 +111,26 @@ export function checkDelayLevel(level: unknown, levels?: number): number {
     throw new BrokerError(ErrorCode.BAD_REQUEST, `message.delayLevel must be an integer ${range}, not ${level}`);
   }
   return level;
+}
+
+/**
+ * Checks deliverAt and delayMs: WRONG_TYPE unless an unsigned integer, BAD_REQUEST when both
+ * are given or either comes with a delayLevel. The upper bound (the maximum delay) is the
+ * broker's: it answers BAD_REQUEST past it.
+ */
+export function checkDeliverTime(msg: { deliverAt?: unknown; delayMs?: unknown; delayLevel?: unknown }): void {
+  for (const name of ["deliverAt", "delayMs"] as const) {
+    const v = msg[name];
+    if (v !== undefined && !(typeof v === "number" && Number.isSafeInteger(v) && v >= 0)) {
+      throw new BrokerError(ErrorCode.WRONG_TYPE, `message.${name} must be an unsigned integer (ms), not ${String(v)}`);
+    }
+  }
+  if (msg.deliverAt !== undefined && msg.delayMs !== undefined) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, "message.deliverAt and message.delayMs exclude each other: give one");
+  }
+  if (msg.delayLevel !== undefined && (msg.deliverAt !== undefined || msg.delayMs !== undefined)) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `message.delayLevel excludes message.${msg.deliverAt !== undefined ? "deliverAt" : "delayMs"}: give one`);
+  }
 }
 
 /**

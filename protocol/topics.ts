@@ -6,6 +6,8 @@ export const CONSUMER_OFFSETS_TOPIC = "RMQ_SYS_CONSUMER_OFFSETS";
 export const SCHEDULE_TOPIC = "SCHEDULE_TOPIC_XXXX";
 /** Each delay level's progress in SCHEDULE_TOPIC, queue level-1: the last record is the truth after a crash. */
 export const SCHEDULE_PROGRESS_TOPIC = "RMQ_SYS_SCHEDULE_PROGRESS";
+/** Messages for delivery at an arbitrary time wait here (RocketMQ 5's rmq_sys_wheel_timer) until the timer re-puts them. */
+export const TIMER_TOPIC = "RMQ_SYS_WHEEL_TIMER";
 export const TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC";
 export const TRANS_OP_HALF_TOPIC = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 export const TRANS_CHECK_MAX_TIME_TOPIC = "TRANS_CHECK_MAX_TIME_TOPIC";

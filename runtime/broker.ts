@@ -12,6 +12,7 @@ import { PullService } from "./ops/consume.ts";
 import { replayOffsetCommits } from "./ops/offsets.ts";
 import { Metrics } from "./metrics.ts";
 import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
+import { TimerService } from "./ops/timer.ts";
 import { createConnectionHandlers } from "./server.ts";
 import { TopicFile } from "./topic-file.ts";
 
@@ -31,6 +32,7 @@ export class Broker {
   readonly appends: AppendPipeline;
   readonly pulls: PullService;
   readonly schedule: ScheduleService;
+  readonly timer: TimerService;
   root!: RootActor;
   private server?: Server;
   private snapshotting: Promise<void> = Promise.resolve();
@@ -50,6 +52,7 @@ export class Broker {
     this.appends = new AppendPipeline(this);
     this.pulls = new PullService(this);
     this.schedule = new ScheduleService(this);
+    this.timer = new TimerService(this);
   }
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
@@ -167,6 +170,7 @@ export class Broker {
     await this.appends.drain();
     await this.snapshot();
     this.root.stop();
+    this.timer.close();
     await this.store.close();
   }
 
@@ -184,6 +188,7 @@ export class Broker {
       releaseHolds: (topic, queueId, holds, reason) => this.pulls.release(topic, queueId, holds, reason),
       restartInput: (id) => this.restartInput(id),
       deliverDue: (level, progress) => this.schedule.deliverDue(level, progress),
+      timerTick: () => this.timer.tick(),
       memberExpiryMs: this.config.clientExpiryMs,
       membersChanged: (group, clientIds) => this.push(clientIds, { op: "rebalance", group, clientIds }),
     });
@@ -203,12 +208,14 @@ export class Broker {
     const replayed = replayOffsetCommits(this);
     // Delay levels: actors spawned or configured, progress from the CommitLog, due messages re-put.
     const delayProgress = this.schedule.start();
+    // The timing wheel: the timer actor started from the wheel's cursor; seconds missed while down are delivered at once.
+    const missedSeconds = this.timer.start();
     this.send({
       type: "APPEND_BATCH",
       queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
     this.topicFile.save(this.topics);
-    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records`);
+    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${missedSeconds} s behind`);
   }
 
   private restartInput(id: string): Record<string, unknown> {
@@ -225,6 +232,7 @@ export class Broker {
         lastStoreTimestamp: this.store.lastStoreTimestamp(topic, queueId),
       };
     }
+    if (kind === "timer") return { ...this.timer.restartInput() };
     if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0])) };
     return { group: rest.join(":") };
   }

@@ -19,6 +19,8 @@ export interface BrokerConfig {
   clientExpiryMs: number;
   /** The delay of each delay level, ms (level 1 first). A config file may give RocketMQ's messageDelayLevel text. */
   delayLevels: number[];
+  /** The furthest ahead a message may be scheduled with deliverAt / delayMs (the timing wheel spans it). */
+  timerMaxDelayMs: number;
 }
 
 /** RocketMQ's messageDelayLevel default. */
@@ -40,6 +42,7 @@ export const defaults: BrokerConfig = {
   maxPollMs: 30_000,
   clientExpiryMs: 120_000,
   delayLevels: parseDelayLevels(DEFAULT_DELAY_LEVELS),
+  timerMaxDelayMs: 7 * 86_400_000,
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -57,6 +60,8 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
   --client-expiry <ms>        a consumer silent this long leaves its group (default 120000)
   --delay-levels "<list>"     delay of each delay level, RocketMQ's messageDelayLevel syntax with
                               units ms s m h d (default "${DEFAULT_DELAY_LEVELS}")
+  --timer-max-delay <delay>   furthest deliverAt / delayMs accepted, e.g. 7d, 12h, 90000ms; the
+                              timing wheel has a slot per second of it (default 7d)
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -74,6 +79,7 @@ const options = {
   "max-frame-size": { type: "string" },
   "client-expiry": { type: "string" },
   "delay-levels": { type: "string" },
+  "timer-max-delay": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -98,6 +104,10 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   if (values["delay-levels"] !== undefined) c.delayLevels = parseDelayLevels(values["delay-levels"], "--delay-levels");
   else if (typeof c.delayLevels === "string") c.delayLevels = parseDelayLevels(c.delayLevels, "delayLevels");
   else checkDelayLevels(c.delayLevels, "delayLevels");
+  if (values["timer-max-delay"] !== undefined) c.timerMaxDelayMs = parseDelayLevels(values["timer-max-delay"], "--timer-max-delay")[0];
+  if (!Number.isSafeInteger(c.timerMaxDelayMs) || c.timerMaxDelayMs < 1000 || c.timerMaxDelayMs > 366 * 86_400_000) {
+    throw new Error("--timer-max-delay must be 1s..366d");
+  }
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");

@@ -3,6 +3,9 @@
 // CommitLog (offset 8, size 4), says when it is due (8, ms since the epoch) and links to the
 // previous entry of the same wheel slot (8; 0 = none), so a slot's entries form a list on disk
 // whose head the wheel keeps. Links are entry numbers plus one, so 0 can mean "none".
+//
+// Once its message is re-put, an entry is marked delivered (the top bit of its size, one 4-byte
+// write): a restart that reloads the second skips it, so a SIGKILL repeats no delivery.
 import type { FileHandle, Files } from "../runtime/platform.ts";
 
 export const TIMER_ENTRY_SIZE = 28;
@@ -13,7 +16,11 @@ export interface TimerEntry {
   deliverAt: number;
   /** The link of the previous entry of the same slot, 0 for none. */
   prev: number;
+  /** Its message was re-put into its real topic. */
+  delivered?: boolean;
 }
+
+const DELIVERED = 0x8000_0000;
 
 export class TimerLog {
   private file: FileHandle;
@@ -37,7 +44,7 @@ export class TimerLog {
   append(e: TimerEntry): number {
     const v = this.view;
     v.setBigUint64(0, BigInt(e.commitLogOffset));
-    v.setUint32(8, e.size);
+    v.setUint32(8, (e.size & ~DELIVERED) >>> 0);
     v.setBigUint64(12, BigInt(e.deliverAt));
     v.setBigUint64(20, BigInt(e.prev));
     this.file.write(this.buf, this.count * TIMER_ENTRY_SIZE);
@@ -49,12 +56,23 @@ export class TimerLog {
     if (link <= 0 || link > this.count) return null;
     if (this.file.read(this.buf, (link - 1) * TIMER_ENTRY_SIZE) < TIMER_ENTRY_SIZE) return null;
     const v = this.view;
-    return {
+    const size = v.getUint32(8);
+    const e: TimerEntry = {
       commitLogOffset: Number(v.getBigUint64(0)),
-      size: v.getUint32(8),
+      size: (size & ~DELIVERED) >>> 0,
       deliverAt: Number(v.getBigUint64(12)),
       prev: Number(v.getBigUint64(20)),
     };
+    if (size & DELIVERED) e.delivered = true;
+    return e;
+  }
+
+  /** Marks an entry's message as re-put, so it is not delivered again after a restart. */
+  markDelivered(link: number, size: number): void {
+    if (link <= 0 || link > this.count) return;
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, (size | DELIVERED) >>> 0);
+    this.file.write(b, (link - 1) * TIMER_ENTRY_SIZE + 8);
   }
 
   sync(): Promise<void> {

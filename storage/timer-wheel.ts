@@ -99,24 +99,25 @@ export class TimerStore {
     this.log = new TimerLog(files, `${dir}/log`);
   }
 
-  /** Links an entry into the slot of its second: the log entry first, then the slot. */
-  add(commitLogOffset: number, size: number, deliverAt: number): void {
+  /** Links an entry into the slot of its second: the log entry first, then the slot. Returns its link. */
+  add(commitLogOffset: number, size: number, deliverAt: number): number {
     const second = Math.floor(deliverAt / 1000);
     const slot = this.wheel.get(second);
     const link = this.log.append({ commitLogOffset, size, deliverAt, prev: slot.head });
     this.wheel.set(second, { head: link, count: slot.count + 1 });
+    return link;
   }
 
-  /** The entries due in `second`, newest first. */
-  entriesOf(second: number): TimerEntry[] {
-    const out: TimerEntry[] = [];
+  /** The entries due in `second`, newest first, each with its link. */
+  entriesOf(second: number): (TimerEntry & { link: number })[] {
+    const out: (TimerEntry & { link: number })[] = [];
     let link = this.wheel.get(second).head;
     while (link > 0) {
       const e = this.log.read(link);
       if (!e) break;
       const s = Math.floor(e.deliverAt / 1000);
       if (s < second) break; // an earlier rotation: everything behind it is older still
-      if (s === second) out.push(e);
+      if (s === second) out.push({ ...e, link });
       link = e.prev;
     }
     return out;

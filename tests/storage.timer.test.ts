@@ -22,6 +22,8 @@ test("timer log: fixed entries, links from 1, reopen keeps them and drops a torn
     const again = new TimerLog(files, `${dir.path}/log`);
     assert.is(again.length, 2);
     assert.equal(again.read(2), { commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1 });
+    again.markDelivered(2, 1);
+    assert.equal(again.read(2), { commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1, delivered: true });
     again.close();
   } finally {
     dir.remove();

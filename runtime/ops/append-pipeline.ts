@@ -53,6 +53,7 @@ export class AppendPipeline {
       for (const p of batch) p.done(p.items.map(() => err));
       return;
     }
+    this.broker.timer.stored(items, results); // in this turn: a record and its timer entry are written together
     this.broker.metrics.appended(items);
     this.notifyQueues(items, results);
     const slices: AppendResult[][] = [];

@@ -10,7 +10,6 @@ import {
   type Message,
   type Request,
   isSystemTopic,
-  SCHEDULE_TOPIC,
   tagsCode,
 } from "../../protocol/mod.ts";
 import { PERM_WRITE } from "../../actors/broker.machine.ts";
@@ -64,7 +63,7 @@ export function sendBatch(broker: Broker, conn: Connection, req: Request): void 
       const r = results[k++];
       // The producer knows each message's id and topic: per-item results carry only what it does not.
       if (r instanceof BrokerError) return errorOf(r);
-      if (item.topic === SCHEDULE_TOPIC) return { code: 0, queueId: (item as ScheduledItem).realQueueId, queueOffset: -1, commitLogOffset: r.commitLogOffset };
+      if (isDelayed(item)) return { code: 0, queueId: (item as ScheduledItem).realQueueId, queueOffset: -1, commitLogOffset: r.commitLogOffset };
       return { code: 0, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
     });
     broker.reply(conn, req.id, { results: out });
@@ -90,6 +89,7 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
     throw new BrokerError(ErrorCode.NO_PERMISSION, `sending to "${msg.topic}" is forbidden: it is the broker's own`);
   }
   const level = msg.delayLevel === undefined ? 0 : checkDelayLevel(msg.delayLevel, broker.config.delayLevels.length);
+  const at = broker.timer.deliverAtOf(msg); // checked before the topic is auto-created
   const topic = broker.topicForWrite(msg.topic);
   if ((topic.perm & PERM_WRITE) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${msg.topic}" is not writable`);
   if (queueId === undefined) queueId = broker.nextQueue(msg.topic, topic.queues);
@@ -98,15 +98,22 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
   }
   // Delayed: re-encoded into the schedule topic (off the hot path); the real offset comes at delivery.
   if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level);
+  // Any time: into the timer topic, and (once stored) onto the timing wheel.
+  if (at !== undefined) return broker.timer.item(decoded as Record<string, unknown>, msg.topic, queueId, at);
   return { topic: msg.topic, queueId, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
 }
 
 function result(item: AppendItem, r: AppendResult) {
-  if (item.topic === SCHEDULE_TOPIC) {
+  if (isDelayed(item)) {
     const { realTopic, realQueueId } = item as ScheduledItem;
     return { msgId: item.msgId, topic: realTopic, queueId: realQueueId, queueOffset: -1, commitLogOffset: r.commitLogOffset };
   }
   return { msgId: item.msgId, topic: item.topic, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
+}
+
+/** A message waiting for a delay level or the timer: its real queue is in the item, its offset comes at delivery. */
+function isDelayed(item: AppendItem): item is ScheduledItem {
+  return (item as ScheduledItem).realTopic !== undefined;
 }
 
 function errorOf(e: unknown): Record<string, unknown> {

@@ -23,6 +23,7 @@ import {
   SCHEDULE_PROPS,
   SCHEDULE_TOPIC,
   tagsCode,
+  TIMER_TOPIC,
 } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { DelayContext, DelayInput } from "../../actors/delay.machine.ts";
@@ -113,15 +114,49 @@ export function scheduledItem(
 }
 
 /**
- * MessageStore's tagsCodeOf: recovery rebuilds a schedule queue entry with the message's due
+ * MessageStore's tagsCodeOf: recovery rebuilds a schedule or timer queue entry with the message's due
  * time, any other with the hash of its tag.
  */
 export function scheduleTagsCode(topic: string, message: Record<string, unknown>): number {
-  if (topic === SCHEDULE_TOPIC) {
+  if (topic === SCHEDULE_TOPIC || topic === TIMER_TOPIC) {
     const at = Number((message.props as Record<string, unknown> | undefined)?.[MessageProp.DELIVER_AT]);
     return Number.isSafeInteger(at) && at >= 0 ? at : 0;
   }
   return tagsCode(typeof message.tags === "string" ? message.tags : undefined);
+}
+
+/**
+ * The record that delivers a waiting record (a delay level's or the timer's, named by `from` in
+ * complaints): its real topic and queue, the system properties gone, everything else as sent.
+ */
+export function reputItem(rec: StoredRecord, from: string): AppendItem | null {
+  let m: Record<string, unknown>;
+  try {
+    m = decode(rec.message) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const props = m?.props as Record<string, string> | undefined;
+  const topic = props?.[MessageProp.REAL_TOPIC];
+  const queueId = Number(props?.[MessageProp.REAL_QID]);
+  if (typeof topic !== "string" || !Number.isInteger(queueId) || queueId < 0) {
+    console.error(`${from}: the record at ${rec.commitLogOffset} names no real topic and queue; skipped`);
+    return null;
+  }
+  const rest: Record<string, string> = {};
+  for (const [k, v] of Object.entries(props!)) if (!SCHEDULE_PROPS.includes(k)) rest[k] = v;
+  const msg: Record<string, unknown> = { ...m, topic };
+  if (Object.keys(rest).length > 0) msg.props = rest;
+  else delete msg.props;
+  return {
+    topic,
+    queueId,
+    bytes: encode(msg),
+    tagsCode: tagsCode(typeof m.tags === "string" ? m.tags : undefined),
+    keys: Array.isArray(m.keys) ? (m.keys as string[]) : undefined,
+    msgId: String(m.id),
+    reconsumeTimes: rec.reconsumeTimes,
+  };
 }
 
 /** The broker side of the delay levels: due times, delivery, progress records, start-up. */
@@ -222,7 +257,7 @@ export class ScheduleService {
         continue;
       }
       for (const rec of r.records) {
-        const reput = this.reputItem(rec);
+        const reput = reputItem(rec, SCHEDULE_TOPIC);
         if (reput && !this.broker.topics[reput.topic]?.queues) {
           missingTopic = [reput.topic, reput.queueId];
           break;
@@ -281,37 +316,6 @@ export class ScheduleService {
       this.progressOf.set(level, from);
       this.broker.send({ type: "DELAY_REWIND", level, progress: from, retryAt: this.broker.platform.clock.now() + RETRY_MS });
     });
-  }
-
-  /** The record that delivers a schedule record: its real topic and queue, the system properties gone. */
-  private reputItem(rec: StoredRecord): AppendItem | null {
-    let m: Record<string, unknown>;
-    try {
-      m = decode(rec.message) as Record<string, unknown>;
-    } catch {
-      return null;
-    }
-    const props = m?.props as Record<string, string> | undefined;
-    const topic = props?.[MessageProp.REAL_TOPIC];
-    const queueId = Number(props?.[MessageProp.REAL_QID]);
-    if (typeof topic !== "string" || !Number.isInteger(queueId) || queueId < 0) {
-      console.error(`${SCHEDULE_TOPIC}: the record at ${rec.commitLogOffset} names no real topic and queue; skipped`);
-      return null;
-    }
-    const rest: Record<string, string> = {};
-    for (const [k, v] of Object.entries(props!)) if (!SCHEDULE_PROPS.includes(k)) rest[k] = v;
-    const msg: Record<string, unknown> = { ...m, topic };
-    if (Object.keys(rest).length > 0) msg.props = rest;
-    else delete msg.props;
-    return {
-      topic,
-      queueId,
-      bytes: encode(msg),
-      tagsCode: tagsCode(typeof m.tags === "string" ? m.tags : undefined),
-      keys: Array.isArray(m.keys) ? (m.keys as string[]) : undefined,
-      msgId: String(m.id),
-      reconsumeTimes: rec.reconsumeTimes,
-    };
   }
 
   /** The progress in a level's last progress record, if it has one. */
