@@ -209,13 +209,13 @@ export class Broker {
     // Delay levels: actors spawned or configured, progress from the CommitLog, due messages re-put.
     const delayProgress = this.schedule.start();
     // The timing wheel: the timer actor started from the wheel's cursor; seconds missed while down are delivered at once.
-    const missedSeconds = this.timer.start();
+    const timer = this.timer.start();
     this.send({
       type: "APPEND_BATCH",
       queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
     this.topicFile.save(this.topics);
-    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${missedSeconds} s behind`);
+    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}`);
   }
 
   private restartInput(id: string): Record<string, unknown> {

@@ -3,9 +3,10 @@
 // head link of its list in the TimerLog (8) and how many entries were linked into it (4). So
 // pending timers live on disk; memory holds only the second or two about to fire.
 //
-// A 16-byte header comes first: the slot count (so a wheel is never read with another size)
-// and the cursor, the last second whose timers were all delivered. Everything is a positional
-// write into the page cache, which survives a SIGKILL of the broker.
+// A 24-byte header comes first: the slot count (so a wheel is never read with another size),
+// the cursor (the last second whose timers were all delivered) and how many records of the
+// timer topic are linked in (its ConsumeQueue offset), so a start can link what the wheel
+// missed. Everything is a positional write into the page cache, which survives a SIGKILL.
 //
 // A slot's list is not cleared after delivery: it is shared by second s, s + slots, s + 2 slots
 // ..., newest entry first. Walking second s takes the entries due in s, skips later rotations'
@@ -16,7 +17,7 @@ import type { FileHandle, Files } from "../runtime/platform.ts";
 import { type TimerEntry, TimerLog } from "./timer-log.ts";
 
 export const SLOT_SIZE = 12;
-const HEADER = 16;
+const HEADER = 24;
 
 export interface Slot {
   head: number;
@@ -29,8 +30,11 @@ export class TimerWheel {
   private view = new DataView(this.buf.buffer);
   private header = new Uint8Array(HEADER);
   private headerView = new DataView(this.header.buffer);
-  /** The last second fully delivered; -1 when the wheel is new. */
+  /** The last second fully delivered; -1 when unknown. */
   private cursorSecond: number;
+  private linkedCount: number;
+  /** Whether the slots were (re)made empty at open: new, or made for another maximum delay. */
+  readonly fresh: boolean;
 
   /** Slots for a maximum delay: one per second, plus a minute of margin (see above). */
   static slotsFor(maxDelayMs: number): number {
@@ -39,15 +43,19 @@ export class TimerWheel {
 
   constructor(files: Files, path: string, readonly slots: number) {
     this.file = files.open(path);
-    if (this.file.size() >= HEADER && this.file.read(this.header, 0) === HEADER && this.headerView.getUint32(0) === slots) {
-      this.cursorSecond = Number(this.headerView.getBigInt64(8));
-    } else {
-      // New, or made for another maximum delay: start empty (its timer log links are meaningless now).
+    const readable = this.file.size() >= HEADER && this.file.read(this.header, 0) === HEADER;
+    this.cursorSecond = readable ? Number(this.headerView.getBigInt64(8)) : -1;
+    this.linkedCount = readable ? Number(this.headerView.getBigUint64(16)) : 0;
+    this.fresh = !readable || this.headerView.getUint32(0) !== slots;
+    if (this.fresh) {
+      // New, or made for another maximum delay: empty slots (the old links are meaningless now),
+      // nothing linked; the cursor is kept, so what it passed is known delivered.
       this.file.truncate(0);
       this.file.truncate(HEADER + slots * SLOT_SIZE);
-      this.cursorSecond = -1;
+      this.linkedCount = 0;
       this.headerView.setUint32(0, slots);
-      this.headerView.setBigInt64(8, -1n);
+      this.headerView.setBigInt64(8, BigInt(this.cursorSecond));
+      this.headerView.setBigUint64(16, 0n);
       this.file.write(this.header, 0);
     }
   }
@@ -77,6 +85,17 @@ export class TimerWheel {
     this.file.write(this.header.subarray(8, 16), 8);
   }
 
+  /** Records of the timer topic (its ConsumeQueue offset) linked into the wheel. */
+  get linked(): number {
+    return this.linkedCount;
+  }
+
+  set linked(n: number) {
+    this.linkedCount = n;
+    this.headerView.setBigUint64(16, BigInt(n));
+    this.file.write(this.header.subarray(16, 24), 16);
+  }
+
   sync(): Promise<void> {
     return this.file.sync();
   }
@@ -95,7 +114,7 @@ export class TimerStore {
     files.mkdir(dir);
     this.wheel = new TimerWheel(files, `${dir}/wheel`, TimerWheel.slotsFor(maxDelayMs));
     // A wheel started afresh cannot use an old log's links: start the log afresh too.
-    if (this.wheel.cursor === -1) files.remove(`${dir}/log`);
+    if (this.wheel.fresh) files.remove(`${dir}/log`);
     this.log = new TimerLog(files, `${dir}/log`);
   }
 

@@ -36,19 +36,25 @@ test("timer wheel: 7 days of seconds by default, slot = second mod slots, cursor
     const slots = TimerWheel.slotsFor(7 * 86_400_000);
     assert.ok(slots >= 604_800);
     const w = new TimerWheel(files, `${dir.path}/wheel`, slots);
-    assert.is(files.stat(`${dir.path}/wheel`)!.size, 16 + slots * SLOT_SIZE);
+    assert.is(files.stat(`${dir.path}/wheel`)!.size, 24 + slots * SLOT_SIZE);
     assert.is(w.cursor, -1);
+    assert.ok(w.fresh);
+    w.linked = 42;
     w.set(5, { head: 9, count: 2 });
     assert.equal(w.get(5 + slots), { head: 9, count: 2 });
     w.cursor = 1_700_000_000;
     w.close();
     const again = new TimerWheel(files, `${dir.path}/wheel`, slots);
     assert.is(again.cursor, 1_700_000_000);
+    assert.is(again.linked, 42);
+    assert.not.ok(again.fresh);
     assert.equal(again.get(5), { head: 9, count: 2 });
     again.close();
-    // Another size starts afresh rather than misreading slots.
+    // Another size starts with empty slots rather than misreading them, and keeps the cursor.
     const other = new TimerWheel(files, `${dir.path}/wheel`, 100);
-    assert.is(other.cursor, -1);
+    assert.ok(other.fresh);
+    assert.is(other.cursor, 1_700_000_000);
+    assert.is(other.linked, 0);
     assert.equal(other.get(5), { head: 0, count: 0 });
     other.close();
   } finally {

@@ -12,7 +12,12 @@
 // entry is marked in the TimerLog once its re-put is written, so a restart reloads the seconds
 // after the cursor, skips what was delivered and delivers the rest at once: nothing lost, and
 // nothing repeated after a SIGKILL (a machine crash under async flush may repeat a few).
-import { BrokerError, encode, ErrorCode, type Message, MessageProp, TIMER_TOPIC } from "../../protocol/mod.ts";
+//
+// The wheel counts the timer-topic records it has linked. A start links any the wheel missed
+// (its files lost a tail the CommitLog kept, or were remade for a new --timer-max-delay, which
+// keeps the cursor: records due at or before it were delivered and are not linked again; those
+// delivered in the second or two after it may be delivered again: at least once).
+import { BrokerError, decode, encode, ErrorCode, type Message, MessageProp, TIMER_TOPIC } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { TimerContext } from "../../actors/timer.machine.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
@@ -89,17 +94,58 @@ export class TimerService {
   }
 
   /** At start, after restore: opens the wheel and starts (or tells) the timer actor from its cursor. */
-  start(): number {
+  start(): { behind: number; relinked: number } {
     const { platform, config } = this.broker;
     this.store = new TimerStore(platform.files, `${config.dataDir.replace(/\/+$/, "")}/timer`, config.timerMaxDelayMs);
     const now = platform.clock.now();
-    this.cursor = this.store.wheel.cursor >= 0 ? this.store.wheel.cursor : Math.floor(now / 1000) - 1;
+    const known = this.store.wheel.cursor >= 0;
+    this.cursor = known ? this.store.wheel.cursor : Math.floor(now / 1000) - 1;
     this.store.wheel.cursor = this.cursor;
+    const relinked = this.relink(this.store.wheel.fresh && known);
     this.loadedThrough = this.cursor;
     this.armedAt = now;
     this.broker.send({ type: "TIMER_START", cursor: this.cursor });
     this.broker.send({ type: "TIMER_TICK" });
-    return Math.max(0, Math.floor(now / 1000) - this.cursor - 1);
+    return { behind: Math.max(0, Math.floor(now / 1000) - this.cursor - 1), relinked };
+  }
+
+  /**
+   * Links the timer-topic records past the wheel's count. `skipDelivered`: the wheel was remade
+   * with its cursor known, so records due at or before the cursor were delivered already.
+   */
+  private relink(skipDelivered: boolean): number {
+    const { store } = this.broker;
+    const wheel = this.store!.wheel;
+    const end = store.maxOffset(TIMER_TOPIC, 0);
+    let from = wheel.linked;
+    let n = 0;
+    while (from < end) {
+      const r = store.getMessages(TIMER_TOPIC, 0, from, 1024, 16 * 1024 * 1024);
+      if (r.status === "OFFSET_ILLEGAL") {
+        if (r.nextOffset === from) break;
+        from = r.nextOffset; // retention took the head
+        continue;
+      }
+      for (const rec of r.records) {
+        from = rec.queueOffset + 1;
+        let at: number;
+        try {
+          at = Number((decode(rec.message) as { props?: Record<string, string> }).props?.[MessageProp.DELIVER_AT]);
+        } catch {
+          continue;
+        }
+        if (!Number.isSafeInteger(at) || at < 0) continue;
+        if (skipDelivered && Math.floor(at / 1000) <= this.cursor) continue;
+        this.store!.add(rec.commitLogOffset, rec.size, Math.max(at, (this.cursor + 1) * 1000));
+        n++;
+      }
+      if (r.records.length === 0) {
+        if (r.nextOffset <= from) break;
+        from = r.nextOffset;
+      }
+    }
+    if (end !== wheel.linked) wheel.linked = end;
+    return n;
   }
 
   /** What a timer actor restarted by supervision starts from. */
@@ -115,6 +161,7 @@ export class TimerService {
   stored(items: AppendItem[], results: AppendResult[]): void {
     if (!this.store) return;
     let earliest = Infinity;
+    let linked = -1;
     for (let i = 0; i < items.length; i++) {
       if (items[i].topic !== TIMER_TOPIC) continue;
       let at = items[i].tagsCode;
@@ -123,14 +170,16 @@ export class TimerService {
         second = this.cursor + 1;
         at = second * 1000;
       }
-      const { commitLogOffset, size } = results[i];
+      const { commitLogOffset, size, queueOffset } = results[i];
       const link = this.store.add(commitLogOffset, size, at);
+      linked = queueOffset + 1;
       if (second <= this.loadedThrough) {
         this.heap.push({ at, second, commitLogOffset, size, link });
         this.pending.set(second, (this.pending.get(second) ?? 0) + 1);
         if (at < earliest) earliest = at;
       }
     }
+    if (linked >= 0) this.store.wheel.linked = linked;
     if (earliest < this.armedAt) {
       this.armedAt = earliest;
       this.broker.send({ type: "TIMER_TICK" });
