@@ -5,9 +5,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, rmSync } from "node:fs";
-import { Admin, Producer, PullConsumer } from "../client/mod.ts";
+import type { Producer, PullConsumer } from "../client/mod.ts";
 import { MessageProp, SCHEDULE_TOPIC } from "../protocol/mod.ts";
 import { type BrokerProcess, spawnBroker as spawn, startBroker, tempDir, until } from "./helpers/broker.ts";
+import { clients, delivered } from "./helpers/clients.ts";
 
 const QUEUES = 4;
 const dirs: { remove(): void }[] = [];
@@ -20,18 +21,6 @@ async function spawnBroker(args: string[]): Promise<BrokerProcess> {
   return b;
 }
 
-async function clients(url: string) {
-  const producer = new Producer({ endpoints: url, group: "pg" });
-  const consumer = new PullConsumer({ endpoints: url, group: "cg" });
-  const admin = new Admin({ endpoints: url });
-  await Promise.all([producer.start(), consumer.start(), admin.start()]);
-  return { producer, consumer, admin, close: () => Promise.allSettled([producer.shutdown(), consumer.shutdown(), admin.shutdown()]) };
-}
-
-async function delivered(admin: Admin, topic: string): Promise<number> {
-  const s = await admin.topicStatus(topic);
-  return s.queues.reduce((n, q) => n + q.maxOffset, 0);
-}
 
 /** Everything in the topic, and the due time of each message from its schedule record. */
 async function readAll(consumer: PullConsumer, topic: string, levels: number[], queues = QUEUES) {

@@ -3,9 +3,10 @@
 // delivered, none before its time, none twice (delivered TimerLog entries are marked).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Admin, Producer, PullConsumer, type MessageView } from "../client/mod.ts";
+import type { MessageView, Producer, PullConsumer } from "../client/mod.ts";
 import { rmSync } from "node:fs";
 import { type BrokerProcess, spawnBroker as spawn, startBroker, tempDir, until } from "./helpers/broker.ts";
+import { clients, delivered } from "./helpers/clients.ts";
 
 const QUEUES = 4;
 const dirs: { remove(): void }[] = [];
@@ -17,18 +18,6 @@ async function spawnBroker(args: string[]): Promise<BrokerProcess> {
   return b;
 }
 
-async function clients(url: string) {
-  const producer = new Producer({ endpoints: url, group: "pg" });
-  const consumer = new PullConsumer({ endpoints: url, group: "cg" });
-  const admin = new Admin({ endpoints: url });
-  await Promise.all([producer.start(), consumer.start(), admin.start()]);
-  return { producer, consumer, admin, close: () => Promise.allSettled([producer.shutdown(), consumer.shutdown(), admin.shutdown()]) };
-}
-
-async function delivered(admin: Admin, topic: string): Promise<number> {
-  const s = await admin.topicStatus(topic);
-  return s.queues.reduce((n, q) => n + q.maxOffset, 0);
-}
 
 async function readAll(consumer: PullConsumer, topic: string): Promise<MessageView[]> {
   const msgs: MessageView[] = [];
