@@ -7,20 +7,11 @@ import * as assert from "uvu/assert";
 import { readdirSync, rmSync } from "node:fs";
 import type { Producer, PullConsumer } from "../client/mod.ts";
 import { MessageProp, SCHEDULE_TOPIC } from "../protocol/mod.ts";
-import { type BrokerProcess, spawnBroker as spawn, startBroker, tempDir, until } from "./helpers/broker.ts";
+import { killSpawned, spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 import { clients, delivered } from "./helpers/clients.ts";
 
 const QUEUES = 4;
 const dirs: { remove(): void }[] = [];
-const children: BrokerProcess[] = [];
-
-/** A broker process that test.after kills if a failed test left it running. */
-async function spawnBroker(args: string[]): Promise<BrokerProcess> {
-  const b = await spawn(args);
-  children.push(b);
-  return b;
-}
-
 
 /** Everything in the topic, and the due time of each message from its schedule record. */
 async function readAll(consumer: PullConsumer, topic: string, levels: number[], queues = QUEUES) {
@@ -163,7 +154,7 @@ test("recovery rebuilds schedule queue entries with the due time, not the tag ha
 });
 
 test.after(() => {
-  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+  killSpawned();
   dirs.forEach((d) => d.remove());
 });
 test.run();

@@ -5,19 +5,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { MessageView, Producer, PullConsumer } from "../client/mod.ts";
 import { rmSync } from "node:fs";
-import { type BrokerProcess, spawnBroker as spawn, startBroker, tempDir, until } from "./helpers/broker.ts";
+import { killSpawned, spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 import { clients, delivered } from "./helpers/clients.ts";
 
 const QUEUES = 4;
 const dirs: { remove(): void }[] = [];
-const children: BrokerProcess[] = [];
-
-async function spawnBroker(args: string[]): Promise<BrokerProcess> {
-  const b = await spawn(args);
-  children.push(b);
-  return b;
-}
-
 
 async function readAll(consumer: PullConsumer, topic: string): Promise<MessageView[]> {
   const msgs: MessageView[] = [];
@@ -141,7 +133,7 @@ test("a wheel remade for a new --timer-max-delay, or lost, is relinked from the 
 });
 
 test.after(() => {
-  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+  killSpawned();
   dirs.forEach((d) => d.remove());
 });
 test.run();

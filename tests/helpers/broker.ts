@@ -38,12 +38,21 @@ export interface BrokerProcess {
   exited: Promise<number | string>;
 }
 
+const spawned = new Set<ChildProcess>();
+
+/** SIGKILLs every broker process spawnBroker started that is still running (for test.after). */
+export function killSpawned(): void {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  spawned.clear();
+}
+
 /** Starts `npm start`'s entry point as a child process and waits for its listening line. */
 export function spawnBroker(args: string[], timeoutMs = 20_000): Promise<BrokerProcess> {
   const [cmd, argv] = isDeno
     ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/main.ts", ...args]]
     : [process.execPath, ["dist/broker.mjs", ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  spawned.add(child);
   let out = "";
   const exited = new Promise<number | string>((resolve) => child.on("close", (code, signal) => resolve(code ?? signal ?? -1)));
   return new Promise((resolve, reject) => {
