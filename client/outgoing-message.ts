@@ -1,6 +1,13 @@
 // What a producer sends, checked on the client as RocketMQ's Validators do and encoded once into
 // the bytes the broker stores verbatim.
+import { customAlphabet } from "nanoid";
 import { BrokerError, checkDelayLevel, checkDeliverTime, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
+
+/**
+ * A new unique message id: 22 alphanumeric characters (131 random bits). Not nanoid's default
+ * alphabet, whose "-" and "_" made ids that shells and CLIs read as options.
+ */
+export const newMessageId = customAlphabet("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 22);
 
 /** A message as the user writes it; the client adds the id and born timestamp. */
 export interface SendMessage {

@@ -2,9 +2,8 @@
 // (round-robin), and hands it to the coalescer of that broker's connection, which batches the
 // sends of one turn into one frame. Failures of the connection are retried, RocketMQ's way.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
-import { nanoid } from "nanoid";
 import { ClientCore, type ClientOptions } from "./client-core.ts";
-import { type EncodedMessage, encodeMessage, type SendMessage } from "./outgoing-message.ts";
+import { type EncodedMessage, encodeMessage, newMessageId, type SendMessage } from "./outgoing-message.ts";
 import { type FlushSchedule, type ItemOutcome, type OutgoingFrame, SendCoalescer } from "./send-coalescer.ts";
 import type { MessageQueue, TopicPublishInfo } from "./topic-route.ts";
 import type { Transport } from "./transport.ts";
@@ -77,7 +76,7 @@ export class Producer {
     if (this.stopped) return Promise.reject(new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down"));
     let m: EncodedMessage;
     try {
-      m = encodeMessage(msg, nanoid(), Date.now(), this.group);
+      m = encodeMessage(msg, newMessageId(), Date.now(), this.group);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -95,7 +94,7 @@ export class Producer {
     const born = Date.now();
     const encoded = msgs.map((msg, i) => {
       try {
-        return encodeMessage(msg, nanoid(), born, this.group);
+        return encodeMessage(msg, newMessageId(), born, this.group);
       } catch (e) {
         const err = e as BrokerError;
         throw new BrokerError(err.code, `msgs[${i}]: ${err.message}`);

@@ -10,7 +10,7 @@ export interface Message {
   tags?: string;
   keys?: string[];
   props?: Record<string, string>;
-  /** Unique message id (nanoid), set by the client; survives retries, delays and commits. */
+  /** Unique message id, set by the client; survives retries, delays and commits. */
   id: string;
   /** Born timestamp, ms since the epoch, set by the client. */
   born: number;
