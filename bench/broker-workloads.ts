@@ -12,8 +12,14 @@ export interface BrokerHandle {
   stop(): Promise<void>;
 }
 
+/** Brokers still running: a bench that fails midway must not leave them behind. */
+const running = new Set<ChildProcess>();
+process.on("exit", () => running.forEach((c) => c.kill("SIGKILL")));
+
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
   const child = spawn(process.execPath, ["dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on("data", (d) => {

@@ -8,12 +8,13 @@ import { Admin } from "../client/mod.ts";
 import { consume, latency, produce, startBrokerProcess } from "./broker-workloads.ts";
 import { fmt, median } from "./stats.ts";
 import { groupDrain, groupLatency } from "./group-workloads.ts";
+import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 
 if (!process.argv.includes("--echo-server")) await main();
 
 async function main() {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, only: { type: "string" }, "timer-messages": { type: "string" } } });
   const runs = Number(values.runs);
   const quick = values.quick;
   const N = quick ? 5_000 : 200_000;
@@ -39,13 +40,24 @@ async function main() {
   const gfill = row(`one producer filling 8 queues with ${fmt(groupN)} messages`, "msg/s");
   const gdrain = row(`group of 4 PushConsumers draining them`, "msg/s", gfill);
   const glat = row("end-to-end latency p99 through a 4-member group at 5,000 msg/s", "ms");
+  const timerN = quick ? 20_000 : Number(values["timer-messages"] ?? 1_000_000);
+  const tplain = row(`storing ${fmt(timerN)} plain messages, 1,000 in flight`, "msg/s");
+  const tsched = row(`scheduling ${fmt(timerN)} timed messages due over 10 min, 1,000 in flight`, "msg/s", tplain);
+  const tplainMem = row("broker RSS growth per stored plain message", "B");
+  const tmem = row("broker RSS growth per pending timed message", "B", tplainMem);
+  const lateN = quick ? 2_000 : 20_000;
+  const t50 = row(`timer lateness p50, ${fmt(lateN)} due within 10 s`, "ms");
+  const t99 = row(`timer lateness p99, ${fmt(lateN)} due within 10 s`, "ms");
+  const tmax = row(`timer lateness max, ${fmt(lateN)} due within 10 s`, "ms");
+  // --only <word>: run the sections whose name contains it (e.g. --only timer).
+  const on = (section: string) => !values.only || section.includes(values.only);
 
   for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}/${runs}`);
-    raw.values.push(rawAppend(root, quick ? 20_000 : 500_000, 32));
-    fsync.values.push(await fsyncRate(root, quick ? 200 : 1000));
-    echo.values.push(await wsEcho(N, 32, 1000));
-    for (const [flush, r] of [["async", pa], ["sync", ps]] as const) {
+    if (on("yardsticks")) raw.values.push(rawAppend(root, quick ? 20_000 : 500_000, 32));
+    if (on("yardsticks")) fsync.values.push(await fsyncRate(root, quick ? 200 : 1000));
+    if (on("yardsticks")) echo.values.push(await wsEcho(N, 32, 1000));
+    for (const [flush, r] of on("produce consume") ? [["async", pa], ["sync", ps]] as const : []) {
       const dir = mkdtempSync(join(root, `broker-${flush}-`));
       const b = await startBrokerProcess(["--data-dir", dir, "--flush", flush]);
       const admin = new Admin({ endpoints: b.url });
@@ -57,7 +69,7 @@ async function main() {
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-    {
+    if (on("latency")) {
       const dir = mkdtempSync(join(root, "broker-lat-"));
       const b = await startBrokerProcess(["--data-dir", dir]);
       const l = await latency(b.url, "Latency", 4, 5000, quick ? 2 : 10);
@@ -67,7 +79,7 @@ async function main() {
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-    {
+    if (on("idle")) {
       const dir = mkdtempSync(join(root, "broker-idle-"));
       const b = await startBrokerProcess(["--data-dir", dir]);
       const admin = new Admin({ endpoints: b.url });
@@ -79,7 +91,7 @@ async function main() {
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-    {
+    if (on("group")) {
       const dir = mkdtempSync(join(root, "broker-group-"));
       const b = await startBrokerProcess(["--data-dir", dir]);
       const g = await groupDrain(b.url, groupN);
@@ -89,16 +101,36 @@ async function main() {
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+    if (on("timer")) {
+      for (const timed of [false, true]) {
+        const dir = mkdtempSync(join(root, "broker-store-"));
+        const b = await startBrokerProcess(["--data-dir", dir]);
+        console.error(`  ${timed ? "timed" : "plain"} messages`);
+        const s = await storeMany(b, timerN, timed ? 600_000 : null);
+        (timed ? tsched : tplain).values.push(s.rate);
+        (timed ? tmem : tplainMem).values.push(s.bytesPerMessage);
+        await b.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const dir = mkdtempSync(join(root, "broker-timer-"));
+      const b = await startBrokerProcess(["--data-dir", dir]);
+      const l = await timerLateness(b.url, lateN, 10_000);
+      t50.values.push(l.p50);
+      t99.values.push(l.p99);
+      tmax.values.push(l.max);
+      await b.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   rmSync(root, { recursive: true, force: true });
 
   console.log(`\nActorMQ bench: ${runs} run(s)${quick ? " (quick)" : ""}, node ${process.version}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GiB\n`);
   console.log("| workload | median | unit | runs | ratio to yardstick |");
   console.log("|---|---:|---|---|---|");
-  for (const r of rows) {
+  for (const r of rows.filter((r) => r.values.length > 0)) {
     const m = median(r.values);
     const y = r.yardstick;
-    const ratio = y ? `${fmt(m / median(y.values), 2)} × ${y.name}` : "";
+    const ratio = y?.values.length ? `${fmt(m / median(y.values), 2)} × ${y.name}` : "";
     console.log(`| ${r.name} | ${fmt(m, r.unit === "ms" ? 2 : 0)} | ${r.unit} | ${r.values.map((v) => fmt(v, r.unit === "ms" ? 2 : 0)).join(", ")} | ${ratio} |`);
   }
 }

@@ -10,6 +10,9 @@ export interface TailChunk {
   view: DataView;
 }
 
+/** Stands in for an evicted chunk until the array is compacted, so its buffer can be collected now. */
+const EVICTED: TailChunk = { start: 0, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
+
 export class TailCache {
   private chunks: TailChunk[] = [];
   /** Index of the oldest live chunk: evicting from the front never shifts the array. */
@@ -25,7 +28,7 @@ export class TailCache {
     // Keep the newest chunk even if alone it exceeds the limit.
     while (this.held > this.limit && this.chunks.length - this.head > 1) {
       this.held -= this.chunks[this.head].bytes.length;
-      this.head++;
+      this.chunks[this.head++] = EVICTED;
     }
     if (this.head > 1024 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);

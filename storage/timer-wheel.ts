@@ -118,13 +118,30 @@ export class TimerStore {
     this.log = new TimerLog(files, `${dir}/log`);
   }
 
-  /** Links an entry into the slot of its second: the log entry first, then the slot. Returns its link. */
-  add(commitLogOffset: number, size: number, deliverAt: number): number {
-    const second = Math.floor(deliverAt / 1000);
-    const slot = this.wheel.get(second);
-    const link = this.log.append({ commitLogOffset, size, deliverAt, prev: slot.head });
-    this.wheel.set(second, { head: link, count: slot.count + 1 });
-    return link;
+  /**
+   * Links entries into the slots of their seconds: all log entries in one write first, then each
+   * touched slot once (a crash between the two leaves entries no slot points at, which the start
+   * relinks from the CommitLog). Returns each entry's link, in order.
+   */
+  addMany(items: { commitLogOffset: number; size: number; deliverAt: number }[]): number[] {
+    // Keyed by slot, not second: two seconds a rotation apart share a slot and its list.
+    const touched = new Map<number, Slot & { second: number }>();
+    const entries: TimerEntry[] = [];
+    const links: number[] = [];
+    const first = this.log.length + 1;
+    for (const { commitLogOffset, size, deliverAt } of items) {
+      const second = Math.floor(deliverAt / 1000);
+      const key = this.wheel.slotOf(second);
+      const slot = touched.get(key) ?? this.wheel.get(second);
+      const link = first + entries.length;
+      entries.push({ commitLogOffset, size, deliverAt, prev: slot.head });
+      touched.set(key, { head: link, count: slot.count + 1, second });
+      links.push(link);
+    }
+    if (entries.length === 0) return links;
+    this.log.appendMany(entries);
+    for (const { second, head, count } of touched.values()) this.wheel.set(second, { head, count });
+    return links;
   }
 
   /** The entries due in `second`, newest first, each with its link. */

@@ -10,8 +10,8 @@ test("timer log: fixed entries, links from 1, reopen keeps them and drops a torn
   const dir = tempDir();
   try {
     const log = new TimerLog(files, `${dir.path}/log`);
-    assert.is(log.append({ commitLogOffset: 2 ** 40, size: 123, deliverAt: 1_700_000_000_123, prev: 0 }), 1);
-    assert.is(log.append({ commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1 }), 2);
+    assert.is(log.appendMany([{ commitLogOffset: 2 ** 40, size: 123, deliverAt: 1_700_000_000_123, prev: 0 }]), 1);
+    assert.is(log.appendMany([{ commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1 }]), 2);
     assert.equal(log.read(1), { commitLogOffset: 2 ** 40, size: 123, deliverAt: 1_700_000_000_123, prev: 0 });
     assert.is(log.read(0), null);
     assert.is(log.read(3), null);
@@ -69,10 +69,16 @@ test("timer store: a second's entries, not its neighbours' nor a later rotation'
     const store = new TimerStore(files, dir.path, maxDelay);
     const slots = store.wheel.slots;
     const base = 1_700_000_000;
-    store.add(100, 10, base * 1000 + 5);
-    store.add(200, 20, base * 1000 + 999);
-    store.add(300, 30, (base + 1) * 1000);
-    store.add(400, 40, (base + slots) * 1000 + 1); // same slot, next rotation
+    const entry = (commitLogOffset: number, size: number, deliverAt: number) => ({ commitLogOffset, size, deliverAt });
+    assert.equal(store.addMany([entry(100, 10, base * 1000 + 5)]), [1]);
+    // One batch: a second's second entry, a neighbour, and the same slot a rotation later, all
+    // linked behind what the batch itself wrote before them.
+    assert.equal(store.addMany([
+      entry(200, 20, base * 1000 + 999),
+      entry(300, 30, (base + 1) * 1000),
+      entry(400, 40, (base + slots) * 1000 + 1),
+    ]), [2, 3, 4]);
+    assert.is(store.log.read(4)!.prev, 2, "the rotation's entry links behind the batch's own entry of that slot");
     assert.equal(store.entriesOf(base).map((e) => e.commitLogOffset).sort(), [100, 200]);
     assert.equal(store.entriesOf(base + 1).map((e) => e.commitLogOffset), [300]);
     assert.equal(store.entriesOf(base + slots).map((e) => e.commitLogOffset), [400]);

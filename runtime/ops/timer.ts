@@ -126,6 +126,7 @@ export class TimerService {
         from = r.nextOffset; // retention took the head
         continue;
       }
+      const missed: { commitLogOffset: number; size: number; deliverAt: number }[] = [];
       for (const rec of r.records) {
         from = rec.queueOffset + 1;
         let at: number;
@@ -136,9 +137,9 @@ export class TimerService {
         }
         if (!Number.isSafeInteger(at) || at < 0) continue;
         if (skipDelivered && Math.floor(at / 1000) <= this.cursor) continue;
-        this.store!.add(rec.commitLogOffset, rec.size, Math.max(at, (this.cursor + 1) * 1000));
-        n++;
+        missed.push({ commitLogOffset: rec.commitLogOffset, size: rec.size, deliverAt: Math.max(at, (this.cursor + 1) * 1000) });
       }
+      n += this.store!.addMany(missed).length;
       if (r.records.length === 0) {
         if (r.nextOffset <= from) break;
         from = r.nextOffset;
@@ -162,24 +163,24 @@ export class TimerService {
     if (!this.store) return;
     let earliest = Infinity;
     let linked = -1;
+    const timed: { commitLogOffset: number; size: number; deliverAt: number }[] = [];
     for (let i = 0; i < items.length; i++) {
       if (items[i].topic !== TIMER_TOPIC) continue;
-      let at = items[i].tagsCode;
-      let second = Math.floor(at / 1000);
-      if (second <= this.cursor) {
-        second = this.cursor + 1;
-        at = second * 1000;
-      }
+      // A time in a second already delivered goes into the next one.
       const { commitLogOffset, size, queueOffset } = results[i];
-      const link = this.store.add(commitLogOffset, size, at);
+      timed.push({ commitLogOffset, size, deliverAt: Math.max(items[i].tagsCode, (this.cursor + 1) * 1000) });
       linked = queueOffset + 1;
-      if (second <= this.loadedThrough) {
-        this.heap.push({ at, second, commitLogOffset, size, link });
-        this.pending.set(second, (this.pending.get(second) ?? 0) + 1);
-        if (at < earliest) earliest = at;
-      }
     }
-    if (linked >= 0) this.store.wheel.linked = linked;
+    if (timed.length === 0) return;
+    const links = this.store.addMany(timed);
+    timed.forEach(({ commitLogOffset, size, deliverAt: at }, i) => {
+      const second = Math.floor(at / 1000);
+      if (second > this.loadedThrough) return;
+      this.heap.push({ at, second, commitLogOffset, size, link: links[i] });
+      this.pending.set(second, (this.pending.get(second) ?? 0) + 1);
+      if (at < earliest) earliest = at;
+    });
+    this.store.wheel.linked = linked;
     if (earliest < this.armedAt) {
       this.armedAt = earliest;
       this.broker.send({ type: "TIMER_TICK" });
