@@ -114,6 +114,7 @@ async function main() {
       }
       const dir = mkdtempSync(join(root, "broker-timer-"));
       const b = await startBrokerProcess(["--data-dir", dir]);
+      console.error("  lateness");
       const l = await timerLateness(b.url, lateN, 10_000);
       t50.values.push(l.p50);
       t99.values.push(l.p99);

@@ -59,13 +59,18 @@ export async function timerLateness(url: string, total: number, withinMs: number
   const consumer = new PullConsumer({ endpoints: url, group: "bench-timer-late" });
   await Promise.all([producer.start(), consumer.start()]);
   const lateness: number[] = [];
-  // Due times start 2 s out: sending 20,000 takes about a second, and a message that reaches the
-  // broker after its time would measure the send, not the timer.
-  const start = Date.now() + 2000;
-  await Promise.all(Array.from({ length: total }, () => {
-    const at = Math.round(start + Math.random() * withinMs);
-    return producer.send({ topic, body: BODY, deliverAt: at, props: { at: String(at) } });
+  // Due times start 3 s out: sending 20,000 (1,000 in flight) takes about a second, and a
+  // message that reached the broker after its time would measure the send, not the timer.
+  const start = Date.now() + 3000;
+  let next = 0;
+  await Promise.all(Array.from({ length: 1000 }, async () => {
+    while (next < total) {
+      next++;
+      const at = Math.round(start + Math.random() * withinMs);
+      await producer.send({ topic, body: BODY, deliverAt: at, props: { at: String(at) } });
+    }
   }));
+  if (Date.now() > start) console.error(`  (the sends ended ${Date.now() - start} ms into the due window)`);
   const deadline = Date.now() + withinMs + 30_000;
   let early = 0;
   await Promise.all(Array.from({ length: queues }, async (_, queueId) => {
