@@ -22,7 +22,13 @@ export const selectMessageQueueByHash: MessageQueueSelector = (queues, _msg, arg
 /** Runs a selector and checks its answer; throws a BrokerError naming what was wrong. */
 export function runSelector(selector: MessageQueueSelector, queues: readonly MessageQueue[], msg: SendMessage, arg: unknown): MessageQueue {
   if (queues.length === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${msg.topic}" has no writable queue to select from`);
-  const picked = selector(queues, msg, arg);
+  let picked: MessageQueue | number;
+  try {
+    picked = selector(queues, msg, arg);
+  } catch (e) {
+    if (e instanceof BrokerError) throw e;
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `the MessageQueueSelector threw: ${(e as Error)?.message ?? e}`);
+  }
   if (typeof picked === "number") {
     if (Number.isInteger(picked) && picked >= 0 && picked < queues.length) return queues[picked];
   } else if (picked !== null && typeof picked === "object") {
