@@ -46,6 +46,8 @@ export class ConsumeOrderlyService {
   private readonly active = new Set<ProcessQueue>();
   /** Queues given up whose locks are kept until their handler ends and their offset is committed. */
   private readonly releasing = new Map<string, MessageQueue>();
+  /** The release of each such queue: taking one back waits for it, or it would read a stale offset. */
+  private readonly releases = new Map<string, Promise<void>>();
   private slotWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private renewTimer: ReturnType<typeof setInterval> | undefined;
@@ -69,6 +71,7 @@ export class ConsumeOrderlyService {
   /** Locks queues about to be taken; returns the ones granted (the others are someone else's now). */
   async lockNew(mqs: MessageQueue[]): Promise<MessageQueue[]> {
     if (mqs.length === 0) return mqs;
+    await Promise.all(mqs.map((mq) => this.releases.get(queueKey(mq))));
     const granted = await this.locks.lock(mqs);
     return mqs.filter((mq) => granted.has(queueKey(mq)));
   }
@@ -87,18 +90,22 @@ export class ConsumeOrderlyService {
    * A queue taken away (already dropped): keep its lock until its running handler ends, commit,
    * then unlock. The broker's copy of the offset is what the next owner starts from.
    */
-  async release(pq: ProcessQueue, commit: () => Promise<void>): Promise<void> {
+  release(pq: ProcessQueue, commit: () => Promise<void>): Promise<void> {
     const key = queueKey(pq.mq);
     this.releasing.set(key, pq.mq);
-    try {
-      while (pq.consuming > 0 && !this.stopped) await pq.idle(1000);
-      await commit().catch(() => {});
-    } finally {
-      this.releasing.delete(key);
-    }
-    // Taken back meanwhile (a quick second rebalance): the lock is the new owner's.
-    if (this.deps.owned().some((mq) => queueKey(mq) === key)) return;
-    await this.locks.unlock([pq.mq]);
+    const done = (async () => {
+      try {
+        while (pq.consuming > 0 && !this.stopped) await pq.idle(1000);
+        await commit().catch(() => {});
+      } finally {
+        this.releasing.delete(key);
+      }
+      await this.locks.unlock([pq.mq]);
+    })().finally(() => {
+      if (this.releases.get(key) === done) this.releases.delete(key);
+    });
+    this.releases.set(key, done);
+    return done;
   }
 
   /** Frees every lock held (after the last commit of a shutdown). */
