@@ -4,7 +4,7 @@
 // lock another member holds, and retries a failed message in place before the DLQ.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Admin, type MessageQueue, type MessageView, Producer, PullConsumer, PushConsumer, selectMessageQueueByHash } from "../client/mod.ts";
+import { Admin, type BrokerError, type MessageQueue, type MessageView, Producer, PullConsumer, PushConsumer, selectMessageQueueByHash } from "../client/mod.ts";
 import { startBroker, until } from "./helpers/broker.ts";
 import { lockMember, queues } from "./helpers/lock-member.ts";
 import { rejection } from "./helpers/rejection.ts";
@@ -98,6 +98,8 @@ test("lockQueues: a queue a live member holds is not granted to another until re
   // a leaves (its connection closes): its lock on 1 is free at once, long before the 60 s expiry.
   await a.close();
   await until("a left the group", async () => !(await b.request("consumerList", { group: "cg-locks" })).clientIds.includes("member-a"));
+  const lockOf1 = () => (env.broker.root.system.get("queue:Locked:1")!.getSnapshot().context as { locks?: Record<string, unknown> }).locks?.["cg-locks"];
+  assert.is(lockOf1(), undefined, "freed by the membership change itself, before anyone asks");
   assert.equal(await b.lock(queues("Locked", 1)), [1]);
   // Not a member: nothing is locked for it.
   const stranger = await lockMember(env.url, "cg-elsewhere", "member-x", subs);
@@ -223,6 +225,55 @@ test("orderly failure: the queue pauses, the same message is retried in place, t
   assert.is(dead[0].props?.ORIGIN_TOPIC, "Stuck");
   assert.is(c.stats().sentBack, 1);
   await until("offset committed past m5", async () => (await admin.consumerProgress(group)).queues.find((q) => q.topic === "Stuck")?.consumerOffset === 6);
+});
+
+test("a member that shuts down hands its queues over without a replay: it commits, then unlocks", async () => {
+  await admin.createTopic("HandOver", 4);
+  const group = "cg-handover";
+  const seen: { body: string; member: string }[] = [];
+  const make = () => {
+    const c: PushConsumer = new PushConsumer({
+      endpoints: env.url,
+      group,
+      subscriptions: { HandOver: "*" },
+      consumeFrom: "first",
+      orderly: true,
+      persistOffsetIntervalMs: 60_000, // only the hand-over's own commit counts
+      handler: async (m) => {
+        seen.push({ body: m.body as string, member: c.clientId });
+        await new Promise((r) => setTimeout(r, 5));
+        return "SUCCESS";
+      },
+    });
+    closers.push(() => c.shutdown(2000));
+    return c;
+  };
+  const [a, b] = [make(), make()];
+  await a.start();
+  await b.start();
+  const sending = (async () => {
+    for (let i = 0; i < 100; i++) await Promise.all([0, 1, 2, 3].map((q) => producer.send({ topic: "HandOver", body: `${q}:${i}`, queueId: q })));
+  })();
+  await until("both consume", () => new Set(seen.map((s) => s.member)).size === 2, 15_000);
+  await until("a third consumed", () => seen.length >= 130, 15_000);
+  await a.shutdown();
+  await sending;
+  await until("all 400 consumed", () => seen.length >= 400, 30_000);
+  assert.is(seen.length, 400, "exactly once each: no replay after a graceful hand-over");
+  for (let q = 0; q < 4; q++) {
+    assert.equal(seen.filter((s) => s.body.startsWith(`${q}:`)).map((s) => s.body), Array.from({ length: 100 }, (_, i) => `${q}:${i}`));
+  }
+  assert.ok(seen.slice(-50).every((s) => s.member === b.clientId), "b finishes alone");
+});
+
+test("orderly options are checked", () => {
+  const base = { endpoints: env.url, group: "cg-opts", subscriptions: { T: "*" }, handler: () => "SUCCESS" as const };
+  let e = (() => { try { new PushConsumer({ ...base, orderly: true, model: "broadcasting" }); } catch (x) { return x as BrokerError; } })();
+  assert.is(e?.code, "BAD_REQUEST");
+  e = (() => { try { new PushConsumer({ ...base, orderly: "yes" as unknown as boolean }); } catch (x) { return x as BrokerError; } })();
+  assert.is(e?.code, "WRONG_TYPE");
+  e = (() => { try { new PushConsumer({ ...base, orderly: true, suspendCurrentQueueTimeMillis: -1 }); } catch (x) { return x as BrokerError; } })();
+  assert.is(e?.code, "BAD_REQUEST");
 });
 
 test.after(async () => {
