@@ -384,7 +384,7 @@ export class PushConsumer {
       }
     }
     // Orderly: only queues whose lock the broker granted (the rest are still another member's).
-    const granted = this.orderly && this.state === "running" ? await this.orderly.lockNew(added) : added;
+    const granted = !this.orderly ? added : this.state === "running" ? await this.orderly.lockNew(added) : [];
     const results = await Promise.allSettled(granted.map((q) => this.take(q)));
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
