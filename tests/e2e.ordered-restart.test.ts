@@ -3,8 +3,9 @@
 // the same data directory the holder still holds its queue and the other member is refused.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { Admin } from "../client/mod.ts";
+import { decode } from "../protocol/mod.ts";
 import { killSpawned, spawnBroker, tempDir, until } from "./helpers/broker.ts";
 import { lockMember, queues } from "./helpers/lock-member.ts";
 
@@ -25,7 +26,16 @@ test("a lock taken before a SIGKILL is still held after the restart; its holder 
   const lockedAt = Date.now();
   // Locks are not in the CommitLog: only a snapshot taken after them keeps them.
   const snapshots = `${dir.path}/snapshots`;
-  await until("a snapshot after the locks", () => readdirSync(snapshots).some((f) => statSync(`${snapshots}/${f}`).mtimeMs > lockedAt + 50), 10_000, 50);
+  // A snapshot is captured, then written: its file time says nothing of when it was captured.
+  const capturedAfterLocks = () =>
+    readdirSync(snapshots).filter((f) => f.endsWith(".cbor")).some((f) => {
+      try {
+        return (decode(readFileSync(`${snapshots}/${f}`)) as { createdAt: number }).createdAt > lockedAt;
+      } catch {
+        return false; // being renamed into place
+      }
+    });
+  await until("a snapshot captured after the locks", capturedAfterLocks, 10_000, 50);
   first.child.kill("SIGKILL");
   await first.exited;
   await Promise.allSettled([a.close(), b.close()]);
