@@ -52,6 +52,7 @@ export class ConsumeOrderlyService {
   private idleWaiters: (() => void)[] = [];
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  private lastRenewAt = 0;
 
   constructor(private readonly deps: OrderlyDeps) {
     this.locks = new QueueLocks({ group: deps.group, clientId: deps.clientId, call: deps.call });
@@ -126,7 +127,11 @@ export class ConsumeOrderlyService {
   async renew(): Promise<void> {
     const keep = new Map<string, MessageQueue>(this.releasing);
     for (const mq of this.deps.owned()) keep.set(queueKey(mq), mq);
-    const stale = this.locks.queues().filter((mq) => !keep.has(queueKey(mq)));
+    // A lock granted since the last renewal may belong to a queue still being taken (its offset
+    // being read): it is not stale until the next renewal.
+    const since = this.lastRenewAt;
+    this.lastRenewAt = Date.now();
+    const stale = this.locks.queues().filter((mq) => !keep.has(queueKey(mq)) && this.locks.lockedAt(mq)! < since);
     if (stale.length) await this.locks.unlock(stale);
     const wanted = [...keep.values()];
     if (wanted.length === 0) return;

@@ -29,6 +29,11 @@ export class QueueLocks {
     return h !== undefined && Date.now() - h.lockedAt < this.validMs;
   }
 
+  /** When the request that last granted this queue was sent, if it is held. */
+  lockedAt(mq: MessageQueue): number | undefined {
+    return this.held.get(queueKey(mq))?.lockedAt;
+  }
+
   /** The queues held now. */
   queues(): MessageQueue[] {
     return [...this.held.values()].map((h) => h.mq);
