@@ -8,7 +8,7 @@
 import type { MessageView } from "../protocol/mod.ts";
 import { queueKey } from "./allocate.ts";
 import type { ProcessQueue } from "./process-queue.ts";
-import { LOCK_RENEW_INTERVAL_MS, QueueLocks } from "./queue-locks.ts";
+import { QueueLocks } from "./queue-locks.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
 /** RocketMQ's suspendCurrentQueueTimeMillis default. */
@@ -29,6 +29,10 @@ export interface OrderlyDeps {
   concurrency: number;
   maxReconsumeTimes: number;
   suspendMs: number;
+  /** How often held locks are renewed. */
+  lockIntervalMs: number;
+  /** How long a granted lock is trusted after it was asked for. */
+  lockMaxLiveTimeMs: number;
   call(address: string, op: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
   counters: { succeeded: number; failed: number; sentBack: number };
   /** The queues the consumer owns now: the locks to keep. */
@@ -55,11 +59,11 @@ export class ConsumeOrderlyService {
   private lastRenewAt = 0;
 
   constructor(private readonly deps: OrderlyDeps) {
-    this.locks = new QueueLocks({ group: deps.group, clientId: deps.clientId, call: deps.call });
+    this.locks = new QueueLocks({ group: deps.group, clientId: deps.clientId, call: deps.call }, deps.lockMaxLiveTimeMs);
   }
 
   start(): void {
-    this.renewTimer = setInterval(() => void this.renew(), LOCK_RENEW_INTERVAL_MS);
+    this.renewTimer = setInterval(() => void this.renew(), this.deps.lockIntervalMs);
   }
 
   /** No more renewals; a release still waiting for its handler stops waiting. */

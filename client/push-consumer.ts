@@ -20,6 +20,7 @@ import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
 import { fromPullItem } from "./message.ts";
 import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
 import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
+import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
 import { memberList, Rebalancer } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
@@ -75,6 +76,10 @@ export interface PushConsumerOptions extends ClientOptions {
   orderly?: boolean;
   /** Orderly: how long a failed queue pauses before the retry (suspendCurrentQueueTimeMillis). Default 1000. */
   suspendCurrentQueueTimeMillis?: number;
+  /** Orderly: how often the member renews its queue locks (RocketMQ's rebalance.lockInterval). Default 20000. */
+  lockIntervalMs?: number;
+  /** Orderly: how long the member trusts a lock after asking for it (rebalance.lockMaxLiveTime); keep it under the broker's --order-lock-expiry. Default 30000. */
+  lockMaxLiveTimeMs?: number;
 }
 
 export interface ConsumerStats {
@@ -201,6 +206,8 @@ export class PushConsumer {
         concurrency: this.concurrency,
         maxReconsumeTimes: this.maxReconsumeTimes,
         suspendMs: int(options.suspendCurrentQueueTimeMillis, DEFAULT_SUSPEND_MS, "suspendCurrentQueueTimeMillis", 0),
+        lockIntervalMs: int(options.lockIntervalMs, LOCK_RENEW_INTERVAL_MS, "lockIntervalMs", 1),
+        lockMaxLiveTimeMs: int(options.lockMaxLiveTimeMs, LOCK_VALID_MS, "lockMaxLiveTimeMs", 1),
         call: (address, op, args) => this.call(address, op, args),
         counters: this.counters,
         owned: () => [...this.pqs.values()].map((pq) => pq.mq),

@@ -178,6 +178,47 @@ test("an orderly consumer consumes a queue only once the member holding its lock
   assert.is(seen.length, 40);
 });
 
+test("an orderly member renews its locks: past the broker's expiry another member still cannot take its queues", async () => {
+  const short = await startBroker({ orderLockExpiryMs: 800 });
+  const adm = new Admin({ endpoints: short.url });
+  const prod = new Producer({ endpoints: short.url });
+  await Promise.all([adm.start(), prod.start()]);
+  await adm.createTopic("Renewed", 2);
+  const group = "cg-renewed";
+  const seen: string[] = [];
+  const c = new PushConsumer({
+    endpoints: short.url,
+    group,
+    subscriptions: { Renewed: "*" },
+    consumeFrom: "first",
+    orderly: true,
+    lockIntervalMs: 200,
+    lockMaxLiveTimeMs: 400,
+    allocate: (ctx) => (ctx.clientId === "thief" ? [] : [...ctx.queues]),
+    handler: (m) => (seen.push(m.body as string), "SUCCESS"),
+  });
+  try {
+    await c.start();
+    await until("both queues taken", () => c.assignedQueues().filter((q) => q.topic === "Renewed").length === 2);
+    const thief = await lockMember(short.url, group, "thief", { Renewed: "*" });
+    const started = Date.now();
+    // Five expiries long: without renewals the locks would have gone after 800 ms.
+    while (Date.now() - started < 4000) {
+      assert.equal(await thief.lock(queues("Renewed", 0, 1)), [], `still the consumer's after ${Date.now() - started} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await prod.send({ topic: "Renewed", body: "still mine", queueId: 1 });
+    await until("consumed", () => seen.includes("still mine"));
+    await c.shutdown();
+    assert.equal(await thief.lock(queues("Renewed", 0, 1)), [0, 1], "released at shutdown");
+    await thief.close();
+  } finally {
+    await c.shutdown();
+    await Promise.allSettled([adm.shutdown(), prod.shutdown()]);
+    await short.stop();
+  }
+});
+
 test("orderly failure: the queue pauses, the same message is retried in place, then goes to the DLQ; nothing overtakes it", async () => {
   await admin.createTopic("Stuck", 1);
   const group = "cg-stuck";
