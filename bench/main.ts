@@ -128,7 +128,7 @@ async function main() {
     if (on("ordered")) {
       const dir = mkdtempSync(join(root, "broker-ordered-"));
       const b = await startBrokerProcess(["--data-dir", dir]);
-      const o = await orderedDrain(b.url, orderedN);
+      const o = await orderedDrain(b.url, orderedN, run % 2 === 0);
       ocon.values.push(o.concurrent);
       oord.values.push(o.orderly);
       await b.stop();

@@ -1,7 +1,8 @@
 // Ordered consumption: one 8-queue topic filled once, then drained from the first offset by an
 // orderly group and by a concurrent group of the same size, one after the other, over the same
 // messages. The concurrent drain is the baseline: orderly runs one handler per queue at a time
-// (8 at most here) behind the broker's order locks, concurrent up to 20 per member.
+// (8 at most here) behind the broker's order locks, concurrent up to 20 per member. Which drain
+// goes first alternates between runs, so neither always gets the warmer broker.
 import { Admin, PushConsumer } from "../client/mod.ts";
 import { produce } from "./broker-workloads.ts";
 
@@ -33,13 +34,16 @@ async function drain(url: string, group: string, total: number, orderly: boolean
 }
 
 /** Fills the topic with `total` messages; messages/s of a concurrent and of an orderly 4-member drain of them. */
-export async function orderedDrain(url: string, total: number): Promise<{ concurrent: number; orderly: number }> {
+export async function orderedDrain(url: string, total: number, orderlyFirst = false): Promise<{ concurrent: number; orderly: number }> {
   const admin = new Admin({ endpoints: url });
   await admin.start();
   await admin.createTopic(TOPIC, 8);
   await admin.shutdown();
   await produce(url, TOPIC, total, 1000);
+  if (orderlyFirst) {
+    const orderly = await drain(url, "drain-orderly", total, true);
+    return { orderly, concurrent: await drain(url, "drain-concurrent", total, false) };
+  }
   const concurrent = await drain(url, "drain-concurrent", total, false);
-  const orderly = await drain(url, "drain-orderly", total, true);
-  return { concurrent, orderly };
+  return { concurrent, orderly: await drain(url, "drain-orderly", total, true) };
 }
