@@ -2,6 +2,7 @@
 // Bodies never come here: the actor learns of appends as one APPENDED per batch, and a held
 // pull is plain data naming the connection and request; releasing it is an injected effect.
 import { assign, setup } from "xstate";
+import { type OrderLocks, releaseLeft, tryLock, unlock } from "./order-lock.ts";
 
 /** A pull the queue holds until a message arrives or its deadline passes. */
 export interface Hold {
@@ -29,6 +30,8 @@ export interface QueueContext {
   maxOffset: number;
   lastStoreTimestamp: number;
   holds: Hold[];
+  /** Order locks by consumer group (lockQueues); absent in snapshots taken before they existed. */
+  locks?: OrderLocks;
 }
 
 export type QueueEvent =
@@ -36,6 +39,11 @@ export type QueueEvent =
   | { type: "TRUNCATED"; minOffset: number }
   | { type: "PULL"; hold: Hold }
   | { type: "SET_PERM"; perm: number }
+  /** `members`: the group's members now, so a lock held by one that left is free. */
+  | { type: "LOCK"; group: string; clientId: string; members: string[]; expiresAt: number }
+  | { type: "UNLOCK"; group: string; clientId: string }
+  /** The group's membership changed: a lock held by a member not in `members` is freed. */
+  | { type: "RELEASE_LEFT"; group: string; members: string[] }
   | { type: "REARM" };
 
 export type QueueInput = Pick<QueueContext, "topic" | "queueId" | "perm"> & Partial<QueueContext>;
@@ -63,6 +71,21 @@ export function createQueueMachine(deps: QueueDeps) {
       addHold: assign({
         holds: ({ context, event }) => [...context.holds, (event as Extract<QueueEvent, { type: "PULL" }>).hold],
       }),
+      lock: assign(({ context, event }) => {
+        const e = event as Extract<QueueEvent, { type: "LOCK" }>;
+        const locks = tryLock(context.locks ?? {}, e.group, e.clientId, e.members, deps.now(), e.expiresAt);
+        return locks ? { locks } : {};
+      }),
+      unlock: assign(({ context, event }) => {
+        const e = event as Extract<QueueEvent, { type: "UNLOCK" }>;
+        const locks = unlock(context.locks ?? {}, e.group, e.clientId);
+        return locks ? { locks } : {};
+      }),
+      releaseLeft: assign(({ context, event }) => {
+        const e = event as Extract<QueueEvent, { type: "RELEASE_LEFT" }>;
+        const locks = releaseLeft(context.locks ?? {}, e.group, e.members);
+        return locks ? { locks } : {};
+      }),
       expireHolds: assign(({ context }) => {
         const now = deps.now();
         const expired = context.holds.filter((h) => h.deadline <= now);
@@ -76,6 +99,7 @@ export function createQueueMachine(deps: QueueDeps) {
       minOffset: 0,
       maxOffset: 0,
       lastStoreTimestamp: 0,
+      locks: {},
       ...input,
       // Held pulls belong to connections of a previous life: never restored.
       holds: [],
@@ -85,6 +109,9 @@ export function createQueueMachine(deps: QueueDeps) {
       APPENDED: { actions: "recordAppend" },
       TRUNCATED: { actions: assign({ minOffset: ({ event }) => event.minOffset }) },
       SET_PERM: { actions: assign({ perm: ({ event }) => event.perm }) },
+      LOCK: { actions: "lock" },
+      UNLOCK: { actions: "unlock" },
+      RELEASE_LEFT: { actions: "releaseLeft" },
     },
     states: {
       idle: {

@@ -8,6 +8,7 @@ import { Admin } from "../client/mod.ts";
 import { consume, latency, produce, startBrokerProcess } from "./broker-workloads.ts";
 import { fmt, median } from "./stats.ts";
 import { groupDrain, groupLatency } from "./group-workloads.ts";
+import { orderedDrain } from "./ordered-workloads.ts";
 import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 
@@ -49,6 +50,9 @@ async function main() {
   const t50 = row(`timer lateness p50, ${fmt(lateN)} due within 10 s`, "ms");
   const t99 = row(`timer lateness p99, ${fmt(lateN)} due within 10 s`, "ms");
   const tmax = row(`timer lateness max, ${fmt(lateN)} due within 10 s`, "ms");
+  const orderedN = quick ? 5_000 : 200_000;
+  const ocon = row(`concurrent group of 4 draining 8 queues, ${fmt(orderedN)} messages`, "msg/s");
+  const oord = row(`orderly group of 4 draining the same 8 queues`, "msg/s", ocon);
   // --only <word>: run the sections whose name contains it (e.g. --only timer).
   const on = (section: string) => !values.only || section.includes(values.only);
 
@@ -119,6 +123,15 @@ async function main() {
       t50.values.push(l.p50);
       t99.values.push(l.p99);
       tmax.values.push(l.max);
+      await b.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (on("ordered")) {
+      const dir = mkdtempSync(join(root, "broker-ordered-"));
+      const b = await startBrokerProcess(["--data-dir", dir]);
+      const o = await orderedDrain(b.url, orderedN, run % 2 === 0);
+      ocon.values.push(o.concurrent);
+      oord.values.push(o.orderly);
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }

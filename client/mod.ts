@@ -1,6 +1,9 @@
 // ActorMQ's client SDK: the same code in browsers, Deno and Node (>= 20).
 export { Producer, SendBatchError } from "./producer.ts";
 export type { ProducerOptions, SendResult } from "./producer.ts";
+export { selectMessageQueueByHash } from "./queue-selector.ts";
+export type { MessageQueueSelector } from "./queue-selector.ts";
+export type { MessageQueue } from "./topic-route.ts";
 export { PullConsumer } from "./pull-consumer.ts";
 export type { PullConsumerOptions, PullOptions, PullResult, QueueRef } from "./pull-consumer.ts";
 export { PushConsumer } from "./push-consumer.ts";

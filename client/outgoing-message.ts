@@ -2,6 +2,7 @@
 // the bytes the broker stores verbatim.
 import { customAlphabet } from "nanoid";
 import { BrokerError, checkDelayLevel, checkDeliverTime, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
+import type { MessageQueue } from "./topic-route.ts";
 
 /**
  * A new unique message id: 22 alphanumeric characters (131 random bits). Not nanoid's default
@@ -47,6 +48,8 @@ export interface EncodedMessage {
   bytes: Uint8Array;
   queueId?: number;
   shardingKey?: string;
+  /** A MessageQueueSelector bound to its message and arg (Producer.send's third form). */
+  select?: (queues: MessageQueue[]) => MessageQueue;
 }
 
 /** Checks a message and encodes it; throws a BrokerError with a named code. */

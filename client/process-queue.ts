@@ -104,6 +104,17 @@ export class ProcessQueue {
     return this.head < this.order.length ? this.order[this.head] : undefined;
   }
 
+  /** Up to `n` of the oldest cached messages, in queue order (what an orderly consumer takes next). */
+  oldest(n: number): MessageView[] {
+    const out: MessageView[] = [];
+    this.first(); // moves the head past finished offsets
+    for (let i = this.head; i < this.order.length && out.length < n; i++) {
+      const entry = this.cached.get(this.order[i]);
+      if (entry) out.push(entry.msg);
+    }
+    return out;
+  }
+
   /** The newest cached offset, if any. */
   last(): number | undefined {
     while (this.order.length > this.head && !this.cached.has(this.order[this.order.length - 1])) this.order.pop();

@@ -4,6 +4,7 @@
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
 import { ClientCore, type ClientOptions } from "./client-core.ts";
 import { type EncodedMessage, encodeMessage, newMessageId, type SendMessage } from "./outgoing-message.ts";
+import { type MessageQueueSelector, runSelector } from "./queue-selector.ts";
 import { type FlushSchedule, type ItemOutcome, type OutgoingFrame, SendCoalescer } from "./send-coalescer.ts";
 import type { MessageQueue, TopicPublishInfo } from "./topic-route.ts";
 import type { Transport } from "./transport.ts";
@@ -71,12 +72,20 @@ export class Producer {
     this.core.startHeartbeat(this.group ? [this.group] : []);
   }
 
-  /** Sends one message; resolves when the broker has stored it. */
-  send(msg: SendMessage): Promise<SendResult> {
+  /**
+   * Sends one message; resolves when the broker has stored it. With a `selector` (RocketMQ's
+   * send(msg, selector, arg)), `selector(queues, msg, arg)` picks its queue from the topic's
+   * writable queues: ordered messages of one key go to one queue.
+   */
+  send(msg: SendMessage, selector?: MessageQueueSelector, arg?: unknown): Promise<SendResult> {
     if (this.stopped) return Promise.reject(new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down"));
     let m: EncodedMessage;
     try {
       m = encodeMessage(msg, newMessageId(), Date.now(), this.group);
+      if (selector !== undefined) {
+        if (typeof selector !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "selector must be a function (queues, msg, arg) => queue");
+        m.select = (queues) => runSelector(selector, queues, msg, arg);
+      }
     } catch (e) {
       return Promise.reject(e);
     }
@@ -132,7 +141,14 @@ export class Producer {
   }
 
   private deliverVia(info: TopicPublishInfo | null, m: EncodedMessage, deadline: number, attempt: number): Promise<SendResult> {
-    const mq = info ? pickQueue(info, m) : undefined;
+    let mq: MessageQueue | undefined;
+    try {
+      mq = info ? pickQueue(info, m) : undefined;
+      // A selector chooses among the queues of the route: without one, the broker would pick.
+      if (m.select && !info) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${m.topic}" does not exist: a selector needs its queues (create the topic first)`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const address = mq?.address ?? this.core.endpoint;
     if (mq && !this.brokerNames.has(address)) this.brokerNames.set(address, mq.broker);
     return this.coalescer(address).add(m.bytes, m.queueId ?? mq?.queueId, deadline).then(
@@ -215,6 +231,7 @@ async function sendFrame(transport: Transport, frame: OutgoingFrame): Promise<It
 }
 
 function pickQueue(info: TopicPublishInfo, m: EncodedMessage): MessageQueue | undefined {
+  if (m.select) return m.select(info.queues);
   if (m.queueId !== undefined) return info.byId(m.queueId);
   if (m.shardingKey !== undefined) return info.forKey(m.shardingKey);
   return info.next();

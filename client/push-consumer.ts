@@ -19,6 +19,8 @@ import { type AllocatableQueue, type AllocateFunction, type AllocateStrategyName
 import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
 import { fromPullItem } from "./message.ts";
 import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
+import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
+import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
 import { memberList, Rebalancer } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
@@ -65,6 +67,19 @@ export interface PushConsumerOptions extends ClientOptions {
   consumeFrom?: "first" | "last";
   /** Broadcasting: where offsets live. Default: in memory. */
   offsetStore?: OffsetStore;
+  /**
+   * Orderly consumption (RocketMQ's MessageListenerOrderly; clustering only): a queue is consumed
+   * only while this member holds the broker's lock on it, one message (or batch) at a time in
+   * queue order. A failure suspends the queue and retries the same message in place, up to
+   * maxReconsumeTimes (default 16), then sends it to %DLQ%<group>.
+   */
+  orderly?: boolean;
+  /** Orderly: how long a failed queue pauses before the retry (suspendCurrentQueueTimeMillis). Default 1000. */
+  suspendCurrentQueueTimeMillis?: number;
+  /** Orderly: how often the member renews its queue locks (RocketMQ's rebalance.lockInterval). Default 20000. */
+  lockIntervalMs?: number;
+  /** Orderly: how long the member trusts a lock after asking for it (rebalance.lockMaxLiveTime); keep it under the broker's --order-lock-expiry. Default 30000. */
+  lockMaxLiveTimeMs?: number;
 }
 
 export interface ConsumerStats {
@@ -118,6 +133,8 @@ export class PushConsumer {
   private readonly consumeFrom: "first" | "last";
   private readonly offsetStore: OffsetStore;
   private readonly rebalancer: Rebalancer;
+  /** Orderly consumption's locks and per-queue loops (orderly: true). */
+  private readonly orderly: ConsumeOrderlyService | undefined;
 
   private state: State = "created";
   private stopping: Promise<void> | null = null;
@@ -179,6 +196,24 @@ export class PushConsumer {
     const strategy = checkAllocateStrategy(options.allocate ?? "averagely");
 
     this.core = new ClientCore(options);
+    if (options.orderly === true) {
+      if (this.model !== "clustering") throw new BrokerError(ErrorCode.BAD_REQUEST, "orderly consumption needs the clustering model (it locks queues for one member)");
+      this.orderly = new ConsumeOrderlyService({
+        group: this.group,
+        clientId: this.core.clientId,
+        consume: async (msgs) => (this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0])),
+        batchSize: this.batchSize,
+        concurrency: this.concurrency,
+        maxReconsumeTimes: this.maxReconsumeTimes,
+        suspendMs: int(options.suspendCurrentQueueTimeMillis, DEFAULT_SUSPEND_MS, "suspendCurrentQueueTimeMillis", 0),
+        lockIntervalMs: int(options.lockIntervalMs, LOCK_RENEW_INTERVAL_MS, "lockIntervalMs", 1),
+        lockMaxLiveTimeMs: int(options.lockMaxLiveTimeMs, LOCK_VALID_MS, "lockMaxLiveTimeMs", 1),
+        call: (address, op, args) => this.call(address, op, args),
+        counters: this.counters,
+        owned: () => [...this.pqs.values()].map((pq) => pq.mq),
+        lockLost: (mq) => this.lockLost(mq),
+      });
+    } else if (options.orderly !== undefined && options.orderly !== false) throw new BrokerError(ErrorCode.WRONG_TYPE, "orderly must be a boolean");
     this.core.onPush = (push, address) => this.onPush(push, address);
     this.rebalancer = new Rebalancer({
       group: this.group,
@@ -218,6 +253,7 @@ export class PushConsumer {
       setInterval(() => void this.rebalance(), this.rebalanceIntervalMs),
       setInterval(() => void this.persistAll(), this.persistOffsetIntervalMs),
     ];
+    this.orderly?.start();
     await this.rebalance();
   }
 
@@ -237,8 +273,11 @@ export class PushConsumer {
     for (const pq of this.pqs.values()) pq.drop();
     this.stopping = (async () => {
       await this.idle(timeoutMs);
+      await this.orderly?.idle(timeoutMs);
+      this.orderly?.stop();
       await Promise.all(this.draining);
       await this.persistAll(true);
+      await this.orderly?.unlockAll();
       this.pqs.clear();
       this.state = "stopped";
       await this.core.close();
@@ -255,6 +294,7 @@ export class PushConsumer {
     if (this.stopping && this.state === "stopped") return this.stopping;
     this.state = "stopped";
     this.stopTimers();
+    this.orderly?.stop();
     for (const pq of this.pqs.values()) {
       pq.discarded = true;
       pq.drop();
@@ -275,7 +315,7 @@ export class PushConsumer {
   /** Counters, per queue and for the whole consumer. */
   stats(): ConsumerStats {
     return {
-      inFlight: this.running,
+      inFlight: this.running + (this.orderly?.running ?? 0),
       backlog: this.backlog.length - this.backlogHead,
       ...this.counters,
       rebalances: this.rebalancer.runs,
@@ -350,9 +390,13 @@ export class PushConsumer {
         await this.heartbeat(false);
       }
     }
-    const results = await Promise.allSettled(added.map((q) => this.take(q)));
+    // Orderly: only queues whose lock the broker granted (the rest are still another member's).
+    const granted = !this.orderly ? added : this.state === "running" ? await this.orderly.lockNew(added) : [];
+    const results = await Promise.allSettled(granted.map((q) => this.take(q)));
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    // A failed run is retried soon: the other member unlocks once its running handler ends.
+    if (granted.length < added.length) throw new BrokerError("QUEUE_LOCKED", `${added.length - granted.length} queue(s) of ${topic} are locked by another member`);
   }
 
   /** Starts consuming a queue from the group's committed offset (or where consumeFrom says). */
@@ -385,12 +429,23 @@ export class PushConsumer {
   private giveUp(key: string, pq: ProcessQueue): void {
     this.pqs.delete(key);
     pq.drop();
-    const done = (async () => {
+    const done = this.orderly ? this.orderly.release(pq, () => this.commit([pq])) : (async () => {
       await pq.idle(DRAIN_WAIT_MS);
       await this.commit([pq]).catch(() => {});
     })();
     this.draining.add(done);
     done.finally(() => this.draining.delete(done));
+  }
+
+  /** Orderly: the lock on a queue is gone; drop it uncommitted and let rebalance take it again, locked. */
+  private lockLost(mq: MessageQueue): void {
+    const key = queueKey(mq);
+    const pq = this.pqs.get(key);
+    if (!pq || pq.mq !== mq) return;
+    this.pqs.delete(key);
+    pq.discarded = true;
+    pq.drop();
+    this.later(FAILED_REBALANCE_RETRY_MS, () => void this.rebalance());
   }
 
   /** The broker moved the group's offsets of a topic: drop what is cached and pull from there. */
@@ -433,6 +488,10 @@ export class PushConsumer {
     const sub = this.subs.get(mq.topic) ?? parseSubscription("*");
     const transport = this.core.transport(mq.address);
     while (!pq.dropped) {
+      if (this.orderly && !this.orderly.mayPull(pq)) {
+        await pq.sleep(PULL_ERROR_BACKOFF_MS);
+        continue;
+      }
       if (this.flowControl(pq)) {
         // Resumes on the event of a message finishing, not on a timer.
         pq.pausedCount++;
@@ -506,6 +565,7 @@ export class PushConsumer {
   // ---- consuming ----
 
   private submit(pq: ProcessQueue, msgs: MessageView[]): void {
+    if (this.orderly) return this.orderly.submit(pq);
     for (let i = 0; i < msgs.length; i += this.batchSize) this.backlog.push({ pq, msgs: msgs.slice(i, i + this.batchSize) });
     this.pump();
   }

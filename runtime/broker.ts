@@ -10,6 +10,7 @@ import type { Platform, Server, ServerSocket } from "./platform.ts";
 import { AppendPipeline } from "./ops/append-pipeline.ts";
 import { PullService } from "./ops/consume.ts";
 import { replayOffsetCommits } from "./ops/offsets.ts";
+import { releaseLocksOfLeft } from "./ops/order-locks.ts";
 import { Metrics } from "./metrics.ts";
 import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
 import { TimerService } from "./ops/timer.ts";
@@ -190,7 +191,10 @@ export class Broker {
       deliverDue: (level, progress) => this.schedule.deliverDue(level, progress),
       timerTick: () => this.timer.tick(),
       memberExpiryMs: this.config.clientExpiryMs,
-      membersChanged: (group, clientIds) => this.push(clientIds, { op: "rebalance", group, clientIds }),
+      membersChanged: (group, clientIds) => {
+        releaseLocksOfLeft(this, group, clientIds);
+        this.push(clientIds, { op: "rebalance", group, clientIds });
+      },
     });
     this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}) });
     this.root.start();

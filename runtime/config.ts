@@ -21,6 +21,8 @@ export interface BrokerConfig {
   delayLevels: number[];
   /** The furthest ahead a message may be scheduled with deliverAt / delayMs (the timing wheel spans it). */
   timerMaxDelayMs: number;
+  /** An order lock (lockQueues) not renewed for this long is free (RocketMQ: 60 s). */
+  orderLockExpiryMs: number;
 }
 
 /** RocketMQ's messageDelayLevel default. */
@@ -43,6 +45,7 @@ export const defaults: BrokerConfig = {
   clientExpiryMs: 120_000,
   delayLevels: parseDelayLevels(DEFAULT_DELAY_LEVELS),
   timerMaxDelayMs: 7 * 86_400_000,
+  orderLockExpiryMs: 60_000,
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -62,6 +65,8 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
                               units ms s m h d (default "${DEFAULT_DELAY_LEVELS}")
   --timer-max-delay <delay>   furthest deliverAt / delayMs accepted, e.g. 7d, 12h, 90000ms; the
                               timing wheel has a slot per second of it (default 7d)
+  --order-lock-expiry <ms>    an orderly consumer's queue lock not renewed for this long is
+                              free for another member (default 60000)
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -80,6 +85,7 @@ const options = {
   "client-expiry": { type: "string" },
   "delay-levels": { type: "string" },
   "timer-max-delay": { type: "string" },
+  "order-lock-expiry": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -108,6 +114,7 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   if (!Number.isSafeInteger(c.timerMaxDelayMs) || c.timerMaxDelayMs < 1000 || c.timerMaxDelayMs > 366 * 86_400_000) {
     throw new Error("--timer-max-delay must be 1s..366d");
   }
+  if (values["order-lock-expiry"] !== undefined) c.orderLockExpiryMs = int("--order-lock-expiry", values["order-lock-expiry"]);
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");

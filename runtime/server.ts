@@ -6,6 +6,7 @@ import type { ServerSocket, SocketHandlers } from "./platform.ts";
 import { clusterList, createTopic, queryMessage, queryRoute, topicList, topicStatus } from "./ops/admin.ts";
 import { consumerList, consumerProgress, heartbeat, resetOffset } from "./ops/groups.ts";
 import { handleCommitOffset, handleQueryOffset } from "./ops/offsets.ts";
+import { lockQueues, unlockQueues } from "./ops/order-locks.ts";
 import { send, sendBatch } from "./ops/produce.ts";
 import { sendBack } from "./ops/retry.ts";
 
@@ -28,6 +29,8 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.resetOffset]: resetOffset,
   [Op.sendBack]: sendBack,
   [Op.clusterList]: clusterList,
+  [Op.lockQueues]: lockQueues,
+  [Op.unlockQueues]: unlockQueues,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {

@@ -16,7 +16,9 @@ export function sendBack(broker: Broker, conn: Connection, req: Request): void {
   const record = broker.store.readRecord(offset);
   if (!record) throw new BrokerError(ErrorCode.BAD_REQUEST, `sendBack: no message is stored at commit-log offset ${offset}`);
   const msg = decode(record.message) as Record<string, unknown> & { topic: string; id: string; props?: Record<string, string> };
-  const reconsumeTimes = record.reconsumeTimes + 1;
+  // An orderly consumer retries in place, so the stored count lags: it sends its own count.
+  const counted = optional(req, "reconsumeTimes", "uint", 0);
+  const reconsumeTimes = Math.max(record.reconsumeTimes, counted) + 1;
   // The first give-back records where the message came from; later ones keep that.
   const props = {
     ...msg.props,
@@ -39,6 +41,6 @@ export function sendBack(broker: Broker, conn: Connection, req: Request): void {
   }
   const retry = RETRY_PREFIX + group;
   if (!broker.topics[retry]) broker.createTopic(retry, 1, PERM_RW);
-  const level = Math.min(broker.config.delayLevels.length, 3 + record.reconsumeTimes);
+  const level = Math.min(broker.config.delayLevels.length, 3 + reconsumeTimes - 1);
   scheduleReput(broker, { ...msg, props }, retry, 0, level, { reconsumeTimes }, answer(retry));
 }
