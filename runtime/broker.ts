@@ -15,6 +15,9 @@ import { Metrics } from "./metrics.ts";
 import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
 import { TimerService } from "./ops/timer.ts";
 import { createConnectionHandlers } from "./server.ts";
+import { InspectService } from "./inspect.ts";
+import { InspectorAssets } from "./inspector-assets.ts";
+import { recoveryProgress } from "./recovery-progress.ts";
 import { TopicFile } from "./topic-file.ts";
 
 export interface Connection {
@@ -34,6 +37,8 @@ export class Broker {
   readonly pulls: PullService;
   readonly schedule: ScheduleService;
   readonly timer: TimerService;
+  readonly inspector: InspectService;
+  private inspectorAssets?: InspectorAssets;
   root!: RootActor;
   private server?: Server;
   private snapshotting: Promise<void> = Promise.resolve();
@@ -54,6 +59,7 @@ export class Broker {
     this.pulls = new PullService(this);
     this.schedule = new ScheduleService(this);
     this.timer = new TimerService(this);
+    this.inspector = new InspectService(this);
   }
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
@@ -70,10 +76,11 @@ export class Broker {
       syncFlushTimeoutMs: config.syncFlushTimeoutMs,
       tagsCodeOf: scheduleTagsCode,
       onFlush: (ms) => metrics.flushLatency.observe(ms / 1000),
-    });
+    }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
     const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`), new TopicFile(files, `${dir}/config`), metrics);
     broker.restore(log);
+    broker.inspectorAssets = await InspectorAssets.locate(files, log);
     broker.server = await platform.serve({
       host: config.host,
       port: config.port,
@@ -170,6 +177,7 @@ export class Broker {
     await this.server?.close();
     await this.appends.drain();
     await this.snapshot();
+    this.inspector.close();
     this.root.stop();
     this.timer.close();
     await this.store.close();
@@ -196,7 +204,7 @@ export class Broker {
         this.push(clientIds, { op: "rebalance", group, clientIds });
       },
     });
-    this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}) });
+    this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}), inspect: this.inspector.observe });
     this.root.start();
     if (snap) this.send({ type: "REARM" });
     // Topics: the config file (written on every change) and every queue the store has data for.
@@ -252,6 +260,8 @@ export class Broker {
     if (path.split("?")[0] === "/metrics" && method === "GET") {
       return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this) };
     }
+    const page = path.startsWith("/inspector") && method === "GET" ? this.inspectorAssets?.serve(path) : null;
+    if (page) return page;
     return { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${method} ${path}\n` };
   }
 }

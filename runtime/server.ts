@@ -9,6 +9,7 @@ import { handleCommitOffset, handleQueryOffset } from "./ops/offsets.ts";
 import { lockQueues, unlockQueues } from "./ops/order-locks.ts";
 import { send, sendBatch } from "./ops/produce.ts";
 import { sendBack } from "./ops/retry.ts";
+import { inspect } from "./ops/inspect.ts";
 
 type Handler = (broker: Broker, conn: Connection, req: Request) => void;
 
@@ -31,6 +32,7 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.clusterList]: clusterList,
   [Op.lockQueues]: lockQueues,
   [Op.unlockQueues]: unlockQueues,
+  [Op.inspect]: inspect,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {
@@ -47,6 +49,7 @@ export function createConnectionHandlers(broker: Broker): SocketHandlers {
       if (!conn) return;
       conn.open = false;
       broker.connections.delete(conn.id);
+      broker.inspector.unsubscribe(conn);
       // A consumer that goes away leaves its groups at once (RocketMQ does so on channel close).
       for (const group of conn.groups) broker.send({ type: "UNREGISTER", group, clientId: conn.clientId! });
     },

@@ -1,0 +1,77 @@
+// The page's one WebSocket to the broker, through the SDK's Transport: an `inspect`
+// subscription whose reply is the actor tree and whose pushes are the frames, plus ordinary
+// requests (queryMessage). A watchdog re-subscribes whenever the socket is down, so the page
+// comes back by itself after a broker restart.
+import { Transport, type Reply } from "../client/transport.ts";
+import type { WebSocketConstructor } from "../client/websocket.ts";
+import type { Push } from "../protocol/mod.ts";
+
+export type Status = "connecting" | "connected" | "reconnecting";
+
+export interface ConnectionEvents {
+  onSnapshot(reply: Reply): void;
+  onFrame(push: Push): void;
+  onStatus(status: Status, detail?: string): void;
+}
+
+const WATCH_EVERY_MS = 500;
+
+export class InspectorConnection {
+  private transport: Transport;
+  private subscribing = false;
+  private subscribed = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly url: string, private readonly events: ConnectionEvents) {
+    this.transport = new Transport(url, {
+      WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket,
+      minBackoffMs: 200,
+      maxBackoffMs: 2000,
+      onPush: (push) => {
+        if (push.op === "inspect") events.onFrame(push);
+      },
+    });
+  }
+
+  start(): void {
+    void this.subscribe();
+    this.timer = setInterval(() => {
+      if (this.subscribed && !this.transport.isOpen) {
+        this.subscribed = false;
+        this.events.onStatus("reconnecting", "the connection to the broker closed");
+      }
+      if (!this.subscribed) void this.subscribe();
+    }, WATCH_EVERY_MS);
+  }
+
+  request(op: string, args: Record<string, unknown>): Promise<Reply> {
+    return this.transport.request(op, args, 10_000);
+  }
+
+  private async subscribe(): Promise<void> {
+    if (this.subscribing) return;
+    this.subscribing = true;
+    try {
+      const reply = await this.transport.request("inspect", {}, 5000);
+      this.subscribed = true;
+      this.events.onStatus("connected");
+      this.events.onSnapshot(reply);
+    } catch (e) {
+      this.events.onStatus("reconnecting", (e as Error).message);
+    } finally {
+      this.subscribing = false;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    void this.transport.close();
+  }
+}
+
+/** The broker's WebSocket URL, from the page's own address (the broker serves both). */
+export function brokerUrl(location: { protocol: string; host: string; search: string }): string {
+  const given = new URLSearchParams(location.search).get("broker");
+  if (given) return given;
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
+}

@@ -1,0 +1,38 @@
+// Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core, with a
+// fresh profile per launch. Tests call chromiumUnavailable() first and skip with its reason.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isDeno } from "./broker.ts";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** Why browser tests cannot run here, or null when they can. */
+export function chromiumUnavailable(): string | null {
+  // playwright-core drives Chromium over a pipe with Node's child_process internals, which
+  // Deno's Node compatibility does not provide: the broker side is tested on Deno elsewhere.
+  if (isDeno) return "playwright-core does not run on Deno; these browser tests run on Node only";
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+  return null;
+}
+
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  const profile = mkdtempSync(join(tmpdir(), "actormq-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** tests/artifacts/ (git-ignored): screenshots for a person to look at. */
+export function artifactPath(name: string): string {
+  mkdirSync("tests/artifacts", { recursive: true });
+  return join("tests/artifacts", name);
+}
