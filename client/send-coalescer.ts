@@ -55,7 +55,7 @@ export class SendCoalescer {
   framesSent = 0;
 
   constructor(private readonly sink: FrameSink, private readonly options: CoalescerOptions) {
-    this.schedule = options.schedule === "timer" ? (fn) => setTimeout(fn, 0) : queueMicrotask;
+    this.schedule = options.schedule === "timer" ? (fn) => setTimeout(fn, 0) : (fn) => queueMicrotask(fn); // unbound, browsers throw "Illegal invocation"
   }
 
   /** Messages gathered and not yet handed to the sink. */
