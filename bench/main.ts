@@ -11,8 +11,9 @@ import { groupDrain, groupLatency } from "./group-workloads.ts";
 import { orderedDrain } from "./ordered-workloads.ts";
 import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
+import { inspectorOverhead } from "./inspector-workloads.ts";
 
-if (!process.argv.includes("--echo-server")) await main();
+if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber")) await main();
 
 async function main() {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, only: { type: "string" }, "timer-messages": { type: "string" } } });
@@ -53,6 +54,16 @@ async function main() {
   const orderedN = quick ? 5_000 : 200_000;
   const ocon = row(`concurrent group of 4 draining 8 queues, ${fmt(orderedN)} messages`, "msg/s");
   const oord = row(`orderly group of 4 draining the same 8 queues`, "msg/s", ocon);
+  const pNoInspect = row("produce, --flush async, 1,000 in flight, nobody inspecting (segments alternating with the next row)", "msg/s");
+  const pInspect = row("produce, same broker, an inspect subscriber applying every frame", "msg/s", pNoInspect);
+  const cpuNoInspect = row("broker CPU per message, nobody inspecting", "µs");
+  const cpuInspect = row("broker CPU per message, with the inspect subscriber", "µs", cpuNoInspect);
+  const pNoInspect8 = row("produce, 8 in flight (small batches), nobody inspecting", "msg/s");
+  const pInspect8 = row("produce, 8 in flight, with the inspect subscriber", "msg/s", pNoInspect8);
+  const cpuNoInspect8 = row("broker CPU per message, 8 in flight, nobody inspecting", "µs");
+  const cpuInspect8 = row("broker CPU per message, 8 in flight, with the inspect subscriber", "µs", cpuNoInspect8);
+  const inspectFrames = row("inspect frames received during that produce run", "frames");
+  const inspectSampled = row("events the broker processed / sampled into frames (%)", "%");
   // --only <word>: run the sections whose name contains it (e.g. --only timer).
   const on = (section: string) => !values.only || section.includes(values.only);
 
@@ -134,6 +145,20 @@ async function main() {
       oord.values.push(o.orderly);
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+    if (on("inspector")) {
+      const r = await inspectorOverhead(root, N);
+      pNoInspect.values.push(r.without);
+      pInspect.values.push(r.with);
+      cpuNoInspect.values.push(r.cpuWithout);
+      cpuInspect.values.push(r.cpuWith);
+      inspectFrames.values.push(r.frames);
+      inspectSampled.values.push(r.seen ? (100 * r.sampled) / r.seen : 0);
+      const small = await inspectorOverhead(root, quick ? N : N / 5, 10, 8);
+      pNoInspect8.values.push(small.without);
+      pInspect8.values.push(small.with);
+      cpuNoInspect8.values.push(small.cpuWithout);
+      cpuInspect8.values.push(small.cpuWith);
     }
   }
   rmSync(root, { recursive: true, force: true });

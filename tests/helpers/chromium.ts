@@ -1,9 +1,8 @@
-// Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core, with a
-// fresh profile per launch. Tests call chromiumUnavailable() first and skip with its reason.
+// Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core (on Node
+// and on Deno alike), with a fresh profile per launch. Tests call chromiumUnavailable() first and skip with its reason.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isDeno } from "./broker.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -11,9 +10,6 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "
 
 /** Why browser tests cannot run here, or null when they can. */
 export function chromiumUnavailable(): string | null {
-  // playwright-core drives Chromium over a pipe with Node's child_process internals, which
-  // Deno's Node compatibility does not provide: the broker side is tested on Deno elsewhere.
-  if (isDeno) return "playwright-core does not run on Deno; these browser tests run on Node only";
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
   return null;
 }

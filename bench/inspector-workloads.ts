@@ -1,0 +1,75 @@
+// The inspector's cost to a busy broker: produce throughput while an inspect subscriber does
+// what the page does (subscribe, decode every frame, apply it to the page's model: actor tree,
+// event log, rates, lag), as a ratio to the same workload with nobody inspecting. This machine
+// is shared and noisy, so both sides run on one broker process and one producer, in
+// alternating segments (subscribed, unsubscribed, subscribed, ...): a burst of load from
+// elsewhere hits both sides alike. The ratio is the median segment rate with over without.
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Admin, Producer } from "../client/mod.ts";
+import { Transport } from "../client/transport.ts";
+import { resolveWebSocket } from "../client/websocket.ts";
+import { Model } from "../inspector/model.ts";
+import { startBrokerProcess } from "./broker-workloads.ts";
+import { median } from "./stats.ts";
+
+export interface InspectorRun {
+  /** Median segment rates, msg/s. */
+  without: number;
+  with: number;
+  /** Frames the subscriber received, and events the broker processed and sampled for it. */
+  frames: number;
+  seen: number;
+  sampled: number;
+}
+
+const BODY = new Uint8Array(1024).fill(42);
+
+export async function inspectorOverhead(root: string, total: number, segments = 10, inFlight = 1000): Promise<InspectorRun> {
+  const dir = mkdtempSync(join(root, "broker-inspect-"));
+  const b = await startBrokerProcess(["--data-dir", dir]);
+  const admin = new Admin({ endpoints: b.url });
+  await admin.start();
+  await admin.createTopic("Bench", 4);
+  await admin.shutdown();
+  const model = new Model();
+  let frames = 0;
+  const transport = new Transport(b.url, {
+    WebSocket: resolveWebSocket(),
+    onPush: (p) => {
+      if (p.op !== "inspect") return;
+      frames++;
+      model.applyFrame(p as never);
+    },
+  });
+  const producer = new Producer({ endpoints: b.url, group: "bench" });
+  await producer.start();
+  await send(producer, Math.min(total / segments, 5000), inFlight); // warm-up: JIT, routes
+  const rates: { with: number[]; without: number[] } = { with: [], without: [] };
+  for (let s = 0; s < segments; s++) {
+    const inspected = s % 2 === 0;
+    if (inspected) model.applySnapshot((await transport.request("inspect", {}, 5000)) as never);
+    const started = performance.now();
+    await send(producer, total / segments, inFlight);
+    const rate = total / segments / ((performance.now() - started) / 1000);
+    if (inspected) await transport.request("inspect", { stop: true }, 5000);
+    (inspected ? rates.with : rates.without).push(rate);
+  }
+  await producer.shutdown();
+  await transport.close();
+  await b.stop();
+  rmSync(dir, { recursive: true, force: true });
+  if (frames === 0) throw new Error("the inspect subscriber received no frames while the broker was busy");
+  return { without: median(rates.without), with: median(rates.with), frames, seen: model.seen, sampled: model.sampled };
+}
+
+async function send(producer: Producer, n: number, inFlight: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      await producer.send({ topic: "Bench", body: BODY });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, n) }, worker));
+}
