@@ -1,22 +1,27 @@
-// Start-up progress of CommitLog recovery: "bytes verified of total", at most once a second
-// while it runs (a long log after a crash takes a while to CRC-check), then one final line.
+// Start-up progress of storage recovery, per phase: "bytes verified of total" while the
+// CommitLog past the checkpoint is CRC-checked, then "bytes re-dispatched of total" while
+// consume queues and the index are rebuilt from it (after a crash, or lost queue files). A line
+// at most once a second while a phase runs (a long log takes a while), and one when it ends.
+import type { RecoveryProgress } from "../storage/message-store.ts";
 import type { Clock } from "./platform.ts";
 
 export const PROGRESS_EVERY_MS = 1000;
 
-export function recoveryProgress(log: (line: string) => void, clock: Clock, everyMs = PROGRESS_EVERY_MS): (verified: number, total: number) => void {
-  const started = clock.now();
-  let last = started;
-  let done = false;
-  return (verified, total) => {
-    if (done) return;
+const VERB = { verify: "verified", dispatch: "re-dispatched to consume queues and the index" } as const;
+
+export function recoveryProgress(log: (line: string) => void, clock: Clock, everyMs = PROGRESS_EVERY_MS): RecoveryProgress {
+  const phases = new Map<string, { started: number; last: number; done: boolean }>();
+  return (done, total, phase) => {
     const now = clock.now();
-    if (verified >= total) {
-      done = true;
-      log(`CommitLog recovery: verified ${bytes(total)} of ${bytes(total)} past the checkpoint in ${now - started} ms`);
-    } else if (now - last >= everyMs) {
-      last = now;
-      log(`CommitLog recovery: verified ${bytes(verified)} of ${bytes(total)} (${Math.floor((verified / total) * 100)}%)`);
+    let p = phases.get(phase);
+    if (!p) phases.set(phase, (p = { started: now, last: now, done: false }));
+    if (p.done) return;
+    if (done >= total) {
+      p.done = true;
+      log(`CommitLog recovery: ${VERB[phase]} ${bytes(total)} of ${bytes(total)} in ${now - p.started} ms`);
+    } else if (now - p.last >= everyMs) {
+      p.last = now;
+      log(`CommitLog recovery: ${VERB[phase]} ${bytes(done)} of ${bytes(total)} (${Math.floor((done / total) * 100)}%)`);
     }
   };
 }

@@ -82,6 +82,9 @@ const DEFAULTS = {
 
 /** RocketMQ scans at most 16,000 bytes of queue entries per pull when filtering. */
 const MIN_SCAN_ENTRIES = 800;
+/** Recovery progress: bytes done of total in one phase. */
+export type RecoveryProgress = (done: number, total: number, phase: "verify" | "dispatch") => void;
+
 /** queryById returns at most this many copies of one id (retries and dead letters share it). */
 const MAX_ID_MATCHES = 1000;
 
@@ -119,7 +122,11 @@ export class MessageStore {
   private readonly tagsCodeOf: StoreConfig["tagsCodeOf"];
 
   /** Opens the store in `config.dir`, running recovery synchronously. */
-  static open(files: Files, clock: Clock, config: StoreConfig, onProgress?: (verified: number, total: number) => void): MessageStore {
+  /**
+   * `onProgress` hears of the long parts of recovery: "verify" (CRC-checking the CommitLog past
+   * the checkpoint) and "dispatch" (rebuilding consume queues and the index from it).
+   */
+  static open(files: Files, clock: Clock, config: StoreConfig, onProgress?: RecoveryProgress): MessageStore {
     const store = new MessageStore(files, clock, config);
     store.recover(onProgress);
     store.schedule();
@@ -405,12 +412,12 @@ export class MessageStore {
 
   // ---------------------------------------------------------------- recovery
 
-  private recover(onProgress?: (verified: number, total: number) => void): void {
+  private recover(onProgress?: RecoveryProgress): void {
     const { files } = this;
     files.mkdir(this.cfg.dir);
     const cp = readCheckpoint(files, this.checkpointPath());
     if (typeof cp?.storeTimestamp === "number") this.lastTimestamp = cp.storeTimestamp;
-    this.commitLog.recover(cp ? Math.min(cp.commitLogFlushed, cp.dispatched) : 0, onProgress);
+    this.commitLog.recover(cp ? Math.min(cp.commitLogFlushed, cp.dispatched) : 0, onProgress && ((done, total) => onProgress(done, total, "verify")));
     const clMin = this.commitLog.minOffset;
     const clEnd = this.commitLog.maxOffset;
 
@@ -442,12 +449,14 @@ export class MessageStore {
     const from = Math.min(cqFrom, indexFrom);
     if (from < clEnd) {
       const visit = (r: StoredRecord) => this.redispatch(r, cqFrom, indexFrom);
-      let end = this.commitLog.walk(from, false, visit);
+      const progress = onProgress && ((pos: number) => onProgress(Math.min(pos, clEnd) - from, clEnd - from, "dispatch"));
+      let end = this.commitLog.walk(from, false, visit, progress);
       if (end === from) {
         // `from` was not a record boundary (a checkpoint from another life): start at its segment.
         const segStart = from - (from % this.cfg.segmentSize);
         end = this.commitLog.walk(Math.max(segStart, clMin), false, (r) => r.commitLogOffset >= from && visit(r));
       }
+      onProgress?.(clEnd - from, clEnd - from, "dispatch");
     }
     for (const m of this.queues.values()) for (const cq of m.values()) cq.finishPuts();
     this.index.markCovered(clEnd);

@@ -98,6 +98,7 @@ it("the inspector page shows the live actor tree, events, search, and reconnects
     await page.locator('#status[data-status="reconnecting"]').waitFor({ timeout: 10_000 });
     broker = await spawnBroker(["--port", String(port), "--data-dir", dir.path]);
     await page.locator('#status[data-status="connected"]').waitFor({ timeout: 20_000 });
+    assert.match(broker.output(), /CommitLog recovery: verified \d+ bytes of \d+ bytes in \d+ ms/);
     await until("maxOffset 5 after the restart", async () => (await maxOffset.innerText()) === "5", 10_000);
     // And it is live: a send after the restart moves the queue again.
     const after = new Producer({ endpoints: broker.url, group: "pg2" });
