@@ -1,0 +1,156 @@
+// The inspect op over a real socket, without a browser: the reply is the actor tree and the
+// machines' states; frames follow at the interval with the actors that changed, a sample of
+// the events (capped by maxEvents, all of them counted), per-topic counters and group lag;
+// never a message body. Stop ends the frames; bad arguments get named errors.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { encode, ErrorCode } from "../protocol/mod.ts";
+import { Producer, PullConsumer } from "../client/mod.ts";
+import { rawSocket } from "./helpers/raw-socket.ts";
+import { startBroker, until } from "./helpers/broker.ts";
+
+const env = await startBroker();
+const MARKER = "SECRET-BODY-7f3a";
+
+type Frame = Record<string, any>;
+
+/** Each test starts with no subscriber left from the one before (sockets close asynchronously). */
+const noSubscribers = () => until("earlier subscriptions to end", () => !env.broker.inspector.active);
+
+test("the reply is the whole actor tree with the machines' definitions", async () => {
+  await noSubscribers();
+  const s = await rawSocket(env.url);
+  s.send(encode({ id: 1, op: "inspect" }));
+  const r = await s.next();
+  assert.is(r.code, 0);
+  const actors = r.actors as Frame[];
+  const root = actors.find((a) => a.id === "broker")!;
+  assert.equal([root.kind, root.parent, root.value, root.status], ["broker", null, "running", "active"]);
+  assert.ok(root.context.topics.SCHEDULE_TOPIC_XXXX, "the root's context is data");
+  const delay = actors.filter((a) => a.kind === "delay");
+  assert.is(delay.length, 18);
+  assert.ok(delay.every((a) => a.parent === "broker"));
+  assert.ok(actors.some((a) => a.id === "timer"));
+  const queue = actors.find((a) => a.id === "queue:SCHEDULE_TOPIC_XXXX:0")!;
+  assert.equal([queue.kind, queue.value, queue.context.queueId], ["queue", "idle", 0]);
+  // One definition per kind: states, initial state, transitions by event.
+  const machines = r.machines as Frame;
+  assert.equal(Object.keys(machines.queue.states).sort(), ["holding", "idle"]);
+  assert.is(machines.queue.initial, "idle");
+  assert.ok(machines.queue.states.idle.on.some(([e, t]: [string, string]) => e === "PULL" && t === "holding"));
+  assert.ok(machines.broker.states.running.on.some(([e]: [string]) => e === "after untilSnapshot"));
+  for (const k of ["broker", "queue", "delay", "timer"]) assert.ok(machines[k], `machine ${k}`);
+  s.close();
+});
+
+test("frames carry changed actors, sampled events, counters and lag, never a body", async () => {
+  await noSubscribers();
+  const s = await rawSocket(env.url);
+  const producer = new Producer({ endpoints: env.url, group: "pg" });
+  const consumer = new PullConsumer({ endpoints: env.url, group: "op-cg" });
+  try {
+    s.send(encode({ id: 1, op: "inspect", intervalMs: 100 }));
+    assert.is((await s.next()).code, 0);
+    await Promise.all([producer.start(), consumer.start()]);
+    for (let i = 0; i < 20; i++) await producer.send({ topic: "InspOp", body: `${MARKER} ${i}`, queueId: i % 2 });
+    await consumer.pull({ topic: "InspOp", queueId: 0, offset: 0, maxCount: 4 });
+    await consumer.commitOffset({ topic: "InspOp", queueId: 0, offset: 4 });
+
+    const frames: Frame[] = [];
+    const maxOffsets = new Map<string, number>();
+    const events: Frame[] = [];
+    let machines: Frame = {};
+    await until("frames showing all 20 appends and the group", async () => {
+      const f = await s.next(5000);
+      assert.is(f.op, "inspect");
+      frames.push(f);
+      for (const a of f.actors) if (a.kind === "queue" && a.context.topic === "InspOp") maxOffsets.set(a.id, a.context.maxOffset);
+      events.push(...f.events);
+      machines = { ...machines, ...f.machines };
+      return maxOffsets.get("queue:InspOp:0") === 10 && maxOffsets.get("queue:InspOp:1") === 10 && f.lag["op-cg"] === 6; // committed 4 of queue 0's 10
+    }, 15_000, 0);
+    const last = frames[frames.length - 1];
+    assert.equal(last.topics.InspOp.slice(0, 1), [20], "messages in, per topic");
+    assert.ok(last.topics.InspOp[1] > 20 * MARKER.length, "bytes in, per topic");
+    assert.ok(events.some((e) => e.to === "queue:InspOp:0" && e.type === "APPENDED" && e.from === "broker"));
+    assert.ok(events.some((e) => e.to === "broker" && e.type === "APPEND_BATCH" && e.from === null));
+    assert.ok(events.some((e) => e.to === "group:op-cg" && e.type === "COMMIT_OFFSET"));
+    assert.ok(machines.group, "a new kind's machine arrives with its first actor");
+    assert.ok(frames.every((f) => f.seen >= f.events.length));
+    for (let i = 1; i < frames.length; i++) assert.ok(frames[i].now - frames[i - 1].now >= 80, "one frame per interval");
+    for (const f of frames) assert.not.ok(JSON.stringify(f).includes(MARKER), "no message body in any frame");
+  } finally {
+    await Promise.all([producer.shutdown(), consumer.shutdown()]);
+    s.close();
+  }
+});
+
+test("maxEvents caps the sample; every event is still counted", async () => {
+  await noSubscribers();
+  const s = await rawSocket(env.url);
+  const producer = new Producer({ endpoints: env.url, group: "pg" });
+  try {
+    s.send(encode({ id: 1, op: "inspect", intervalMs: 200, maxEvents: 3 }));
+    assert.is((await s.next()).code, 0);
+    await producer.start();
+    let seen = 0;
+    let sampled = 0;
+    const sending = (async () => {
+      for (let i = 0; i < 60; i++) await producer.send({ topic: "InspCap", body: "x" });
+    })();
+    await until("more events seen than sampled", async () => {
+      const f = await s.next(5000);
+      assert.ok(f.events.length <= 3, `at most 3 events per frame, got ${f.events.length}`);
+      seen += f.seen;
+      sampled += f.events.length;
+      const counted = Object.values(f.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+      assert.is(counted, f.seen, "counts by type add up to the events seen");
+      return seen > sampled + 10;
+    }, 15_000, 0);
+    await sending;
+  } finally {
+    await producer.shutdown();
+    s.close();
+  }
+});
+
+test("stop ends the frames; a closed socket ends its subscription", async () => {
+  await noSubscribers();
+  const s = await rawSocket(env.url);
+  s.send(encode({ id: 1, op: "inspect", intervalMs: 50 }));
+  assert.is((await s.next()).code, 0);
+  assert.is((await s.next()).op, "inspect"); // frames flow
+  s.send(encode({ id: 2, op: "inspect", stop: true }));
+  // Frames already on the wire may precede the reply.
+  let r = await s.next();
+  while (r.op === "inspect") r = await s.next();
+  assert.equal([r.id, r.code, r.stopped], [2, 0, true]);
+  assert.not.ok(env.broker.inspector.active);
+  // Nothing more comes: the next frame is the answer to a later request.
+  s.send(encode({ id: 3, op: "topicList" }));
+  assert.is((await s.next()).id, 3);
+
+  const t = await rawSocket(env.url);
+  t.send(encode({ id: 1, op: "inspect" }));
+  assert.is((await t.next()).code, 0);
+  assert.ok(env.broker.inspector.active);
+  t.close();
+  await until("the subscription to end with its socket", () => !env.broker.inspector.active);
+  s.close();
+});
+
+test("bad arguments get named errors", async () => {
+  await noSubscribers();
+  const s = await rawSocket(env.url);
+  s.send(encode({ id: 1, op: "inspect", intervalMs: "fast" }));
+  assert.equal([(await s.next()).code], [ErrorCode.WRONG_TYPE]);
+  s.send(encode({ id: 2, op: "inspect", stop: 1 }));
+  assert.equal([(await s.next()).code], [ErrorCode.WRONG_TYPE]);
+  s.send(encode({ id: 3, op: "inspect", maxEvents: -5 }));
+  assert.equal([(await s.next()).code], [ErrorCode.WRONG_TYPE]);
+  assert.not.ok(env.broker.inspector.active);
+  s.close();
+});
+
+test.after(() => env.stop());
+test.run();
