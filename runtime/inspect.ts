@@ -74,6 +74,10 @@ export class InspectService {
     return this.subscribers.size > 0;
   }
 
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
   /** XState's inspection observer (createActor(..., { inspect })). Hot: keep it tiny. */
   readonly observe = (e: InspectionEvent): void => {
     if (this.subscribers.size === 0) return;

@@ -127,6 +127,11 @@ export class Metrics {
     out.family("actormq_connections", "gauge", "Open client WebSocket connections.");
     out.sample("actormq_connections", {}, broker.connections.size);
 
+    out.family("actormq_inspect_subscribers", "gauge", "Connections subscribed to the inspect op (inspector pages).");
+    out.sample("actormq_inspect_subscribers", {}, broker.inspector.subscriberCount);
+    out.family("actormq_inspect_frames_skipped_total", "counter", "Inspector frames not sent because the subscriber's socket was backed up.");
+    out.sample("actormq_inspect_frames_skipped_total", {}, broker.inspector.skipped);
+
     out.family("actormq_actors", "gauge", "Live actors by kind (the root broker actor is kind \"broker\").");
     const kinds = new Map<string, number>([["broker", 1]]);
     for (const [id] of children) {

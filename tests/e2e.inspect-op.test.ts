@@ -134,6 +134,8 @@ test("stop ends the frames; a closed socket ends its subscription", async () => 
   t.send(encode({ id: 1, op: "inspect" }));
   assert.is((await t.next()).code, 0);
   assert.ok(env.broker.inspector.active);
+  const metrics = await (await fetch(`http://127.0.0.1:${env.broker.port}/metrics`)).text();
+  assert.match(metrics, /^actormq_inspect_subscribers 1$/m);
   t.close();
   await until("the subscription to end with its socket", () => !env.broker.inspector.active);
   s.close();
