@@ -4,7 +4,9 @@
 // is shared and noisy, so both sides run on one broker process and one producer, in
 // alternating segments (subscribed, unsubscribed, subscribed, ...): a burst of load from
 // elsewhere hits both sides alike. The ratio is the median segment rate with over without.
-import { mkdtempSync, rmSync } from "node:fs";
+// The broker's CPU time per message (from /proc) is reported too: it moves far less with the
+// machine's load than throughput does.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Admin, Producer } from "../client/mod.ts";
 import { Transport } from "../client/transport.ts";
@@ -17,6 +19,9 @@ export interface InspectorRun {
   /** Median segment rates, msg/s. */
   without: number;
   with: number;
+  /** Broker CPU time (user + system) per message, µs. */
+  cpuWithout: number;
+  cpuWith: number;
   /** Frames the subscriber received, and events the broker processed and sampled for it. */
   frames: number;
   seen: number;
@@ -46,11 +51,14 @@ export async function inspectorOverhead(root: string, total: number, segments = 
   await producer.start();
   await send(producer, Math.min(total / segments, 5000), inFlight); // warm-up: JIT, routes
   const rates: { with: number[]; without: number[] } = { with: [], without: [] };
+  const cpu = { with: 0, without: 0 };
   for (let s = 0; s < segments; s++) {
     const inspected = s % 2 === 0;
     if (inspected) model.applySnapshot((await transport.request("inspect", {}, 5000)) as never);
     const started = performance.now();
+    const cpuBefore = cpuMs(b.child.pid!);
     await send(producer, total / segments, inFlight);
+    cpu[inspected ? "with" : "without"] += cpuMs(b.child.pid!) - cpuBefore;
     const rate = total / segments / ((performance.now() - started) / 1000);
     if (inspected) await transport.request("inspect", { stop: true }, 5000);
     (inspected ? rates.with : rates.without).push(rate);
@@ -60,7 +68,16 @@ export async function inspectorOverhead(root: string, total: number, segments = 
   await b.stop();
   rmSync(dir, { recursive: true, force: true });
   if (frames === 0) throw new Error("the inspect subscriber received no frames while the broker was busy");
-  return { without: median(rates.without), with: median(rates.with), frames, seen: model.seen, sampled: model.sampled };
+  const perSide = (total / segments) * Math.floor(segments / 2);
+  return {
+    without: median(rates.without),
+    with: median(rates.with),
+    cpuWithout: (cpu.without * 1000) / perSide,
+    cpuWith: (cpu.with * 1000) / perSide,
+    frames,
+    seen: model.seen,
+    sampled: model.sampled,
+  };
 }
 
 async function send(producer: Producer, n: number, inFlight: number): Promise<void> {
@@ -72,4 +89,11 @@ async function send(producer: Producer, n: number, inFlight: number): Promise<vo
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, n) }, worker));
+}
+
+/** A process's CPU time so far (user + system), ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -24,7 +24,14 @@ export function renderCounts(el: HTMLElement, model: Model): void {
   el.replaceChildren(...sortKinds([...counts.keys()]).map((k) => h("span", { "data-kind": k }, `${k} `, h("b", {}, counts.get(k)!))));
 }
 
+/** What the tree last drew: redrawing only on a change keeps clicks and hovers steady. */
+let drawn = "";
+
 export function renderTree(el: HTMLElement, model: Model, selected: string | null, select: (id: string) => void): void {
+  let signature = `${selected}\n`;
+  for (const a of model.actors.values()) signature += `${a.id}=${stateText(a.value)}\n`;
+  if (signature === drawn && el.childElementCount > 0) return;
+  drawn = signature;
   const byKind = new Map<string, ActorView[]>();
   for (const a of model.actors.values()) {
     const kind = a.origin === "external" ? "external" : a.kind;

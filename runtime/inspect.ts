@@ -101,7 +101,8 @@ export class InspectService {
     if (options.intervalMs !== undefined) this.intervalMs = Math.max(50, Math.min(10_000, options.intervalMs));
     if (options.maxEvents !== undefined) this.maxEvents = Math.max(0, Math.min(5000, options.maxEvents));
     const sub: Subscriber = { conn, machines: new Set(), known: new Set() };
-    const actors = this.allActors().map((ref) => this.view(ref));
+    const refs = this.allActors();
+    const actors = refs.map((ref) => this.view(ref));
     for (const a of actors) sub.known.add(a.id);
     this.subscribers.set(conn.id, sub);
     this.broker.reply(conn, reqId, {
@@ -109,7 +110,7 @@ export class InspectService {
       now: Date.now(),
       intervalMs: this.intervalMs,
       actors,
-      machines: this.machinesFor(sub, this.allActors()),
+      machines: this.machinesFor(sub, refs),
       topics: this.topicCounters(),
       lag: this.groupLag(),
     });
