@@ -2,8 +2,8 @@
 // what the page does (subscribe, decode every frame, apply it to the page's model: actor tree,
 // event log, rates, lag), as a ratio to the same workload with nobody inspecting. This machine
 // is shared and noisy, so both sides run on one broker process and one producer, in
-// alternating segments (subscribed, unsubscribed, subscribed, ...): a burst of load from
-// elsewhere hits both sides alike. The ratio is the median segment rate with over without.
+// alternating segments in ABBA order (without, with, with, without, ...: neither side always
+// goes first, when the JIT is least warm): a burst of load from elsewhere hits both sides alike. The ratio is the median segment rate with over without.
 // The broker's CPU time per message (from /proc) is reported too: it moves far less with the
 // machine's load than throughput does.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -49,11 +49,11 @@ export async function inspectorOverhead(root: string, total: number, segments = 
   });
   const producer = new Producer({ endpoints: b.url, group: "bench" });
   await producer.start();
-  await send(producer, Math.min(total / segments, 5000), inFlight); // warm-up: JIT, routes
+  await send(producer, Math.max(total / segments, 5000), inFlight); // warm-up: JIT, routes
   const rates: { with: number[]; without: number[] } = { with: [], without: [] };
   const cpu = { with: 0, without: 0 };
   for (let s = 0; s < segments; s++) {
-    const inspected = s % 2 === 0;
+    const inspected = s % 4 === 1 || s % 4 === 2;
     if (inspected) model.applySnapshot((await transport.request("inspect", {}, 5000)) as never);
     const started = performance.now();
     const cpuBefore = cpuMs(b.child.pid!);
@@ -68,12 +68,12 @@ export async function inspectorOverhead(root: string, total: number, segments = 
   await b.stop();
   rmSync(dir, { recursive: true, force: true });
   if (frames === 0) throw new Error("the inspect subscriber received no frames while the broker was busy");
-  const perSide = (total / segments) * Math.floor(segments / 2);
+  const segment = total / segments;
   return {
     without: median(rates.without),
     with: median(rates.with),
-    cpuWithout: (cpu.without * 1000) / perSide,
-    cpuWith: (cpu.with * 1000) / perSide,
+    cpuWithout: (cpu.without * 1000) / (segment * rates.without.length),
+    cpuWith: (cpu.with * 1000) / (segment * rates.with.length),
     frames,
     seen: model.seen,
     sampled: model.sampled,
