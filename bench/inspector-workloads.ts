@@ -60,7 +60,13 @@ export async function inspectorOverhead(root: string, total: number, segments = 
     await send(producer, total / segments, inFlight);
     cpu[inspected ? "with" : "without"] += cpuMs(b.child.pid!) - cpuBefore;
     const rate = total / segments / ((performance.now() - started) / 1000);
-    if (inspected) await transport.request("inspect", { stop: true }, 5000);
+    if (inspected) {
+      // A segment shorter than the interval would end before its first frame: wait for it
+      // (untimed), so every subscribed segment's events reach the subscriber.
+      const before = frames;
+      for (let waited = 0; frames === before && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      await transport.request("inspect", { stop: true }, 5000);
+    }
     (inspected ? rates.with : rates.without).push(rate);
   }
   await producer.shutdown();
