@@ -89,6 +89,21 @@ it("the inspector page shows the live actor tree, events, search, and reconnects
     assert.is(await page.locator("#machine .state.current .name").innerText(), "yellow");
 
     await page.locator("#log-type").selectOption("");
+
+    // Paused, the log holds still while events keep coming; resumed, it shows them.
+    const queue3 = page.locator(`#log .log-row[data-type="APPENDED"][data-actor="queue:${TOPIC}:3"]`);
+    await page.locator("#log-pause").click();
+    assert.is(await page.locator("#log-pause").innerText(), "Resume");
+    await producer.send({ topic: TOPIC, body: "while paused", queueId: 3 });
+    await until("the page to receive the paused-time append", () =>
+      page.evaluate(() => (globalThis as any).actormqInspector.model.events.some((e: { to: string; type: string }) => e.to === "queue:InspectMe:3" && e.type === "APPENDED")), 10_000);
+    assert.is(await queue3.count(), 0, "nothing new in a paused log");
+    await page.locator("#log-pause").click();
+    await until("the append in the resumed log", async () => (await queue3.count()) > 0, 10_000);
+
+    // Live charts: the topic's in/out rates and the group's lag.
+    await page.locator(`#charts figure[data-chart="rate:${TOPIC}"] canvas`).waitFor({ timeout: 10_000 });
+    await page.locator('#charts figure[data-chart="lag:inspect-cg"] canvas').waitFor({ timeout: 10_000 });
     await page.locator(`#tree [data-actor="queue:${TOPIC}:2"]`).click();
     await page.screenshot({ path: artifactPath("inspector.png"), fullPage: true });
 
