@@ -15,6 +15,7 @@ export interface BrokerHandle {
 /** Brokers still running: a bench that fails midway must not leave them behind. */
 const running = new Set<ChildProcess>();
 process.on("exit", () => running.forEach((c) => c.kill("SIGKILL")));
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
   const child = spawn(process.execPath, ["dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
@@ -33,9 +34,19 @@ export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> 
     url,
     child,
     rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? NaN) * 1024,
+    // A clean stop (flush, snapshot) takes well under a second; one that hangs is a broker bug
+    // the bench reports instead of waiting on it forever.
     stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
+      new Promise<void>((resolve, reject) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error(`the broker did not exit within 15 s of SIGTERM:\n${out.slice(-2000)}`));
+        }, 15_000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
         child.kill("SIGTERM");
       }),
   };
