@@ -1,33 +1,15 @@
 // What the page knows about the broker: the actor tree, machine definitions, the event log and
 // the rate and lag histories. Fed by the broker's inspect snapshot and frames (and by
 // @statelyai/inspect events, see stately.ts); views read it after every change.
+import type { ActorView as WireActorView, EventView, StateNodeView } from "../protocol/mod.ts";
 
-export interface ActorView {
-  id: string;
-  kind: string;
-  parent: string | null;
-  status: string;
-  value: unknown;
-  context: unknown;
+/** An actor on the page: the broker's view of it, or one of another app's. */
+export interface ActorView extends WireActorView {
   /** "external": an actor of another app, reported in @statelyai/inspect's form. */
   origin?: "broker" | "external";
 }
 
-export interface EventView {
-  t: number;
-  to: string;
-  from: string | null;
-  type: string;
-  data?: unknown;
-}
-
-export interface StateNodeView {
-  key: string;
-  type: string;
-  initial?: string;
-  on: [event: string, targets: string][];
-  states: Record<string, StateNodeView>;
-}
+export type { EventView, StateNodeView };
 
 export interface Point {
   t: number;

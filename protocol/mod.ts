@@ -2,6 +2,7 @@ export * from "./codec.ts";
 export * from "./cbor-writer.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
+export * from "./inspect.ts";
 export * from "./message.ts";
 export * from "./ops.ts";
 export * from "./properties.ts";

@@ -5,37 +5,9 @@
 // reference to the event in a fixed ring. Everything costly (reading contexts, copying events
 // into CBOR-safe data, lag) happens once per interval, for the actors that changed.
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from "xstate";
-import { encode } from "../protocol/mod.ts";
+import { type ActorView, encode, type EventView, type StateNodeView } from "../protocol/mod.ts";
 import type { GroupContext } from "../actors/group.machine.ts";
 import type { Broker, Connection } from "./broker.ts";
-
-/** One actor as the inspector shows it: never a message body (actors never hold one). */
-export interface ActorView {
-  id: string;
-  kind: string;
-  parent: string | null;
-  status: string;
-  value: unknown;
-  context: unknown;
-}
-
-/** One sampled event: when, to and from which actor, its type and its (trimmed) payload. */
-export interface EventView {
-  t: number;
-  to: string;
-  from: string | null;
-  type: string;
-  data?: unknown;
-}
-
-/** A machine's states, for drawing it with the current state highlighted. */
-export interface StateNodeView {
-  key: string;
-  type: string;
-  initial?: string;
-  on: [event: string, targets: string][];
-  states: Record<string, StateNodeView>;
-}
 
 interface Subscriber {
   conn: Connection;
