@@ -10,10 +10,13 @@ import { Arrivals, body, bodyIndex, type Child, DelayedRun, Pacer, type Peer, ty
 const DRAIN_TIMEOUT_MS = 120_000;
 const isDeno = "Deno" in globalThis;
 
+/** --cpu-prof DIR of the bench: where the limit is, measured in the broker (written when it stops). */
+const profile = () => (process.env.ACTORMQ_BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.ACTORMQ_BENCH_CPU_PROF] : []);
+
 function startBroker(dir: string, args: string[] = []): Promise<Child> {
   const [cmd, argv] = isDeno
     ? [process.execPath, ["run", "-A", "--quiet", "runtime/main.ts"]]
-    : [process.execPath, ["dist/broker.mjs"]];
+    : [process.execPath, [...profile(), "dist/broker.mjs"]];
   return startChild(cmd, [...argv, "--port", "0", "--data-dir", dir, "--flush", "async", ...args], { ready: /listening on ws:\/\/\S+\s/ });
 }
 

@@ -5,6 +5,7 @@
 //   --quick     a few thousand messages, 1 run: the smoke test
 //   --peers a,b which brokers (default actormq,nats,rabbitmq,redis; ActorMQ always runs)
 //   --no-install  do not apt-get a missing peer, just report it
+//   --cpu-prof DIR  (Node) write a CPU profile of each ActorMQ broker process into DIR
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { parseArgs } from "node:util";
 import { fmt } from "../stats.ts";
 import { ensureInstalled } from "./install.ts";
 import { FULL, killStarted, type Peer, QUICK, type Server, type Sizes } from "./peer.ts";
-import { type Column, METRICS, type MetricId, runsDetail, table } from "./table.ts";
+import { type Column, type MetricId, runsDetail, table } from "./table.ts";
 
 // Each peer's module loads its client library: one that cannot load (say, on a runtime it does
 // not support) leaves that peer out, not the bench.
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     peers: { type: "string", default: "actormq,nats,rabbitmq,redis" },
     "no-install": { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
   },
 });
 const quick = values.quick;
@@ -56,6 +58,7 @@ for (const id of ids) {
   }
   if (col.unavailable) console.error(`${col.name}: ${col.unavailable}`);
 }
+if (values["cpu-prof"]) process.env.ACTORMQ_BENCH_CPU_PROF = values["cpu-prof"];
 if (!peers.has("actormq")) throw new Error(`ActorMQ cannot run: ${columns[0].unavailable}`);
 
 const root = mkdtempSync(join(tmpdir(), "actormq-peers-"));
@@ -120,7 +123,5 @@ console.log(
 console.log(table(columns, runs));
 console.log("\nVersions and every run:\n");
 console.log(runsDetail(columns));
-const na = columns.flatMap((c) => METRICS.filter((m) => c.notes[m.id] && !c.values[m.id]?.some((v) => v !== undefined)).map((m) => `${c.name} ${m.id}: ${c.notes[m.id]}`));
-if (na.length) console.log(`\nn/a:\n${[...new Set(na)].map((l) => `- ${l}`).join("\n")}`);
 // ioredis/amqplib/nats sockets are closed, but a lingering timer must not hold the bench open.
 process.exit(0);

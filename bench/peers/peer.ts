@@ -24,7 +24,7 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = { publish: 200_000, inFlight: 1000, rate: 5000, seconds: 10, warmupSeconds: 2, delayed: 20_000, delayWindowMs: 10_000, fanout: 200_000, consumers: 4 };
-export const QUICK: Sizes = { publish: 3000, inFlight: 1000, rate: 1000, seconds: 1, warmupSeconds: 0.5, delayed: 1000, delayWindowMs: 1000, fanout: 3000, consumers: 4 };
+export const QUICK: Sizes = { publish: 2000, inFlight: 1000, rate: 1000, seconds: 1, warmupSeconds: 0.5, delayed: 1000, delayWindowMs: 1000, fanout: 2000, consumers: 4 };
 
 export interface Latency { p50: number; p99: number; p999: number }
 export interface Delayed { p50: number; p99: number; max: number; bytesPerPending: number; pending: number }

@@ -68,7 +68,7 @@ export function table(columns: Column[], runs: number): string {
   return lines.join("\n");
 }
 
-/** Every run's figure, for the record (the table shows medians). */
+/** Every run's figure, for the record (the table shows medians), and why a figure is missing. */
 export function runsDetail(columns: Column[]): string {
   const out: string[] = [];
   for (const c of columns) {
@@ -76,12 +76,15 @@ export function runsDetail(columns: Column[]): string {
       out.push(`- ${c.name}: not run: ${c.unavailable}`);
       continue;
     }
-    const parts = METRICS.map((m) => {
-      const vs = c.values[m.id];
+    const measured = METRICS.filter((m) => c.values[m.id]?.some((v) => v !== undefined))
+      .map((m) => `${m.id} ${c.values[m.id]!.map((v) => (v === undefined ? "-" : fmt(v, digits(m.unit)))).join(", ")}`);
+    const missing = new Map<string, string[]>();
+    for (const m of METRICS) {
       const note = c.notes[m.id];
-      return vs?.some((v) => v !== undefined) ? `${m.id} ${vs.map((v) => (v === undefined ? "-" : fmt(v, digits(m.unit)))).join(", ")}` : `${m.id} n/a${note ? ` (${note})` : ""}`;
-    });
-    out.push(`- ${c.name}${c.version ? ` (${c.version})` : ""}: ${parts.join("; ")}`);
+      if (note) missing.set(note, [...(missing.get(note) ?? []), m.id]);
+    }
+    const notes = [...missing].map(([note, ids]) => `${ids.join(", ")}: ${note}`);
+    out.push(`- ${c.name}${c.version ? ` (${c.version})` : ""}: ${measured.join("; ")}${notes.length ? `; n/a or failed: ${notes.join("; ")}` : ""}`);
   }
   return out.join("\n");
 }
