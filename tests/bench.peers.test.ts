@@ -7,10 +7,14 @@ import * as assert from "uvu/assert";
 import { METRICS } from "../bench/peers/table.ts";
 
 const isDeno = "Deno" in globalThis;
-// Where a workload is n/a by design: neither has a per-message delivery time.
+// Where a workload is n/a by design: no per-message delivery time (NATS, RabbitMQ); acks that
+// come before the fsync (NATS, Redis everysec).
+const DELAYED = ["delayed delivery lateness p50", "delayed delivery lateness p99", "delayed delivery lateness max", "memory per pending delayed message"];
+const FSYNC = "publish, acked only after fsync (ActorMQ --flush sync)";
 const NOT_APPLICABLE: Record<string, string[]> = {
-  "NATS JetStream": ["delayed delivery lateness p50", "delayed delivery lateness p99", "delayed delivery lateness max", "memory per pending delayed message"],
-  RabbitMQ: ["delayed delivery lateness p50", "delayed delivery lateness p99", "delayed delivery lateness max", "memory per pending delayed message"],
+  "NATS JetStream": [...DELAYED, FSYNC],
+  RabbitMQ: DELAYED,
+  Redis: [FSYNC],
 };
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string }> {

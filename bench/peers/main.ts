@@ -5,6 +5,7 @@
 //   --quick     a few thousand messages, 1 run: the smoke test
 //   --peers a,b which brokers (default actormq,nats,rabbitmq,redis; ActorMQ always runs)
 //   --no-install  do not apt-get a missing peer, just report it
+//   --workloads a,b  only these of publish,publishFsync,consume,latency,delayed,fanout (consume implies publish)
 //   --cpu-prof DIR  (Node) write a CPU profile of each ActorMQ broker process into DIR
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -32,11 +33,14 @@ const { values } = parseArgs({
     peers: { type: "string", default: "actormq,nats,rabbitmq,redis" },
     "no-install": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
+    workloads: { type: "string", default: "publish,publishFsync,consume,latency,delayed,fanout" },
   },
 });
 const quick = values.quick;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const sizes: Sizes = quick ? QUICK : FULL;
+const only = new Set(values.workloads!.split(",").map((s) => s.trim()));
+if (only.has("consume")) only.add("publish");
 const ids = ["actormq", ...values.peers!.split(",").map((s) => s.trim()).filter((s) => s && s !== "actormq")];
 for (const id of ids) if (!LOADERS[id]) throw new Error(`unknown peer "${id}" (known: ${Object.keys(LOADERS).join(", ")})`);
 
@@ -93,21 +97,28 @@ for (let run = 0; run < runs; run++) {
         console.error(`${col.name}: ${ids.join(", ")}: ${why(e)}`);
       }
     };
-    await step(["publish"], async () => [await server.publish(sizes.publish, sizes.inFlight)]);
-    await step(["consume"], async () => [await server.consume(sizes.publish)]);
-    await step(["lat50", "lat99", "lat999"], async () => {
-      const l = await server.latency(sizes);
-      return [l.p50, l.p99, l.p999];
-    });
-    if (server.delayed) {
-      await step(["delay50", "delay99", "delayMax", "delayBytes"], async () => {
+    if (only.has("publish")) await step(["publish"], async () => [await server.publish(sizes.publish, sizes.inFlight)]);
+    if (only.has("consume")) await step(["consume"], async () => [await server.consume(sizes.publish)]);
+    const published = col.values.publish?.[run];
+    if (only.has("publishFsync") && !server.publishFsync) col.notes.publishFsync = peer.notApplicable?.publishFsync ?? "n/a";
+    else if (only.has("publishFsync") && published !== undefined) {
+      await step(["publishFsync"], async () => [await server.publishFsync!(sizes.publish, sizes.inFlight, published)]);
+    }
+    if (only.has("latency")) {
+      await step(["lat50", "lat99", "lat999"], async () => {
+        const l = await server.latency(sizes);
+        return [l.p50, l.p99, l.p999];
+      });
+    }
+    const delayIds = ["delay50", "delay99", "delayMax", "delayBytes"] as const;
+    if (only.has("delayed") && !server.delayed) for (const id of delayIds) col.notes[id] = peer.notApplicable?.delayed ?? "n/a";
+    else if (only.has("delayed")) {
+      await step([...delayIds], async () => {
         const d = await server.delayed!(sizes);
         return [d.p50, d.p99, d.max, d.bytesPerPending];
       });
-    } else {
-      for (const id of ["delay50", "delay99", "delayMax", "delayBytes"] as const) col.notes[id] = peer.notApplicable?.delayed ?? "n/a";
     }
-    await step(["fanout"], async () => [await server.fanout(sizes)]);
+    if (only.has("fanout")) await step(["fanout"], async () => [await server.fanout(sizes)]);
     await server.stop().catch((e) => console.error(`${col.name}: stop: ${why(e)}`));
     rmSync(dir, { recursive: true, force: true });
   }

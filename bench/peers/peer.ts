@@ -23,7 +23,7 @@ export interface Sizes {
   consumers: number;
 }
 
-export const FULL: Sizes = { publish: 200_000, inFlight: 1000, rate: 5000, seconds: 10, warmupSeconds: 2, delayed: 20_000, delayWindowMs: 10_000, fanout: 200_000, consumers: 4 };
+export const FULL: Sizes = { publish: 200_000, inFlight: 1000, rate: 5000, seconds: 10, warmupSeconds: 2, delayed: 20_000, delayWindowMs: 10_000, fanout: 100_000, consumers: 4 };
 export const QUICK: Sizes = { publish: 2000, inFlight: 1000, rate: 1000, seconds: 1, warmupSeconds: 0.5, delayed: 1000, delayWindowMs: 1000, fanout: 2000, consumers: 4 };
 
 export interface Latency { p50: number; p99: number; p999: number }
@@ -35,6 +35,12 @@ export interface Server {
   version: string;
   /** msg/s of `n` publishes with `inFlight` unacknowledged. */
   publish(n: number, inFlight: number): Promise<number>;
+  /**
+   * msg/s of publish() with acks only once the message is fsynced: for ActorMQ its --flush sync
+   * on a broker of its own; for a peer whose publish() already acks after fsync (RabbitMQ's
+   * confirms), the same figure. Absent: the peer acks before fsync (n/a).
+   */
+  publishFsync?(n: number, inFlight: number, publishFigure: number): Promise<number>;
   /** msg/s of one consumer draining (and acknowledging) what publish() wrote. */
   consume(n: number): Promise<number>;
   latency(s: Sizes): Promise<Latency>;
@@ -52,7 +58,7 @@ export interface Peer {
   binary?: string;
   aptPackage?: string;
   /** Why a workload is n/a for this peer. */
-  notApplicable?: Partial<Record<"delayed", string>>;
+  notApplicable?: Partial<Record<"delayed" | "publishFsync", string>>;
   start(dir: string): Promise<Server>;
 }
 

@@ -87,6 +87,8 @@ export const rabbitmq: Peer = {
       async publish(n, inFlight) {
         return fill(await queue("bench"), n, inFlight);
       },
+      // A confirm for a persistent message on a durable queue comes once it is on disk.
+      publishFsync: async (_n, _inFlight, published) => published,
       consume: (n) => drain("bench", n, 1),
       async latency(s: Sizes) {
         const name = await queue("latency");
