@@ -1,10 +1,14 @@
 // Where a process spent its time, from a V8 .cpuprofile (node --cpu-prof): self time per
 // function, the top N, with the idle and GC shares. For the bench notes' "what limits it".
-//   node scripts/cpuprofile-top.mjs <file.cpuprofile> [N]
+//   node scripts/cpuprofile-top.mjs <file.cpuprofile> [N] [--last S]
+// --last S: only the last S seconds of the profile (the workload that ran last).
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 
-const [file, n = "25"] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const lastAt = args.indexOf("--last");
+const lastUs = lastAt >= 0 ? Number(args.splice(lastAt, 2)[1]) * 1e6 : Infinity;
+const [file, n = "25"] = args;
 if (!file) {
   console.error("usage: node scripts/cpuprofile-top.mjs <file.cpuprofile> [N]");
   process.exit(2);
@@ -12,8 +16,13 @@ if (!file) {
 const profile = JSON.parse(readFileSync(file, "utf8"));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const self = new Map();
+const at = [];
+let t = 0;
+for (const d of profile.timeDeltas) at.push((t += d));
+const from = t - lastUs;
 // timeDeltas[i] is the time before samples[i]: charge it to that sample's function.
 for (let i = 0; i < profile.samples.length; i++) {
+  if (at[i] < from) continue;
   const { callFrame } = byId.get(profile.samples[i]);
   const where = callFrame.url ? `${basename(callFrame.url)}:${callFrame.lineNumber + 1}` : "";
   const key = `${callFrame.functionName || "(anonymous)"} ${where}`.trim();

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Admin, Producer, PushConsumer } from "../../client/mod.ts";
-import { Arrivals, body, bodyIndex, type Child, DelayedRun, Pacer, type Peer, type Server, type Sizes, startChild, windowed } from "./peer.ts";
+import { Arrivals, body, bodyIndex, type Child, DelayedRun, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;
 const isDeno = "Deno" in globalThis;
@@ -56,8 +56,15 @@ export const actormq: Peer = {
       return rate;
     };
     const { version } = JSON.parse(readFileSync("package.json", "utf8"));
+    // CPU of the brokers started for one workload, read just before they stop.
+    let stoppedCpu = 0;
+    const stopCounted = async (b: Child) => {
+      stoppedCpu += treeCpuSeconds(b.child.pid!);
+      await b.stop();
+    };
     const server: Server = {
       version: `ActorMQ ${version} (--flush async)`,
+      cpuSeconds: () => treeCpuSeconds(broker.child.pid!) + stoppedCpu,
       async publish(n, inFlight) {
         await createTopic(url, "Bench", 4);
         return fill("Bench", n, inFlight);
@@ -74,7 +81,7 @@ export const actormq: Peer = {
           await p.shutdown();
           return rate;
         } finally {
-          await b.stop();
+          await stopCounted(b);
         }
       },
       consume: (n) => drain("Bench", n, 1),
@@ -110,7 +117,7 @@ export const actormq: Peer = {
           await Promise.all([g.stop(), p.shutdown()]);
           return d;
         } finally {
-          await b.stop();
+          await stopCounted(b);
         }
       },
       async fanout(s: Sizes) {

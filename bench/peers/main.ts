@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fmt } from "../stats.ts";
+import { fmt, median } from "../stats.ts";
 import { ensureInstalled } from "./install.ts";
 import { FULL, killStarted, type Peer, QUICK, type Server, type Sizes } from "./peer.ts";
 import { type Column, type MetricId, runsDetail, table } from "./table.ts";
@@ -70,6 +70,13 @@ const started = Date.now();
 const set = (col: Column, id: MetricId, run: number, v: number) => ((col.values[id] ??= [])[run] = v);
 const why = (e: unknown) => ((e as Error).message ?? String(e)).split("\n")[0].slice(0, 200);
 
+interface CpuUse { server: number; client: number; wall: number }
+const cpu: Record<string, Record<string, CpuUse[]>> = {};
+const cpuSecondsSince = (from: { user: number; system: number }) => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+};
+
 for (let run = 0; run < runs; run++) {
   for (const col of columns) {
     const peer = peers.get(col.id);
@@ -88,9 +95,15 @@ for (let run = 0; run < runs; run++) {
     col.version = server.version;
     const step = async (ids: MetricId[], what: () => Promise<number[]>) => {
       const t = performance.now();
+      const serverCpu = server.cpuSeconds();
+      const clientCpu = process.cpuUsage();
       try {
         const vs = await what();
-        console.error(`  ${ids[0]}: ${vs.map((v) => fmt(v, 2)).join(", ")} (${fmt((performance.now() - t) / 1000, 1)} s)`);
+        // Which side was busy: the server's processes, or this one (every client runs here).
+        const use = { server: server.cpuSeconds() - serverCpu, client: cpuSecondsSince(clientCpu), wall: (performance.now() - t) / 1000 };
+        const workload = { lat50: "latency", delay50: "delayed" }[ids[0] as string] ?? ids[0];
+        if (use.wall > 0.01) ((cpu[col.id] ??= {})[workload] ??= []).push(use);
+        console.error(`  ${ids[0]}: ${vs.map((v) => fmt(v, 2)).join(", ")} (${fmt(use.wall, 1)} s; CPU s: server ${fmt(use.server, 1)}, bench process ${fmt(use.client, 1)})`);
         ids.forEach((id, i) => set(col, id, run, vs[i]));
       } catch (e) {
         for (const id of ids) col.notes[id] = why(e);
@@ -134,5 +147,12 @@ console.log(
 console.log(table(columns, runs));
 console.log("\nVersions and every run:\n");
 console.log(runsDetail(columns));
+console.log("\nCPU seconds during each workload, medians (server processes / the bench process, where every client runs / wall):\n");
+for (const col of columns) {
+  const per = cpu[col.id];
+  if (!per) continue;
+  const m = (xs: CpuUse[], k: keyof CpuUse) => fmt(median(xs.map((x) => x[k])), 1);
+  console.log(`- ${col.name}: ${Object.entries(per).map(([w, xs]) => `${w} ${m(xs, "server")} / ${m(xs, "client")} / ${m(xs, "wall")}`).join("; ")}`);
+}
 // ioredis/amqplib/nats sockets are closed, but a lingering timer must not hold the bench open.
 process.exit(0);

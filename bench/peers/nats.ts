@@ -3,7 +3,7 @@
 // consumers are durable pull consumers with explicit acks.
 import { AckPolicy, connect, StorageType } from "nats";
 import { join } from "node:path";
-import { Arrivals, body, bodyIndex, Pacer, type Peer, type Server, type Sizes, startChild, windowed } from "./peer.ts";
+import { Arrivals, body, bodyIndex, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;
 
@@ -51,6 +51,7 @@ export const nats: Peer = {
     const fill = (name: string, n: number, inFlight: number) => windowed(n, inFlight, (i) => js.publish(name, body(i)));
     const server: Server = {
       version: `nats-server ${nc.info?.version}`,
+      cpuSeconds: () => treeCpuSeconds(child.child.pid!),
       async publish(n, inFlight) {
         return fill(await stream("BENCH"), n, inFlight);
       },

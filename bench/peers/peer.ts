@@ -2,7 +2,7 @@
 // sizes, the 1 KiB body (which carries its own index and send time, so every peer is measured
 // the same way), pacing at a steady rate, and the child processes the bench starts and stops.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { percentile } from "../stats.ts";
 
@@ -33,6 +33,8 @@ export interface Delayed { p50: number; p99: number; max: number; bytesPerPendin
 export interface Server {
   /** As the running server reports it. */
   version: string;
+  /** CPU seconds the server's processes have used so far (read around each workload). */
+  cpuSeconds(): number;
   /** msg/s of `n` publishes with `inFlight` unacknowledged. */
   publish(n: number, inFlight: number): Promise<number>;
   /**
@@ -267,4 +269,35 @@ export function startChild(cmd: string, args: string[], opts: { env?: Record<str
       reject(new Error(`${cmd} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.slice(-2000)}`));
     });
   });
+}
+
+/**
+ * CPU seconds (user + system) used so far by a process and all its descendants, from /proc (so
+ * RabbitMQ's Erlang VM under its start script counts). NaN where /proc is not there.
+ */
+export function treeCpuSeconds(pid: number): number {
+  try {
+    const stats = new Map<number, { ppid: number; ticks: number }>();
+    for (const d of readdirSync("/proc")) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const s = readFileSync(`/proc/${d}/stat`, "utf8");
+        // Fields after the parenthesised command name: state ppid ... utime(14) stime(15).
+        const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+        stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    let ticks = 0;
+    const todo = [pid];
+    while (todo.length) {
+      const p = todo.pop()!;
+      ticks += stats.get(p)?.ticks ?? 0;
+      for (const [child, st] of stats) if (st.ppid === p) todo.push(child);
+    }
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
 }

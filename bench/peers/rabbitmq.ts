@@ -5,7 +5,7 @@
 import amqp from "amqplib";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Arrivals, body, bodyIndex, type Child, freePort, Pacer, type Peer, type Server, type Sizes, startChild, windowed } from "./peer.ts";
+import { Arrivals, body, bodyIndex, type Child, freePort, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;
 // The Debian wrapper in /usr/sbin switches to the rabbitmq user (and its fixed directories);
@@ -84,6 +84,7 @@ export const rabbitmq: Peer = {
     const version = String(conn.connection.serverProperties?.version ?? "?");
     const server: Server = {
       version: `RabbitMQ ${version}`,
+      cpuSeconds: () => treeCpuSeconds(node.child.pid!),
       async publish(n, inFlight) {
         return fill(await queue("bench"), n, inFlight);
       },

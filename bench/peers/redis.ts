@@ -3,7 +3,7 @@
 // `ioredis` (XADD auto-pipelined; XREADGROUP + XACK), delayed jobs through BullMQ.
 import { Queue, Worker } from "bullmq";
 import Redis from "ioredis";
-import { Arrivals, body, bodyIndex, DelayedRun, freePort, Pacer, type Peer, type Server, type Sizes, startChild, windowed } from "./peer.ts";
+import { Arrivals, body, bodyIndex, DelayedRun, freePort, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;
 const READ_COUNT = 1000; // entries per XREADGROUP, as RabbitMQ's prefetch and JetStream's pull of 1,000
@@ -52,6 +52,7 @@ export const redis: Peer = {
     };
     const server: Server = {
       version: `Redis ${/redis_version:(\S+)/.exec(info)?.[1]}`,
+      cpuSeconds: () => treeCpuSeconds(child.child.pid!),
       publish: (n, inFlight) => fill("bench", n, inFlight),
       consume: (n) => drain("bench", n, 1),
       async latency(s: Sizes) {
