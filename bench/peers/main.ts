@@ -123,12 +123,12 @@ for (let run = 0; run < runs; run++) {
         return [l.p50, l.p99, l.p999];
       });
     }
-    const delayIds = ["delay50", "delay99", "delayMax", "delayBytes"] as const;
+    const delayIds = ["delay50", "delay99", "delayMax", "delayBytes", "delayBytesAfter"] as const;
     if (only.has("delayed") && !server.delayed) for (const id of delayIds) col.notes[id] = peer.notApplicable?.delayed ?? "n/a";
     else if (only.has("delayed")) {
       await step([...delayIds], async () => {
         const d = await server.delayed!(sizes);
-        return [d.p50, d.p99, d.max, d.bytesPerPending];
+        return [d.p50, d.p99, d.max, d.bytesPerPending, d.bytesAfterDelivery];
       });
     }
     if (only.has("fanout")) await step(["fanout"], async () => [await server.fanout(sizes)]);

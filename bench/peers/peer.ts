@@ -27,7 +27,15 @@ export const FULL: Sizes = { publish: 200_000, inFlight: 1000, rate: 5000, secon
 export const QUICK: Sizes = { publish: 2000, inFlight: 1000, rate: 1000, seconds: 1, warmupSeconds: 0.5, delayed: 1000, delayWindowMs: 1000, fanout: 2000, consumers: 4 };
 
 export interface Latency { p50: number; p99: number; p999: number }
-export interface Delayed { p50: number; p99: number; max: number; bytesPerPending: number; pending: number }
+export interface Delayed {
+  p50: number;
+  p99: number;
+  max: number;
+  bytesPerPending: number;
+  pending: number;
+  /** The same memory difference once every message was delivered, per message sent: what was not per-pending state. */
+  bytesAfterDelivery: number;
+}
 
 /** One started broker: each workload uses its own fresh stream/queue/topic on it. */
 export interface Server {
@@ -186,8 +194,16 @@ export class DelayedRun {
     const after = await memory();
     const pending = this.s.delayed - this.arrivals.count;
     await this.arrivals.wait("delayed", this.s.delayWindowMs + 30_000);
+    const delivered = await memory();
     const sorted = this.lateness.sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1], bytesPerPending: (after - before) / pending, pending };
+    return {
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted[sorted.length - 1],
+      bytesPerPending: (after - before) / pending,
+      pending,
+      bytesAfterDelivery: (delivered - before) / this.s.delayed,
+    };
   }
 }
 

@@ -14,10 +14,14 @@ export const METRICS = [
   { id: "delay99", name: "delayed delivery lateness p99", unit: "ms", higherIsBetter: false },
   { id: "delayMax", name: "delayed delivery lateness max", unit: "ms", higherIsBetter: false },
   { id: "delayBytes", name: "memory per pending delayed message", unit: "bytes", higherIsBetter: false },
+  { id: "delayBytesAfter", name: "memory growth per delayed message once all were delivered", unit: "bytes", higherIsBetter: false, context: true },
   { id: "fanout", name: "fan-out: 4 consumers in one group draining", unit: "msg/s", higherIsBetter: true },
 ] as const;
 
 export type MetricId = (typeof METRICS)[number]["id"];
+type Metric = (typeof METRICS)[number];
+/** Context for another row (can be 0 or negative): no ratio. */
+export const isContext = (m: Metric) => "context" in m && m.context;
 
 /** Per broker: each metric's value in each run (undefined where the run failed or it is n/a). */
 export interface Column {
@@ -66,7 +70,7 @@ export function table(columns: Column[], runs: number): string {
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i >= 3 && i < head.length - 1 ? "---:" : "---")).join("|")}|`];
   for (const m of METRICS) {
     const cells = columns.map((c) => (c.unavailable ? "not run" : cell(c.values[m.id], m.unit)));
-    lines.push(`| ${m.name} | ${m.unit} | ${m.higherIsBetter ? "higher" : "lower"} | ${cells.join(" | ")} | ${ratio(actormq, measured, m, runs)} |`);
+    lines.push(`| ${m.name} | ${m.unit} | ${isContext(m) ? "" : m.higherIsBetter ? "higher" : "lower"} | ${cells.join(" | ")} | ${isContext(m) ? "" : ratio(actormq, measured, m, runs)} |`);
   }
   return lines.join("\n");
 }
@@ -80,7 +84,7 @@ export function runsDetail(columns: Column[]): string {
       continue;
     }
     const measured = METRICS.filter((m) => c.values[m.id]?.some((v) => v !== undefined))
-      .map((m) => `${m.id} ${c.values[m.id]!.map((v) => (v === undefined ? "-" : fmt(v, digits(m.unit)))).join(", ")}`);
+      .map((m) => `${m.id} ${Array.from(c.values[m.id]!, (v) => (v === undefined ? "failed" : fmt(v, digits(m.unit)))).join(", ")}`);
     const missing = new Map<string, string[]>();
     for (const m of METRICS) {
       const note = c.notes[m.id];
