@@ -235,6 +235,9 @@ export function killStarted(): void {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 }
 
+/** The end of a server's output on one line, for the table's "not run" reason. */
+const lastWords = (out: string) => out.trim().split("\n").slice(-3).join(" / ").slice(-300) || "(no output)";
+
 /** Starts a server process and waits until its output matches `ready`. */
 export function startChild(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; ready: RegExp; timeoutMs?: number }): Promise<Child> {
   const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -264,7 +267,7 @@ export function startChild(cmd: string, args: string[], opts: { env?: Record<str
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const timer = setTimeout(() => {
       handle.stop(2000);
-      reject(new Error(`${cmd} did not start in ${timeoutMs} ms:\n${out.slice(-2000)}`));
+      reject(new Error(`${cmd} did not start in ${timeoutMs} ms: ${lastWords(out)}`));
     }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d;
@@ -282,7 +285,7 @@ export function startChild(cmd: string, args: string[], opts: { env?: Record<str
     });
     exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${cmd} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out.slice(-2000)}`));
+      reject(new Error(`${cmd} exited (${child.exitCode ?? child.signalCode}) before it was ready: ${lastWords(out)}`));
     });
   });
 }
