@@ -7,6 +7,8 @@
 // the cursor (the last second whose timers were all delivered) and how many records of the
 // timer topic are linked in (its ConsumeQueue offset), so a start can link what the wheel
 // missed. Everything is a positional write into the page cache, which survives a SIGKILL.
+// The slots are also kept in memory (7 MB for 7 days, whatever the number of timers), so
+// linking a batch reads no slot from disk and writes the touched ones as one range when close.
 //
 // A slot's list is not cleared after delivery: it is shared by second s, s + slots, s + 2 slots
 // ..., newest entry first. Walking second s takes the entries due in s, skips later rotations'
@@ -18,6 +20,8 @@ import { type TimerEntry, TimerLog } from "./timer-log.ts";
 
 export const SLOT_SIZE = 12;
 const HEADER = 24;
+/** Touched slots this close together are written as one range (a batch's seconds mostly are). */
+const RANGE_WRITE = 64 * 1024;
 
 export interface Slot {
   head: number;
@@ -26,8 +30,9 @@ export interface Slot {
 
 export class TimerWheel {
   private file: FileHandle;
-  private buf = new Uint8Array(SLOT_SIZE);
-  private view = new DataView(this.buf.buffer);
+  /** The slots as on disk. */
+  private mirror: Uint8Array;
+  private view: DataView;
   private header = new Uint8Array(HEADER);
   private headerView = new DataView(this.header.buffer);
   /** The last second fully delivered; -1 when unknown. */
@@ -58,6 +63,9 @@ export class TimerWheel {
       this.headerView.setBigUint64(16, 0n);
       this.file.write(this.header, 0);
     }
+    this.mirror = new Uint8Array(slots * SLOT_SIZE);
+    this.view = new DataView(this.mirror.buffer);
+    if (!this.fresh) this.file.read(this.mirror, HEADER);
   }
 
   slotOf(second: number): number {
@@ -65,14 +73,30 @@ export class TimerWheel {
   }
 
   get(second: number): Slot {
-    if (this.file.read(this.buf, HEADER + this.slotOf(second) * SLOT_SIZE) < SLOT_SIZE) return { head: 0, count: 0 };
-    return { head: Number(this.view.getBigUint64(0)), count: this.view.getUint32(8) };
+    const at = this.slotOf(second) * SLOT_SIZE;
+    return { head: Number(this.view.getBigUint64(at)), count: this.view.getUint32(at + 8) };
   }
 
   set(second: number, slot: Slot): void {
-    this.view.setBigUint64(0, BigInt(slot.head));
-    this.view.setUint32(8, slot.count >>> 0);
-    this.file.write(this.buf, HEADER + this.slotOf(second) * SLOT_SIZE);
+    this.setMany([[second, slot]]);
+  }
+
+  /** Sets slots: one write when they lie close together, else one per slot. */
+  setMany(slots: Iterable<[second: number, slot: Slot]>): void {
+    let lo = Infinity;
+    let hi = -1;
+    const touched: number[] = [];
+    for (const [second, slot] of slots) {
+      const at = this.slotOf(second) * SLOT_SIZE;
+      this.view.setBigUint64(at, BigInt(slot.head));
+      this.view.setUint32(at + 8, slot.count >>> 0);
+      touched.push(at);
+      lo = Math.min(lo, at);
+      hi = Math.max(hi, at + SLOT_SIZE);
+    }
+    if (hi < 0) return;
+    if (hi - lo <= RANGE_WRITE) return this.file.write(this.mirror.subarray(lo, hi), HEADER + lo);
+    for (const at of touched) this.file.write(this.mirror.subarray(at, at + SLOT_SIZE), HEADER + at);
   }
 
   get cursor(): number {
@@ -125,22 +149,22 @@ export class TimerStore {
    */
   addMany(items: { commitLogOffset: number; size: number; deliverAt: number }[]): number[] {
     // Keyed by slot, not second: two seconds a rotation apart share a slot and its list.
-    const touched = new Map<number, Slot & { second: number }>();
+    const touched = new Map<number, [second: number, slot: Slot]>();
     const entries: TimerEntry[] = [];
     const links: number[] = [];
     const first = this.log.length + 1;
     for (const { commitLogOffset, size, deliverAt } of items) {
       const second = Math.floor(deliverAt / 1000);
       const key = this.wheel.slotOf(second);
-      const slot = touched.get(key) ?? this.wheel.get(second);
+      const slot = touched.get(key)?.[1] ?? this.wheel.get(second);
       const link = first + entries.length;
       entries.push({ commitLogOffset, size, deliverAt, prev: slot.head });
-      touched.set(key, { head: link, count: slot.count + 1, second });
+      touched.set(key, [second, { head: link, count: slot.count + 1 }]);
       links.push(link);
     }
     if (entries.length === 0) return links;
     this.log.appendMany(entries);
-    for (const { second, head, count } of touched.values()) this.wheel.set(second, { head, count });
+    this.wheel.setMany(touched.values());
     return links;
   }
 
