@@ -49,12 +49,25 @@ export interface ClusterBroker {
   runtime: string;
   startedAt: number;
   uptimeMs: number;
+  /** The user topics' names (a name server lists them; an older broker may not). */
+  topicNames?: string[];
+  /** When the broker last registered with the name server that answered, ms since the epoch. */
+  lastUpdate?: number;
 }
 
 export interface ClusterInfo {
-  /** "standalone": one broker with its own embedded name server. */
+  /** "standalone": one broker with its own embedded name server; "cluster": brokers registered with a name server. */
   mode: string;
   brokers: ClusterBroker[];
+}
+
+/** createTopic through a name server: one broker's outcome (queues and perm, or an error code and message). */
+export interface ClusterTopicResult {
+  broker: string;
+  queues?: number;
+  perm?: number;
+  code?: string;
+  message?: string;
 }
 
 export type MessageQuery = { msgId: string; max?: number } | { topic: string; key: string; max?: number };
@@ -70,12 +83,19 @@ export class Admin {
     await this.core.connect();
   }
 
-  /** Creates a topic, or adds queues to an existing one (never removes any). */
-  async createTopic(topic: string, queues: number, perm?: number): Promise<TopicConfig> {
+  /**
+   * Creates a topic, or adds queues to an existing one (never removes any). Through a name
+   * server it is created on every live broker, or on the ones named in `brokers`; the result's
+   * `brokers` then says, per broker, what happened.
+   */
+  async createTopic(topic: string, queues: number, perm?: number, brokers?: string[]): Promise<TopicConfig & { brokers?: ClusterTopicResult[] }> {
     const args: Record<string, unknown> = { topic: checkTopicName(topic), queues };
     if (perm !== undefined) args.perm = perm;
+    if (brokers !== undefined) args.brokers = brokers;
     const r = await this.core.request("createTopic", args);
-    return { topic: String(r.topic), queues: Number(r.queues), perm: Number(r.perm) };
+    const out: TopicConfig & { brokers?: ClusterTopicResult[] } = { topic: String(r.topic), queues: Number(r.queues), perm: Number(r.perm) };
+    if (Array.isArray(r.brokers)) out.brokers = r.brokers as ClusterTopicResult[];
+    return out;
   }
 
   /** The topics; system topics too with `{ system: true }`. */

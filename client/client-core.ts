@@ -123,6 +123,43 @@ export class ClientCore {
     this.routes.delete(topic);
   }
 
+  /** Asks for a topic's route again in the background (after a failed send); the cached one serves until then. */
+  refreshRoute(topic: string): void {
+    if (this.closed || !this.routes.has(topic)) return;
+    this.fetchRoute(topic).catch(() => {});
+  }
+
+  /**
+   * A request to whichever endpoint answers: the one in use, then the next ones in turn when it
+   * cannot be reached (a dead name server, or broker, is passed over). Errors the endpoint
+   * answered with are final.
+   */
+  async requestAny(op: string, args: Record<string, unknown>): Promise<{ reply: Reply; via: string }> {
+    let last: unknown;
+    for (let i = 0; i < this.endpoints.length; i++) {
+      const via = this.endpoint;
+      try {
+        return { reply: await this.request(op, args), via };
+      } catch (e) {
+        last = e;
+        if (!(e instanceof BrokerError) || (e.code !== ErrorCode.CONNECTION_CLOSED && e.code !== ErrorCode.TIMEOUT)) throw e;
+        if (this.endpoint === via) this.current = (this.current + 1) % this.endpoints.length;
+      }
+    }
+    throw last;
+  }
+
+  /** A topic's route from any name server (or broker) that answers, with the endpoint that gave it; null when the topic does not exist. */
+  async queryRoute(topic: string): Promise<{ route: TopicRoute; via: string } | null> {
+    try {
+      const { reply, via } = await this.requestAny("queryRoute", { topic });
+      return { route: routeOf(topic, reply), via };
+    } catch (e) {
+      if (e instanceof BrokerError && e.code === ErrorCode.TOPIC_NOT_FOUND) return null;
+      throw e;
+    }
+  }
+
   /** Forgets that a topic was not found: a send has just created it. */
   forgetMissingRoute(topic: string): void {
     if (this.routes.get(topic)?.info === null) this.routes.delete(topic);
@@ -131,10 +168,9 @@ export class ClientCore {
   private fetchRoute(topic: string): Promise<TopicPublishInfo | null> {
     let p = this.routeFetches.get(topic);
     if (p) return p;
-    const via = this.endpoint;
-    p = this.request("queryRoute", { topic })
+    p = this.requestAny("queryRoute", { topic })
       .then(
-        (reply) => new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via)),
+        ({ reply, via }) => new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via)),
         (e) => {
           // Not found: the producer sends anyway and the broker creates the topic. A broker
           // without routes (UNKNOWN_OP) is treated the same: it picks the queues itself.

@@ -7,6 +7,7 @@ import { type EncodedMessage, encodeMessage, newMessageId, type SendMessage } fr
 import { type MessageQueueSelector, runSelector } from "./queue-selector.ts";
 import { type FlushSchedule, type ItemOutcome, type OutgoingFrame, SendCoalescer } from "./send-coalescer.ts";
 import type { MessageQueue, TopicPublishInfo } from "./topic-route.ts";
+import { LatencyFaultTolerance, selectAvoiding } from "./latency-fault-tolerance.ts";
 import type { Transport } from "./transport.ts";
 
 export interface ProducerOptions extends Omit<ClientOptions, "requestTimeoutMs"> {
@@ -22,6 +23,15 @@ export interface ProducerOptions extends Omit<ClientOptions, "requestTimeoutMs">
   maxBatchBytes?: number;
   /** When a batch that did not fill up leaves: "microtask" (default) or "timer" (0 ms). */
   flushSchedule?: FlushSchedule;
+  /**
+   * Latency fault tolerance (RocketMQ's MQFaultStrategy): a broker whose send was slow or failed
+   * is avoided for a while. Default true.
+   */
+  sendLatencyFaultEnable?: boolean;
+  /** Latency thresholds, ms. Default RocketMQ's [50, 100, 550, 1000, 2000, 3000, 15000]. */
+  latencyMax?: number[];
+  /** How long a broker at each threshold is avoided, ms. Default [0, 0, 30000, 60000, 120000, 180000, 600000]. */
+  notAvailableDuration?: number[];
 }
 
 export interface SendResult {
@@ -54,6 +64,8 @@ export class Producer {
   private inFlight = 0;
   private idle: (() => void)[] = [];
   private stopped = false;
+  /** The brokers marked slow or failed; undefined when sendLatencyFaultEnable is false. */
+  readonly faultTolerance: LatencyFaultTolerance | undefined;
 
   constructor(private readonly options: ProducerOptions) {
     this.sendTimeoutMs = positive(options.sendTimeoutMs, 3000, "sendTimeoutMs");
@@ -63,6 +75,9 @@ export class Producer {
     if (options.group !== undefined && typeof options.group !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "group must be a string");
     this.group = options.group;
     this.core = new ClientCore({ ...options, requestTimeoutMs: this.sendTimeoutMs });
+    this.faultTolerance = options.sendLatencyFaultEnable === false
+      ? undefined
+      : new LatencyFaultTolerance({ latencyMax: options.latencyMax, notAvailableDuration: options.notAvailableDuration });
   }
 
   /** Connects to a broker (sends before start connect on demand) and starts heartbeats. */
@@ -131,19 +146,19 @@ export class Producer {
    * coalescer synchronously, in the same turn as the caller, which is what lets a turn's sends
    * share a frame.
    */
-  private deliver(m: EncodedMessage, deadline: number, attempt = 0): Promise<SendResult> {
+  private deliver(m: EncodedMessage, deadline: number, attempt = 0, lastBroker?: string): Promise<SendResult> {
     const info = this.core.cachedRoute(m.topic);
-    if (info !== undefined) return this.deliverVia(info, m, deadline, attempt);
+    if (info !== undefined) return this.deliverVia(info, m, deadline, attempt, lastBroker);
     return this.core.route(m.topic).then(
-      (fetched) => this.deliverVia(fetched, m, deadline, attempt),
+      (fetched) => this.deliverVia(fetched, m, deadline, attempt, lastBroker),
       (e) => this.retry(e, undefined, m, deadline, attempt),
     );
   }
 
-  private deliverVia(info: TopicPublishInfo | null, m: EncodedMessage, deadline: number, attempt: number): Promise<SendResult> {
+  private deliverVia(info: TopicPublishInfo | null, m: EncodedMessage, deadline: number, attempt: number, lastBroker?: string): Promise<SendResult> {
     let mq: MessageQueue | undefined;
     try {
-      mq = info ? pickQueue(info, m) : undefined;
+      mq = info ? this.pickQueue(info, m, lastBroker) : undefined;
       // A selector chooses among the queues of the route: without one, the broker would pick.
       if (m.select && !info) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${m.topic}" does not exist: a selector needs its queues (create the topic first)`);
     } catch (e) {
@@ -151,8 +166,10 @@ export class Producer {
     }
     const address = mq?.address ?? this.core.endpoint;
     if (mq && !this.brokerNames.has(address)) this.brokerNames.set(address, mq.broker);
+    const began = Date.now();
     return this.coalescer(address).add(m.bytes, m.queueId ?? mq?.queueId, deadline).then(
       (r) => {
+        if (mq) this.faultTolerance?.update(mq.broker, Date.now() - began, false);
         const result = (broker: string): SendResult => ({
           status: "SEND_OK",
           msgId: m.msgId,
@@ -170,19 +187,34 @@ export class Producer {
           () => result(known ?? address),
         );
       },
-      (e) => this.retry(e, info, m, deadline, attempt),
+      (e) => {
+        if (mq && RETRYABLE.has(asBrokerError(e).code)) {
+          // The broker failed, not the message: avoid it, and ask where the topic lives now.
+          this.faultTolerance?.update(mq.broker, Date.now() - began, true);
+          this.core.refreshRoute(m.topic);
+        }
+        return this.retry(e, info, m, deadline, attempt, mq?.broker);
+      },
     );
   }
 
+  /** The queue for a message: its own queueId, its sharding key's, or the next one on a broker not marked slow. */
+  private pickQueue(info: TopicPublishInfo, m: EncodedMessage, lastBroker?: string): MessageQueue | undefined {
+    if (m.select) return m.select(info.queues);
+    if (m.queueId !== undefined) return info.byId(m.queueId);
+    if (m.shardingKey !== undefined) return info.forKey(m.shardingKey);
+    return this.faultTolerance ? this.faultTolerance.selectQueue(info, lastBroker) : selectAvoiding(info, lastBroker);
+  }
+
   /** Retries a failure of the connection while attempts and time are left; rethrows anything else. */
-  private retry(e: unknown, info: TopicPublishInfo | null | undefined, m: EncodedMessage, deadline: number, attempt: number): Promise<SendResult> {
+  private retry(e: unknown, info: TopicPublishInfo | null | undefined, m: EncodedMessage, deadline: number, attempt: number, lastBroker?: string): Promise<SendResult> {
     const err = asBrokerError(e);
     if (STALE_ROUTE.has(err.code) && info) this.core.invalidateRoute(m.topic);
     const left = deadline - Date.now();
     if (!RETRYABLE.has(err.code) || attempt >= this.retries || left <= 0 || this.core.isClosed) return Promise.reject(err);
     // A broker that says it is unavailable gets a moment; a dead socket is redialled with backoff by the transport.
     const pause = err.code === ErrorCode.SERVICE_UNAVAILABLE ? sleep(Math.min(left, 100 * 2 ** attempt)) : Promise.resolve();
-    return pause.then(() => this.deliver(m, deadline, attempt + 1));
+    return pause.then(() => this.deliver(m, deadline, attempt + 1, lastBroker));
   }
 
   private coalescer(address: string): SendCoalescer {
@@ -228,13 +260,6 @@ async function sendFrame(transport: Transport, frame: OutgoingFrame): Promise<It
   const reply = await transport.request("sendBatch", args, frame.timeoutMs);
   if (!Array.isArray(reply.results)) throw new BrokerError(ErrorCode.INTERNAL_ERROR, "sendBatch: the response has no results array");
   return reply.results as ItemOutcome[];
-}
-
-function pickQueue(info: TopicPublishInfo, m: EncodedMessage): MessageQueue | undefined {
-  if (m.select) return m.select(info.queues);
-  if (m.queueId !== undefined) return info.byId(m.queueId);
-  if (m.shardingKey !== undefined) return info.forKey(m.shardingKey);
-  return info.next();
 }
 
 function asBrokerError(e: unknown): BrokerError {

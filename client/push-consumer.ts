@@ -364,15 +364,9 @@ export class PushConsumer {
 
   // ---- rebalance ----
 
-  private async route(topic: string): Promise<{ route: ReturnType<typeof routeOf>; via: string } | null> {
-    const via = this.core.endpoint;
-    try {
-      const reply = await this.core.request("queryRoute", { topic });
-      return { route: routeOf(topic, reply), via };
-    } catch (e) {
-      if (e instanceof BrokerError && e.code === ErrorCode.TOPIC_NOT_FOUND) return null;
-      throw e;
-    }
+  /** From any name server (or broker) that answers: a dead one is passed over. */
+  private route(topic: string): Promise<{ route: ReturnType<typeof routeOf>; via: string } | null> {
+    return this.core.queryRoute(topic);
   }
 
   /** Makes the owned queues of `topic` exactly `queues`. */

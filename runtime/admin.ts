@@ -10,16 +10,19 @@ export const adminUsage = `Usage: npm run admin -- <command> [args] [options]   
 Commands:
   topicList                                   topics (system topics too with --system)
   topicStatus <topic>                         each queue's min/max offset and last store time
-  createTopic <topic> --queues N [--perm P]   create a topic, or add queues to one
+  createTopic <topic> --queues N [--perm P]   create a topic, or add queues to one; through a
+              [--brokers b1,b2]               name server on every live broker (or those named)
   consumerProgress <group>                    committed offset and lag per queue, and the members
   queryMsgById <msgId>                        a message by its unique id
   queryMsgByKey <topic> <key>                 messages by business key
   resetOffsetByTime <group> <topic> <time>    move a group to the first message stored at or after
                                               <time> (ISO 8601, or ms since the epoch)
-  clusterList                                 the brokers (a standalone broker lists itself)
+  clusterList                                 the brokers: addresses, topics, last registration
+                                              (a standalone broker lists itself; a name server
+                                              lists every live broker registered with it)
 
 Options:
-  --endpoints <list>   broker address(es) (default ws://127.0.0.1:9876/ws)
+  --endpoints <list>   broker or name server address(es) (default ws://127.0.0.1:9876/ws)
   --json               machine-readable output
   --timeout <ms>       request timeout (default 5000)
   --max <n>            queryMsgByKey / queryMsgById: at most n messages (default 32)
@@ -32,6 +35,7 @@ const options = {
   timeout: { type: "string", default: "5000" },
   queues: { type: "string" },
   perm: { type: "string" },
+  brokers: { type: "string" },
   system: { type: "boolean", default: false },
   max: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -63,8 +67,12 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
     args: ["topic"],
     async run(admin, [topic], v) {
       if (v.queues === undefined) throw new UsageError("createTopic needs --queues N");
-      const t = await admin.createTopic(topic, count("--queues", v.queues), v.perm === undefined ? undefined : count("--perm", v.perm));
-      return { json: t, text: `topic ${t.topic}: ${t.queues} queues, perm ${permText(t.perm)}\n` };
+      const brokers = v.brokers === undefined ? undefined : v.brokers.split(",").filter((b) => b !== "");
+      const t = await admin.createTopic(topic, count("--queues", v.queues), v.perm === undefined ? undefined : count("--perm", v.perm), brokers);
+      let text = `topic ${t.topic}: ${t.queues} queues, perm ${permText(t.perm)}\n`;
+      // Through a name server: what each broker said.
+      if (t.brokers) text += table(["BROKER", "RESULT"], t.brokers.map((b) => [b.broker, b.code ? `${b.code}: ${b.message}` : `${b.queues} queues, perm ${permText(b.perm ?? 0)}`]));
+      return { json: t, text };
     },
   },
   consumerProgress: {
@@ -116,7 +124,13 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
         ? "standalone broker: one broker with its own embedded name server, no cluster\n"
         : `cluster (${c.mode}): ${c.brokers.length} broker(s)\n`;
       const rows = c.brokers.map((b) => [b.name, b.address, b.topics, b.version, b.runtime, duration(b.uptimeMs), time(b.startedAt)]);
-      return { json: c, text: head + table(["BROKER", "ADDRESS", "TOPICS", "VERSION", "RUNTIME", "UPTIME", "STARTED"], rows) };
+      // What the name server knows: each broker's last registration and its topics.
+      const now = Date.now();
+      const reg = c.brokers.map((b) => [b.name, b.lastUpdate ? `${time(b.lastUpdate)} (${duration(now - b.lastUpdate)} ago)` : "-", (b.topicNames ?? []).join(",") || "-"]);
+      return {
+        json: c,
+        text: head + table(["BROKER", "ADDRESS", "TOPICS", "VERSION", "RUNTIME", "UPTIME", "STARTED"], rows) + "\n" + table(["BROKER", "LAST_REGISTRATION", "TOPIC_NAMES"], reg),
+      };
     },
   },
 };

@@ -19,6 +19,9 @@ import { InspectService } from "./inspect.ts";
 import { InspectorAssets } from "./inspector-assets.ts";
 import { recoveryProgress } from "./recovery-progress.ts";
 import { TopicFile } from "./topic-file.ts";
+import type { NameServer } from "./namesrv.ts";
+import type { BrokerRegistrar } from "./broker-registration.ts";
+import { joinCluster } from "./broker-cluster.ts";
 
 export interface Connection {
   id: string;
@@ -45,6 +48,9 @@ export class Broker {
   private closing = false;
   private roundRobin = new Map<string, number>();
   readonly startedAt: number;
+  /** The embedded name server of a standalone broker. */
+  namesrv?: NameServer;
+  registrar?: BrokerRegistrar;
 
   private constructor(
     readonly platform: Platform,
@@ -88,6 +94,7 @@ export class Broker {
       socket: createConnectionHandlers(broker),
       http: (method, path) => broker.http(method, path),
     });
+    joinCluster(broker, log);
     return broker;
   }
 
@@ -135,6 +142,7 @@ export class Broker {
     this.send({ type: "CREATE_TOPIC", topic, queues, perm, ...(isSystemTopic(topic) ? { system: true } : {}) });
     // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
     this.topicFile.save(this.topics);
+    this.registrar?.topicsChanged();
   }
 
   reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void {
@@ -175,6 +183,8 @@ export class Broker {
     if (this.closing) return;
     this.closing = true;
     await this.server?.close();
+    await this.registrar?.close();
+    await this.namesrv?.close();
     await this.appends.drain();
     await this.snapshot();
     this.inspector.close();

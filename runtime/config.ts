@@ -23,6 +23,16 @@ export interface BrokerConfig {
   timerMaxDelayMs: number;
   /** An order lock (lockQueues) not renewed for this long is free (RocketMQ: 60 s). */
   orderLockExpiryMs: number;
+  /** "standalone": a broker with its own embedded name server; "broker": registers with --namesrv; "namesrv": a name server only. */
+  role: "standalone" | "broker" | "namesrv";
+  /** Name servers to register with ("host:port"), every one of them. */
+  namesrvAddrs: string[];
+  /** How often a broker registers with its name servers (RocketMQ: 30 s). */
+  registerIntervalMs: number;
+  /** A name server drops a broker silent this long (RocketMQ: 120 s). */
+  brokerExpiryMs: number;
+  /** Test hook: delay every send / sendBatch response this long. 0: off. */
+  testSendDelayMs: number;
 }
 
 /** RocketMQ's messageDelayLevel default. */
@@ -46,6 +56,11 @@ export const defaults: BrokerConfig = {
   delayLevels: parseDelayLevels(DEFAULT_DELAY_LEVELS),
   timerMaxDelayMs: 7 * 86_400_000,
   orderLockExpiryMs: 60_000,
+  role: "standalone",
+  namesrvAddrs: [],
+  registerIntervalMs: 30_000,
+  brokerExpiryMs: 120_000,
+  testSendDelayMs: 0,
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -67,6 +82,15 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
                               timing wheel has a slot per second of it (default 7d)
   --order-lock-expiry <ms>    an orderly consumer's queue lock not renewed for this long is
                               free for another member (default 60000)
+  --role standalone|broker|namesrv
+                              standalone: a broker with its own embedded name server (default);
+                              broker: a cluster broker registering with --namesrv; namesrv: a
+                              name server only (serves registerBroker, queryRoute, clusterList,
+                              createTopic on the cluster)
+  --namesrv <host:port,...>   name servers this broker registers with (all of them)
+  --register-interval <ms>    how often a broker registers with its name servers (default 30000)
+  --broker-expiry <ms>        a name server drops a broker silent this long (default 120000)
+  --test-send-delay-ms <ms>   TEST HOOK: delay every send response this long (default 0, off)
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -86,6 +110,11 @@ const options = {
   "delay-levels": { type: "string" },
   "timer-max-delay": { type: "string" },
   "order-lock-expiry": { type: "string" },
+  role: { type: "string" },
+  namesrv: { type: "string" },
+  "register-interval": { type: "string" },
+  "broker-expiry": { type: "string" },
+  "test-send-delay-ms": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -115,6 +144,15 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
     throw new Error("--timer-max-delay must be 1s..366d");
   }
   if (values["order-lock-expiry"] !== undefined) c.orderLockExpiryMs = int("--order-lock-expiry", values["order-lock-expiry"]);
+  if (values.role !== undefined) c.role = values.role as BrokerConfig["role"];
+  if (values.namesrv !== undefined) c.namesrvAddrs = values.namesrv.split(/[,;\s]+/).filter((a) => a !== "");
+  if (values["register-interval"] !== undefined) c.registerIntervalMs = int("--register-interval", values["register-interval"]);
+  if (values["broker-expiry"] !== undefined) c.brokerExpiryMs = int("--broker-expiry", values["broker-expiry"]);
+  if (values["test-send-delay-ms"] !== undefined) c.testSendDelayMs = int("--test-send-delay-ms", values["test-send-delay-ms"]);
+  if (!["standalone", "broker", "namesrv"].includes(c.role)) throw new Error(`--role must be standalone, broker or namesrv, not "${c.role}"`);
+  if (c.role === "broker" && c.namesrvAddrs.length === 0) throw new Error("--role broker needs --namesrv host:port[,host:port]");
+  if (c.registerIntervalMs < 100) throw new Error("--register-interval must be at least 100 ms");
+  if (c.brokerExpiryMs < 100) throw new Error("--broker-expiry must be at least 100 ms");
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");

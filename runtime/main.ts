@@ -2,6 +2,7 @@
 import { Broker } from "./broker.ts";
 import { parseConfig, usage } from "./config.ts";
 import { loadPlatform } from "./platform-select.ts";
+import { startNameServer } from "./namesrv-server.ts";
 
 const platform = await loadPlatform();
 let config;
@@ -17,18 +18,30 @@ if (!config) {
 }
 
 const log = (line: string) => console.log(`[actormq] ${line}`);
-const broker = await Broker.start(platform, config, log);
-log(`broker ${config.brokerName} on ${platform.name}: listening on ${broker.address} (health: http://${config.host}:${broker.port}/health)`);
-log(`data directory ${config.dataDir}, flush ${config.flush}`);
-
-platform.process.onSignal(async (signal) => {
-  log(`${signal}: flushing, snapshotting and closing`);
-  try {
-    await broker.shutdown();
-    log("stopped cleanly");
+if (config.role === "namesrv") {
+  // A name server only: routes and registrations, no storage.
+  const ns = await startNameServer(platform, config, log);
+  log(`name server on ${platform.name}: listening on ${ns.address} (broker expiry ${config.brokerExpiryMs} ms)`);
+  platform.process.onSignal(async (signal) => {
+    log(`${signal}: closing`);
+    await ns.shutdown();
     platform.process.exit(0);
-  } catch (e) {
-    console.error("shutdown failed:", e);
-    platform.process.exit(1);
-  }
-});
+  });
+} else {
+  const broker = await Broker.start(platform, config, log);
+  const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms` : "";
+  log(`broker ${config.brokerName} on ${platform.name}: listening on ${broker.address} (health: http://${config.host}:${broker.port}/health)`);
+  log(`data directory ${config.dataDir}, flush ${config.flush}${cluster}`);
+
+  platform.process.onSignal(async (signal) => {
+    log(`${signal}: flushing, snapshotting and closing`);
+    try {
+      await broker.shutdown();
+      log("stopped cleanly");
+      platform.process.exit(0);
+    } catch (e) {
+      console.error("shutdown failed:", e);
+      platform.process.exit(1);
+    }
+  });
+}

@@ -10,6 +10,8 @@ import { lockQueues, unlockQueues } from "./ops/order-locks.ts";
 import { send, sendBatch } from "./ops/produce.ts";
 import { sendBack } from "./ops/retry.ts";
 import { inspect } from "./ops/inspect.ts";
+import { registerBroker } from "./ops/namesrv.ts";
+import { withTestHooks } from "./ops/test-hooks.ts";
 
 type Handler = (broker: Broker, conn: Connection, req: Request) => void;
 
@@ -33,6 +35,7 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.lockQueues]: lockQueues,
   [Op.unlockQueues]: unlockQueues,
   [Op.inspect]: inspect,
+  [Op.registerBroker]: registerBroker,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {
@@ -82,7 +85,7 @@ function dispatch(broker: Broker, conn: Connection, data: Uint8Array): void {
   if (!handler) return broker.replyError(conn, id, new BrokerError(ErrorCode.UNKNOWN_OP, `unknown op "${req.op.slice(0, 64)}"`));
   if (broker.isClosing) return broker.replyError(conn, id, new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the broker is shutting down"));
   try {
-    handler(broker, conn, req);
+    handler(broker, withTestHooks(broker, conn, req), req);
   } catch (e) {
     broker.replyError(conn, id, e);
   }

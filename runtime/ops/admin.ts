@@ -5,6 +5,7 @@ import type { StoredRecord } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { clusterListVia } from "./namesrv.ts";
 
 const MAX_QUEUES = 1024;
 
@@ -42,6 +43,7 @@ export function topicStatus(broker: Broker, conn: Connection, req: Request): voi
 
 /** The brokers of this cluster: a standalone broker (the only mode so far) answers with itself. */
 export function clusterList(broker: Broker, conn: Connection, req: Request): void {
+  if (broker.namesrv) return broker.reply(conn, req.id, clusterListVia(broker, broker.namesrv));
   const now = broker.platform.clock.now();
   broker.reply(conn, req.id, {
     mode: "standalone",
@@ -58,6 +60,7 @@ export function clusterList(broker: Broker, conn: Connection, req: Request): voi
 }
 
 export function queryRoute(broker: Broker, conn: Connection, req: Request): void {
+  if (broker.namesrv) return broker.reply(conn, req.id, broker.namesrv.queryRoute(req));
   const topic = required<string>(req, "topic", "string");
   const t = broker.topicForRead(topic);
   broker.reply(conn, req.id, {

@@ -1,0 +1,133 @@
+// The name server (RocketMQ's NameSrv RouteInfoManager): a table of brokers, each with its
+// address, its topics (queue count and permission) and its last registration. Brokers register
+// on start, on every topic change and every 30 s; one silent for `brokerExpiryMs` is dropped.
+// Expiry is an absolute time kept in context (`expiresAt`), so a snapshot or a restart re-arms
+// it from the data alone (XState does not persist timers). Queries read the context through the
+// pure functions below; the machine never does I/O.
+import { enqueueActions, setup } from "xstate";
+
+export interface NamesrvTopic {
+  queues: number;
+  perm: number;
+}
+
+export interface BrokerEntry {
+  brokerName: string;
+  /** The broker's WebSocket URL as it advertises it. */
+  address: string;
+  topics: Record<string, NamesrvTopic>;
+  /** When it last registered (the name server's clock). */
+  lastUpdate: number;
+  /** When it is dropped unless it registers again: lastUpdate + brokerExpiryMs. */
+  expiresAt: number;
+}
+
+export interface NamesrvContext {
+  brokers: Record<string, BrokerEntry>;
+}
+
+export interface NamesrvDeps {
+  now(): number;
+  /** A broker silent this long leaves every route (RocketMQ: 120 s). */
+  brokerExpiryMs: number;
+  /** Told when a broker was dropped for silence (for the log). */
+  brokerExpired?(brokerName: string, address: string): void;
+}
+
+export type NamesrvEvent =
+  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic> }
+  | { type: "UNREGISTER_BROKER"; brokerName: string }
+  /** A topic was created on a broker through the name server: visible before the broker's own registration arrives. */
+  | { type: "TOPIC_CREATED"; brokerName: string; topic: string; queues: number; perm: number }
+  | { type: "REARM" };
+
+export function createNamesrvMachine(deps: NamesrvDeps) {
+  return setup({
+    types: {} as { context: NamesrvContext; events: NamesrvEvent; input: Partial<NamesrvContext> | undefined },
+    guards: {
+      hasBrokers: ({ context }) => Object.keys(context.brokers).length > 0,
+      noBrokers: ({ context }) => Object.keys(context.brokers).length === 0,
+    },
+    delays: {
+      untilExpiry: ({ context }) => {
+        const first = Math.min(...Object.values(context.brokers).map((b) => b.expiresAt));
+        return Number.isFinite(first) ? Math.max(0, first - deps.now()) : 0;
+      },
+    },
+    actions: {
+      register: enqueueActions(({ context, event, enqueue }) => {
+        const e = event as Extract<NamesrvEvent, { type: "REGISTER_BROKER" }>;
+        const now = deps.now();
+        const entry: BrokerEntry = { brokerName: e.brokerName, address: e.address, topics: e.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
+        enqueue.assign({ brokers: { ...context.brokers, [e.brokerName]: entry } });
+      }),
+      unregister: enqueueActions(({ context, event, enqueue }) => {
+        const name = (event as Extract<NamesrvEvent, { type: "UNREGISTER_BROKER" }>).brokerName;
+        if (!context.brokers[name]) return;
+        const { [name]: _, ...brokers } = context.brokers;
+        enqueue.assign({ brokers });
+      }),
+      topicCreated: enqueueActions(({ context, event, enqueue }) => {
+        const e = event as Extract<NamesrvEvent, { type: "TOPIC_CREATED" }>;
+        const b = context.brokers[e.brokerName];
+        if (!b) return;
+        const topics = { ...b.topics, [e.topic]: { queues: e.queues, perm: e.perm } };
+        enqueue.assign({ brokers: { ...context.brokers, [e.brokerName]: { ...b, topics } } });
+      }),
+      expire: enqueueActions(({ context, enqueue }) => {
+        const now = deps.now();
+        const gone = Object.values(context.brokers).filter((b) => b.expiresAt <= now);
+        if (gone.length === 0) return;
+        enqueue.assign({ brokers: Object.fromEntries(Object.entries(context.brokers).filter(([, b]) => b.expiresAt > now)) });
+        for (const b of gone) enqueue(() => deps.brokerExpired?.(b.brokerName, b.address));
+      }),
+    },
+  }).createMachine({
+    id: "namesrv",
+    context: ({ input }) => ({ brokers: {}, ...input }),
+    initial: "idle",
+    on: {
+      REGISTER_BROKER: { target: ".active", actions: "register" },
+      TOPIC_CREATED: { actions: "topicCreated" },
+    },
+    states: {
+      idle: {
+        always: { guard: "hasBrokers", target: "active" },
+      },
+      active: {
+        always: { guard: "noBrokers", target: "idle" },
+        // Re-entered on every registration, so the delay is recomputed from the new expiresAt.
+        after: { untilExpiry: { target: "active", reenter: true, actions: "expire" } },
+        on: {
+          UNREGISTER_BROKER: { actions: "unregister" },
+          REARM: { target: "active", reenter: true },
+        },
+      },
+    },
+  });
+}
+
+/** One broker's part of a topic's route. */
+export interface RouteBroker {
+  name: string;
+  address: string;
+  queues: number;
+  perm: number;
+}
+
+/** Brokers still within their expiry, sorted by name. */
+export function liveBrokers(context: NamesrvContext, now: number): BrokerEntry[] {
+  return Object.values(context.brokers)
+    .filter((b) => b.expiresAt > now)
+    .sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+}
+
+/** The brokers holding a topic, with its queue count and permission on each; [] when none does. */
+export function topicRoute(context: NamesrvContext, topic: string, now: number): RouteBroker[] {
+  const out: RouteBroker[] = [];
+  for (const b of liveBrokers(context, now)) {
+    const t = Object.hasOwn(b.topics, topic) ? b.topics[topic] : undefined;
+    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: t.perm });
+  }
+  return out;
+}
