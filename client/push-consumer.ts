@@ -22,7 +22,7 @@ import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
 import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
 import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
-import { memberList, Rebalancer } from "./rebalance.ts";
+import { memberList, Rebalancer, routeAddresses } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
 export type ConsumeResult = "SUCCESS" | "RECONSUME_LATER";
@@ -365,8 +365,16 @@ export class PushConsumer {
   // ---- rebalance ----
 
   /** From any name server (or broker) that answers: a dead one is passed over. */
-  private route(topic: string): Promise<{ route: ReturnType<typeof routeOf>; via: string } | null> {
-    return this.core.queryRoute(topic);
+  private async route(topic: string): Promise<{ route: ReturnType<typeof routeOf>; via: string } | null> {
+    const r = await this.core.queryRoute(topic);
+    // In a cluster, a broker first heard of here must know this member before its member list
+    // is read: heartbeat to every broker holding the topic.
+    const fresh = r ? routeAddresses(r).filter((a) => !this.brokers.has(a)) : [];
+    if (fresh.length > 0) {
+      for (const a of fresh) this.brokers.add(a);
+      await this.heartbeat(false);
+    }
+    return r;
   }
 
   /** Makes the owned queues of `topic` exactly `queues`. */

@@ -88,6 +88,11 @@ export function readableQueues(route: TopicRoute, via: string): MessageQueue[] {
   return sortQueues(out);
 }
 
+/** The dialable addresses of the brokers in a route (a consumer heartbeats to each). */
+export function routeAddresses(r: { route: TopicRoute; via: string }): string[] {
+  return [...new Set(r.route.brokers.map((b) => dialableAddress(b.address, r.via)))];
+}
+
 /** Parses a consumerList reply: the member ids, sorted. */
 export function memberList(reply: Record<string, unknown>): string[] {
   const ids = reply.clientIds;

@@ -1,0 +1,169 @@
+// A cluster of real processes: one name server (--role namesrv) and two brokers (--role broker)
+// registering with it. Topics created on the cluster, routes, sends spread over every queue of
+// every broker, a consumer group over both brokers, a dead name server passed over, and a broker
+// that stops registering leaving the routes after the expiry and coming back when restarted.
+import { spawn } from "node:child_process";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Admin, type MessageView, Producer, PushConsumer } from "../client/mod.ts";
+import { ClientCore } from "../client/client-core.ts";
+import { isDeno, until } from "./helpers/broker.ts";
+import { startCluster } from "./helpers/cluster.ts";
+
+const EXPIRY_MS = 2000;
+const cluster = await startCluster({
+  brokers: 2,
+  namesrvArgs: ["--broker-expiry", String(EXPIRY_MS)],
+  brokerArgs: () => ["--register-interval", "300", "--default-queues", "4"],
+});
+const admin = new Admin({ endpoints: cluster.url });
+await admin.start();
+
+const consumers: PushConsumer[] = [];
+
+test.after(async () => {
+  await Promise.all(consumers.map((c) => c.kill()));
+  await admin.shutdown();
+  await cluster.stop();
+});
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const [cmd, argv] = isDeno ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/admin.ts"]] : [process.execPath, ["dist/admin.mjs"]];
+  const child = spawn(cmd, [...argv, ...args, "--endpoints", cluster.url], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stdout += d));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout })));
+}
+
+test("a topic created on the cluster has queues on every broker; the route lists them; sends spread over all of them", async () => {
+  const t = await admin.createTopic("Spread", 3);
+  assert.equal(t.brokers?.map((b) => [b.broker, b.queues]).sort(), [["b1", 3], ["b2", 3]]);
+  // Each broker holds the topic itself, not only the name server's table.
+  for (const b of cluster.brokers) {
+    const direct = new Admin({ endpoints: b.proc.url });
+    await direct.start();
+    assert.equal((await direct.topicStatus("Spread")).queues.length, 3, `${b.name} holds 3 queues`);
+    await direct.shutdown();
+  }
+  const core = new ClientCore({ endpoints: cluster.url });
+  const r = await core.queryRoute("Spread");
+  await core.close();
+  assert.ok(r);
+  assert.equal(r!.route.brokers.map((b) => [b.name, b.address, b.queues, b.perm]), cluster.brokers.map((b) => [b.name, b.proc.url, 3, 6]));
+
+  const producer = new Producer({ endpoints: cluster.url, group: "pg" });
+  await producer.start();
+  const perQueue = new Map<string, number>();
+  for (let i = 0; i < 60; i++) {
+    const s = await producer.send({ topic: "Spread", body: `m${i}` });
+    const k = `${s.queue.broker}:${s.queue.queueId}`;
+    perQueue.set(k, (perQueue.get(k) ?? 0) + 1);
+  }
+  await producer.shutdown();
+  // Round-robin over the 6 queues of both brokers: each gets its tenth.
+  assert.equal([...perQueue.keys()].sort(), ["b1:0", "b1:1", "b1:2", "b2:0", "b2:1", "b2:2"]);
+  assert.ok([...perQueue.values()].every((n) => n === 10), JSON.stringify([...perQueue]));
+  for (const b of cluster.brokers) {
+    const direct = new Admin({ endpoints: b.proc.url });
+    await direct.start();
+    const stored = (await direct.topicStatus("Spread")).queues.reduce((n, q) => n + q.maxOffset, 0);
+    await direct.shutdown();
+    assert.is(stored, 30, `${b.name} stored its half`);
+  }
+});
+
+test("a consumer group over two brokers owns every queue of both, one member per queue, and consumes everything", async () => {
+  await admin.createTopic("Group2", 4);
+  const got = new Map<string, string>();
+  const members = Array.from({ length: 3 }, (_, i) =>
+    new PushConsumer({
+      endpoints: cluster.url,
+      group: "cg2",
+      subscriptions: { Group2: "*" },
+      consumeFrom: "first",
+      handler: (m: MessageView) => {
+        got.set(m.id, `member${i}`);
+        return "SUCCESS";
+      },
+    })
+  );
+  consumers.push(...members);
+  await Promise.all(members.map((m) => m.start()));
+  const owned = () => {
+    const owners = new Map<string, number>();
+    for (const m of members) for (const q of m.assignedQueues()) if (q.topic === "Group2") owners.set(`${q.broker}:${q.queueId}`, (owners.get(`${q.broker}:${q.queueId}`) ?? 0) + 1);
+    return owners;
+  };
+  await until("8 queues of 2 brokers owned once each", () => {
+    const o = owned();
+    return o.size === 8 && [...o.values()].every((n) => n === 1);
+  }, 15_000, 50);
+  assert.equal([...owned().keys()].sort(), ["b1:0", "b1:1", "b1:2", "b1:3", "b2:0", "b2:1", "b2:2", "b2:3"]);
+  assert.ok(members.every((m) => m.assignedQueues().some((q) => q.topic === "Group2")), "every member has a share");
+
+  const producer = new Producer({ endpoints: cluster.url });
+  await producer.start();
+  const sent = await Promise.all(Array.from({ length: 400 }, (_, i) => producer.send({ topic: "Group2", body: `g${i}` })));
+  assert.equal(new Set(sent.map((s) => s.queue.broker)), new Set(["b1", "b2"]));
+  await until("400 messages consumed", () => sent.every((s) => got.has(s.msgId)), 15_000, 20);
+  await producer.shutdown();
+  await Promise.all(members.map((m) => m.shutdown()));
+});
+
+test("a client given a dead name server first uses the next one", async () => {
+  // A port nothing listens on: the name server there is dead.
+  const dead = "ws://127.0.0.1:9/ws";
+  const producer = new Producer({ endpoints: [dead, cluster.url] });
+  await producer.start();
+  const s = await producer.send({ topic: "Group2", body: "via the second name server" });
+  assert.ok(["b1", "b2"].includes(s.queue.broker));
+  await producer.shutdown();
+  const core = new ClientCore({ endpoints: [dead, cluster.url] });
+  assert.ok(await core.queryRoute("Spread"));
+  await core.close();
+});
+
+test("the admin CLI lists the cluster: brokers, addresses, topics, last registration", async () => {
+  const r = await cli("clusterList");
+  assert.is(r.code, 0, r.stdout);
+  assert.match(r.stdout, /cluster \(cluster\): 2 broker\(s\)/);
+  for (const b of cluster.brokers) {
+    // Spread, Group2 and the group's retry topic %RETRY%cg2.
+    assert.match(r.stdout, new RegExp(`^${b.name}\\s+${b.proc.url.replace(/[.]/g, "\\.")}\\s+3\\s`, "m"));
+    assert.match(r.stdout, new RegExp(`^${b.name}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+ \\(\\d+s ago\\)\\s+%RETRY%cg2,Group2,Spread$`, "m"));
+  }
+  const j = await cli("clusterList", "--json");
+  const c = JSON.parse(j.stdout);
+  assert.equal(c.brokers.map((b: { name: string }) => b.name), ["b1", "b2"]);
+  assert.ok(c.brokers.every((b: { lastUpdate: number }) => Date.now() - b.lastUpdate < 5000));
+});
+
+test("a broker that stops registering leaves the routes after the expiry; restarted, it comes back", async () => {
+  const [b1, b2] = cluster.brokers;
+  await cluster.kill(b2);
+  const killedAt = Date.now();
+  const core = new ClientCore({ endpoints: cluster.url });
+  // Still listed until the expiry: the name server cannot tell silence from a slow network.
+  await until("b2 gone from the route", async () => {
+    const r = await core.queryRoute("Spread");
+    return r && r.route.brokers.map((b) => b.name).join() === "b1";
+  }, 10_000, 50);
+  const gone = Date.now() - killedAt;
+  assert.ok(gone >= EXPIRY_MS - 400, `dropped after ${gone} ms, not before the ${EXPIRY_MS} ms expiry (less its last registration's age)`);
+  assert.equal((await admin.clusterList()).brokers.map((b) => b.name), ["b1"]);
+
+  await cluster.restart(b2);
+  await until("b2 back in the route", async () => {
+    const r = await core.queryRoute("Spread");
+    return r && r.route.brokers.map((b) => `${b.name}=${b.address}`).join() === `b1=${b1.proc.url},b2=${b2.proc.url}`;
+  }, 10_000, 50);
+  await core.close();
+  // Its data survived: the restarted broker still holds its 30 messages.
+  const direct = new Admin({ endpoints: b2.proc.url });
+  await direct.start();
+  assert.is((await direct.topicStatus("Spread")).queues.reduce((n, q) => n + q.maxOffset, 0), 30);
+  await direct.shutdown();
+});
+
+test.run();

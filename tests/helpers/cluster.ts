@@ -1,0 +1,77 @@
+// A real cluster for end-to-end tests: one name server process and brokers as child processes
+// (--role broker), each with its own data directory, all on 127.0.0.1 with ports the OS picks.
+import { type BrokerProcess, killSpawned, spawnBroker, tempDir, until } from "./broker.ts";
+import { Admin } from "../../client/mod.ts";
+
+export interface ClusterBroker {
+  name: string;
+  dir: string;
+  args: string[];
+  proc: BrokerProcess;
+}
+
+export interface Cluster {
+  namesrv: BrokerProcess;
+  /** The name server's ws:// URL: what clients take as their endpoint. */
+  url: string;
+  brokers: ClusterBroker[];
+  /** SIGKILLs a broker; resolves when it has exited. */
+  kill(b: ClusterBroker): Promise<void>;
+  /** Starts a broker again on its data directory (and port 0: it registers its new address). */
+  restart(b: ClusterBroker): Promise<void>;
+  /** Waits until the name server lists exactly these brokers. */
+  waitForBrokers(names: string[], timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  brokers?: number;
+  /** Extra flags per broker (index), e.g. the send delay hook. */
+  brokerArgs?: (i: number) => string[];
+  namesrvArgs?: string[];
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const namesrv = await spawnBroker(["--role", "namesrv", "--port", "0", ...(options.namesrvArgs ?? [])]);
+  const nsAddr = new URL(namesrv.url).host;
+  const dirs: { remove(): void }[] = [];
+  const brokers: ClusterBroker[] = [];
+  await Promise.all(Array.from({ length: options.brokers ?? 2 }, async (_, i) => {
+    const dir = tempDir(`actormq-cluster-b${i + 1}-`);
+    dirs.push(dir);
+    const name = `b${i + 1}`;
+    const args = ["--role", "broker", "--namesrv", nsAddr, "--broker-name", name, "--port", "0", "--data-dir", dir.path, ...(options.brokerArgs?.(i) ?? [])];
+    brokers[i] = { name, dir: dir.path, args, proc: await spawnBroker(args) };
+  }));
+  const cluster: Cluster = {
+    namesrv,
+    url: namesrv.url,
+    brokers,
+    async kill(b) {
+      b.proc.child.kill("SIGKILL");
+      await b.proc.exited;
+    },
+    async restart(b) {
+      b.proc = await spawnBroker(b.args);
+    },
+    async waitForBrokers(names, timeoutMs = 15_000) {
+      const admin = new Admin({ endpoints: namesrv.url });
+      try {
+        const want = [...names].sort().join(",");
+        await until(`brokers ${want} registered`, async () => {
+          const c = await admin.clusterList();
+          return c.brokers.map((b) => b.name).sort().join(",") === want;
+        }, timeoutMs, 50);
+      } finally {
+        await admin.shutdown();
+      }
+    },
+    async stop() {
+      killSpawned();
+      await Promise.all([namesrv.exited, ...brokers.map((b) => b.proc.exited)]);
+      for (const d of dirs) d.remove();
+    },
+  };
+  await cluster.waitForBrokers(brokers.map((b) => b.name));
+  return cluster;
+}
