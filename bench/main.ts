@@ -10,6 +10,7 @@ import { fmt, median } from "./stats.ts";
 import { groupDrain, groupLatency } from "./group-workloads.ts";
 import { orderedDrain } from "./ordered-workloads.ts";
 import { storeMany, timerLateness } from "./timer-workloads.ts";
+import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
 
@@ -66,6 +67,13 @@ async function main() {
   const inspectSampled = row("events the broker processed / sampled into frames (%)", "%");
   // --only <word>: run the sections whose name contains it (e.g. --only timer).
   const on = (section: string) => !values.only || section.includes(values.only);
+  const cbase = row("cluster baseline: produce to one broker alone, --flush async, 1,000 in flight", "msg/s");
+  const cprod = row("cluster: produce via name server over 2 brokers, --flush async, 1,000 in flight", "msg/s", cbase);
+  const krec = row("cluster: SIGKILL of 1 of 2 brokers -> sends 100% successful again (default 2 retries)", "ms");
+  const kfail = row("cluster: sends failed after that SIGKILL (default 2 retries)", "sends");
+  const kmax = row("cluster: slowest send after that SIGKILL", "ms");
+  const krec0 = row("cluster: SIGKILL of 1 of 2 brokers -> sends 100% successful again (no retries)", "ms");
+  const kfail0 = row("cluster: sends failed after that SIGKILL (no retries)", "sends");
 
   for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}/${runs}`);
@@ -159,6 +167,29 @@ async function main() {
       pInspect8.values.push(small.with);
       cpuNoInspect8.values.push(small.cpuWithout);
       cpuInspect8.values.push(small.cpuWith);
+    }
+    if (on("cluster")) {
+      const dir = mkdtempSync(join(root, "cluster-"));
+      // The baseline, in the same run: the same workload against one broker alone.
+      const single = await startBrokerProcess(["--data-dir", mkdtempSync(join(dir, "single-"))]);
+      const admin = new Admin({ endpoints: single.url });
+      await admin.start();
+      await admin.createTopic("ClusterBench", 4);
+      await admin.shutdown();
+      cbase.values.push(await produce(single.url, "ClusterBench", N, 1000));
+      await single.stop();
+      const c = await startClusterProcesses(dir);
+      cprod.values.push(await clusterProduce(c, N, 1000));
+      await c.stop();
+      for (const [retries, rec, fail] of [[2, krec, kfail], [0, krec0, kfail0]] as const) {
+        const k = await startClusterProcesses(dir, ["--flush", "sync"]);
+        const r = await killRecovery(k, 200, retries, quick ? 1000 : 2000, quick ? 2000 : 4000);
+        rec.values.push(r.recoveryMs);
+        fail.values.push(r.failed);
+        if (retries > 0) kmax.values.push(r.maxLatencyMs);
+        await k.stop();
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   rmSync(root, { recursive: true, force: true });

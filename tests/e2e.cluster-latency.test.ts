@@ -57,7 +57,7 @@ test("the slow broker is marked, gets far fewer sends, and is tried again after 
   for (let i = 1; i < slow.length; i++) {
     const gap = slow[i].start - slow[i - 1].end;
     assert.ok(gap >= UNAVAILABLE_MS - 20, `b2 tried again ${gap} ms after its slow answer (marked for ${UNAVAILABLE_MS} ms)`);
-    assert.ok(gap <= UNAVAILABLE_MS + 1000, `b2 tried again ${gap} ms after its slow answer: soon after the mark ended`);
+    assert.ok(gap <= UNAVAILABLE_MS + 2000, `b2 tried again ${gap} ms after its slow answer: soon after the mark ended`);
   }
 });
 
