@@ -1,5 +1,5 @@
-// A cluster of real processes: one name server (--role namesrv) and two brokers (--role broker)
-// registering with it. Topics created on the cluster, routes, sends spread over every queue of
+// A cluster of real processes: two name servers (--role namesrv) and two brokers (--role broker)
+// registering with both. Topics created on the cluster, routes, sends spread over every queue of
 // every broker, a consumer group over both brokers, a dead name server passed over, and a broker
 // that stops registering leaving the routes after the expiry and coming back when restarted.
 import { spawn } from "node:child_process";
@@ -15,6 +15,7 @@ import { encode } from "../protocol/mod.ts";
 const EXPIRY_MS = 2000;
 const cluster = await startCluster({
   brokers: 2,
+  namesrvs: 2,
   namesrvArgs: ["--broker-expiry", String(EXPIRY_MS)],
   brokerArgs: () => ["--register-interval", "300", "--default-queues", "4"],
 });
@@ -113,32 +114,62 @@ test("a consumer group over two brokers owns every queue of both, one member per
   await Promise.all(members.map((m) => m.shutdown()));
 });
 
+test("brokers register with every name server: both list both brokers and answer the same routes", async () => {
+  const [ns1, ns2] = cluster.namesrvs;
+  const routes = [];
+  for (const ns of [ns1, ns2]) {
+    const a = new Admin({ endpoints: ns.url });
+    await a.start();
+    assert.equal((await a.clusterList()).brokers.map((b) => [b.name, b.address]), cluster.brokers.map((b) => [b.name, b.proc.url]));
+    await a.shutdown();
+    const core = new ClientCore({ endpoints: ns.url });
+    routes.push((await core.queryRoute("Spread"))!.route);
+    await core.close();
+  }
+  assert.equal(routes[0], routes[1]);
+  assert.is(routes[0].brokers.length, 2);
+});
+
 test("a client given a dead name server first uses the next one", async () => {
-  // A port nothing listens on: the name server there is dead.
-  const dead = "ws://127.0.0.1:9/ws";
-  const producer = new Producer({ endpoints: [dead, cluster.url] });
+  // The second name server is killed; clients that list it first pass over it.
+  const [ns1, ns2] = cluster.namesrvs;
+  ns2.child.kill("SIGKILL");
+  await ns2.exited;
+  const dead = ns2.url;
+  const producer = new Producer({ endpoints: [dead, ns1.url] });
   await producer.start();
   const s = await producer.send({ topic: "Group2", body: "via the second name server" });
   assert.ok(["b1", "b2"].includes(s.queue.broker));
   await producer.shutdown();
-  const core = new ClientCore({ endpoints: [dead, cluster.url] });
-  assert.ok(await core.queryRoute("Spread"));
+  const core = new ClientCore({ endpoints: [dead, ns1.url] });
+  const r = await core.queryRoute("Spread");
+  assert.is(r?.via, ns1.url);
   await core.close();
+  // A push consumer too: it joins and takes queues through the living name server.
+  const consumer = new PushConsumer({ endpoints: [dead, ns1.url], group: "cg-ns", subscriptions: { Spread: "*" }, handler: () => "SUCCESS" });
+  consumers.push(consumer);
+  await consumer.start();
+  await until("the consumer owns Spread's 6 queues", () => consumer.assignedQueues().filter((q) => q.topic === "Spread").length === 6, 10_000, 50);
+  await consumer.shutdown();
 });
 
 test("the admin CLI lists the cluster: brokers, addresses, topics, last registration", async () => {
-  const r = await cli("clusterList");
-  assert.is(r.code, 0, r.stdout);
-  assert.match(r.stdout, /cluster \(cluster\): 2 broker\(s\)/);
-  for (const b of cluster.brokers) {
-    // Spread, Group2 and the group's retry topic %RETRY%cg2.
-    assert.match(r.stdout, new RegExp(`^${b.name}\\s+${b.proc.url.replace(/[.]/g, "\\.")}\\s+3\\s`, "m"));
-    assert.match(r.stdout, new RegExp(`^${b.name}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+ \\(\\d+s ago\\)\\s+%RETRY%cg2,Group2,Spread$`, "m"));
-  }
   const j = await cli("clusterList", "--json");
   const c = JSON.parse(j.stdout);
   assert.equal(c.brokers.map((b: { name: string }) => b.name), ["b1", "b2"]);
   assert.ok(c.brokers.every((b: { lastUpdate: number }) => Date.now() - b.lastUpdate < 5000));
+  const r = await cli("clusterList");
+  assert.is(r.code, 0, r.stdout);
+  assert.match(r.stdout, /cluster \(cluster\): 2 broker\(s\)/);
+  for (const b of cluster.brokers) {
+    const listed = c.brokers.find((x: { name: string }) => x.name === b.name);
+    // Spread, Group2 and the groups' retry topics, on every broker.
+    assert.ok(["Group2", "Spread", "%RETRY%cg2"].every((t) => listed.topicNames.includes(t)), listed.topicNames.join());
+    assert.is(listed.topics, listed.topicNames.length);
+    assert.match(r.stdout, new RegExp(`^${b.name}\\s+${b.proc.url.replace(/[.]/g, "\\.")}\\s+${listed.topics}\\s+\\d+\\.\\d+\\.\\d+\\s+(node|deno)\\s`, "m"));
+    const names = listed.topicNames.join(",").replace(/[%]/g, "\\%");
+    assert.match(r.stdout, new RegExp(`^${b.name}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+ \\(\\d+s ago\\)\\s+${names}$`, "m"));
+  }
 });
 
 test("the name server answers bad input with named codes and keeps running", async () => {

@@ -12,6 +12,8 @@ export interface ClusterBroker {
 
 export interface Cluster {
   namesrv: BrokerProcess;
+  /** Every name server (the first is `namesrv`); each broker registers with all of them. */
+  namesrvs: BrokerProcess[];
   /** The name server's ws:// URL: what clients take as their endpoint. */
   url: string;
   brokers: ClusterBroker[];
@@ -20,20 +22,23 @@ export interface Cluster {
   /** Starts a broker again on its data directory (and port 0: it registers its new address). */
   restart(b: ClusterBroker): Promise<void>;
   /** Waits until the name server lists exactly these brokers. */
-  waitForBrokers(names: string[], timeoutMs?: number): Promise<void>;
+  waitForBrokers(names: string[], timeoutMs?: number, via?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface ClusterOptions {
   brokers?: number;
+  /** Name server processes side by side (default 1). */
+  namesrvs?: number;
   /** Extra flags per broker (index), e.g. the send delay hook. */
   brokerArgs?: (i: number) => string[];
   namesrvArgs?: string[];
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const namesrv = await spawnBroker(["--role", "namesrv", "--port", "0", ...(options.namesrvArgs ?? [])]);
-  const nsAddr = new URL(namesrv.url).host;
+  const namesrvs = await Promise.all(Array.from({ length: options.namesrvs ?? 1 }, () => spawnBroker(["--role", "namesrv", "--port", "0", ...(options.namesrvArgs ?? [])])));
+  const namesrv = namesrvs[0];
+  const nsAddr = namesrvs.map((n) => new URL(n.url).host).join(",");
   const dirs: { remove(): void }[] = [];
   const brokers: ClusterBroker[] = [];
   await Promise.all(Array.from({ length: options.brokers ?? 2 }, async (_, i) => {
@@ -45,6 +50,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }));
   const cluster: Cluster = {
     namesrv,
+    namesrvs,
     url: namesrv.url,
     brokers,
     async kill(b) {
@@ -54,8 +60,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     async restart(b) {
       b.proc = await spawnBroker(b.args);
     },
-    async waitForBrokers(names, timeoutMs = 15_000) {
-      const admin = new Admin({ endpoints: namesrv.url });
+    async waitForBrokers(names, timeoutMs = 15_000, via = namesrv.url) {
+      const admin = new Admin({ endpoints: via });
       try {
         const want = [...names].sort().join(",");
         await until(`brokers ${want} registered`, async () => {
@@ -68,10 +74,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async stop() {
       killSpawned();
-      await Promise.all([namesrv.exited, ...brokers.map((b) => b.proc.exited)]);
+      await Promise.all([...namesrvs.map((n) => n.exited), ...brokers.map((b) => b.proc.exited)]);
       for (const d of dirs) d.remove();
     },
   };
-  await cluster.waitForBrokers(brokers.map((b) => b.name));
+  for (const n of namesrvs) await cluster.waitForBrokers(brokers.map((b) => b.name), 15_000, n.url);
   return cluster;
 }
