@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, type MessageView, Producer, PushConsumer } from "../client/mod.ts";
 import { ClientCore } from "../client/client-core.ts";
-import { isDeno, until } from "./helpers/broker.ts";
+import { isDeno, spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { rawSocket } from "./helpers/raw-socket.ts";
 import { encode } from "../protocol/mod.ts";
@@ -202,6 +202,32 @@ test("the name server answers bad input with named codes and keeps running", asy
   assert.is(r.code, "UNKNOWN_OP");
   assert.match(String(r.message), /--role broker/);
   direct.close();
+});
+
+test("a standalone broker's embedded name server takes registrations from cluster brokers", async () => {
+  const standalone = await startBroker({ brokerName: "solo" });
+  const a = new Admin({ endpoints: standalone.url });
+  await a.start();
+  assert.is((await a.clusterList()).mode, "standalone");
+  await a.createTopic("Mixed", 2);
+  const dir = tempDir("actormq-cluster-b3-");
+  const b3 = await spawnBroker(["--role", "broker", "--namesrv", new URL(standalone.url).host, "--broker-name", "b3", "--port", "0", "--data-dir", dir.path]);
+  const direct = new Admin({ endpoints: b3.url });
+  await direct.start();
+  await direct.createTopic("Mixed", 3);
+  await direct.shutdown();
+  // b3 registers on start and again after the topic change.
+  const core = new ClientCore({ endpoints: standalone.url });
+  await until("the route of Mixed lists solo and b3", async () => (await core.queryRoute("Mixed"))?.route.brokers.map((b) => `${b.name}:${b.queues}`).join() === "b3:3,solo:2", 10_000, 50);
+  await core.close();
+  const c = await a.clusterList();
+  assert.is(c.mode, "cluster");
+  assert.equal(c.brokers.map((b) => b.name), ["b3", "solo"]);
+  await a.shutdown();
+  b3.child.kill("SIGKILL");
+  await b3.exited;
+  await standalone.stop();
+  dir.remove();
 });
 
 test("a broker that stops registering leaves the routes after the expiry; restarted, it comes back", async () => {
