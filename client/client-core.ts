@@ -9,7 +9,7 @@ import { type Reply, Transport } from "./transport.ts";
 import { resolveWebSocket, type WebSocketConstructor } from "./websocket.ts";
 
 export interface ClientOptions {
-  /** One or more brokers: "host:port", "ws://host:port[/ws]", or a list (also "a:1;b:2"). */
+  /** One or more brokers or name servers: "host:port", "ws://host:port[/ws]", or a list (also "a:1;b:2"). */
   endpoints: string | string[];
   /** Time a request may take (a long-polling pull gets its poll time on top). Default 3000 ms. */
   requestTimeoutMs?: number;

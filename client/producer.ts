@@ -1,6 +1,7 @@
 // The Producer: checks and encodes each message once, picks its queue from the topic's route
-// (round-robin), and hands it to the coalescer of that broker's connection, which batches the
-// sends of one turn into one frame. Failures of the connection are retried, RocketMQ's way.
+// (round-robin, skipping brokers the latency fault tolerance marked slow or failed), and hands
+// it to the coalescer of that broker's connection, which batches the sends of one turn into one
+// frame. Failures of the connection are retried on another broker, RocketMQ's way.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
 import { ClientCore, type ClientOptions } from "./client-core.ts";
 import { type EncodedMessage, encodeMessage, newMessageId, type SendMessage } from "./outgoing-message.ts";
