@@ -145,7 +145,9 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   }
   if (values["order-lock-expiry"] !== undefined) c.orderLockExpiryMs = int("--order-lock-expiry", values["order-lock-expiry"]);
   if (values.role !== undefined) c.role = values.role as BrokerConfig["role"];
-  if (values.namesrv !== undefined) c.namesrvAddrs = values.namesrv.split(/[,;\s]+/).filter((a) => a !== "");
+  const namesrv = values.namesrv ?? (c.namesrvAddrs as unknown); // a config file may give "host:port,host:port"
+  if (typeof namesrv === "string") c.namesrvAddrs = namesrv.split(/[,;\s]+/).filter((a) => a !== "");
+  if (!Array.isArray(c.namesrvAddrs) || c.namesrvAddrs.some((a) => typeof a !== "string")) throw new Error("namesrvAddrs must be a list of host:port");
   if (values["register-interval"] !== undefined) c.registerIntervalMs = int("--register-interval", values["register-interval"]);
   if (values["broker-expiry"] !== undefined) c.brokerExpiryMs = int("--broker-expiry", values["broker-expiry"]);
   if (values["test-send-delay-ms"] !== undefined) c.testSendDelayMs = int("--test-send-delay-ms", values["test-send-delay-ms"]);
