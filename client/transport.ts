@@ -161,7 +161,10 @@ export class Transport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.onopen = socket.onclose = socket.onerror = socket.onmessage = null;
+        socket.onopen = socket.onclose = socket.onmessage = null;
+        // Not null: closing a socket still connecting makes `ws` emit an error, which with no
+        // listener is thrown as an uncaught exception (seen after a handshake timeout on Deno).
+        socket.onerror = () => {};
         try {
           socket.close();
         } catch { /* already closing */ }
