@@ -20,6 +20,8 @@ export interface BrokerEntry {
   lastUpdate: number;
   /** When it is dropped unless it registers again: lastUpdate + brokerExpiryMs. */
   expiresAt: number;
+  /** Queues of a topic it creates on a first send (RocketMQ's autoCreateTopicEnable); absent: it creates none. */
+  autoCreateQueues?: number;
 }
 
 export interface NamesrvContext {
@@ -35,7 +37,7 @@ export interface NamesrvDeps {
 }
 
 export type NamesrvEvent =
-  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic> }
+  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic>; autoCreateQueues?: number }
   | { type: "UNREGISTER_BROKER"; brokerName: string }
   /** A topic was created on a broker through the name server: visible before the broker's own registration arrives. */
   | { type: "TOPIC_CREATED"; brokerName: string; topic: string; queues: number; perm: number }
@@ -59,6 +61,7 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
         const e = event as Extract<NamesrvEvent, { type: "REGISTER_BROKER" }>;
         const now = deps.now();
         const entry: BrokerEntry = { brokerName: e.brokerName, address: e.address, topics: e.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
+        if (e.autoCreateQueues !== undefined) entry.autoCreateQueues = e.autoCreateQueues;
         enqueue.assign({ brokers: { ...context.brokers, [e.brokerName]: entry } });
       }),
       unregister: enqueueActions(({ context, event, enqueue }) => {
@@ -113,6 +116,16 @@ export interface RouteBroker {
   address: string;
   queues: number;
   perm: number;
+}
+
+/**
+ * The route a producer may use for a topic no broker holds yet (RocketMQ's TBW102 route): every
+ * live broker that creates topics on a first send, with the queue count it would create.
+ */
+export function autoCreateRoute(context: NamesrvContext, now: number): RouteBroker[] {
+  return liveBrokers(context, now)
+    .filter((b) => b.autoCreateQueues !== undefined)
+    .map((b) => ({ name: b.brokerName, address: b.address, queues: b.autoCreateQueues!, perm: 6 }));
 }
 
 /** Brokers still within their expiry, sorted by name. */

@@ -28,6 +28,8 @@ export const HEARTBEAT_INTERVAL_MS = 30_000;
 interface CachedRoute {
   info: TopicPublishInfo | null; // null: TOPIC_NOT_FOUND
   at: number;
+  /** The route of a topic not created yet (the brokers that will create it): asked again soon. */
+  provisional?: boolean;
 }
 
 export class ClientCore {
@@ -108,7 +110,7 @@ export class ClientCore {
   cachedRoute(topic: string): TopicPublishInfo | null | undefined {
     const c = this.routes.get(topic);
     if (!c) return undefined;
-    if (Date.now() - c.at > (c.info ? ROUTE_TTL_MS : MISSING_ROUTE_TTL_MS)) this.fetchRoute(topic).catch(() => {});
+    if (Date.now() - c.at > (c.info && !c.provisional ? ROUTE_TTL_MS : MISSING_ROUTE_TTL_MS)) this.fetchRoute(topic).catch(() => {});
     return c.info;
   }
 
@@ -168,9 +170,15 @@ export class ClientCore {
   private fetchRoute(topic: string): Promise<TopicPublishInfo | null> {
     let p = this.routeFetches.get(topic);
     if (p) return p;
-    p = this.requestAny("queryRoute", { topic })
+    let provisional = false;
+    // autoCreate: a name server answers a topic no broker holds with the brokers that would
+    // create it on a first send (RocketMQ's TBW102 route), so sends to a new topic work in a cluster.
+    p = this.requestAny("queryRoute", { topic, autoCreate: true })
       .then(
-        ({ reply, via }) => new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via)),
+        ({ reply, via }) => {
+          provisional = reply.autoCreate === true;
+          return new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via));
+        },
         (e) => {
           // Not found: the producer sends anyway and the broker creates the topic. A broker
           // without routes (UNKNOWN_OP) is treated the same: it picks the queues itself.
@@ -179,7 +187,7 @@ export class ClientCore {
         },
       )
       .then((info) => {
-        this.routes.set(topic, { info, at: Date.now() });
+        this.routes.set(topic, provisional ? { info, at: Date.now(), provisional } : { info, at: Date.now() });
         return info;
       })
       .finally(() => this.routeFetches.delete(topic));

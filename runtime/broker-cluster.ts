@@ -20,6 +20,8 @@ export function joinCluster(broker: Broker, log: (line: string) => void): void {
       address: broker.address,
       // Every topic, system ones too: retry topics must be routable for their groups.
       topics: Object.fromEntries(Object.entries(broker.topics).map(([name, t]) => [name, { queues: t.queues, perm: t.perm }])),
+      // Every broker creates a topic on its first send (topicForWrite), with this many queues.
+      autoCreateQueues: config.defaultQueues,
       version: pkg.version,
       runtime: platform.name,
       startedAt: broker.startedAt,

@@ -3,7 +3,7 @@
 // (which registers itself with it in-process) and in a `--role namesrv` process of its own.
 import { type Actor, createActor } from "xstate";
 import { BrokerError, checkTopicName, ErrorCode, isSystemTopic, type Request } from "../protocol/mod.ts";
-import { type BrokerEntry, createNamesrvMachine, liveBrokers, type NamesrvTopic, topicRoute } from "../actors/namesrv.machine.ts";
+import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, type NamesrvTopic, topicRoute } from "../actors/namesrv.machine.ts";
 import { Transport } from "../client/transport.ts";
 import { resolveWebSocket } from "../client/websocket.ts";
 import { optional, required } from "./args.ts";
@@ -14,6 +14,8 @@ export interface BrokerRegistration {
   brokerName: string;
   address: string;
   topics: Record<string, NamesrvTopic>;
+  /** Queues of a topic the broker creates on a first send. */
+  autoCreateQueues?: number;
   version?: string;
   runtime?: string;
   startedAt?: number;
@@ -58,7 +60,7 @@ export class NameServer {
     const known = this.actor.getSnapshot().context.brokers[r.brokerName];
     if (!known || known.address !== r.address) this.options.log?.(`broker ${r.brokerName} registered from ${r.address}`);
     this.info.set(r.brokerName, { version: r.version, runtime: r.runtime, startedAt: r.startedAt });
-    this.actor.send({ type: "REGISTER_BROKER", brokerName: r.brokerName, address: r.address, topics: r.topics });
+    this.actor.send({ type: "REGISTER_BROKER", brokerName: r.brokerName, address: r.address, topics: r.topics, ...(r.autoCreateQueues ? { autoCreateQueues: r.autoCreateQueues } : {}) });
   }
 
   // ---- ops ----
@@ -77,10 +79,15 @@ export class NameServer {
       }
       topics[name] = { queues: q, perm: p };
     }
+    const autoCreateQueues = optional<number | undefined>(req, "autoCreateQueues", "uint", undefined);
+    if (autoCreateQueues !== undefined && (autoCreateQueues < 1 || autoCreateQueues > MAX_QUEUES)) {
+      throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "autoCreateQueues" must be 1..${MAX_QUEUES}`);
+    }
     this.register({
       brokerName,
       address,
       topics,
+      autoCreateQueues,
       version: optional<string | undefined>(req, "version", "string", undefined),
       runtime: optional<string | undefined>(req, "runtime", "string", undefined),
       startedAt: optional<number | undefined>(req, "startedAt", "uint", undefined),
@@ -90,7 +97,15 @@ export class NameServer {
 
   queryRoute(req: Request): OpResult {
     const topic = required<string>(req, "topic", "string");
-    const brokers = topicRoute(this.actor.getSnapshot().context, topic, this.options.clock.now());
+    const autoCreate = optional(req, "autoCreate", "boolean", false);
+    const context = this.actor.getSnapshot().context;
+    const now = this.options.clock.now();
+    const brokers = topicRoute(context, topic, now);
+    if (brokers.length === 0 && autoCreate) {
+      // A producer asks: the brokers that create the topic on its first send there.
+      const auto = autoCreateRoute(context, now);
+      if (auto.length > 0) return { topic, brokers: auto, autoCreate: true };
+    }
     if (brokers.length === 0) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${topic.slice(0, 200)}" does not exist on any registered broker`);
     return { topic, brokers };
   }

@@ -76,6 +76,19 @@ test("a topic created on the cluster has queues on every broker; the route lists
   }
 });
 
+test("a send to a topic no broker holds yet creates it on the brokers it reaches (RocketMQ's auto-create route)", async () => {
+  const producer = new Producer({ endpoints: cluster.url });
+  await producer.start();
+  const sent = [];
+  for (let i = 0; i < 16; i++) sent.push(await producer.send({ topic: "Auto", body: `a${i}` }));
+  await producer.shutdown();
+  // The provisional route named both brokers with their --default-queues (4): round-robin over 8 queues.
+  assert.equal(new Set(sent.map((s) => `${s.queue.broker}:${s.queue.queueId}`)).size, 8);
+  const core = new ClientCore({ endpoints: cluster.url });
+  await until("Auto routable on both brokers", async () => (await core.queryRoute("Auto"))?.route.brokers.map((b) => `${b.name}:${b.queues}`).join() === "b1:4,b2:4", 5000, 50);
+  await core.close();
+});
+
 test("a consumer group over two brokers owns every queue of both, one member per queue, and consumes everything", async () => {
   await admin.createTopic("Group2", 4);
   const got = new Map<string, string>();
