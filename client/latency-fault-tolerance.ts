@@ -53,7 +53,13 @@ export class LatencyFaultTolerance {
   /** Records a send to `broker` that took `latency` ms; `isolation`: it failed. */
   update(broker: string, latency: number, isolation: boolean): void {
     const judged = isolation ? Math.max(latency, ISOLATION_LATENCY_MS) : latency;
-    this.items.set(broker, { broker, latency: judged, availableAt: this.now() + this.notAvailableFor(judged) });
+    const availableAt = this.now() + this.notAvailableFor(judged);
+    // Called after every send: reuse the item rather than make garbage per message.
+    const item = this.items.get(broker);
+    if (item) {
+      item.latency = judged;
+      item.availableAt = availableAt;
+    } else this.items.set(broker, { broker, latency: judged, availableAt });
   }
 
   isAvailable(broker: string): boolean {
