@@ -382,7 +382,8 @@ export class PushConsumer {
     if (this.state !== "running") return;
     const want = new Map(queues.map((q) => [queueKey(q), q]));
     for (const [key, pq] of this.pqs) {
-      if (pq.mq.topic === topic && !want.has(key)) this.giveUp(key, pq);
+      // A broker restarted at another address is another queue to pull from: take it afresh.
+      if (pq.mq.topic === topic && (!want.has(key) || want.get(key)!.address !== pq.mq.address)) this.giveUp(key, pq);
     }
     const added = queues.filter((q) => !this.pqs.has(queueKey(q)));
     for (const q of added) {

@@ -25,6 +25,21 @@ test("SIGKILL of one broker mid-stream: every send acked or failed visibly, no a
   await admin.createTopic("Failover", 4);
   await admin.shutdown();
 
+  // A consumer group reads all along: through the kill, and from the restarted broker's new address.
+  const seen = new Set<string>();
+  const consumer = new PushConsumer({
+    endpoints: cluster.url,
+    group: "cg-failover",
+    subscriptions: { Failover: "*" },
+    consumeFrom: "first",
+    handler: (m: MessageView) => {
+      seen.add(m.id);
+      return "SUCCESS";
+    },
+  });
+  consumers.push(consumer);
+  await consumer.start();
+
   const producer = new Producer({ endpoints: cluster.url, group: "pg" });
   await producer.start();
   const acked = new Map<string, string>(); // msgId -> broker
@@ -69,19 +84,13 @@ test("SIGKILL of one broker mid-stream: every send acked or failed visibly, no a
 
   await cluster.restart(b2);
   await cluster.waitForBrokers(["b1", "b2"]);
-  const seen = new Set<string>();
-  const consumer = new PushConsumer({
-    endpoints: cluster.url,
-    group: "cg-failover",
-    subscriptions: { Failover: "*" },
-    consumeFrom: "first",
-    handler: (m: MessageView) => {
-      seen.add(m.id);
-      return "SUCCESS";
-    },
-  });
-  consumers.push(consumer);
-  await consumer.start();
+  // New messages on the restarted b2 (a new port: a new address) reach the running consumer too.
+  const after = new Producer({ endpoints: cluster.url });
+  await after.start();
+  const more = await Promise.all(Array.from({ length: 100 }, (_, i) => after.send({ topic: "Failover", body: `after-${i}` })));
+  await after.shutdown();
+  assert.ok(more.some((r) => r.queue.broker === "b2"));
+  for (const r of more) acked.set(r.msgId, r.queue.broker);
   const missing = () => [...acked.keys()].filter((id) => !seen.has(id));
   await until("every acknowledged message consumed", () => missing().length === 0, 30_000, 50).catch(() => {
     throw new Error(`${missing().length} of ${acked.size} acknowledged messages never consumed, e.g. ${missing().slice(0, 3)}`);

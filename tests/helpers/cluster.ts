@@ -19,7 +19,7 @@ export interface Cluster {
   brokers: ClusterBroker[];
   /** SIGKILLs a broker; resolves when it has exited. */
   kill(b: ClusterBroker): Promise<void>;
-  /** Starts a broker again on its data directory (and port 0: it registers its new address). */
+  /** Starts a broker again on its data directory (and port 0); resolves once the first name server lists its new address. */
   restart(b: ClusterBroker): Promise<void>;
   /** Waits until the name server lists exactly these brokers. */
   waitForBrokers(names: string[], timeoutMs?: number, via?: string): Promise<void>;
@@ -59,6 +59,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async restart(b) {
       b.proc = await spawnBroker(b.args);
+      // Until it registers, the name server may still list the dead process's address.
+      const admin = new Admin({ endpoints: namesrv.url });
+      try {
+        await until(`${b.name} registered at ${b.proc.url}`, async () => (await admin.clusterList()).brokers.some((x) => x.name === b.name && x.address === b.proc.url), 15_000, 50);
+      } finally {
+        await admin.shutdown();
+      }
     },
     async waitForBrokers(names, timeoutMs = 15_000, via = namesrv.url) {
       const admin = new Admin({ endpoints: via });
