@@ -3,6 +3,9 @@
 import { BrokerError, checkTopicName, ErrorCode, type MessageView, matchesTag, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
 import { ClientCore, type ClientOptions } from "./client-core.ts";
 import { fromPullItem } from "./message.ts";
+import { readableQueues } from "./rebalance.ts";
+import type { MessageQueue } from "./topic-route.ts";
+import type { Reply } from "./transport.ts";
 
 export interface PullConsumerOptions extends ClientOptions {
   /** Consumer group: whose offsets commitOffset and queryOffset read and write. */
@@ -12,6 +15,8 @@ export interface PullConsumerOptions extends ClientOptions {
 export interface PullOptions {
   topic: string;
   queueId: number;
+  /** The broker holding the queue, by name (a cluster: see QueueRef.broker). */
+  broker?: string;
   /** The first logical offset wanted. */
   offset: number;
   /** At most this many messages. Default 32 (the broker caps it at 1000). */
@@ -37,12 +42,18 @@ export interface PullResult {
 export interface QueueRef {
   topic: string;
   queueId: number;
+  /**
+   * The broker holding the queue, by name, when the endpoints are name servers (a cluster): the
+   * request goes to that broker's address from the topic's route. Without it, to the endpoint.
+   */
+  broker?: string;
 }
 
 export class PullConsumer {
   readonly group: string;
   private readonly core: ClientCore;
   private readonly subscriptions = new Map<string, Subscription>();
+  private readonly routes = new Map<string, { queues: MessageQueue[]; at: number }>();
 
   constructor(options: PullConsumerOptions) {
     if (options?.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PullConsumer needs a group");
@@ -62,7 +73,7 @@ export class PullConsumer {
    * here on the tag itself; a response whose every message fails that check reads NO_MATCHED_MSG.
    */
   async pull(options: PullOptions): Promise<PullResult> {
-    const { topic, queueId } = checkQueue(options);
+    const { topic, queueId, broker } = checkQueue(options);
     const offset = uint(options.offset, "offset");
     const sub = this.subscription(options.expression ?? "*");
     const args: Record<string, unknown> = { topic, queueId, offset, maxCount: options.maxCount ?? 32 };
@@ -76,7 +87,7 @@ export class PullConsumer {
       args.commitOffset = uint(options.commitOffset, "commitOffset");
     }
     // A held pull is answered up to pollMs later: the timeout covers that and a request's margin.
-    const reply = await this.core.request("pull", args, pollMs + this.core.requestTimeoutMs);
+    const reply = await this.call({ topic, queueId, broker }, "pull", args, pollMs + this.core.requestTimeoutMs);
     const items = Array.isArray(reply.msgs) ? reply.msgs : [];
     let msgs = items.map((item) => fromPullItem(item, queueId));
     let status = String(reply.status) as PullStatus;
@@ -95,15 +106,44 @@ export class PullConsumer {
 
   /** Records the next offset the group will consume in this queue. */
   async commitOffset(options: QueueRef & { offset: number }): Promise<void> {
-    const { topic, queueId } = checkQueue(options);
-    await this.core.request("commitOffset", { group: this.group, topic, queueId, offset: uint(options.offset, "offset") });
+    const ref = checkQueue(options);
+    await this.call(ref, "commitOffset", { group: this.group, topic: ref.topic, queueId: ref.queueId, offset: uint(options.offset, "offset") });
   }
 
   /** The group's committed offset in this queue; -1 if it never committed. */
   async queryOffset(options: QueueRef): Promise<number> {
-    const { topic, queueId } = checkQueue(options);
-    const reply = await this.core.request("queryOffset", { group: this.group, topic, queueId });
+    const ref = checkQueue(options);
+    const reply = await this.call(ref, "queryOffset", { group: this.group, topic: ref.topic, queueId: ref.queueId });
     return typeof reply.offset === "number" ? reply.offset : -1;
+  }
+
+  /**
+   * Every readable queue of a topic on every broker, sorted (RocketMQ's
+   * fetchSubscribeMessageQueues); each names its `broker` for pull, commitOffset and queryOffset.
+   */
+  async fetchMessageQueues(topic: string): Promise<QueueRef[]> {
+    return (await this.queuesOf(checkTopicName(topic), true)).map(({ broker, topic, queueId }) => ({ broker, topic, queueId }));
+  }
+
+  /** A request to the queue's broker when it is named, else to the endpoint. */
+  private async call(ref: QueueRef, op: string, args: Record<string, unknown>, timeoutMs = this.core.requestTimeoutMs): Promise<Reply> {
+    if (ref.broker === undefined) return this.core.request(op, args, timeoutMs);
+    let mq = (await this.queuesOf(ref.topic, false)).find((q) => q.broker === ref.broker && q.queueId === ref.queueId);
+    // Not in the cached route: the route may have changed since; ask once more.
+    mq ??= (await this.queuesOf(ref.topic, true)).find((q) => q.broker === ref.broker && q.queueId === ref.queueId);
+    if (!mq) throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `no broker "${ref.broker}" with queue ${ref.queueId} of topic "${ref.topic}" in its route`);
+    return this.core.transport(mq.address).request(op, args, timeoutMs);
+  }
+
+  /** The topic's readable queues from its route, cached 30 s (as routes are). */
+  private async queuesOf(topic: string, fresh: boolean): Promise<MessageQueue[]> {
+    const cached = this.routes.get(topic);
+    if (!fresh && cached && Date.now() - cached.at < 30_000) return cached.queues;
+    const r = await this.core.queryRoute(topic);
+    if (!r) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${topic}" does not exist`);
+    const queues = readableQueues(r.route, r.via);
+    this.routes.set(topic, { queues, at: Date.now() });
+    return queues;
   }
 
   /** Closes the connections; pulls in flight (long polls too) fail with CONNECTION_CLOSED. */
@@ -127,7 +167,8 @@ function checkQueue(options: QueueRef): QueueRef {
   if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.WRONG_TYPE, "expected { topic, queueId, ... }");
   if (options.topic === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "topic is missing");
   if (options.queueId === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "queueId is missing");
-  return { topic: checkTopicName(options.topic), queueId: uint(options.queueId, "queueId") };
+  if (options.broker !== undefined && typeof options.broker !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "broker must be a string");
+  return { topic: checkTopicName(options.topic), queueId: uint(options.queueId, "queueId"), broker: options.broker };
 }
 
 function uint(v: unknown, name: string): number {

@@ -76,6 +76,26 @@ test("a topic created on the cluster has queues on every broker; the route lists
   }
 });
 
+test("a PullConsumer through the name server reads and commits every queue of both brokers", async () => {
+  const { PullConsumer } = await import("../client/mod.ts");
+  const consumer = new PullConsumer({ endpoints: cluster.url, group: "pull-cg" });
+  await consumer.start();
+  const queues = await consumer.fetchMessageQueues("Spread");
+  assert.equal(queues.map((q) => `${q.broker}:${q.queueId}`), ["b1:0", "b1:1", "b1:2", "b2:0", "b2:1", "b2:2"]);
+  let total = 0;
+  for (const q of queues) {
+    const r = await consumer.pull({ ...q, offset: 0, maxCount: 100 });
+    assert.is(r.status, "FOUND");
+    total += r.msgs.length;
+    await consumer.commitOffset({ ...q, offset: r.nextOffset });
+    assert.is(await consumer.queryOffset(q), r.nextOffset);
+  }
+  assert.is(total, 60, "the 60 messages sent over both brokers");
+  const e = await consumer.pull({ topic: "Spread", queueId: 0, broker: "b9", offset: 0 }).catch((x) => x);
+  assert.is(e.code, "QUEUE_NOT_FOUND");
+  await consumer.shutdown();
+});
+
 test("a send to a topic no broker holds yet creates it on the brokers it reaches (RocketMQ's auto-create route)", async () => {
   const producer = new Producer({ endpoints: cluster.url });
   await producer.start();
