@@ -177,7 +177,9 @@ export class ClientCore {
       .then(
         ({ reply, via }) => {
           provisional = reply.autoCreate === true;
-          return new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via));
+          const info = new TopicPublishInfo(routeOf(topic, reply), (advertised) => dialableAddress(advertised, via));
+          info.autoCreate = provisional;
+          return info;
         },
         (e) => {
           // Not found: the producer sends anyway and the broker creates the topic. A broker

@@ -161,7 +161,7 @@ export class Producer {
     try {
       mq = info ? this.pickQueue(info, m, lastBroker) : undefined;
       // A selector chooses among the queues of the route: without one, the broker would pick.
-      if (m.select && !info) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${m.topic}" does not exist: a selector needs its queues (create the topic first)`);
+      if (m.select && (!info || info.autoCreate)) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${m.topic}" does not exist: a selector needs its queues (create the topic first)`);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -27,6 +27,8 @@ export interface MessageQueue {
 export class TopicPublishInfo {
   /** The writable queues, broker by broker. */
   readonly queues: MessageQueue[];
+  /** A name server's auto-create route: the topic exists on no broker yet. */
+  autoCreate = false;
   private index: number;
 
   constructor(readonly route: TopicRoute, dial: (advertised: string) => string, start = Math.floor(Math.random() * 1024)) {
