@@ -138,11 +138,13 @@ export class Broker {
     return n % queues;
   }
 
-  createTopic(topic: string, queues: number, perm: number): void {
+  /** Creates or widens a topic; the promise says when its config is on disk (createTopic answers then). */
+  createTopic(topic: string, queues: number, perm: number): Promise<void> {
     this.send({ type: "CREATE_TOPIC", topic, queues, perm, ...(isSystemTopic(topic) ? { system: true } : {}) });
     // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
-    this.topicFile.save(this.topics);
+    const saved = this.topicFile.save(this.topics);
     this.registrar?.topicsChanged();
+    return saved;
   }
 
   reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void {

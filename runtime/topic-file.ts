@@ -22,11 +22,13 @@ export class TopicFile {
     }
   }
 
-  save(topics: Record<string, TopicConfig>): void {
+  /** Queues a rewrite if the table changed; resolves once the table as it is now is on disk. */
+  save(topics: Record<string, TopicConfig>): Promise<void> {
     const key = JSON.stringify(topics);
-    if (key === this.lastSaved) return;
+    if (key === this.lastSaved) return this.writing;
     this.lastSaved = key;
     const bytes = encode(topics);
     this.writing = this.writing.then(() => this.files.writeFileAtomic(`${this.dir}/topics.cbor`, bytes)).catch((e) => console.error("topics.cbor:", e));
+    return this.writing;
   }
 }

@@ -15,9 +15,10 @@ export function createTopic(broker: Broker, conn: Connection, req: Request): voi
   const perm = optional(req, "perm", "uint", PERM_RW);
   if (queues < 1 || queues > MAX_QUEUES) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "queues" must be 1..${MAX_QUEUES}`);
   if (perm > 7) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "perm" is a bit set 0..7 (4 read, 2 write)`);
-  broker.createTopic(topic, queues, perm);
+  // Answered once topics.cbor holds it: a created topic survives a SIGKILL right after.
+  const saved = broker.createTopic(topic, queues, perm);
   const t = broker.topics[topic];
-  broker.reply(conn, req.id, { topic, queues: t.queues, perm: t.perm });
+  saved.then(() => broker.reply(conn, req.id, { topic, queues: t.queues, perm: t.perm }));
 }
 
 export function topicList(broker: Broker, conn: Connection, req: Request): void {
