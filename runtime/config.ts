@@ -23,6 +23,12 @@ export interface BrokerConfig {
   timerMaxDelayMs: number;
   /** An order lock (lockQueues) not renewed for this long is free (RocketMQ: 60 s). */
   orderLockExpiryMs: number;
+  /** A half message unresolved this long after it was stored is checked (RocketMQ's transactionTimeOut). */
+  transactionTimeoutMs: number;
+  /** An unresolved transaction is checked again this often (RocketMQ's transactionCheckInterval). */
+  transactionCheckIntervalMs: number;
+  /** After this many unanswered checks the half message goes to TRANS_CHECK_MAX_TIME_TOPIC (RocketMQ's transactionCheckMax). */
+  transactionCheckMax: number;
 }
 
 /** RocketMQ's messageDelayLevel default. */
@@ -46,6 +52,9 @@ export const defaults: BrokerConfig = {
   delayLevels: parseDelayLevels(DEFAULT_DELAY_LEVELS),
   timerMaxDelayMs: 7 * 86_400_000,
   orderLockExpiryMs: 60_000,
+  transactionTimeoutMs: 6_000,
+  transactionCheckIntervalMs: 30_000,
+  transactionCheckMax: 15,
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -67,6 +76,12 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
                               timing wheel has a slot per second of it (default 7d)
   --order-lock-expiry <ms>    an orderly consumer's queue lock not renewed for this long is
                               free for another member (default 60000)
+  --transaction-timeout <ms>  a half message unresolved this long is checked with its producer
+                              group (default 6000)
+  --transaction-check-interval <ms>
+                              an unresolved transaction is checked again this often (default 30000)
+  --transaction-check-max <n> unanswered checks before the half message is moved to
+                              TRANS_CHECK_MAX_TIME_TOPIC (default 15)
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -86,6 +101,9 @@ const options = {
   "delay-levels": { type: "string" },
   "timer-max-delay": { type: "string" },
   "order-lock-expiry": { type: "string" },
+  "transaction-timeout": { type: "string" },
+  "transaction-check-interval": { type: "string" },
+  "transaction-check-max": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -115,6 +133,10 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
     throw new Error("--timer-max-delay must be 1s..366d");
   }
   if (values["order-lock-expiry"] !== undefined) c.orderLockExpiryMs = int("--order-lock-expiry", values["order-lock-expiry"]);
+  if (values["transaction-timeout"] !== undefined) c.transactionTimeoutMs = int("--transaction-timeout", values["transaction-timeout"]);
+  if (values["transaction-check-interval"] !== undefined) c.transactionCheckIntervalMs = int("--transaction-check-interval", values["transaction-check-interval"]);
+  if (values["transaction-check-max"] !== undefined) c.transactionCheckMax = int("--transaction-check-max", values["transaction-check-max"]);
+  if (c.transactionCheckIntervalMs < 10) throw new Error("--transaction-check-interval must be at least 10 ms");
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");

@@ -10,6 +10,7 @@ import { lockQueues, unlockQueues } from "./ops/order-locks.ts";
 import { send, sendBatch } from "./ops/produce.ts";
 import { sendBack } from "./ops/retry.ts";
 import { inspect } from "./ops/inspect.ts";
+import { endTransaction } from "./ops/transaction.ts";
 
 type Handler = (broker: Broker, conn: Connection, req: Request) => void;
 
@@ -33,6 +34,7 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.lockQueues]: lockQueues,
   [Op.unlockQueues]: unlockQueues,
   [Op.inspect]: inspect,
+  [Op.endTransaction]: endTransaction,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {
@@ -52,6 +54,7 @@ export function createConnectionHandlers(broker: Broker): SocketHandlers {
       broker.inspector.unsubscribe(conn);
       // A consumer that goes away leaves its groups at once (RocketMQ does so on channel close).
       for (const group of conn.groups) broker.send({ type: "UNREGISTER", group, clientId: conn.clientId! });
+      broker.transactions.connectionClosed(conn);
     },
     onMessage(socket, data) {
       const conn = bySocket.get(socket);
