@@ -55,7 +55,7 @@ export type BrokerEvent =
   | { type: "TIMER_TICK" }
   /** Half messages were stored: one transaction actor each, under its shard. */
   | { type: "TX_BEGIN"; txs: TxInput[] }
-  /** Events for transaction actors (END, CHECK_DUE, WRITTEN, ...), by transaction id. */
+  /** Events for transaction actors (END, CHECK_DUE, ENDED, REARM), by transaction id. */
   | { type: "TX_DELIVER"; events: [id: string, event: TxEvent][] }
   /** After the op records are replayed on start: every restored transaction re-arms. */
   | { type: "TX_REARM" }

@@ -3,20 +3,21 @@
 // when it is next due to be asked, all plain data; the effects (re-putting the message, writing
 // op records, pushing checkTransaction, arming the check timer) are injected.
 //
-// pending --END--> committing --WRITTEN--> committed (final)
-//         --END--> rollingBack --WRITTEN--> rolledBack (final)
-// pending/checking --CHECK_DUE (due)--> checking (n+1 checks) ... after maxChecks --> discarding
-//         --WRITTEN--> discarded (final: the half message went to TRANS_CHECK_MAX_TIME_TOPIC)
-// A write that failed (WRITE_FAILED) goes back to checking: the producer is asked again.
+// pending --END COMMIT--> committed (final: the message re-put into its topic, an op record)
+//         --END ROLLBACK--> rolledBack (final: an op record)
+//         --CHECK_DUE (due)--> checking (n = 1 check) --CHECK_DUE--> checking (n + 1) ...
+// checking(maxChecks) --CHECK_DUE--> discarded (final: moved to TRANS_CHECK_MAX_TIME_TOPIC)
+// A finished actor is stopped by its shard, so memory follows the transactions in flight.
 //
-// The decided states (committing, rollingBack, discarding) last until the records are written,
-// so a snapshot taken meanwhile still holds the transaction and its decision; the restart
-// replays op records written after the snapshot, and redoes a decision that has none.
+// The decision's records are appended in the same event-loop turn as the decision (the append
+// pipeline flushes right after the I/O phase), before any snapshot can be written, so a
+// snapshot without the transaction always comes with its records in the CommitLog. If the
+// append fails, the broker begins the transaction again from its context (checked later).
 //
 // No XState `after` timer here: a stopped actor makes XState scan every scheduled event of the
 // system, and a restored one has lost its timers anyway (statelyai/xstate#5331). The due time
 // `checkAt` lives in context; the actor hands it to the injected armCheck, whose scheduler sends
-// CHECK_DUE. After a restore the root sends REARM, which arms it again.
+// CHECK_DUE. After a restore the broker sends REARM (once the op records are replayed).
 import { assign, not, setup } from "xstate";
 
 export type TxResolution = "COMMIT" | "ROLLBACK";
@@ -45,18 +46,16 @@ export interface TxDeps {
   armCheck(id: string, at: number): void;
   /** Push checkTransaction to a live producer of the group (false: none is connected). */
   checkTransaction(tx: TxContext): boolean;
-  /** Append what `action` writes (re-put and/or op record); WRITTEN or WRITE_FAILED follows. */
+  /** Append what `action` writes: the re-put (COMMIT) or the parked copy (DISCARD), and the op record. */
   writeEnd(tx: TxContext, action: TxAction): void;
 }
 
 export type TxEvent =
   | { type: "END"; resolution: TxResolution }
   | { type: "CHECK_DUE" }
-  | { type: "WRITTEN" }
-  | { type: "WRITE_FAILED" }
-  /** The restart found this transaction's op record: it ended before the crash. */
+  /** The restart found this transaction's op record: it ended before the crash; nothing is written. */
   | { type: "ENDED"; action: TxAction }
-  /** After a restore (sent once the op records are replayed): arm the check, or redo a decided write. */
+  /** After a restore (sent once the op records are replayed): arm the check timer again. */
   | { type: "REARM" };
 
 export type TxInput = Pick<TxContext, "id" | "group" | "halfOffset" | "checkAt"> & Partial<TxContext>;
@@ -77,7 +76,6 @@ export function createTransactionMachine(deps: TxDeps) {
         deps.checkTransaction(context);
         return { checks: context.checks + 1, checkAt: deps.now() + deps.checkIntervalMs };
       }),
-      retryLater: assign({ checkAt: () => deps.now() + deps.checkIntervalMs }),
       writeCommit: ({ context }) => deps.writeEnd(context, "COMMIT"),
       writeRollback: ({ context }) => deps.writeEnd(context, "ROLLBACK"),
       writeDiscard: ({ context }) => deps.writeEnd(context, "DISCARD"),
@@ -92,44 +90,19 @@ export function createTransactionMachine(deps: TxDeps) {
         { guard: ({ event }) => event.action === "ROLLBACK", target: ".rolledBack" },
         { target: ".discarded" },
       ],
+      END: [{ guard: "commit", target: ".committed", actions: "writeCommit" }, { target: ".rolledBack", actions: "writeRollback" }],
+      CHECK_DUE: [
+        { guard: not("due") }, // an older due time's wake-up: the newer one is armed too
+        { guard: "exhausted", target: ".discarded", actions: "writeDiscard" },
+        { target: ".checking", actions: ["check", "arm"] },
+      ],
+      REARM: { actions: "arm" },
     },
     states: {
-      pending: {
-        entry: "arm",
-        on: {
-          END: [{ guard: "commit", target: "committing" }, { target: "rollingBack" }],
-          CHECK_DUE: [
-            { guard: not("due") }, // an older due time's wake-up: the newer one is armed too
-            { guard: "exhausted", target: "discarding" },
-            { target: "checking", actions: ["check", "arm"] },
-          ],
-          REARM: { actions: "arm" },
-        },
-      },
+      /** Stored, not yet ended, not yet due to be checked. */
+      pending: { entry: "arm" },
       /** Asked `checks` times (RocketMQ's check count); each CHECK_DUE asks again or gives up. */
-      checking: {
-        on: {
-          END: [{ guard: "commit", target: "committing" }, { target: "rollingBack" }],
-          CHECK_DUE: [
-            { guard: not("due") },
-            { guard: "exhausted", target: "discarding" },
-            { target: "checking", actions: ["check", "arm"] },
-          ],
-          REARM: { actions: "arm" },
-        },
-      },
-      committing: {
-        entry: "writeCommit",
-        on: { WRITTEN: "committed", WRITE_FAILED: { target: "checking", actions: ["retryLater", "arm"] }, REARM: { actions: "writeCommit" } },
-      },
-      rollingBack: {
-        entry: "writeRollback",
-        on: { WRITTEN: "rolledBack", WRITE_FAILED: { target: "checking", actions: ["retryLater", "arm"] }, REARM: { actions: "writeRollback" } },
-      },
-      discarding: {
-        entry: "writeDiscard",
-        on: { WRITTEN: "discarded", WRITE_FAILED: { target: "checking", actions: ["retryLater", "arm"] }, REARM: { actions: "writeDiscard" } },
-      },
+      checking: {},
       committed: { type: "final" },
       rolledBack: { type: "final" },
       discarded: { type: "final" },

@@ -31,6 +31,13 @@ export interface TransactionSendResult extends SendResult {
   endState: string;
 }
 
+interface PendingEnd {
+  msgId: string;
+  resolution: LocalTransactionState;
+  resolve(state: string): void;
+  reject(e: unknown): void;
+}
+
 const RETRYABLE = new Set<string>([ErrorCode.CONNECTION_CLOSED, ErrorCode.TIMEOUT, ErrorCode.SERVICE_UNAVAILABLE]);
 const STATES = new Set<string>(["COMMIT", "ROLLBACK", "UNKNOWN"]);
 
@@ -42,6 +49,8 @@ export class TransactionProducer extends Producer {
   private readonly checking = new Set<string>();
   private readonly openTransactions = new Set<Promise<unknown>>();
   private closing = false;
+  /** endTransactions of this turn, per broker address: they leave in one frame. */
+  private readonly ends = new Map<string, PendingEnd[]>();
 
   constructor(options: TransactionProducerOptions) {
     if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints, group, check } are required");
@@ -106,11 +115,9 @@ export class TransactionProducer extends Producer {
   /** endTransaction to the broker holding the half message, retried while the broker cannot be reached. */
   private async end(sent: SendResult, state: LocalTransactionState): Promise<string> {
     const deadline = Date.now() + this.endRetryMs;
-    const args = { group: this.group, msgId: sent.msgId, resolution: state, fromCheck: false };
     for (let attempt = 0;; attempt++) {
       try {
-        const reply = await this.core.transport(this.addressOf(sent)).request("endTransaction", args, this.core.requestTimeoutMs);
-        return String(reply.state);
+        return await this.endOnce(this.addressOf(sent), sent.msgId, state);
       } catch (e) {
         const code = e instanceof BrokerError ? e.code : ErrorCode.INTERNAL_ERROR;
         if (!RETRYABLE.has(code) || this.core.isClosed) throw e;
@@ -119,6 +126,42 @@ export class TransactionProducer extends Producer {
         await new Promise((r) => setTimeout(r, Math.min(left, 100 * 2 ** Math.min(attempt, 4))));
       }
     }
+  }
+
+  private endOnce(address: string, msgId: string, resolution: LocalTransactionState): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      let list = this.ends.get(address);
+      if (!list) {
+        this.ends.set(address, (list = []));
+        queueMicrotask(() => this.flushEnds(address));
+      }
+      list.push({ msgId, resolution, resolve, reject });
+    });
+  }
+
+  /** One endTransaction frame for everything ended in this turn; each transaction gets its own answer. */
+  private flushEnds(address: string): void {
+    const list = this.ends.get(address)!;
+    this.ends.delete(address);
+    const transport = this.core.transport(address);
+    const timeout = this.core.requestTimeoutMs;
+    if (list.length === 1) {
+      const [e] = list;
+      transport.request("endTransaction", { group: this.group, msgId: e.msgId, resolution: e.resolution, fromCheck: false }, timeout).then((r) => e.resolve(String(r.state)), e.reject);
+      return;
+    }
+    const transactions = list.map((e) => ({ msgId: e.msgId, resolution: e.resolution }));
+    transport.request("endTransaction", { group: this.group, transactions, fromCheck: false }, timeout).then(
+      (reply) => {
+        const results = Array.isArray(reply.results) ? (reply.results as { code?: unknown; message?: unknown; state?: unknown }[]) : [];
+        list.forEach((e, i) => {
+          const r = results[i];
+          if (r?.code === 0) e.resolve(String(r.state));
+          else e.reject(new BrokerError(String(r?.code ?? ErrorCode.INTERNAL_ERROR), String(r?.message ?? "endTransaction: no result for this transaction")));
+        });
+      },
+      (err) => list.forEach((e) => e.reject(err)),
+    );
   }
 
   /** The address of the broker that stored the half message (the endpoint when the route does not say). */

@@ -12,13 +12,13 @@
 // unanswered checks the half message is copied to TRANS_CHECK_MAX_TIME_TOPIC with a DISCARD op
 // record, and never delivered.
 //
-// Restart. The snapshot holds the transactions in flight when it was taken, decided ones
-// included (an actor stays `committing` until its records are written). On start the half and
-// op topics are replayed from the offsets their queue actors had in the snapshot (from 0
-// without one): a half without an op record is in flight, an op record ends its transaction,
-// and only then are the restored actors re-armed; a decided one whose records are missing
-// writes them again. Nothing is committed twice: an ended transaction has no actor, so a
-// repeated endTransaction finds nothing to do.
+// Restart. The snapshot holds the transactions in flight when it was taken. A decision's
+// records are appended in the turn it is made, so a snapshot that no longer holds a transaction
+// has its records below its CommitLog offset. On start the half and op topics are replayed from
+// the offsets their queue actors had in the snapshot (from 0 without one): a half without an op
+// record is in flight, an op record ends its transaction, and only then are the restored actors
+// re-armed. Nothing is committed twice: an ended transaction has no actor, so a repeated
+// endTransaction finds nothing to do.
 import {
   BrokerError,
   decode,
@@ -210,16 +210,14 @@ export class TransactionService {
       (results) => {
         // An error that says where the record went (FLUSH_TIMEOUT) means it was written.
         const failed = results.find((r): r is BrokerError => r instanceof BrokerError && r.code !== ErrorCode.FLUSH_TIMEOUT && r.details === undefined);
-        if (failed && !written) {
+        if (failed && !written && !this.closed) {
+          // Nothing was written: the transaction is in flight again, to be checked after an interval.
           console.error(`transaction ${tx.id}: writing ${action} failed (${failed.message}); it will be checked again`);
-          this.deliver(tx.id, { type: "WRITE_FAILED" });
+          this.broker.send({ type: "TX_BEGIN", txs: [{ ...tx, checkAt: this.broker.platform.clock.now() + this.broker.config.transactionCheckIntervalMs }] });
         }
         this.settle(tx.id, failed, STATE_OF[action]);
       },
-      () => {
-        written = true;
-        this.deliver(tx.id, { type: "WRITTEN" });
-      },
+      () => (written = true),
     );
   }
 
@@ -236,8 +234,8 @@ export class TransactionService {
     let list = this.waiters.get(id);
     if (!list) this.waiters.set(id, (list = []));
     list.push(answer);
-    // Already decided (a repeated endTransaction): wait for that decision's write.
-    if (snap.value === "pending" || snap.value === "checking") this.deliver(id, { type: "END", resolution: resolution as "COMMIT" | "ROLLBACK" });
+    // A second END in this turn finds the actor ended by the first, and waits for its write.
+    this.deliver(id, { type: "END", resolution: resolution as "COMMIT" | "ROLLBACK" });
   }
 
   private settle(id: string, err: BrokerError | undefined, state: EndState): void {
@@ -248,7 +246,7 @@ export class TransactionService {
   }
 
   /** Events for transaction actors go out together, one root event per turn. */
-  private deliver(id: string, event: TxEvent): void {
+  deliver(id: string, event: TxEvent): void {
     this.outbox.push([id, event]);
     if (this.outbox.length === 1) {
       queueMicrotask(() => {
@@ -370,14 +368,48 @@ export class TransactionService {
   }
 }
 
-/** endTransaction { group, msgId, resolution: COMMIT | ROLLBACK | UNKNOWN, fromCheck? } -> { msgId, state } */
+/**
+ * endTransaction { group, msgId, resolution: COMMIT | ROLLBACK | UNKNOWN, fromCheck? } -> { msgId, state },
+ * or many of one group in one frame: { group, transactions: [{ msgId, resolution }, ...] } ->
+ * { results: [{ code: 0, msgId, state } | { code, message, msgId }, ...] } (a producer ends the
+ * transactions of one turn together: one frame and one answer instead of one per transaction).
+ */
 export function endTransaction(broker: Broker, conn: Connection, req: Request): void {
   const group = required<string>(req, "group", "string");
-  const msgId = required<string>(req, "msgId", "string");
-  const resolution = required<string>(req, "resolution", "string");
   optional(req, "fromCheck", "boolean", false);
-  if (!RESOLUTIONS.has(resolution)) throw new BrokerError(ErrorCode.BAD_REQUEST, `endTransaction: resolution must be COMMIT, ROLLBACK or UNKNOWN, not "${resolution.slice(0, 32)}"`);
-  broker.transactions.end(group, msgId, resolution, (err, state) => (err ? broker.replyError(conn, req.id, err) : broker.reply(conn, req.id, { msgId, state })));
+  const many = optional<unknown[] | undefined>(req, "transactions", "array", undefined);
+  if (many === undefined) {
+    const msgId = required<string>(req, "msgId", "string");
+    const resolution = checkResolution(required<string>(req, "resolution", "string"));
+    broker.transactions.end(group, msgId, resolution, (err, state) => (err ? broker.replyError(conn, req.id, err) : broker.reply(conn, req.id, { msgId, state })));
+    return;
+  }
+  const results: Record<string, unknown>[] = new Array(many.length);
+  let left = many.length;
+  if (left === 0) return broker.reply(conn, req.id, { results });
+  const settle = (i: number, r: Record<string, unknown>) => {
+    results[i] = r;
+    if (--left === 0) broker.reply(conn, req.id, { results });
+  };
+  many.forEach((t, i) => {
+    const msgId = (t as { msgId?: unknown } | null)?.msgId;
+    try {
+      if (t === null || typeof t !== "object" || typeof msgId !== "string") {
+        throw new BrokerError(ErrorCode.WRONG_TYPE, `endTransaction: transactions[${i}] must be a map { msgId, resolution }`);
+      }
+      const resolution = checkResolution((t as { resolution?: unknown }).resolution);
+      broker.transactions.end(group, msgId, resolution, (err, state) => settle(i, err ? { code: err.code, message: err.message, msgId } : { code: 0, msgId, state }));
+    } catch (e) {
+      const err = e instanceof BrokerError ? e : new BrokerError(ErrorCode.INTERNAL_ERROR, String(e));
+      settle(i, { code: err.code, message: err.message, ...(typeof msgId === "string" ? { msgId } : {}) });
+    }
+  });
+}
+
+function checkResolution(r: unknown): string {
+  if (typeof r !== "string") throw new BrokerError(r === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, "endTransaction: resolution must be a string");
+  if (!RESOLUTIONS.has(r)) throw new BrokerError(ErrorCode.BAD_REQUEST, `endTransaction: resolution must be COMMIT, ROLLBACK or UNKNOWN, not "${r.slice(0, 32)}"`);
+  return r;
 }
 
 /** The producerGroups of a heartbeat: an array of group names. */
