@@ -191,26 +191,42 @@ test("check-back after the sending producer is gone: another producer of the gro
 
 test("15 unanswered checks move the half message to TRANS_CHECK_MAX_TIME_TOPIC; it is never delivered", async () => {
   await admin.createTopic("TxNever", 1);
-  const checks: number[] = [];
-  const tp = producer("tpg-never", () => "UNKNOWN", () => checks.push(Date.now()));
-  await tp.start();
-  const sent = await tp.sendInTransaction({ topic: "TxNever", body: "nobody knows" }, () => "UNKNOWN");
-  await until("discarded", async () => (await readAll(TRANS_CHECK_MAX_TIME_TOPIC)).some((m) => m.id === sent.msgId), 20_000);
-  assert.is(checks.length, 15, "exactly the default 15 checks were made");
-  await until("ended", () => inFlight() === 0);
-  const parked = (await readAll(TRANS_CHECK_MAX_TIME_TOPIC)).find((m) => m.id === sent.msgId)!;
-  assert.is(parked.body, "nobody knows");
-  assert.is(parked.props?.REAL_TOPIC, "TxNever", "the parked copy says where it was going");
-  assert.ok((await readAll(TRANS_OP_HALF_TOPIC)).some((o) => o.id === `${sent.msgId}:DISCARD`));
-  assert.equal(await readAll("TxNever"), [], "never delivered");
-  const raw = await rawClient(env.url);
+  // A bare producer connection of the group that records every check and never answers.
+  const socket = await rawSocket(env.url);
   try {
-    const late = await raw.request({ op: "endTransaction", group: "tpg-never", msgId: sent.msgId, resolution: "COMMIT" });
-    assert.is(late.state, "NOT_IN_FLIGHT", "a late commit does not revive it");
+    socket.send(encode({ id: 1, op: "heartbeat", clientId: "never-answers", producerGroups: ["tpg-never"] }));
+    assert.is((await socket.next()).code, 0);
+    const msgId = "neverAnswered000000001";
+    socket.send(encode({ id: 2, op: "send", msg: encode({ topic: "TxNever", body: "nobody knows", id: msgId, born: Date.now(), group: "tpg-never", props: { TRAN_MSG: "true" } }) }));
+    const sent = await socket.next();
+    assert.is(sent.code, 0);
+    assert.is(sent.queueOffset, -1);
+    const checks: number[] = [];
+    while (checks.length < 15) {
+      const f = await socket.next(10_000);
+      if (f.op === "checkTransaction" && f.msgId === msgId) checks.push(f.checks as number);
+    }
+    assert.equal(checks, Array.from({ length: 15 }, (_, i) => i + 1), "the default 15 checks, counted by the broker");
+    await until("discarded", async () => (await readAll(TRANS_CHECK_MAX_TIME_TOPIC)).some((m) => m.id === msgId), 10_000);
+    await until("ended", () => inFlight() === 0);
+    const parked = (await readAll(TRANS_CHECK_MAX_TIME_TOPIC)).find((m) => m.id === msgId)!;
+    assert.is(parked.body, "nobody knows");
+    assert.is(parked.props?.REAL_TOPIC, "TxNever", "the parked copy says where it was going");
+    assert.ok((await readAll(TRANS_OP_HALF_TOPIC)).some((o) => o.id === `${msgId}:DISCARD`));
+    assert.equal(await readAll("TxNever"), [], "never delivered");
+    socket.send(encode({ id: 3, op: "endTransaction", group: "tpg-never", msgId, resolution: "COMMIT" }));
+    let reply = await socket.next();
+    const later: unknown[] = [];
+    while (reply.id !== 3) {
+      later.push(reply);
+      reply = await socket.next();
+    }
+    assert.equal(later, [], "no 16th check (nor anything else) came after the 15th");
+    assert.is(reply.state, "NOT_IN_FLIGHT", "a late commit does not revive it");
+    assert.equal(await readAll("TxNever"), []);
   } finally {
-    raw.close();
+    socket.close();
   }
-  assert.equal(await readAll("TxNever"), []);
 });
 
 test("bad transactional sends are refused with named codes; /metrics reports transactions in flight", async () => {
