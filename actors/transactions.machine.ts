@@ -27,10 +27,7 @@ export type TxShardEvent =
   | { type: "REARM" }
   | { type: "TX_REARM" };
 
-export interface TxShardDeps extends TxDeps {
-  /** A transaction actor reached a final state and was stopped. */
-  txFinished?(id: string): void;
-}
+export type TxShardDeps = TxDeps;
 
 export function createTransactionShardMachine(deps: TxShardDeps) {
   return setup({
@@ -57,7 +54,6 @@ export function createTransactionShardMachine(deps: TxShardDeps) {
       finished: enqueueActions(({ event, enqueue }) => {
         const id = event.type.slice("xstate.done.actor.".length);
         enqueue(stopChild(id));
-        if (deps.txFinished) enqueue(() => deps.txFinished!(id.slice("tx:".length)));
       }),
       // Supervision: a transaction whose effect threw starts again from its last context, to be
       // checked after an interval (what was decided and not written is asked again).
