@@ -174,7 +174,7 @@ test("a consumer group sees committed messages only, each exactly once, also thr
   assert.ok(retried.every((m) => failedOnce.has(m.id)), "only the failed committed messages came back");
 });
 
-test("check-back after the sending producer is gone: another producer of the group answers", async () => {
+test("check-back after the sending producer shut down: another producer of the group answers", async () => {
   await admin.createTopic("TxOrphan", 1);
   const sender = producer("tpg-orphan", () => "UNKNOWN");
   await sender.start();
