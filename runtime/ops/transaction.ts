@@ -264,6 +264,8 @@ export class TransactionService {
    * records written after the snapshot, then re-arms every transaction.
    */
   start(): { inFlight: number; begun: number; ended: number } {
+    // A broker that never stored a half message has nothing to replay, and gets the topics with its first one.
+    if (!this.broker.topics[TRANS_HALF_TOPIC]) return { inFlight: 0, begun: 0, ended: 0 };
     this.ensureTopics();
     const ended = new Map<string, TxAction>();
     this.scan(TRANS_OP_HALF_TOPIC, (rec) => {
