@@ -7,6 +7,8 @@ import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } fro
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
 import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
 import { createTimerMachine, TIMER_ACTOR_ID, type TimerDeps } from "./timer.machine.ts";
+import type { TxEvent, TxInput } from "./transaction.machine.ts";
+import { createTransactionShardMachine, TX_SHARDS, txShardId, txShardOf, type TxShardDeps } from "./transactions.machine.ts";
 
 export const PERM_READ = 4;
 export const PERM_WRITE = 2;
@@ -28,7 +30,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps {
+export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, TxShardDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -51,6 +53,12 @@ export type BrokerEvent =
   | { type: "TIMER_START"; cursor: number }
   /** A timer earlier than the timer actor's next run was scheduled (or a re-put must be retried). */
   | { type: "TIMER_TICK" }
+  /** Half messages were stored: one transaction actor each, under its shard. */
+  | { type: "TX_BEGIN"; txs: TxInput[] }
+  /** Events for transaction actors (END, CHECK_DUE, ENDED, REARM), by transaction id. */
+  | { type: "TX_DELIVER"; events: [id: string, event: TxEvent][] }
+  /** After the op records are replayed on start: every restored transaction re-arms. */
+  | { type: "TX_REARM" }
   | { type: "REARM" };
 
 export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
@@ -59,7 +67,7 @@ export const groupActorId = (group: string) => `group:${group}`;
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps) },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txShard: createTransactionShardMachine(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
@@ -117,11 +125,35 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
         enqueue.sendTo(id, forward);
       }),
+      // Transactions go to their shard (spawned on first use), one event per shard per batch.
+      routeTx: enqueueActions(({ event, enqueue, self }) => {
+        const e = event as Extract<BrokerEvent, { type: "TX_BEGIN" | "TX_DELIVER" | "TX_REARM" }>;
+        const children = self.getSnapshot().children;
+        if (e.type === "TX_REARM") {
+          for (let n = 0; n < TX_SHARDS; n++) if (children[txShardId(n)]) enqueue.sendTo(txShardId(n), { type: "TX_REARM" });
+          return;
+        }
+        const byShard = new Map<number, unknown[]>();
+        for (const item of e.type === "TX_BEGIN" ? e.txs : e.events) {
+          const n = txShardOf(e.type === "TX_BEGIN" ? (item as TxInput).id : (item as [string, TxEvent])[0]);
+          let list = byShard.get(n);
+          if (!list) byShard.set(n, (list = []));
+          list.push(item);
+        }
+        for (const [n, list] of byShard) {
+          const id = txShardId(n);
+          if (!children[id]) {
+            if (e.type === "TX_DELIVER") continue; // no shard, so none of these is in flight
+            enqueue.spawnChild("txShard", { id, systemId: id, input: { shard: n } });
+          }
+          enqueue.sendTo(id, e.type === "TX_BEGIN" ? { type: "BEGIN", txs: list as TxInput[] } : { type: "DELIVER", events: list as [string, TxEvent][] });
+        }
+      }),
       // Supervision: a child whose action threw is replaced by a fresh one started from the
       // state the broker can vouch for (storage for queues, the last snapshot for groups).
       restartChild: enqueueActions(({ context, event, enqueue }) => {
         const id = event.type.slice("xstate.error.actor.".length);
-        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : "group";
+        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id.startsWith("txs:") ? "txShard" : "group";
         enqueue(stopChild(id));
         enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
@@ -162,6 +194,9 @@ export function createBrokerMachine(deps: BrokerDeps) {
           DELAY_REWIND: { actions: "routeRewind" },
           TIMER_START: { actions: "startTimer" },
           TIMER_TICK: { actions: "routeTimerTick" },
+          TX_BEGIN: { actions: "routeTx" },
+          TX_DELIVER: { actions: "routeTx" },
+          TX_REARM: { actions: "routeTx" },
           "xstate.error.actor.*": { actions: "restartChild" },
           REARM: { target: "running", reenter: true, actions: "rearmChildren" },
         },

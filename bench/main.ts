@@ -13,8 +13,9 @@ import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
+import { committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
 
-if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber")) await main();
+if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber") && !process.argv.includes("--tx-broker")) await main();
 
 async function main() {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, only: { type: "string" }, "timer-messages": { type: "string" } } });
@@ -74,6 +75,12 @@ async function main() {
   const kmax = row("cluster: slowest send after that SIGKILL", "ms");
   const krec0 = row("cluster: SIGKILL of 1 of 2 brokers -> sends 100% successful again (no retries)", "ms");
   const kfail0 = row("cluster: sends failed after that SIGKILL (no retries)", "sends");
+  const txN = quick ? 2_000 : 50_000;
+  const txPlain = row("plain sends, 1 KiB, 100 in flight", "msg/s");
+  const txRate = row(`committed transactions, 1 KiB, 100 concurrent (${fmt(txN)})`, "tx/s", txPlain);
+  const txMemN = quick ? 2_000 : 20_000;
+  const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
+  const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
 
   for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}/${runs}`);
@@ -153,6 +160,22 @@ async function main() {
       oord.values.push(o.orderly);
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+    if (on("transaction")) {
+      const dir = mkdtempSync(join(root, "broker-tx-"));
+      const b = await startBrokerProcess(["--data-dir", dir]);
+      const admin = new Admin({ endpoints: b.url });
+      await admin.start();
+      await admin.createTopic("TxPlain", 4);
+      await admin.createTopic("TxBench", 4);
+      await admin.shutdown();
+      txPlain.values.push(await plainSends(b.url, "TxPlain", txN, 100));
+      txRate.values.push(await committedTransactions(b.url, "TxBench", txN, 100));
+      await b.stop();
+      rmSync(dir, { recursive: true, force: true });
+      const mem = await memoryPerTransaction(txMemN);
+      txHeap.values.push(mem.heapPerTx);
+      txRss.values.push(mem.rssPerTx);
     }
     if (on("inspector")) {
       const r = await inspectorOverhead(root, N);

@@ -202,14 +202,14 @@ export class ClientCore {
    * Consumer-group membership is the PushConsumer's own heartbeat: a PullConsumer reads the
    * queues it names and takes no share of a group's queues.
    */
-  startHeartbeat(producerGroups: string[] = []): void {
+  startHeartbeat(producerGroups: string[] = [], intervalMs = HEARTBEAT_INTERVAL_MS): void {
     const beat = () => {
       if (this.closed) return;
       this.request("heartbeat", { clientId: this.clientId, producerGroups }).catch(() => {});
     };
     beat();
     clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+    this.heartbeatTimer = setInterval(beat, intervalMs);
   }
 
   /** Closes every connection; requests in flight fail with CONNECTION_CLOSED. */

@@ -4,6 +4,8 @@ export type { ProducerOptions, SendResult } from "./producer.ts";
 export { selectMessageQueueByHash } from "./queue-selector.ts";
 export type { MessageQueueSelector } from "./queue-selector.ts";
 export type { MessageQueue } from "./topic-route.ts";
+export { TransactionProducer } from "./transaction-producer.ts";
+export type { LocalTransactionState, TransactionProducerOptions, TransactionSendResult } from "./transaction-producer.ts";
 export { PullConsumer } from "./pull-consumer.ts";
 export type { PullConsumerOptions, PullOptions, PullResult, QueueRef } from "./pull-consumer.ts";
 export { PushConsumer } from "./push-consumer.ts";

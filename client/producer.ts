@@ -57,7 +57,8 @@ const STALE_ROUTE = new Set<string>([ErrorCode.TOPIC_NOT_FOUND, ErrorCode.QUEUE_
 
 export class Producer {
   readonly group: string | undefined;
-  private readonly core: ClientCore;
+  /** Protected: the TransactionProducer answers checkTransaction pushes on it. */
+  protected readonly core: ClientCore;
   private readonly sendTimeoutMs: number;
   private readonly retries: number;
   private readonly coalescers = new Map<string, SendCoalescer>();

@@ -11,6 +11,8 @@ export const MessageProp = {
   DELAY: "DELAY",
   /** Schedule records: when the message is due, ms since the epoch (decimal text). */
   DELIVER_AT: "DELIVER_AT",
+  /** "true" on a transactional (half) message: the broker holds it until it is committed (RocketMQ's name). */
+  TRAN_MSG: "TRAN_MSG",
 } as const;
 
 export type MessageProp = (typeof MessageProp)[keyof typeof MessageProp];

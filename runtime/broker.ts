@@ -14,6 +14,7 @@ import { releaseLocksOfLeft } from "./ops/order-locks.ts";
 import { Metrics } from "./metrics.ts";
 import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
 import { TimerService } from "./ops/timer.ts";
+import { TransactionService } from "./ops/transaction.ts";
 import { createConnectionHandlers } from "./server.ts";
 import { InspectService } from "./inspect.ts";
 import { InspectorAssets } from "./inspector-assets.ts";
@@ -42,6 +43,7 @@ export class Broker {
   readonly timer: TimerService;
   readonly inspector: InspectService;
   private inspectorAssets?: InspectorAssets;
+  readonly transactions: TransactionService;
   root!: RootActor;
   private server?: Server;
   private snapshotting: Promise<void> = Promise.resolve();
@@ -66,6 +68,7 @@ export class Broker {
     this.schedule = new ScheduleService(this);
     this.timer = new TimerService(this);
     this.inspector = new InspectService(this);
+    this.transactions = new TransactionService(this);
   }
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
@@ -192,6 +195,7 @@ export class Broker {
     this.inspector.close();
     this.root.stop();
     this.timer.close();
+    this.transactions.close();
     await this.store.close();
   }
 
@@ -215,6 +219,11 @@ export class Broker {
         releaseLocksOfLeft(this, group, clientIds);
         this.push(clientIds, { op: "rebalance", group, clientIds });
       },
+      checkIntervalMs: this.config.transactionCheckIntervalMs,
+      maxChecks: this.config.transactionCheckMax,
+      armCheck: (id, at) => this.transactions.armCheck(id, at),
+      checkTransaction: (tx) => this.transactions.checkTransaction(tx),
+      writeEnd: (tx, action) => this.transactions.writeEnd(tx, action),
     });
     this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}), inspect: this.inspector.observe });
     this.root.start();
@@ -234,12 +243,14 @@ export class Broker {
     const delayProgress = this.schedule.start();
     // The timing wheel: the timer actor started from the wheel's cursor; seconds missed while down are delivered at once.
     const timer = this.timer.start();
+    // Transactions: half and op records after the snapshot replayed, then every one re-armed.
+    const tx = this.transactions.start();
     this.send({
       type: "APPEND_BATCH",
       queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
     this.topicFile.save(this.topics);
-    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}`);
+    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}, ${tx.inFlight} transactions in flight (${tx.begun} from half messages after the snapshot, ${tx.ended} ended by op records)`);
   }
 
   private restartInput(id: string): Record<string, unknown> {
@@ -258,6 +269,7 @@ export class Broker {
     }
     if (kind === "timer") return { ...this.timer.restartInput() };
     if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0])) };
+    if (kind === "txs") return { shard: Number(rest[0]) };
     return { group: rest.join(":") };
   }
 

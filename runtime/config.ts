@@ -33,6 +33,12 @@ export interface BrokerConfig {
   brokerExpiryMs: number;
   /** Test hook: delay every send / sendBatch response this long. 0: off. */
   testSendDelayMs: number;
+  /** A half message unresolved this long after it was stored is checked (RocketMQ's transactionTimeOut). */
+  transactionTimeoutMs: number;
+  /** An unresolved transaction is checked again this often (RocketMQ's transactionCheckInterval). */
+  transactionCheckIntervalMs: number;
+  /** After this many unanswered checks the half message goes to TRANS_CHECK_MAX_TIME_TOPIC (RocketMQ's transactionCheckMax). */
+  transactionCheckMax: number;
 }
 
 /** RocketMQ's messageDelayLevel default. */
@@ -61,6 +67,9 @@ export const defaults: BrokerConfig = {
   registerIntervalMs: 30_000,
   brokerExpiryMs: 120_000,
   testSendDelayMs: 0,
+  transactionTimeoutMs: 6_000,
+  transactionCheckIntervalMs: 30_000,
+  transactionCheckMax: 15,
 };
 
 export const usage = `Usage: npm start -- [options]   (or: deno task start [options])
@@ -91,6 +100,12 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
   --register-interval <ms>    how often a broker registers with its name servers (default 30000)
   --broker-expiry <ms>        a name server drops a broker silent this long (default 120000)
   --test-send-delay-ms <ms>   TEST HOOK: delay every send response this long (default 0, off)
+  --transaction-timeout <ms>  a half message unresolved this long is checked with its producer
+                              group (default 6000)
+  --transaction-check-interval <ms>
+                              an unresolved transaction is checked again this often (default 30000)
+  --transaction-check-max <n> unanswered checks before the half message is moved to
+                              TRANS_CHECK_MAX_TIME_TOPIC (default 15)
   --config <file>             JSON file with any of the above in camelCase (flags win)
   -h, --help                  this text
 `;
@@ -115,6 +130,9 @@ const options = {
   "register-interval": { type: "string" },
   "broker-expiry": { type: "string" },
   "test-send-delay-ms": { type: "string" },
+  "transaction-timeout": { type: "string" },
+  "transaction-check-interval": { type: "string" },
+  "transaction-check-max": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -155,6 +173,10 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   if (c.role === "broker" && c.namesrvAddrs.length === 0) throw new Error("--role broker needs --namesrv host:port[,host:port]");
   if (c.registerIntervalMs < 100) throw new Error("--register-interval must be at least 100 ms");
   if (c.brokerExpiryMs < 100) throw new Error("--broker-expiry must be at least 100 ms");
+  if (values["transaction-timeout"] !== undefined) c.transactionTimeoutMs = int("--transaction-timeout", values["transaction-timeout"]);
+  if (values["transaction-check-interval"] !== undefined) c.transactionCheckIntervalMs = int("--transaction-check-interval", values["transaction-check-interval"]);
+  if (values["transaction-check-max"] !== undefined) c.transactionCheckMax = int("--transaction-check-max", values["transaction-check-max"]);
+  if (c.transactionCheckIntervalMs < 10) throw new Error("--transaction-check-interval must be at least 10 ms");
   if (c.flush !== "async" && c.flush !== "sync") throw new Error(`--flush must be async or sync, not "${c.flush}"`);
   if (c.defaultQueues < 1 || c.defaultQueues > 1024) throw new Error("--default-queues must be 1..1024");
   if (c.segmentSize < 64 * 1024) throw new Error("--segment-size must be at least 64k");

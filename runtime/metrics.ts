@@ -124,6 +124,9 @@ export class Metrics {
     out.family("actormq_delayed_messages_pending_total", "gauge", "Delayed messages stored but not delivered yet, all levels.");
     out.sample("actormq_delayed_messages_pending_total", {}, pending);
 
+    out.family("actormq_transactions_in_flight", "gauge", "Transactions whose half message is stored and not yet committed, rolled back or discarded (transaction actors alive).");
+    out.sample("actormq_transactions_in_flight", {}, broker.transactions.inFlight());
+
     out.family("actormq_connections", "gauge", "Open client WebSocket connections.");
     out.sample("actormq_connections", {}, broker.connections.size);
 

@@ -12,6 +12,7 @@ import { sendBack } from "./ops/retry.ts";
 import { inspect } from "./ops/inspect.ts";
 import { registerBroker } from "./ops/namesrv.ts";
 import { withTestHooks } from "./ops/test-hooks.ts";
+import { endTransaction } from "./ops/transaction.ts";
 
 type Handler = (broker: Broker, conn: Connection, req: Request) => void;
 
@@ -36,6 +37,7 @@ const handlers: Partial<Record<string, Handler>> = {
   [Op.unlockQueues]: unlockQueues,
   [Op.inspect]: inspect,
   [Op.registerBroker]: registerBroker,
+  [Op.endTransaction]: endTransaction,
 };
 
 export function createConnectionHandlers(broker: Broker): SocketHandlers {
@@ -55,6 +57,7 @@ export function createConnectionHandlers(broker: Broker): SocketHandlers {
       broker.inspector.unsubscribe(conn);
       // A consumer that goes away leaves its groups at once (RocketMQ does so on channel close).
       for (const group of conn.groups) broker.send({ type: "UNREGISTER", group, clientId: conn.clientId! });
+      broker.transactions.connectionClosed(conn);
     },
     onMessage(socket, data) {
       const conn = bySocket.get(socket);

@@ -54,6 +54,7 @@ export class AppendPipeline {
       return;
     }
     this.broker.timer.stored(items, results); // in this turn: a record and its timer entry are written together
+    this.broker.transactions.stored(items, results); // a transaction actor per half message, in this turn too
     this.broker.metrics.appended(items);
     this.notifyQueues(items, results);
     const slices: AppendResult[][] = [];

@@ -6,6 +6,7 @@ import type { ConsumeModel, GroupContext } from "../../actors/group.machine.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
 import { commitOffset, committedOffset } from "./offsets.ts";
+import { producerGroupsOf } from "./transaction.ts";
 
 interface GroupHeartbeat {
   group: string;
@@ -16,10 +17,12 @@ interface GroupHeartbeat {
 export function heartbeat(broker: Broker, conn: Connection, req: Request): void {
   const clientId = required<string>(req, "clientId", "string");
   const groups = optional<unknown[]>(req, "consumerGroups", "array", []).map(checkGroupHeartbeat);
+  const producerGroups = producerGroupsOf(req);
   if (conn.clientId !== undefined && conn.clientId !== clientId) {
     throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: this connection belongs to client "${conn.clientId}"`);
   }
   conn.clientId = clientId;
+  broker.transactions.producerHeartbeat(conn, producerGroups);
   const now = new Set(groups.map((g) => g.group));
   for (const old of conn.groups) if (!now.has(old)) broker.send({ type: "UNREGISTER", group: old, clientId });
   conn.groups = now;

@@ -10,6 +10,7 @@ import {
   type Message,
   type Request,
   isSystemTopic,
+  MessageProp,
   tagsCode,
 } from "../../protocol/mod.ts";
 import { PERM_WRITE } from "../../actors/broker.machine.ts";
@@ -96,6 +97,8 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
   else if (queueId >= topic.queues) {
     throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${msg.topic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
   }
+  // Transactional: a half message, held in the half topic until it is committed.
+  if (msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true") return broker.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId);
   // Delayed: re-encoded into the schedule topic (off the hot path); the real offset comes at delivery.
   if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level);
   // Any time: into the timer topic, and (once stored) onto the timing wheel.

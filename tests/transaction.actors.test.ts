@@ -1,0 +1,145 @@
+// The transaction machine without sockets or files: its states, checks and due times on an
+// injected clock, with the effects recorded; and the shard under the root (spawn, route, stop).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createActor } from "xstate";
+import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
+import { createTransactionMachine, type TxAction, type TxContext, type TxDeps } from "../actors/transaction.machine.ts";
+import { txShardId, txShardOf } from "../actors/transactions.machine.ts";
+import { decode, encode } from "../protocol/mod.ts";
+
+function effects(max = 3) {
+  let now = 1000;
+  const armed: [string, number][] = [];
+  const checks: number[] = [];
+  const writes: TxAction[] = [];
+  let producers = true;
+  const deps: TxDeps = {
+    now: () => now,
+    checkIntervalMs: 100,
+    maxChecks: max,
+    armCheck: (id, at) => armed.push([id, at]),
+    checkTransaction: (tx) => (checks.push(tx.checks + 1), producers),
+    writeEnd: (_tx, action) => writes.push(action),
+  };
+  return { deps, armed, checks, writes, tick: (ms: number) => (now += ms), noProducers: () => (producers = false) };
+}
+
+const input = { id: "m1", group: "pg", halfOffset: 42, checkAt: 1500 };
+
+test("pending arms its check at the transaction timeout; END COMMIT writes the commit and ends", () => {
+  const fx = effects();
+  const a = createActor(createTransactionMachine(fx.deps), { input }).start();
+  assert.is(a.getSnapshot().value, "pending");
+  assert.equal(fx.armed, [["m1", 1500]]);
+  a.send({ type: "END", resolution: "COMMIT" });
+  assert.is(a.getSnapshot().value, "committed");
+  assert.is(a.getSnapshot().status, "done");
+  a.send({ type: "END", resolution: "ROLLBACK" }); // ended: ignored
+  assert.equal(fx.writes, ["COMMIT"]);
+});
+
+test("END ROLLBACK writes only its op record", () => {
+  const fx = effects();
+  const a = createActor(createTransactionMachine(fx.deps), { input }).start();
+  a.send({ type: "END", resolution: "ROLLBACK" });
+  assert.is(a.getSnapshot().value, "rolledBack");
+  assert.equal(fx.writes, ["ROLLBACK"]);
+});
+
+test("CHECK_DUE before the due time does nothing; after it, checks every interval, counting, then discards after maxChecks", () => {
+  const fx = effects(3);
+  const a = createActor(createTransactionMachine(fx.deps), { input }).start();
+  a.send({ type: "CHECK_DUE" }); // t=1000, due at 1500: an early wake-up
+  assert.is(a.getSnapshot().value, "pending");
+  assert.equal(fx.checks, []);
+  fx.tick(500);
+  a.send({ type: "CHECK_DUE" });
+  assert.is(a.getSnapshot().value, "checking");
+  assert.equal(a.getSnapshot().context.checks, 1);
+  assert.equal(fx.armed.at(-1), ["m1", 1600]);
+  a.send({ type: "CHECK_DUE" }); // a stale wake-up at 1500 again: not due
+  assert.equal(fx.checks, [1]);
+  fx.noProducers(); // unanswered checks count whether or not a producer was there (RocketMQ's way)
+  for (let i = 0; i < 2; i++) {
+    fx.tick(100);
+    a.send({ type: "CHECK_DUE" });
+  }
+  assert.equal(fx.checks, [1, 2, 3]);
+  assert.is(a.getSnapshot().context.checks, 3);
+  fx.tick(100);
+  a.send({ type: "CHECK_DUE" });
+  assert.is(a.getSnapshot().value, "discarded");
+  assert.equal(fx.writes, ["DISCARD"]);
+  assert.equal(fx.checks.length, 3, "no fourth check");
+});
+
+test("a checked transaction still takes END; ENDED (from the op replay) ends it without writing", () => {
+  const fx = effects();
+  const a = createActor(createTransactionMachine(fx.deps), { input }).start();
+  fx.tick(600);
+  a.send({ type: "CHECK_DUE" });
+  a.send({ type: "END", resolution: "COMMIT" });
+  assert.is(a.getSnapshot().value, "committed");
+  const b = createActor(createTransactionMachine(fx.deps), { input: { ...input, id: "m2" } }).start();
+  b.send({ type: "ENDED", action: "ROLLBACK" });
+  assert.is(b.getSnapshot().value, "rolledBack");
+  assert.equal(fx.writes, ["COMMIT"]);
+});
+
+test("a restored snapshot (CBOR round trip) keeps its count and due time and re-arms from it on REARM", () => {
+  const fx = effects();
+  const a = createActor(createTransactionMachine(fx.deps), { input }).start();
+  fx.tick(600);
+  a.send({ type: "CHECK_DUE" }); // checks 1, next at 1700
+  const snap = decode(encode(a.getPersistedSnapshot()));
+  const fx2 = effects();
+  const b = createActor(createTransactionMachine(fx2.deps), { snapshot: snap as never }).start();
+  assert.is(b.getSnapshot().value, "checking");
+  assert.equal(b.getSnapshot().context, { id: "m1", group: "pg", halfOffset: 42, checks: 1, checkAt: 1700 } satisfies TxContext);
+  assert.equal(fx2.armed, [], "restoring runs no entry action");
+  b.send({ type: "REARM" });
+  assert.equal(fx2.armed, [["m1", 1700]]);
+  fx2.tick(700);
+  b.send({ type: "CHECK_DUE" });
+  assert.equal(fx2.checks, [2]);
+});
+
+test("the root spawns transactions under their shard, routes events by id, and a finished one is stopped", () => {
+  const fx = effects();
+  const deps = {
+    ...fx.deps,
+    snapshotIntervalMs: 1e9,
+    snapshot: () => {},
+    restartInput: () => ({}),
+    releaseHolds: () => {},
+    deliverDue: () => ({ progress: 0, dueAt: 0 }),
+    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
+    memberExpiryMs: 1e9,
+    membersChanged: () => {},
+  } as unknown as BrokerDeps;
+  const root = createActor(createBrokerMachine(deps), { input: { brokerName: "b" } }).start();
+  const ids = Array.from({ length: 50 }, (_, i) => `msg-${i}`);
+  root.send({ type: "TX_BEGIN", txs: ids.map((id, i) => ({ id, group: "pg", halfOffset: i, checkAt: 2000 })) });
+  root.send({ type: "TX_BEGIN", txs: [{ id: "msg-0", group: "pg", halfOffset: 999, checkAt: 2000 }] }); // a resent half: ignored
+  const tx0 = root.system.get("tx:msg-0");
+  assert.ok(tx0);
+  assert.is(tx0.getSnapshot().context.halfOffset, 0);
+  const shards = new Set(ids.map(txShardOf));
+  assert.ok(shards.size > 1, "spread over shards");
+  for (const s of shards) assert.ok(root.getSnapshot().children[txShardId(s)]);
+  assert.is(fx.armed.length, 50);
+  root.send({ type: "TX_DELIVER", events: [["msg-1", { type: "END", resolution: "COMMIT" }], ["nope", { type: "END", resolution: "COMMIT" }]] });
+  assert.equal(fx.writes, ["COMMIT"]);
+  assert.is(root.system.get("tx:msg-1"), undefined, "stopped and unregistered");
+  const shard = root.getSnapshot().children[txShardId(txShardOf("msg-1"))]!;
+  assert.not.ok((shard.getSnapshot() as { children: Record<string, unknown> }).children["tx:msg-1"]);
+  // The whole tree, transactions included, survives a CBOR round trip and restores.
+  const restored = createActor(createBrokerMachine(deps), { snapshot: decode(encode(root.getPersistedSnapshot())) as never }).start();
+  assert.is(restored.system.get("tx:msg-2")?.getSnapshot().context.halfOffset, 2);
+  assert.is(restored.system.get("tx:msg-1"), undefined);
+  root.stop();
+  restored.stop(); // the root's snapshot timer would keep the process alive
+});
+
+test.run();
