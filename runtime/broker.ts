@@ -225,7 +225,7 @@ export class Broker {
       checkTransaction: (tx) => this.transactions.checkTransaction(tx),
       writeEnd: (tx, action) => this.transactions.writeEnd(tx, action),
     });
-    this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}), inspect: this.inspector.observe });
+    this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}) });
     this.root.start();
     if (snap) this.send({ type: "REARM" });
     // Topics: the config file (written on every change) and every queue the store has data for.

@@ -35,6 +35,12 @@ export class InspectService {
   private counts = new Map<string, number>();
   private seen = 0;
   private timer: unknown = null;
+  /**
+   * The observer is registered with the actor system only while someone is subscribed: with
+   * none, XState skips building its inspection events altogether (measured at 3 % of a busy
+   * broker's CPU even when the observer returned at once).
+   */
+  private observing: { unsubscribe(): void } | null = null;
   private intervalMs = DEFAULT_INTERVAL_MS;
   private maxEvents = DEFAULT_MAX_EVENTS;
   /** Frames skipped because a subscriber's socket was backed up. */
@@ -50,9 +56,8 @@ export class InspectService {
     return this.subscribers.size;
   }
 
-  /** XState's inspection observer (createActor(..., { inspect })). Hot: keep it tiny. */
+  /** XState's inspection observer (system.inspect). Hot: keep it tiny. */
   readonly observe = (e: InspectionEvent): void => {
-    if (this.subscribers.size === 0) return;
     if (e.type === "@xstate.event") {
       this.seen++;
       const type = e.event.type;
@@ -77,6 +82,7 @@ export class InspectService {
     const actors = refs.map((ref) => this.view(ref));
     for (const a of actors) sub.known.add(a.id);
     this.subscribers.set(conn.id, sub);
+    this.observing ??= this.broker.root.system.inspect(this.observe);
     this.broker.reply(conn, reqId, {
       brokerName: this.broker.config.brokerName,
       now: Date.now(),
@@ -101,6 +107,8 @@ export class InspectService {
   }
 
   private reset(): void {
+    this.observing?.unsubscribe();
+    this.observing = null;
     if (this.timer !== null) this.broker.platform.clock.clearTimeout(this.timer);
     this.timer = null;
     this.dirty.clear();
