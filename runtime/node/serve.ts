@@ -1,6 +1,6 @@
 // HTTP + WebSocket on Node: node:http for pages and probes, ws for /ws.
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Server, ServerSocket, ServeOptions } from "../platform.ts";
 
@@ -22,7 +22,7 @@ export async function nodeServe(options: ServeOptions): Promise<Server> {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, req.socket.remoteAddress ?? "", options));
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, socket as Socket, req.socket.remoteAddress ?? "", options));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -41,13 +41,27 @@ export async function nodeServe(options: ServeOptions): Promise<Server> {
   };
 }
 
-function attach(ws: WebSocket, remoteAddress: string, options: ServeOptions): void {
+function attach(ws: WebSocket, raw: Socket, remoteAddress: string, options: ServeOptions): void {
   // ws closes an oversized frame with 1009 but no reason; give the reason the protocol names.
   const close = ws.close.bind(ws);
   ws.close = (code?: number, reason?: string | Buffer) =>
     close(code, reason ?? (code === 1009 ? `FRAME_TOO_LARGE: frames are limited to ${options.maxFrameSize} bytes` : undefined));
+  // The frames sent in one turn (the replies to every request of one read, a batch's acks) leave
+  // in one writev: the socket is corked at the first and uncorked once the turn's work is done.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    raw.uncork();
+  };
   const socket: ServerSocket = {
-    send: (data) => ws.send(data),
+    send: (data) => {
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        queueMicrotask(uncork);
+      }
+      ws.send(data);
+    },
     close: (code, reason) => ws.close(code, reason),
     get bufferedAmount() {
       return ws.bufferedAmount;
