@@ -17,6 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { type AllocatableQueue, type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy, queueKey } from "./allocate.ts";
 import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
+import { ConsumerOffsets } from "./consumer-offsets.ts";
 import { fromPullItem } from "./message.ts";
 import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
 import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
@@ -133,6 +134,7 @@ export class PushConsumer {
   private readonly consumeFrom: "first" | "last";
   private readonly offsetStore: OffsetStore;
   private readonly rebalancer: Rebalancer;
+  private readonly offsets: ConsumerOffsets;
   /** Orderly consumption's locks and per-queue loops (orderly: true). */
   private readonly orderly: ConsumeOrderlyService | undefined;
 
@@ -149,7 +151,6 @@ export class PushConsumer {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private intervals: ReturnType<typeof setInterval>[] = [];
   private readonly brokers = new Set<string>();
-  private persisting: Promise<void> | null = null;
   private heartbeatPending: ReturnType<typeof setTimeout> | undefined;
   private counters = { succeeded: 0, failed: 0, sentBack: 0 };
 
@@ -214,6 +215,14 @@ export class PushConsumer {
         lockLost: (mq) => this.lockLost(mq),
       });
     } else if (options.orderly !== undefined && options.orderly !== false) throw new BrokerError(ErrorCode.WRONG_TYPE, "orderly must be a boolean");
+    this.offsets = new ConsumerOffsets({
+      group: this.group,
+      model: this.model,
+      consumeFrom: this.consumeFrom,
+      offsetStore: this.offsetStore,
+      call: (address, op, args) => this.call(address, op, args),
+      owned: () => [...this.pqs.values()],
+    });
     this.core.onPush = (push, address) => this.onPush(push, address);
     this.rebalancer = new Rebalancer({
       group: this.group,
@@ -251,7 +260,7 @@ export class PushConsumer {
     this.intervals = [
       setInterval(() => void this.heartbeat(false).catch(() => {}), this.heartbeatIntervalMs),
       setInterval(() => void this.rebalance(), this.rebalanceIntervalMs),
-      setInterval(() => void this.persistAll(), this.persistOffsetIntervalMs),
+      setInterval(() => void this.offsets.persistAll(), this.persistOffsetIntervalMs),
     ];
     this.orderly?.start();
     await this.rebalance();
@@ -276,7 +285,7 @@ export class PushConsumer {
       await this.orderly?.idle(timeoutMs);
       this.orderly?.stop();
       await Promise.all(this.draining);
-      await this.persistAll(true);
+      await this.offsets.persistAll(true);
       await this.orderly?.unlockAll();
       this.pqs.clear();
       this.state = "stopped";
@@ -404,7 +413,7 @@ export class PushConsumer {
 
   /** Starts consuming a queue from the group's committed offset (or where consumeFrom says). */
   private async take(mq: MessageQueue): Promise<void> {
-    const offset = await this.startOffset(mq);
+    const offset = await this.offsets.startOffset(mq);
     const key = queueKey(mq);
     if (this.state !== "running" || this.pqs.has(key)) return;
     const pq = new ProcessQueue(mq, offset);
@@ -412,29 +421,13 @@ export class PushConsumer {
     void this.pullLoop(pq);
   }
 
-  private async startOffset(mq: MessageQueue): Promise<number> {
-    let stored: number | undefined;
-    if (this.model === "clustering") {
-      const r = await this.call(mq.address, "queryOffset", { group: this.group, topic: mq.topic, queueId: mq.queueId });
-      stored = typeof r.offset === "number" ? r.offset : undefined;
-    } else {
-      stored = await this.offsetStore.read(this.group, { broker: mq.broker, topic: mq.topic, queueId: mq.queueId });
-    }
-    if (stored !== undefined && stored >= 0) return stored;
-    // Never committed. A pull below the queue's min offset is corrected by OFFSET_ILLEGAL.
-    if (mq.topic.startsWith(RETRY_PREFIX) || this.consumeFrom === "first") return 0;
-    const status = await this.call(mq.address, "topicStatus", { topic: mq.topic });
-    const queues = Array.isArray(status.queues) ? (status.queues as { queueId: number; maxOffset: number }[]) : [];
-    return queues.find((q) => q.queueId === mq.queueId)?.maxOffset ?? 0;
-  }
-
   /** A queue taken away: stop pulling, let its running handlers finish (bounded), commit, forget. */
   private giveUp(key: string, pq: ProcessQueue): void {
     this.pqs.delete(key);
     pq.drop();
-    const done = this.orderly ? this.orderly.release(pq, () => this.commit([pq])) : (async () => {
+    const done = this.orderly ? this.orderly.release(pq, () => this.offsets.commit([pq])) : (async () => {
       await pq.idle(DRAIN_WAIT_MS);
-      await this.commit([pq]).catch(() => {});
+      await this.offsets.commit([pq]).catch(() => {});
     })();
     this.draining.add(done);
     done.finally(() => this.draining.delete(done));
@@ -473,7 +466,7 @@ export class PushConsumer {
     }
     // Commit the new offsets ourselves too: a commit of ours sent before the push arrived must
     // not be the last word.
-    void this.commit(fresh).catch(() => {});
+    void this.offsets.commit(fresh).catch(() => {});
   }
 
   // ---- pulling ----
@@ -641,39 +634,6 @@ export class PushConsumer {
       this.idleWaiters.push(resolve);
       if (Number.isFinite(timeoutMs)) this.later(timeoutMs, resolve, true);
     });
-  }
-
-  // ---- offsets ----
-
-  /** Records every owned queue's committable offset that changed since the last record. */
-  private persistAll(final = false): Promise<void> {
-    if (this.persisting && !final) return this.persisting;
-    const p = (this.persisting ?? Promise.resolve())
-      .then(() => this.commit([...this.pqs.values()]))
-      .catch(() => {})
-      .finally(() => {
-        if (this.persisting === p) this.persisting = null;
-      });
-    this.persisting = p;
-    return p;
-  }
-
-  private async commit(pqs: ProcessQueue[]): Promise<void> {
-    const changed = pqs.filter((pq) => !pq.discarded && pq.committableOffset() !== pq.lastCommitted);
-    if (changed.length === 0) return;
-    if (this.model === "broadcasting") {
-      const offsets = changed.map((pq) => ({ broker: pq.mq.broker, topic: pq.mq.topic, queueId: pq.mq.queueId, offset: pq.committableOffset() }));
-      await this.offsetStore.persist(this.group, offsets);
-      changed.forEach((pq, i) => (pq.lastCommitted = offsets[i].offset));
-      return;
-    }
-    const results = await Promise.allSettled(changed.map(async (pq) => {
-      const offset = pq.committableOffset();
-      await this.call(pq.mq.address, "commitOffset", { group: this.group, topic: pq.mq.topic, queueId: pq.mq.queueId, offset });
-      pq.lastCommitted = Math.max(pq.lastCommitted, offset);
-    }));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** A request to one broker (the one holding a queue). */
