@@ -7,22 +7,20 @@ import {
   BrokerError,
   checkTopicName,
   ErrorCode,
-  matchesTag,
   type MessageView,
   parseSubscription,
   type Push,
-  PullStatus,
   RETRY_PREFIX,
   type Subscription,
 } from "../protocol/mod.ts";
 import { type AllocatableQueue, type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy, queueKey } from "./allocate.ts";
 import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
 import { ConsumerOffsets } from "./consumer-offsets.ts";
-import { fromPullItem } from "./message.ts";
 import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
 import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
 import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
+import { PULL_ERROR_BACKOFF_MS, PullService } from "./pull-service.ts";
 import { memberList, Rebalancer, routeAddresses } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
@@ -100,10 +98,8 @@ export interface ConsumerStats {
 }
 
 const RETRY_LATER_LOCALLY_MS = 5000; // RocketMQ: a message that could not be sent back is consumed again here after 5 s
-const PULL_ERROR_BACKOFF_MS = 1000;
 const DRAIN_WAIT_MS = 3000; // a queue taken away: how long its running handlers may finish before the commit
 const FAILED_REBALANCE_RETRY_MS = 1000;
-const EMPTY_PULL_PAUSE_MS = 100;
 
 type State = "created" | "starting" | "running" | "stopping" | "stopped";
 
@@ -135,6 +131,7 @@ export class PushConsumer {
   private readonly offsetStore: OffsetStore;
   private readonly rebalancer: Rebalancer;
   private readonly offsets: ConsumerOffsets;
+  private readonly puller: PullService;
   /** Orderly consumption's locks and per-queue loops (orderly: true). */
   private readonly orderly: ConsumeOrderlyService | undefined;
 
@@ -222,6 +219,23 @@ export class PushConsumer {
       offsetStore: this.offsetStore,
       call: (address, op, args) => this.call(address, op, args),
       owned: () => [...this.pqs.values()],
+    });
+    this.puller = new PullService({
+      group: this.group,
+      model: this.model,
+      subs: this.subs,
+      retryTopic: this.retryTopic,
+      pullBatchSize: this.pullBatchSize,
+      pullThresholdForQueue: this.pullThresholdForQueue,
+      pullThresholdSizeForQueue: this.pullThresholdSizeForQueue,
+      maxSpan: this.maxSpan,
+      pollMs: this.pollMs,
+      requestTimeoutMs: this.core.requestTimeoutMs,
+      transport: (address) => this.core.transport(address),
+      mayPull: (pq) => !this.orderly || this.orderly.mayPull(pq),
+      submit: (pq, msgs) => this.submit(pq, msgs),
+      connectionLost: () => this.heartbeatSoon(),
+      queueGone: () => void this.rebalance(),
     });
     this.core.onPush = (push, address) => this.onPush(push, address);
     this.rebalancer = new Rebalancer({
@@ -418,7 +432,7 @@ export class PushConsumer {
     if (this.state !== "running" || this.pqs.has(key)) return;
     const pq = new ProcessQueue(mq, offset);
     this.pqs.set(key, pq);
-    void this.pullLoop(pq);
+    void this.puller.pullLoop(pq);
   }
 
   /** A queue taken away: stop pulling, let its running handlers finish (bounded), commit, forget. */
@@ -462,100 +476,11 @@ export class PushConsumer {
       const next = new ProcessQueue(pq.mq, offset);
       this.pqs.set(key, next);
       fresh.push(next);
-      void this.pullLoop(next);
+      void this.puller.pullLoop(next);
     }
     // Commit the new offsets ourselves too: a commit of ours sent before the push arrived must
     // not be the last word.
     void this.offsets.commit(fresh).catch(() => {});
-  }
-
-  // ---- pulling ----
-
-  /** Why pulling this queue must wait, or null (RocketMQ's three flow-control checks). */
-  private flowControl(pq: ProcessQueue): string | null {
-    if (pq.cachedCount > this.pullThresholdForQueue) return "count";
-    if (pq.cachedBytes > this.pullThresholdSizeForQueue) return "size";
-    if (pq.span() > this.maxSpan) return "span";
-    return null;
-  }
-
-  private async pullLoop(pq: ProcessQueue): Promise<void> {
-    const { mq } = pq;
-    const sub = this.subs.get(mq.topic) ?? parseSubscription("*");
-    const transport = this.core.transport(mq.address);
-    while (!pq.dropped) {
-      if (this.orderly && !this.orderly.mayPull(pq)) {
-        await pq.sleep(PULL_ERROR_BACKOFF_MS);
-        continue;
-      }
-      if (this.flowControl(pq)) {
-        // Resumes on the event of a message finishing, not on a timer.
-        pq.pausedCount++;
-        while (!pq.dropped && this.flowControl(pq)) await pq.changed();
-        continue;
-      }
-      const args: Record<string, unknown> = { topic: mq.topic, queueId: mq.queueId, offset: pq.nextOffset, maxCount: this.pullBatchSize };
-      if (sub.expression !== "*") args.expression = sub.expression;
-      if (this.pollMs > 0) args.pollMs = this.pollMs;
-      // Clustering commits ride on the pull, as RocketMQ's do: progress reaches the broker with
-      // every pull, not only every persistOffsetIntervalMs.
-      const commit = pq.committableOffset();
-      if (this.model === "clustering" && commit !== pq.lastCommitted) {
-        args.group = this.group;
-        args.commitOffset = commit;
-      }
-      let reply: Record<string, unknown>;
-      try {
-        reply = await transport.request("pull", args, this.pollMs + this.core.requestTimeoutMs);
-      } catch (e) {
-        if (pq.dropped) return;
-        const code = e instanceof BrokerError ? e.code : "";
-        if (code === ErrorCode.CONNECTION_CLOSED) this.heartbeatSoon();
-        else if (code === ErrorCode.TOPIC_NOT_FOUND || code === ErrorCode.QUEUE_NOT_FOUND || code === ErrorCode.NO_PERMISSION) void this.rebalance();
-        await pq.sleep(PULL_ERROR_BACKOFF_MS);
-        continue;
-      }
-      if (pq.dropped) return;
-      if (args.commitOffset !== undefined) pq.lastCommitted = Math.max(pq.lastCommitted, commit);
-      try {
-        await this.took(pq, sub, reply);
-      } catch {
-        // A response this client cannot read: ask again a little later rather than spin.
-        await pq.sleep(PULL_ERROR_BACKOFF_MS);
-      }
-    }
-  }
-
-  /** Caches and dispatches what a pull returned, and moves the queue's next offset. */
-  private async took(pq: ProcessQueue, sub: Subscription, reply: Record<string, unknown>): Promise<void> {
-    const { mq } = pq;
-    const next = Number(reply.nextOffset);
-    switch (reply.status) {
-      case PullStatus.FOUND: {
-        const items = Array.isArray(reply.msgs) ? reply.msgs : [];
-        const msgs: MessageView[] = [];
-        for (const item of items) {
-          const m = fromPullItem(item, mq.queueId);
-          // The broker matched the tag's hash; collisions are filtered out here.
-          if (!matchesTag(sub, m.tags)) continue;
-          // A retry shows the topic it was first sent to, as RocketMQ's resetRetryTopic does.
-          if (mq.topic === this.retryTopic && m.props?.ORIGIN_TOPIC) m.topic = m.props.ORIGIN_TOPIC;
-          msgs.push(m);
-        }
-        pq.put(msgs, next);
-        this.submit(pq, msgs);
-        return;
-      }
-      case PullStatus.NO_NEW_MSG:
-      case PullStatus.NO_MATCHED_MSG:
-      case PullStatus.OFFSET_ILLEGAL:
-        if (Number.isInteger(next) && next >= 0) pq.nextOffset = next;
-        // Without long polling, an empty queue would be asked again at once, forever.
-        if (this.pollMs === 0 && reply.status === PullStatus.NO_NEW_MSG) await pq.sleep(EMPTY_PULL_PAUSE_MS);
-        return;
-      default:
-        throw new BrokerError(ErrorCode.MALFORMED_FRAME, `pull: unknown status ${String(reply.status)}`);
-    }
   }
 
   // ---- consuming ----
