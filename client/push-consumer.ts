@@ -15,6 +15,7 @@ import {
 } from "../protocol/mod.ts";
 import { type AllocatableQueue, type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy, queueKey } from "./allocate.ts";
 import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
+import { ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
 import { ConsumerOffsets } from "./consumer-offsets.ts";
 import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
 import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
@@ -97,16 +98,10 @@ export interface ConsumerStats {
   queues: QueueStats[];
 }
 
-const RETRY_LATER_LOCALLY_MS = 5000; // RocketMQ: a message that could not be sent back is consumed again here after 5 s
 const DRAIN_WAIT_MS = 3000; // a queue taken away: how long its running handlers may finish before the commit
 const FAILED_REBALANCE_RETRY_MS = 1000;
 
 type State = "created" | "starting" | "running" | "stopping" | "stopped";
-
-interface ConsumeRequest {
-  pq: ProcessQueue;
-  msgs: MessageView[];
-}
 
 export class PushConsumer {
   readonly group: string;
@@ -132,6 +127,7 @@ export class PushConsumer {
   private readonly rebalancer: Rebalancer;
   private readonly offsets: ConsumerOffsets;
   private readonly puller: PullService;
+  private readonly concurrently: ConsumeConcurrentlyService;
   /** Orderly consumption's locks and per-queue loops (orderly: true). */
   private readonly orderly: ConsumeOrderlyService | undefined;
 
@@ -141,10 +137,6 @@ export class PushConsumer {
   private readonly pqs = new Map<string, ProcessQueue>();
   /** Queues given up whose handlers may still finish before their last commit. */
   private readonly draining = new Set<Promise<void>>();
-  private backlog: ConsumeRequest[] = [];
-  private backlogHead = 0;
-  private running = 0;
-  private idleWaiters: (() => void)[] = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private intervals: ReturnType<typeof setInterval>[] = [];
   private readonly brokers = new Set<string>();
@@ -212,6 +204,17 @@ export class PushConsumer {
         lockLost: (mq) => this.lockLost(mq),
       });
     } else if (options.orderly !== undefined && options.orderly !== false) throw new BrokerError(ErrorCode.WRONG_TYPE, "orderly must be a boolean");
+    this.concurrently = new ConsumeConcurrentlyService({
+      group: this.group,
+      model: this.model,
+      consume: async (msgs) => (this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0])),
+      batchSize: this.batchSize,
+      concurrency: this.concurrency,
+      maxReconsumeTimes: this.maxReconsumeTimes,
+      call: (address, op, args) => this.call(address, op, args),
+      counters: this.counters,
+      later: (ms, f, keep) => this.later(ms, f, keep),
+    });
     this.offsets = new ConsumerOffsets({
       group: this.group,
       model: this.model,
@@ -295,7 +298,7 @@ export class PushConsumer {
     this.stopTimers();
     for (const pq of this.pqs.values()) pq.drop();
     this.stopping = (async () => {
-      await this.idle(timeoutMs);
+      await this.concurrently.idle(timeoutMs);
       await this.orderly?.idle(timeoutMs);
       this.orderly?.stop();
       await Promise.all(this.draining);
@@ -323,8 +326,7 @@ export class PushConsumer {
       pq.drop();
     }
     this.pqs.clear();
-    this.backlog = [];
-    this.backlogHead = 0;
+    this.concurrently.clear();
     return (this.stopping = this.core.close());
   }
 
@@ -338,8 +340,8 @@ export class PushConsumer {
   /** Counters, per queue and for the whole consumer. */
   stats(): ConsumerStats {
     return {
-      inFlight: this.running + (this.orderly?.running ?? 0),
-      backlog: this.backlog.length - this.backlogHead,
+      inFlight: this.concurrently.running + (this.orderly?.running ?? 0),
+      backlog: this.concurrently.waiting,
       ...this.counters,
       rebalances: this.rebalancer.runs,
       queues: [...this.pqs.values()].map((pq) => pq.stats()),
@@ -487,78 +489,7 @@ export class PushConsumer {
 
   private submit(pq: ProcessQueue, msgs: MessageView[]): void {
     if (this.orderly) return this.orderly.submit(pq);
-    for (let i = 0; i < msgs.length; i += this.batchSize) this.backlog.push({ pq, msgs: msgs.slice(i, i + this.batchSize) });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.running < this.concurrency && this.backlogHead < this.backlog.length) {
-      const req = this.backlog[this.backlogHead++];
-      if (req.pq.dropped) continue; // left cached: its offset is not committed past them
-      this.running++;
-      req.pq.consuming++;
-      this.consume(req).finally(() => {
-        this.running--;
-        req.pq.consuming--;
-        req.pq.wake();
-        if (this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
-        this.pump();
-      }).catch(() => {});
-    }
-    if (this.backlogHead === this.backlog.length) {
-      this.backlog = [];
-      this.backlogHead = 0;
-    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogHead = 0;
-    }
-  }
-
-  private async consume({ pq, msgs }: ConsumeRequest): Promise<void> {
-    let result: unknown;
-    try {
-      result = this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0]);
-    } catch {
-      result = "RECONSUME_LATER";
-    }
-    if (pq.discarded) return;
-    if (result === "SUCCESS") {
-      this.counters.succeeded += msgs.length;
-      pq.remove(msgs);
-      return;
-    }
-    this.counters.failed += msgs.length;
-    if (this.model === "broadcasting") {
-      // RocketMQ does not retry broadcast messages: every member has its own copy, and no
-      // retry topic is shared by them. The failure is dropped.
-      pq.remove(msgs);
-      return;
-    }
-    const back: MessageView[] = [];
-    const local: MessageView[] = [];
-    await Promise.all(msgs.map((m) =>
-      this.call(pq.mq.address, "sendBack", { group: this.group, commitLogOffset: m.commitLogOffset, maxReconsumeTimes: this.maxReconsumeTimes })
-        .then(() => back.push(m), () => local.push(m))
-    ));
-    if (pq.discarded) return;
-    this.counters.sentBack += back.length;
-    // Finished for the offset only once the broker holds the retry.
-    pq.remove(back);
-    if (local.length === 0) return;
-    // Not sent back: consume it again here a little later; it stays cached, holding the offset.
-    for (const m of local) m.reconsumeTimes++;
-    this.later(RETRY_LATER_LOCALLY_MS, () => {
-      if (!pq.dropped) this.submit(pq, local);
-    });
-  }
-
-  /** Resolves when no handler runs (or after `timeoutMs`). */
-  private idle(timeoutMs: number): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      if (Number.isFinite(timeoutMs)) this.later(timeoutMs, resolve, true);
-    });
+    this.concurrently.submit(pq, msgs);
   }
 
   /** A request to one broker (the one holding a queue). */
