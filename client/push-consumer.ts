@@ -2,85 +2,23 @@
 // consumer group with heartbeats, takes its share of the subscribed topics' queues by
 // client-side rebalance, long-polls each of them under per-queue flow control, runs the handler
 // with bounded concurrency, sends failed messages back for a later retry, and commits, per
-// queue, the oldest offset still unfinished.
-import {
-  BrokerError,
-  checkTopicName,
-  ErrorCode,
-  type MessageView,
-  parseSubscription,
-  type Push,
-  RETRY_PREFIX,
-  type Subscription,
-} from "../protocol/mod.ts";
-import { type AllocatableQueue, type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy, queueKey } from "./allocate.ts";
-import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
+// queue, the oldest offset still unfinished. This file is the lifecycle and the rebalance glue
+// (which queues it owns, and when); the parts live beside it: push-options.ts (checks and
+// defaults), pull-service.ts (each queue's pull loop), consume-concurrently-service.ts and
+// orderly-service.ts (running the handler), consumer-offsets.ts (reading and recording progress).
+import { BrokerError, ErrorCode, type MessageView, type Push, type Subscription } from "../protocol/mod.ts";
+import { type AllocatableQueue, queueKey } from "./allocate.ts";
+import { ClientCore, routeOf } from "./client-core.ts";
 import { ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
 import { ConsumerOffsets } from "./consumer-offsets.ts";
-import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
-import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
-import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
+import { ConsumeOrderlyService } from "./orderly-service.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
 import { PULL_ERROR_BACKOFF_MS, PullService } from "./pull-service.ts";
+import { orderlySettings, type PushConsumerOptions, pushSettings } from "./push-options.ts";
 import { memberList, Rebalancer, routeAddresses } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
-export type ConsumeResult = "SUCCESS" | "RECONSUME_LATER";
-export type MessageHandler = (msg: MessageView) => ConsumeResult | Promise<ConsumeResult>;
-export type BatchMessageHandler = (msgs: MessageView[]) => ConsumeResult | Promise<ConsumeResult>;
-
-export interface PushConsumerOptions extends ClientOptions {
-  group: string;
-  /** topic -> subscription expression: "*", "TagA", "TagA || TagB". */
-  subscriptions: Record<string, string>;
-  /** "clustering" (default): each queue to one member, offsets on the broker. "broadcasting": every member reads everything, offsets in `offsetStore`. */
-  model?: "clustering" | "broadcasting";
-  /** Allocation strategy (clustering). Default "averagely". */
-  allocate?: AllocateStrategyName | AllocateFunction;
-  /**
-   * Called with one message. "SUCCESS" finishes it; anything else ("RECONSUME_LATER", a throw,
-   * a missing return value, as in RocketMQ) sends it back for a retry. Give this or batchHandler.
-   */
-  handler?: MessageHandler;
-  /** Called with up to `batchSize` messages of one queue; the result counts for all of them. */
-  batchHandler?: BatchMessageHandler;
-  /** Handlers running at once across all queues (RocketMQ's consumeThreadMin). Default 20. */
-  concurrency?: number;
-  /** Most messages per batchHandler call (consumeMessageBatchMaxSize). Default 1; only with batchHandler. */
-  batchSize?: number;
-  /** Messages asked for per pull. Default 32. */
-  pullBatchSize?: number;
-  /** Pulling a queue pauses while more messages than this are cached for it. Default 1000. */
-  pullThresholdForQueue?: number;
-  /** ... or while their bodies take more than this many MiB (fractions allowed). Default 100. */
-  pullThresholdSizeForQueue?: number;
-  /** ... or while the oldest and newest cached are more than this many offsets apart. Default 2000. */
-  consumeConcurrentlyMaxSpan?: number;
-  /** Deliveries before a message goes to %DLQ%<group> (the broker decides, with this number). Default 16. */
-  maxReconsumeTimes?: number;
-  heartbeatIntervalMs?: number;
-  rebalanceIntervalMs?: number;
-  persistOffsetIntervalMs?: number;
-  /** Long-poll time of a pull. Default 15000. */
-  pollMs?: number;
-  /** Where a queue the group never committed starts: "last" (default, RocketMQ's CONSUME_FROM_LAST_OFFSET) or "first". Retry topics always start at the first. */
-  consumeFrom?: "first" | "last";
-  /** Broadcasting: where offsets live. Default: in memory. */
-  offsetStore?: OffsetStore;
-  /**
-   * Orderly consumption (RocketMQ's MessageListenerOrderly; clustering only): a queue is consumed
-   * only while this member holds the broker's lock on it, one message (or batch) at a time in
-   * queue order. A failure suspends the queue and retries the same message in place, up to
-   * maxReconsumeTimes (default 16), then sends it to %DLQ%<group>.
-   */
-  orderly?: boolean;
-  /** Orderly: how long a failed queue pauses before the retry (suspendCurrentQueueTimeMillis). Default 1000. */
-  suspendCurrentQueueTimeMillis?: number;
-  /** Orderly: how often the member renews its queue locks (RocketMQ's rebalance.lockInterval). Default 20000. */
-  lockIntervalMs?: number;
-  /** Orderly: how long the member trusts a lock after asking for it (rebalance.lockMaxLiveTime); keep it under the broker's --order-lock-expiry. Default 30000. */
-  lockMaxLiveTimeMs?: number;
-}
+export type { BatchMessageHandler, ConsumeResult, MessageHandler, PushConsumerOptions } from "./push-options.ts";
 
 export interface ConsumerStats {
   /** Handlers running now. */
@@ -107,23 +45,10 @@ export class PushConsumer {
   readonly group: string;
   readonly model: "clustering" | "broadcasting";
   private readonly core: ClientCore;
-  private readonly subs = new Map<string, Subscription>();
-  private readonly retryTopic: string;
-  private readonly handler: MessageHandler | undefined;
-  private readonly batchHandler: BatchMessageHandler | undefined;
-  private readonly concurrency: number;
-  private readonly batchSize: number;
-  private readonly pullBatchSize: number;
-  private readonly pullThresholdForQueue: number;
-  private readonly pullThresholdSizeForQueue: number;
-  private readonly maxSpan: number;
-  private readonly maxReconsumeTimes: number;
+  private readonly subs: Map<string, Subscription>;
   private readonly heartbeatIntervalMs: number;
   private readonly rebalanceIntervalMs: number;
   private readonly persistOffsetIntervalMs: number;
-  private readonly pollMs: number;
-  private readonly consumeFrom: "first" | "last";
-  private readonly offsetStore: OffsetStore;
   private readonly rebalancer: Rebalancer;
   private readonly offsets: ConsumerOffsets;
   private readonly puller: PullService;
@@ -144,95 +69,41 @@ export class PushConsumer {
   private counters = { succeeded: 0, failed: 0, sentBack: 0 };
 
   constructor(options: PushConsumerOptions) {
-    if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints, group, subscriptions, handler } are required");
-    if (options.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PushConsumer needs a group");
-    this.group = checkTopicName(options.group); // group names follow the topic rules
-    this.model = options.model ?? "clustering";
-    if (this.model !== "clustering" && this.model !== "broadcasting") throw new BrokerError(ErrorCode.BAD_REQUEST, `model must be "clustering" or "broadcasting"`);
-    const subscriptions = options.subscriptions;
-    if (subscriptions === null || typeof subscriptions !== "object" || Array.isArray(subscriptions) || Object.keys(subscriptions).length === 0) {
-      throw new BrokerError(ErrorCode.BAD_REQUEST, "subscriptions must map at least one topic to an expression");
-    }
-    for (const [topic, expr] of Object.entries(subscriptions)) {
-      if (typeof expr !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, `the expression for "${topic}" must be a string`);
-      this.subs.set(checkTopicName(topic), parseSubscription(expr));
-    }
-    this.retryTopic = RETRY_PREFIX + this.group;
-    // Clustering members take the group's retry topic too, everything in it (RocketMQ does so).
-    if (this.model === "clustering" && !this.subs.has(this.retryTopic)) this.subs.set(this.retryTopic, parseSubscription("*"));
-
-    if ((options.handler === undefined) === (options.batchHandler === undefined)) {
-      throw new BrokerError(ErrorCode.BAD_REQUEST, "give exactly one of handler (one message) and batchHandler (an array)");
-    }
-    if (options.handler !== undefined && typeof options.handler !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "handler must be a function");
-    if (options.batchHandler !== undefined && typeof options.batchHandler !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "batchHandler must be a function");
-    this.handler = options.handler;
-    this.batchHandler = options.batchHandler;
-    this.batchSize = int(options.batchSize, 1, "batchSize", 1, 1024);
-    if (this.handler && this.batchSize !== 1) throw new BrokerError(ErrorCode.BAD_REQUEST, "batchSize > 1 needs a batchHandler, which receives an array");
-    this.concurrency = int(options.concurrency, 20, "concurrency", 1);
-    this.pullBatchSize = int(options.pullBatchSize, 32, "pullBatchSize", 1, 1024);
-    this.pullThresholdForQueue = int(options.pullThresholdForQueue, 1000, "pullThresholdForQueue", 1);
-    this.pullThresholdSizeForQueue = num(options.pullThresholdSizeForQueue, 100, "pullThresholdSizeForQueue") * 1024 * 1024;
-    this.maxSpan = int(options.consumeConcurrentlyMaxSpan, 2000, "consumeConcurrentlyMaxSpan", 1);
-    this.maxReconsumeTimes = int(options.maxReconsumeTimes, 16, "maxReconsumeTimes", 0);
-    this.heartbeatIntervalMs = int(options.heartbeatIntervalMs, 30_000, "heartbeatIntervalMs", 1);
-    this.rebalanceIntervalMs = int(options.rebalanceIntervalMs, 20_000, "rebalanceIntervalMs", 1);
-    this.persistOffsetIntervalMs = int(options.persistOffsetIntervalMs, 5000, "persistOffsetIntervalMs", 1);
-    this.pollMs = int(options.pollMs, 15_000, "pollMs", 0);
-    this.consumeFrom = options.consumeFrom ?? "last";
-    if (this.consumeFrom !== "first" && this.consumeFrom !== "last") throw new BrokerError(ErrorCode.BAD_REQUEST, `consumeFrom must be "first" or "last"`);
-    this.offsetStore = options.offsetStore ?? new MemoryOffsetStore();
-    const strategy = checkAllocateStrategy(options.allocate ?? "averagely");
+    const settings = pushSettings(options);
+    this.group = settings.group;
+    this.model = settings.model;
+    this.subs = settings.subs;
+    this.heartbeatIntervalMs = settings.heartbeatIntervalMs;
+    this.rebalanceIntervalMs = settings.rebalanceIntervalMs;
+    this.persistOffsetIntervalMs = settings.persistOffsetIntervalMs;
+    const call = (address: string, op: string, args: Record<string, unknown>) => this.call(address, op, args);
 
     this.core = new ClientCore(options);
-    if (options.orderly === true) {
-      if (this.model !== "clustering") throw new BrokerError(ErrorCode.BAD_REQUEST, "orderly consumption needs the clustering model (it locks queues for one member)");
+    const orderly = orderlySettings(options, this.model);
+    if (orderly) {
       this.orderly = new ConsumeOrderlyService({
+        ...orderly,
         group: this.group,
         clientId: this.core.clientId,
-        consume: async (msgs) => (this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0])),
-        batchSize: this.batchSize,
-        concurrency: this.concurrency,
-        maxReconsumeTimes: this.maxReconsumeTimes,
-        suspendMs: int(options.suspendCurrentQueueTimeMillis, DEFAULT_SUSPEND_MS, "suspendCurrentQueueTimeMillis", 0),
-        lockIntervalMs: int(options.lockIntervalMs, LOCK_RENEW_INTERVAL_MS, "lockIntervalMs", 1),
-        lockMaxLiveTimeMs: int(options.lockMaxLiveTimeMs, LOCK_VALID_MS, "lockMaxLiveTimeMs", 1),
-        call: (address, op, args) => this.call(address, op, args),
+        consume: settings.consume,
+        batchSize: settings.batchSize,
+        concurrency: settings.concurrency,
+        maxReconsumeTimes: settings.maxReconsumeTimes,
+        call,
         counters: this.counters,
         owned: () => [...this.pqs.values()].map((pq) => pq.mq),
         lockLost: (mq) => this.lockLost(mq),
       });
-    } else if (options.orderly !== undefined && options.orderly !== false) throw new BrokerError(ErrorCode.WRONG_TYPE, "orderly must be a boolean");
+    }
     this.concurrently = new ConsumeConcurrentlyService({
-      group: this.group,
-      model: this.model,
-      consume: async (msgs) => (this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0])),
-      batchSize: this.batchSize,
-      concurrency: this.concurrency,
-      maxReconsumeTimes: this.maxReconsumeTimes,
-      call: (address, op, args) => this.call(address, op, args),
+      ...settings,
+      call,
       counters: this.counters,
       later: (ms, f, keep) => this.later(ms, f, keep),
     });
-    this.offsets = new ConsumerOffsets({
-      group: this.group,
-      model: this.model,
-      consumeFrom: this.consumeFrom,
-      offsetStore: this.offsetStore,
-      call: (address, op, args) => this.call(address, op, args),
-      owned: () => [...this.pqs.values()],
-    });
+    this.offsets = new ConsumerOffsets({ ...settings, call, owned: () => [...this.pqs.values()] });
     this.puller = new PullService({
-      group: this.group,
-      model: this.model,
-      subs: this.subs,
-      retryTopic: this.retryTopic,
-      pullBatchSize: this.pullBatchSize,
-      pullThresholdForQueue: this.pullThresholdForQueue,
-      pullThresholdSizeForQueue: this.pullThresholdSizeForQueue,
-      maxSpan: this.maxSpan,
-      pollMs: this.pollMs,
+      ...settings,
       requestTimeoutMs: this.core.requestTimeoutMs,
       transport: (address) => this.core.transport(address),
       mayPull: (pq) => !this.orderly || this.orderly.mayPull(pq),
@@ -245,7 +116,7 @@ export class PushConsumer {
       group: this.group,
       clientId: this.core.clientId,
       model: this.model,
-      strategy,
+      strategy: settings.strategy,
       topics: () => [...this.subs.keys()],
       route: (topic) => this.route(topic),
       members: (address) => this.call(address, "consumerList", { group: this.group }).then(memberList),
@@ -516,17 +387,4 @@ export class PushConsumer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
-}
-
-function int(v: unknown, dflt: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new BrokerError(ErrorCode.WRONG_TYPE, `${name} must be an integer`);
-  if (v < min || v > max) throw new BrokerError(ErrorCode.BAD_REQUEST, `${name} must be ${min}..${max}`);
-  return v;
-}
-
-function num(v: unknown, dflt: number, name: string): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !(v > 0)) throw new BrokerError(ErrorCode.BAD_REQUEST, `${name} must be a positive number`);
-  return v;
 }
