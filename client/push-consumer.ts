@@ -5,17 +5,19 @@
 // queue, the oldest offset still unfinished. This file is the lifecycle and the rebalance glue
 // (which queues it owns, and when); the parts live beside it: push-options.ts (checks and
 // defaults), pull-service.ts (each queue's pull loop), consume-concurrently-service.ts and
-// orderly-service.ts (running the handler), consumer-offsets.ts (reading and recording progress).
+// orderly-service.ts (running the handler), consumer-offsets.ts (reading and recording progress), consumer-membership.ts
+// (heartbeats to every broker).
 import { BrokerError, ErrorCode, type MessageView, type Push, type Subscription } from "../protocol/mod.ts";
 import { type AllocatableQueue, queueKey } from "./allocate.ts";
-import { ClientCore, routeOf } from "./client-core.ts";
+import { ClientCore } from "./client-core.ts";
 import { ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
+import { ConsumerMembership } from "./consumer-membership.ts";
 import { ConsumerOffsets } from "./consumer-offsets.ts";
 import { ConsumeOrderlyService } from "./orderly-service.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
 import { PULL_ERROR_BACKOFF_MS, PullService } from "./pull-service.ts";
 import { orderlySettings, type PushConsumerOptions, pushSettings } from "./push-options.ts";
-import { memberList, Rebalancer, routeAddresses } from "./rebalance.ts";
+import { memberList, Rebalancer } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
 export type { BatchMessageHandler, ConsumeResult, MessageHandler, PushConsumerOptions } from "./push-options.ts";
@@ -50,6 +52,7 @@ export class PushConsumer {
   private readonly rebalanceIntervalMs: number;
   private readonly persistOffsetIntervalMs: number;
   private readonly rebalancer: Rebalancer;
+  private readonly membership: ConsumerMembership;
   private readonly offsets: ConsumerOffsets;
   private readonly puller: PullService;
   private readonly concurrently: ConsumeConcurrentlyService;
@@ -64,7 +67,6 @@ export class PushConsumer {
   private readonly draining = new Set<Promise<void>>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private intervals: ReturnType<typeof setInterval>[] = [];
-  private readonly brokers = new Set<string>();
   private heartbeatPending: ReturnType<typeof setTimeout> | undefined;
   private counters = { succeeded: 0, failed: 0, sentBack: 0 };
 
@@ -79,6 +81,16 @@ export class PushConsumer {
     const call = (address: string, op: string, args: Record<string, unknown>) => this.call(address, op, args);
 
     this.core = new ClientCore(options);
+    this.membership = new ConsumerMembership({
+      clientId: this.core.clientId,
+      group: this.group,
+      model: this.model,
+      subs: this.subs,
+      endpoint: () => this.core.endpoint,
+      request: (op, args) => this.core.request(op, args),
+      call,
+      queryRoute: (topic) => this.core.queryRoute(topic),
+    });
     const orderly = orderlySettings(options, this.model);
     if (orderly) {
       this.orderly = new ConsumeOrderlyService({
@@ -118,7 +130,7 @@ export class PushConsumer {
       model: this.model,
       strategy: settings.strategy,
       topics: () => [...this.subs.keys()],
-      route: (topic) => this.route(topic),
+      route: (topic) => this.membership.route(topic),
       members: (address) => this.call(address, "consumerList", { group: this.group }).then(memberList),
       apply: (topic, queues) => this.apply(topic, queues),
     });
@@ -134,8 +146,8 @@ export class PushConsumer {
     this.state = "starting";
     try {
       await this.core.connect();
-      this.brokers.add(this.core.endpoint);
-      await this.heartbeat(true);
+      this.membership.add(this.core.endpoint);
+      await this.membership.heartbeat(true);
     } catch (e) {
       if (this.state === "starting") {
         this.state = "stopped";
@@ -146,7 +158,7 @@ export class PushConsumer {
     if (this.state !== "starting") return; // shut down (or killed) while starting
     this.state = "running";
     this.intervals = [
-      setInterval(() => void this.heartbeat(false).catch(() => {}), this.heartbeatIntervalMs),
+      setInterval(() => void this.membership.heartbeat(false).catch(() => {}), this.heartbeatIntervalMs),
       setInterval(() => void this.rebalance(), this.rebalanceIntervalMs),
       setInterval(() => void this.offsets.persistAll(), this.persistOffsetIntervalMs),
     ];
@@ -229,26 +241,13 @@ export class PushConsumer {
 
   // ---- membership ----
 
-  /** Tells every broker this client knows who it is and what it consumes. */
-  private async heartbeat(first: boolean): Promise<void> {
-    const subscriptions: Record<string, string> = {};
-    for (const [topic, sub] of this.subs) subscriptions[topic] = sub.expression;
-    const args = { clientId: this.core.clientId, consumerGroups: [{ group: this.group, model: this.model, subscriptions }] };
-    if (first) {
-      await this.core.request("heartbeat", args);
-      return;
-    }
-    const targets = new Set([this.core.endpoint, ...this.brokers]);
-    await Promise.all([...targets].map((a) => this.call(a, "heartbeat", args).catch(() => {})));
-  }
-
   /** After a connection loss: a reconnected socket is a new connection the broker knows nothing about. */
   private heartbeatSoon(): void {
     if (this.heartbeatPending !== undefined || this.state !== "running") return;
     this.heartbeatPending = setTimeout(() => {
       this.heartbeatPending = undefined;
       if (this.state !== "running") return;
-      this.heartbeat(false).then(() => this.rebalance(), () => {});
+      this.membership.heartbeat(false).then(() => this.rebalance(), () => {});
     }, PULL_ERROR_BACKOFF_MS);
   }
 
@@ -260,19 +259,6 @@ export class PushConsumer {
 
   // ---- rebalance ----
 
-  /** From any name server (or broker) that answers: a dead one is passed over. */
-  private async route(topic: string): Promise<{ route: ReturnType<typeof routeOf>; via: string } | null> {
-    const r = await this.core.queryRoute(topic);
-    // In a cluster, a broker first heard of here must know this member before its member list
-    // is read: heartbeat to every broker holding the topic.
-    const fresh = r ? routeAddresses(r).filter((a) => !this.brokers.has(a)) : [];
-    if (fresh.length > 0) {
-      for (const a of fresh) this.brokers.add(a);
-      await this.heartbeat(false);
-    }
-    return r;
-  }
-
   /** Makes the owned queues of `topic` exactly `queues`. */
   private async apply(topic: string, queues: MessageQueue[]): Promise<void> {
     if (this.state !== "running") return;
@@ -283,10 +269,10 @@ export class PushConsumer {
     }
     const added = queues.filter((q) => !this.pqs.has(queueKey(q)));
     for (const q of added) {
-      if (!this.brokers.has(q.address)) {
+      if (!this.membership.knows(q.address)) {
         // A broker heard of only now: it must know this member before it lists the group.
-        this.brokers.add(q.address);
-        await this.heartbeat(false);
+        this.membership.add(q.address);
+        await this.membership.heartbeat(false);
       }
     }
     // Orderly: only queues whose lock the broker granted (the rest are still another member's).
