@@ -79,6 +79,9 @@ export class PushConsumer {
     this.rebalanceIntervalMs = settings.rebalanceIntervalMs;
     this.persistOffsetIntervalMs = settings.persistOffsetIntervalMs;
     const call = (address: string, op: string, args: Record<string, unknown>) => this.call(address, op, args);
+    // One batch for either handler (a single-message one gets the first); called as a method of
+    // the consumer, as it always was.
+    const consume = async (msgs: MessageView[]) => (settings.batchHandler ? await settings.batchHandler.call(this, msgs) : await settings.handler!.call(this, msgs[0]));
 
     this.core = new ClientCore(options);
     this.membership = new ConsumerMembership({
@@ -97,7 +100,7 @@ export class PushConsumer {
         ...orderly,
         group: this.group,
         clientId: this.core.clientId,
-        consume: settings.consume,
+        consume,
         batchSize: settings.batchSize,
         concurrency: settings.concurrency,
         maxReconsumeTimes: settings.maxReconsumeTimes,
@@ -109,6 +112,7 @@ export class PushConsumer {
     }
     this.concurrently = new ConsumeConcurrentlyService({
       ...settings,
+      consume,
       call,
       counters: this.counters,
       later: (ms, f, keep) => this.later(ms, f, keep),

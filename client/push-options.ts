@@ -72,8 +72,9 @@ export interface PushSettings {
   /** topic -> subscription, the group's retry topic included in clustering. */
   subs: Map<string, Subscription>;
   retryTopic: string;
-  /** The one handler given, over a batch (a single-message handler gets the first). */
-  consume(msgs: MessageView[]): Promise<ConsumeResult>;
+  /** Exactly one of handler and batchHandler is given. */
+  handler: MessageHandler | undefined;
+  batchHandler: BatchMessageHandler | undefined;
   concurrency: number;
   batchSize: number;
   pullBatchSize: number;
@@ -145,7 +146,8 @@ export function pushSettings(options: PushConsumerOptions): PushSettings {
     model,
     subs,
     retryTopic,
-    consume: async (msgs) => (batchHandler ? await batchHandler(msgs) : await handler!(msgs[0])),
+    handler,
+    batchHandler,
     concurrency,
     batchSize,
     pullBatchSize,
