@@ -4,9 +4,9 @@
 // with bounded concurrency, sends failed messages back for a later retry, and commits, per
 // queue, the oldest offset still unfinished. This file is the lifecycle and the rebalance glue
 // (which queues it owns, and when); the parts live beside it: push-options.ts (checks and
-// defaults), pull-service.ts (each queue's pull loop), consume-concurrently-service.ts and
-// orderly-service.ts (running the handler), consumer-offsets.ts (reading and recording progress), consumer-membership.ts
-// (heartbeats to every broker).
+// defaults), consumer-membership.ts (heartbeats to every broker), pull-service.ts (each queue's
+// pull loop), consume-concurrently-service.ts and orderly-service.ts (running the handler),
+// consumer-offsets.ts (reading and recording progress).
 import { BrokerError, ErrorCode, type MessageView, type Push, type Subscription } from "../protocol/mod.ts";
 import { type AllocatableQueue, queueKey } from "./allocate.ts";
 import { ClientCore } from "./client-core.ts";
