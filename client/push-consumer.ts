@@ -2,85 +2,25 @@
 // consumer group with heartbeats, takes its share of the subscribed topics' queues by
 // client-side rebalance, long-polls each of them under per-queue flow control, runs the handler
 // with bounded concurrency, sends failed messages back for a later retry, and commits, per
-// queue, the oldest offset still unfinished.
-import {
-  BrokerError,
-  checkTopicName,
-  ErrorCode,
-  matchesTag,
-  type MessageView,
-  parseSubscription,
-  type Push,
-  PullStatus,
-  RETRY_PREFIX,
-  type Subscription,
-} from "../protocol/mod.ts";
-import { type AllocatableQueue, type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy, queueKey } from "./allocate.ts";
-import { ClientCore, type ClientOptions, routeOf } from "./client-core.ts";
-import { fromPullItem } from "./message.ts";
-import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
-import { ConsumeOrderlyService, DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
-import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
+// queue, the oldest offset still unfinished. This file is the lifecycle and the rebalance glue
+// (which queues it owns, and when); the parts live beside it: push-options.ts (checks and
+// defaults), consumer-membership.ts (heartbeats to every broker), pull-service.ts (each queue's
+// pull loop), consume-concurrently-service.ts and orderly-service.ts (running the handler),
+// consumer-offsets.ts (reading and recording progress).
+import { BrokerError, ErrorCode, type MessageView, type Push, type Subscription } from "../protocol/mod.ts";
+import { type AllocatableQueue, queueKey } from "./allocate.ts";
+import { ClientCore } from "./client-core.ts";
+import { ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
+import { ConsumerMembership } from "./consumer-membership.ts";
+import { ConsumerOffsets } from "./consumer-offsets.ts";
+import { ConsumeOrderlyService } from "./orderly-service.ts";
 import { ProcessQueue, type QueueStats } from "./process-queue.ts";
-import { memberList, Rebalancer, routeAddresses } from "./rebalance.ts";
+import { PULL_ERROR_BACKOFF_MS, PullService } from "./pull-service.ts";
+import { orderlySettings, type PushConsumerOptions, pushSettings } from "./push-options.ts";
+import { memberList, Rebalancer } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
-export type ConsumeResult = "SUCCESS" | "RECONSUME_LATER";
-export type MessageHandler = (msg: MessageView) => ConsumeResult | Promise<ConsumeResult>;
-export type BatchMessageHandler = (msgs: MessageView[]) => ConsumeResult | Promise<ConsumeResult>;
-
-export interface PushConsumerOptions extends ClientOptions {
-  group: string;
-  /** topic -> subscription expression: "*", "TagA", "TagA || TagB". */
-  subscriptions: Record<string, string>;
-  /** "clustering" (default): each queue to one member, offsets on the broker. "broadcasting": every member reads everything, offsets in `offsetStore`. */
-  model?: "clustering" | "broadcasting";
-  /** Allocation strategy (clustering). Default "averagely". */
-  allocate?: AllocateStrategyName | AllocateFunction;
-  /**
-   * Called with one message. "SUCCESS" finishes it; anything else ("RECONSUME_LATER", a throw,
-   * a missing return value, as in RocketMQ) sends it back for a retry. Give this or batchHandler.
-   */
-  handler?: MessageHandler;
-  /** Called with up to `batchSize` messages of one queue; the result counts for all of them. */
-  batchHandler?: BatchMessageHandler;
-  /** Handlers running at once across all queues (RocketMQ's consumeThreadMin). Default 20. */
-  concurrency?: number;
-  /** Most messages per batchHandler call (consumeMessageBatchMaxSize). Default 1; only with batchHandler. */
-  batchSize?: number;
-  /** Messages asked for per pull. Default 32. */
-  pullBatchSize?: number;
-  /** Pulling a queue pauses while more messages than this are cached for it. Default 1000. */
-  pullThresholdForQueue?: number;
-  /** ... or while their bodies take more than this many MiB (fractions allowed). Default 100. */
-  pullThresholdSizeForQueue?: number;
-  /** ... or while the oldest and newest cached are more than this many offsets apart. Default 2000. */
-  consumeConcurrentlyMaxSpan?: number;
-  /** Deliveries before a message goes to %DLQ%<group> (the broker decides, with this number). Default 16. */
-  maxReconsumeTimes?: number;
-  heartbeatIntervalMs?: number;
-  rebalanceIntervalMs?: number;
-  persistOffsetIntervalMs?: number;
-  /** Long-poll time of a pull. Default 15000. */
-  pollMs?: number;
-  /** Where a queue the group never committed starts: "last" (default, RocketMQ's CONSUME_FROM_LAST_OFFSET) or "first". Retry topics always start at the first. */
-  consumeFrom?: "first" | "last";
-  /** Broadcasting: where offsets live. Default: in memory. */
-  offsetStore?: OffsetStore;
-  /**
-   * Orderly consumption (RocketMQ's MessageListenerOrderly; clustering only): a queue is consumed
-   * only while this member holds the broker's lock on it, one message (or batch) at a time in
-   * queue order. A failure suspends the queue and retries the same message in place, up to
-   * maxReconsumeTimes (default 16), then sends it to %DLQ%<group>.
-   */
-  orderly?: boolean;
-  /** Orderly: how long a failed queue pauses before the retry (suspendCurrentQueueTimeMillis). Default 1000. */
-  suspendCurrentQueueTimeMillis?: number;
-  /** Orderly: how often the member renews its queue locks (RocketMQ's rebalance.lockInterval). Default 20000. */
-  lockIntervalMs?: number;
-  /** Orderly: how long the member trusts a lock after asking for it (rebalance.lockMaxLiveTime); keep it under the broker's --order-lock-expiry. Default 30000. */
-  lockMaxLiveTimeMs?: number;
-}
+export type { BatchMessageHandler, ConsumeResult, MessageHandler, PushConsumerOptions } from "./push-options.ts";
 
 export interface ConsumerStats {
   /** Handlers running now. */
@@ -98,41 +38,24 @@ export interface ConsumerStats {
   queues: QueueStats[];
 }
 
-const RETRY_LATER_LOCALLY_MS = 5000; // RocketMQ: a message that could not be sent back is consumed again here after 5 s
-const PULL_ERROR_BACKOFF_MS = 1000;
 const DRAIN_WAIT_MS = 3000; // a queue taken away: how long its running handlers may finish before the commit
 const FAILED_REBALANCE_RETRY_MS = 1000;
-const EMPTY_PULL_PAUSE_MS = 100;
 
 type State = "created" | "starting" | "running" | "stopping" | "stopped";
-
-interface ConsumeRequest {
-  pq: ProcessQueue;
-  msgs: MessageView[];
-}
 
 export class PushConsumer {
   readonly group: string;
   readonly model: "clustering" | "broadcasting";
   private readonly core: ClientCore;
-  private readonly subs = new Map<string, Subscription>();
-  private readonly retryTopic: string;
-  private readonly handler: MessageHandler | undefined;
-  private readonly batchHandler: BatchMessageHandler | undefined;
-  private readonly concurrency: number;
-  private readonly batchSize: number;
-  private readonly pullBatchSize: number;
-  private readonly pullThresholdForQueue: number;
-  private readonly pullThresholdSizeForQueue: number;
-  private readonly maxSpan: number;
-  private readonly maxReconsumeTimes: number;
+  private readonly subs: Map<string, Subscription>;
   private readonly heartbeatIntervalMs: number;
   private readonly rebalanceIntervalMs: number;
   private readonly persistOffsetIntervalMs: number;
-  private readonly pollMs: number;
-  private readonly consumeFrom: "first" | "last";
-  private readonly offsetStore: OffsetStore;
   private readonly rebalancer: Rebalancer;
+  private readonly membership: ConsumerMembership;
+  private readonly offsets: ConsumerOffsets;
+  private readonly puller: PullService;
+  private readonly concurrently: ConsumeConcurrentlyService;
   /** Orderly consumption's locks and per-queue loops (orderly: true). */
   private readonly orderly: ConsumeOrderlyService | undefined;
 
@@ -142,86 +65,76 @@ export class PushConsumer {
   private readonly pqs = new Map<string, ProcessQueue>();
   /** Queues given up whose handlers may still finish before their last commit. */
   private readonly draining = new Set<Promise<void>>();
-  private backlog: ConsumeRequest[] = [];
-  private backlogHead = 0;
-  private running = 0;
-  private idleWaiters: (() => void)[] = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private intervals: ReturnType<typeof setInterval>[] = [];
-  private readonly brokers = new Set<string>();
-  private persisting: Promise<void> | null = null;
   private heartbeatPending: ReturnType<typeof setTimeout> | undefined;
   private counters = { succeeded: 0, failed: 0, sentBack: 0 };
 
   constructor(options: PushConsumerOptions) {
-    if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints, group, subscriptions, handler } are required");
-    if (options.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PushConsumer needs a group");
-    this.group = checkTopicName(options.group); // group names follow the topic rules
-    this.model = options.model ?? "clustering";
-    if (this.model !== "clustering" && this.model !== "broadcasting") throw new BrokerError(ErrorCode.BAD_REQUEST, `model must be "clustering" or "broadcasting"`);
-    const subscriptions = options.subscriptions;
-    if (subscriptions === null || typeof subscriptions !== "object" || Array.isArray(subscriptions) || Object.keys(subscriptions).length === 0) {
-      throw new BrokerError(ErrorCode.BAD_REQUEST, "subscriptions must map at least one topic to an expression");
-    }
-    for (const [topic, expr] of Object.entries(subscriptions)) {
-      if (typeof expr !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, `the expression for "${topic}" must be a string`);
-      this.subs.set(checkTopicName(topic), parseSubscription(expr));
-    }
-    this.retryTopic = RETRY_PREFIX + this.group;
-    // Clustering members take the group's retry topic too, everything in it (RocketMQ does so).
-    if (this.model === "clustering" && !this.subs.has(this.retryTopic)) this.subs.set(this.retryTopic, parseSubscription("*"));
-
-    if ((options.handler === undefined) === (options.batchHandler === undefined)) {
-      throw new BrokerError(ErrorCode.BAD_REQUEST, "give exactly one of handler (one message) and batchHandler (an array)");
-    }
-    if (options.handler !== undefined && typeof options.handler !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "handler must be a function");
-    if (options.batchHandler !== undefined && typeof options.batchHandler !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "batchHandler must be a function");
-    this.handler = options.handler;
-    this.batchHandler = options.batchHandler;
-    this.batchSize = int(options.batchSize, 1, "batchSize", 1, 1024);
-    if (this.handler && this.batchSize !== 1) throw new BrokerError(ErrorCode.BAD_REQUEST, "batchSize > 1 needs a batchHandler, which receives an array");
-    this.concurrency = int(options.concurrency, 20, "concurrency", 1);
-    this.pullBatchSize = int(options.pullBatchSize, 32, "pullBatchSize", 1, 1024);
-    this.pullThresholdForQueue = int(options.pullThresholdForQueue, 1000, "pullThresholdForQueue", 1);
-    this.pullThresholdSizeForQueue = num(options.pullThresholdSizeForQueue, 100, "pullThresholdSizeForQueue") * 1024 * 1024;
-    this.maxSpan = int(options.consumeConcurrentlyMaxSpan, 2000, "consumeConcurrentlyMaxSpan", 1);
-    this.maxReconsumeTimes = int(options.maxReconsumeTimes, 16, "maxReconsumeTimes", 0);
-    this.heartbeatIntervalMs = int(options.heartbeatIntervalMs, 30_000, "heartbeatIntervalMs", 1);
-    this.rebalanceIntervalMs = int(options.rebalanceIntervalMs, 20_000, "rebalanceIntervalMs", 1);
-    this.persistOffsetIntervalMs = int(options.persistOffsetIntervalMs, 5000, "persistOffsetIntervalMs", 1);
-    this.pollMs = int(options.pollMs, 15_000, "pollMs", 0);
-    this.consumeFrom = options.consumeFrom ?? "last";
-    if (this.consumeFrom !== "first" && this.consumeFrom !== "last") throw new BrokerError(ErrorCode.BAD_REQUEST, `consumeFrom must be "first" or "last"`);
-    this.offsetStore = options.offsetStore ?? new MemoryOffsetStore();
-    const strategy = checkAllocateStrategy(options.allocate ?? "averagely");
+    const settings = pushSettings(options);
+    this.group = settings.group;
+    this.model = settings.model;
+    this.subs = settings.subs;
+    this.heartbeatIntervalMs = settings.heartbeatIntervalMs;
+    this.rebalanceIntervalMs = settings.rebalanceIntervalMs;
+    this.persistOffsetIntervalMs = settings.persistOffsetIntervalMs;
+    const call = (address: string, op: string, args: Record<string, unknown>) => this.call(address, op, args);
+    // One batch for either handler (a single-message one gets the first); called as a method of
+    // the consumer, as it always was.
+    const consume = async (msgs: MessageView[]) => (settings.batchHandler ? await settings.batchHandler.call(this, msgs) : await settings.handler!.call(this, msgs[0]));
 
     this.core = new ClientCore(options);
-    if (options.orderly === true) {
-      if (this.model !== "clustering") throw new BrokerError(ErrorCode.BAD_REQUEST, "orderly consumption needs the clustering model (it locks queues for one member)");
+    this.membership = new ConsumerMembership({
+      clientId: this.core.clientId,
+      group: this.group,
+      model: this.model,
+      subs: this.subs,
+      endpoint: () => this.core.endpoint,
+      request: (op, args) => this.core.request(op, args),
+      call,
+      queryRoute: (topic) => this.core.queryRoute(topic),
+    });
+    const orderly = orderlySettings(options, this.model);
+    if (orderly) {
       this.orderly = new ConsumeOrderlyService({
+        ...orderly,
         group: this.group,
         clientId: this.core.clientId,
-        consume: async (msgs) => (this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0])),
-        batchSize: this.batchSize,
-        concurrency: this.concurrency,
-        maxReconsumeTimes: this.maxReconsumeTimes,
-        suspendMs: int(options.suspendCurrentQueueTimeMillis, DEFAULT_SUSPEND_MS, "suspendCurrentQueueTimeMillis", 0),
-        lockIntervalMs: int(options.lockIntervalMs, LOCK_RENEW_INTERVAL_MS, "lockIntervalMs", 1),
-        lockMaxLiveTimeMs: int(options.lockMaxLiveTimeMs, LOCK_VALID_MS, "lockMaxLiveTimeMs", 1),
-        call: (address, op, args) => this.call(address, op, args),
+        consume,
+        batchSize: settings.batchSize,
+        concurrency: settings.concurrency,
+        maxReconsumeTimes: settings.maxReconsumeTimes,
+        call,
         counters: this.counters,
         owned: () => [...this.pqs.values()].map((pq) => pq.mq),
         lockLost: (mq) => this.lockLost(mq),
       });
-    } else if (options.orderly !== undefined && options.orderly !== false) throw new BrokerError(ErrorCode.WRONG_TYPE, "orderly must be a boolean");
+    }
+    this.concurrently = new ConsumeConcurrentlyService({
+      ...settings,
+      consume,
+      call,
+      counters: this.counters,
+      later: (ms, f, keep) => this.later(ms, f, keep),
+    });
+    this.offsets = new ConsumerOffsets({ ...settings, call, owned: () => [...this.pqs.values()] });
+    this.puller = new PullService({
+      ...settings,
+      requestTimeoutMs: this.core.requestTimeoutMs,
+      transport: (address) => this.core.transport(address),
+      mayPull: (pq) => !this.orderly || this.orderly.mayPull(pq),
+      submit: (pq, msgs) => this.submit(pq, msgs),
+      connectionLost: () => this.heartbeatSoon(),
+      queueGone: () => void this.rebalance(),
+    });
     this.core.onPush = (push, address) => this.onPush(push, address);
     this.rebalancer = new Rebalancer({
       group: this.group,
       clientId: this.core.clientId,
       model: this.model,
-      strategy,
+      strategy: settings.strategy,
       topics: () => [...this.subs.keys()],
-      route: (topic) => this.route(topic),
+      route: (topic) => this.membership.route(topic),
       members: (address) => this.call(address, "consumerList", { group: this.group }).then(memberList),
       apply: (topic, queues) => this.apply(topic, queues),
     });
@@ -237,8 +150,8 @@ export class PushConsumer {
     this.state = "starting";
     try {
       await this.core.connect();
-      this.brokers.add(this.core.endpoint);
-      await this.heartbeat(true);
+      this.membership.add(this.core.endpoint);
+      await this.membership.heartbeat(true);
     } catch (e) {
       if (this.state === "starting") {
         this.state = "stopped";
@@ -249,9 +162,9 @@ export class PushConsumer {
     if (this.state !== "starting") return; // shut down (or killed) while starting
     this.state = "running";
     this.intervals = [
-      setInterval(() => void this.heartbeat(false).catch(() => {}), this.heartbeatIntervalMs),
+      setInterval(() => void this.membership.heartbeat(false).catch(() => {}), this.heartbeatIntervalMs),
       setInterval(() => void this.rebalance(), this.rebalanceIntervalMs),
-      setInterval(() => void this.persistAll(), this.persistOffsetIntervalMs),
+      setInterval(() => void this.offsets.persistAll(), this.persistOffsetIntervalMs),
     ];
     this.orderly?.start();
     await this.rebalance();
@@ -272,11 +185,11 @@ export class PushConsumer {
     this.stopTimers();
     for (const pq of this.pqs.values()) pq.drop();
     this.stopping = (async () => {
-      await this.idle(timeoutMs);
+      await this.concurrently.idle(timeoutMs);
       await this.orderly?.idle(timeoutMs);
       this.orderly?.stop();
       await Promise.all(this.draining);
-      await this.persistAll(true);
+      await this.offsets.persistAll(true);
       await this.orderly?.unlockAll();
       this.pqs.clear();
       this.state = "stopped";
@@ -300,8 +213,7 @@ export class PushConsumer {
       pq.drop();
     }
     this.pqs.clear();
-    this.backlog = [];
-    this.backlogHead = 0;
+    this.concurrently.clear();
     return (this.stopping = this.core.close());
   }
 
@@ -315,8 +227,8 @@ export class PushConsumer {
   /** Counters, per queue and for the whole consumer. */
   stats(): ConsumerStats {
     return {
-      inFlight: this.running + (this.orderly?.running ?? 0),
-      backlog: this.backlog.length - this.backlogHead,
+      inFlight: this.concurrently.running + (this.orderly?.running ?? 0),
+      backlog: this.concurrently.waiting,
       ...this.counters,
       rebalances: this.rebalancer.runs,
       queues: [...this.pqs.values()].map((pq) => pq.stats()),
@@ -333,26 +245,13 @@ export class PushConsumer {
 
   // ---- membership ----
 
-  /** Tells every broker this client knows who it is and what it consumes. */
-  private async heartbeat(first: boolean): Promise<void> {
-    const subscriptions: Record<string, string> = {};
-    for (const [topic, sub] of this.subs) subscriptions[topic] = sub.expression;
-    const args = { clientId: this.core.clientId, consumerGroups: [{ group: this.group, model: this.model, subscriptions }] };
-    if (first) {
-      await this.core.request("heartbeat", args);
-      return;
-    }
-    const targets = new Set([this.core.endpoint, ...this.brokers]);
-    await Promise.all([...targets].map((a) => this.call(a, "heartbeat", args).catch(() => {})));
-  }
-
   /** After a connection loss: a reconnected socket is a new connection the broker knows nothing about. */
   private heartbeatSoon(): void {
     if (this.heartbeatPending !== undefined || this.state !== "running") return;
     this.heartbeatPending = setTimeout(() => {
       this.heartbeatPending = undefined;
       if (this.state !== "running") return;
-      this.heartbeat(false).then(() => this.rebalance(), () => {});
+      this.membership.heartbeat(false).then(() => this.rebalance(), () => {});
     }, PULL_ERROR_BACKOFF_MS);
   }
 
@@ -364,19 +263,6 @@ export class PushConsumer {
 
   // ---- rebalance ----
 
-  /** From any name server (or broker) that answers: a dead one is passed over. */
-  private async route(topic: string): Promise<{ route: ReturnType<typeof routeOf>; via: string } | null> {
-    const r = await this.core.queryRoute(topic);
-    // In a cluster, a broker first heard of here must know this member before its member list
-    // is read: heartbeat to every broker holding the topic.
-    const fresh = r ? routeAddresses(r).filter((a) => !this.brokers.has(a)) : [];
-    if (fresh.length > 0) {
-      for (const a of fresh) this.brokers.add(a);
-      await this.heartbeat(false);
-    }
-    return r;
-  }
-
   /** Makes the owned queues of `topic` exactly `queues`. */
   private async apply(topic: string, queues: MessageQueue[]): Promise<void> {
     if (this.state !== "running") return;
@@ -387,10 +273,10 @@ export class PushConsumer {
     }
     const added = queues.filter((q) => !this.pqs.has(queueKey(q)));
     for (const q of added) {
-      if (!this.brokers.has(q.address)) {
+      if (!this.membership.knows(q.address)) {
         // A broker heard of only now: it must know this member before it lists the group.
-        this.brokers.add(q.address);
-        await this.heartbeat(false);
+        this.membership.add(q.address);
+        await this.membership.heartbeat(false);
       }
     }
     // Orderly: only queues whose lock the broker granted (the rest are still another member's).
@@ -404,37 +290,21 @@ export class PushConsumer {
 
   /** Starts consuming a queue from the group's committed offset (or where consumeFrom says). */
   private async take(mq: MessageQueue): Promise<void> {
-    const offset = await this.startOffset(mq);
+    const offset = await this.offsets.startOffset(mq);
     const key = queueKey(mq);
     if (this.state !== "running" || this.pqs.has(key)) return;
     const pq = new ProcessQueue(mq, offset);
     this.pqs.set(key, pq);
-    void this.pullLoop(pq);
-  }
-
-  private async startOffset(mq: MessageQueue): Promise<number> {
-    let stored: number | undefined;
-    if (this.model === "clustering") {
-      const r = await this.call(mq.address, "queryOffset", { group: this.group, topic: mq.topic, queueId: mq.queueId });
-      stored = typeof r.offset === "number" ? r.offset : undefined;
-    } else {
-      stored = await this.offsetStore.read(this.group, { broker: mq.broker, topic: mq.topic, queueId: mq.queueId });
-    }
-    if (stored !== undefined && stored >= 0) return stored;
-    // Never committed. A pull below the queue's min offset is corrected by OFFSET_ILLEGAL.
-    if (mq.topic.startsWith(RETRY_PREFIX) || this.consumeFrom === "first") return 0;
-    const status = await this.call(mq.address, "topicStatus", { topic: mq.topic });
-    const queues = Array.isArray(status.queues) ? (status.queues as { queueId: number; maxOffset: number }[]) : [];
-    return queues.find((q) => q.queueId === mq.queueId)?.maxOffset ?? 0;
+    void this.puller.pullLoop(pq);
   }
 
   /** A queue taken away: stop pulling, let its running handlers finish (bounded), commit, forget. */
   private giveUp(key: string, pq: ProcessQueue): void {
     this.pqs.delete(key);
     pq.drop();
-    const done = this.orderly ? this.orderly.release(pq, () => this.commit([pq])) : (async () => {
+    const done = this.orderly ? this.orderly.release(pq, () => this.offsets.commit([pq])) : (async () => {
       await pq.idle(DRAIN_WAIT_MS);
-      await this.commit([pq]).catch(() => {});
+      await this.offsets.commit([pq]).catch(() => {});
     })();
     this.draining.add(done);
     done.finally(() => this.draining.delete(done));
@@ -469,211 +339,18 @@ export class PushConsumer {
       const next = new ProcessQueue(pq.mq, offset);
       this.pqs.set(key, next);
       fresh.push(next);
-      void this.pullLoop(next);
+      void this.puller.pullLoop(next);
     }
     // Commit the new offsets ourselves too: a commit of ours sent before the push arrived must
     // not be the last word.
-    void this.commit(fresh).catch(() => {});
-  }
-
-  // ---- pulling ----
-
-  /** Why pulling this queue must wait, or null (RocketMQ's three flow-control checks). */
-  private flowControl(pq: ProcessQueue): string | null {
-    if (pq.cachedCount > this.pullThresholdForQueue) return "count";
-    if (pq.cachedBytes > this.pullThresholdSizeForQueue) return "size";
-    if (pq.span() > this.maxSpan) return "span";
-    return null;
-  }
-
-  private async pullLoop(pq: ProcessQueue): Promise<void> {
-    const { mq } = pq;
-    const sub = this.subs.get(mq.topic) ?? parseSubscription("*");
-    const transport = this.core.transport(mq.address);
-    while (!pq.dropped) {
-      if (this.orderly && !this.orderly.mayPull(pq)) {
-        await pq.sleep(PULL_ERROR_BACKOFF_MS);
-        continue;
-      }
-      if (this.flowControl(pq)) {
-        // Resumes on the event of a message finishing, not on a timer.
-        pq.pausedCount++;
-        while (!pq.dropped && this.flowControl(pq)) await pq.changed();
-        continue;
-      }
-      const args: Record<string, unknown> = { topic: mq.topic, queueId: mq.queueId, offset: pq.nextOffset, maxCount: this.pullBatchSize };
-      if (sub.expression !== "*") args.expression = sub.expression;
-      if (this.pollMs > 0) args.pollMs = this.pollMs;
-      // Clustering commits ride on the pull, as RocketMQ's do: progress reaches the broker with
-      // every pull, not only every persistOffsetIntervalMs.
-      const commit = pq.committableOffset();
-      if (this.model === "clustering" && commit !== pq.lastCommitted) {
-        args.group = this.group;
-        args.commitOffset = commit;
-      }
-      let reply: Record<string, unknown>;
-      try {
-        reply = await transport.request("pull", args, this.pollMs + this.core.requestTimeoutMs);
-      } catch (e) {
-        if (pq.dropped) return;
-        const code = e instanceof BrokerError ? e.code : "";
-        if (code === ErrorCode.CONNECTION_CLOSED) this.heartbeatSoon();
-        else if (code === ErrorCode.TOPIC_NOT_FOUND || code === ErrorCode.QUEUE_NOT_FOUND || code === ErrorCode.NO_PERMISSION) void this.rebalance();
-        await pq.sleep(PULL_ERROR_BACKOFF_MS);
-        continue;
-      }
-      if (pq.dropped) return;
-      if (args.commitOffset !== undefined) pq.lastCommitted = Math.max(pq.lastCommitted, commit);
-      try {
-        await this.took(pq, sub, reply);
-      } catch {
-        // A response this client cannot read: ask again a little later rather than spin.
-        await pq.sleep(PULL_ERROR_BACKOFF_MS);
-      }
-    }
-  }
-
-  /** Caches and dispatches what a pull returned, and moves the queue's next offset. */
-  private async took(pq: ProcessQueue, sub: Subscription, reply: Record<string, unknown>): Promise<void> {
-    const { mq } = pq;
-    const next = Number(reply.nextOffset);
-    switch (reply.status) {
-      case PullStatus.FOUND: {
-        const items = Array.isArray(reply.msgs) ? reply.msgs : [];
-        const msgs: MessageView[] = [];
-        for (const item of items) {
-          const m = fromPullItem(item, mq.queueId);
-          // The broker matched the tag's hash; collisions are filtered out here.
-          if (!matchesTag(sub, m.tags)) continue;
-          // A retry shows the topic it was first sent to, as RocketMQ's resetRetryTopic does.
-          if (mq.topic === this.retryTopic && m.props?.ORIGIN_TOPIC) m.topic = m.props.ORIGIN_TOPIC;
-          msgs.push(m);
-        }
-        pq.put(msgs, next);
-        this.submit(pq, msgs);
-        return;
-      }
-      case PullStatus.NO_NEW_MSG:
-      case PullStatus.NO_MATCHED_MSG:
-      case PullStatus.OFFSET_ILLEGAL:
-        if (Number.isInteger(next) && next >= 0) pq.nextOffset = next;
-        // Without long polling, an empty queue would be asked again at once, forever.
-        if (this.pollMs === 0 && reply.status === PullStatus.NO_NEW_MSG) await pq.sleep(EMPTY_PULL_PAUSE_MS);
-        return;
-      default:
-        throw new BrokerError(ErrorCode.MALFORMED_FRAME, `pull: unknown status ${String(reply.status)}`);
-    }
+    void this.offsets.commit(fresh).catch(() => {});
   }
 
   // ---- consuming ----
 
   private submit(pq: ProcessQueue, msgs: MessageView[]): void {
     if (this.orderly) return this.orderly.submit(pq);
-    for (let i = 0; i < msgs.length; i += this.batchSize) this.backlog.push({ pq, msgs: msgs.slice(i, i + this.batchSize) });
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.running < this.concurrency && this.backlogHead < this.backlog.length) {
-      const req = this.backlog[this.backlogHead++];
-      if (req.pq.dropped) continue; // left cached: its offset is not committed past them
-      this.running++;
-      req.pq.consuming++;
-      this.consume(req).finally(() => {
-        this.running--;
-        req.pq.consuming--;
-        req.pq.wake();
-        if (this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
-        this.pump();
-      }).catch(() => {});
-    }
-    if (this.backlogHead === this.backlog.length) {
-      this.backlog = [];
-      this.backlogHead = 0;
-    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogHead = 0;
-    }
-  }
-
-  private async consume({ pq, msgs }: ConsumeRequest): Promise<void> {
-    let result: unknown;
-    try {
-      result = this.batchHandler ? await this.batchHandler(msgs) : await this.handler!(msgs[0]);
-    } catch {
-      result = "RECONSUME_LATER";
-    }
-    if (pq.discarded) return;
-    if (result === "SUCCESS") {
-      this.counters.succeeded += msgs.length;
-      pq.remove(msgs);
-      return;
-    }
-    this.counters.failed += msgs.length;
-    if (this.model === "broadcasting") {
-      // RocketMQ does not retry broadcast messages: every member has its own copy, and no
-      // retry topic is shared by them. The failure is dropped.
-      pq.remove(msgs);
-      return;
-    }
-    const back: MessageView[] = [];
-    const local: MessageView[] = [];
-    await Promise.all(msgs.map((m) =>
-      this.call(pq.mq.address, "sendBack", { group: this.group, commitLogOffset: m.commitLogOffset, maxReconsumeTimes: this.maxReconsumeTimes })
-        .then(() => back.push(m), () => local.push(m))
-    ));
-    if (pq.discarded) return;
-    this.counters.sentBack += back.length;
-    // Finished for the offset only once the broker holds the retry.
-    pq.remove(back);
-    if (local.length === 0) return;
-    // Not sent back: consume it again here a little later; it stays cached, holding the offset.
-    for (const m of local) m.reconsumeTimes++;
-    this.later(RETRY_LATER_LOCALLY_MS, () => {
-      if (!pq.dropped) this.submit(pq, local);
-    });
-  }
-
-  /** Resolves when no handler runs (or after `timeoutMs`). */
-  private idle(timeoutMs: number): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      if (Number.isFinite(timeoutMs)) this.later(timeoutMs, resolve, true);
-    });
-  }
-
-  // ---- offsets ----
-
-  /** Records every owned queue's committable offset that changed since the last record. */
-  private persistAll(final = false): Promise<void> {
-    if (this.persisting && !final) return this.persisting;
-    const p = (this.persisting ?? Promise.resolve())
-      .then(() => this.commit([...this.pqs.values()]))
-      .catch(() => {})
-      .finally(() => {
-        if (this.persisting === p) this.persisting = null;
-      });
-    this.persisting = p;
-    return p;
-  }
-
-  private async commit(pqs: ProcessQueue[]): Promise<void> {
-    const changed = pqs.filter((pq) => !pq.discarded && pq.committableOffset() !== pq.lastCommitted);
-    if (changed.length === 0) return;
-    if (this.model === "broadcasting") {
-      const offsets = changed.map((pq) => ({ broker: pq.mq.broker, topic: pq.mq.topic, queueId: pq.mq.queueId, offset: pq.committableOffset() }));
-      await this.offsetStore.persist(this.group, offsets);
-      changed.forEach((pq, i) => (pq.lastCommitted = offsets[i].offset));
-      return;
-    }
-    const results = await Promise.allSettled(changed.map(async (pq) => {
-      const offset = pq.committableOffset();
-      await this.call(pq.mq.address, "commitOffset", { group: this.group, topic: pq.mq.topic, queueId: pq.mq.queueId, offset });
-      pq.lastCommitted = Math.max(pq.lastCommitted, offset);
-    }));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    this.concurrently.submit(pq, msgs);
   }
 
   /** A request to one broker (the one holding a queue). */
@@ -700,17 +377,4 @@ export class PushConsumer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
-}
-
-function int(v: unknown, dflt: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw new BrokerError(ErrorCode.WRONG_TYPE, `${name} must be an integer`);
-  if (v < min || v > max) throw new BrokerError(ErrorCode.BAD_REQUEST, `${name} must be ${min}..${max}`);
-  return v;
-}
-
-function num(v: unknown, dflt: number, name: string): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !(v > 0)) throw new BrokerError(ErrorCode.BAD_REQUEST, `${name} must be a positive number`);
-  return v;
 }

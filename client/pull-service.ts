@@ -1,0 +1,128 @@
+// The pull loop of each queue a PushConsumer owns (RocketMQ's PullMessageService with
+// DefaultMQPushConsumerImpl.pullMessage): long-poll the queue from its next offset, pause while
+// flow control says too much is cached, filter tag-hash collisions, cache what came and hand it
+// to the consume service. Clustering commits ride on each pull.
+import { BrokerError, ErrorCode, matchesTag, type MessageView, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
+import { fromPullItem } from "./message.ts";
+import type { ProcessQueue } from "./process-queue.ts";
+import type { Transport } from "./transport.ts";
+
+/** After a failed pull (or while an orderly queue's lock is not ours), look again after this. */
+export const PULL_ERROR_BACKOFF_MS = 1000;
+const EMPTY_PULL_PAUSE_MS = 100;
+
+export interface PullDeps {
+  group: string;
+  model: "clustering" | "broadcasting";
+  subs: Map<string, Subscription>;
+  retryTopic: string;
+  pullBatchSize: number;
+  pullThresholdForQueue: number;
+  /** In bytes. */
+  pullThresholdSizeForQueue: number;
+  maxSpan: number;
+  pollMs: number;
+  requestTimeoutMs: number;
+  transport(address: string): Transport;
+  /** Orderly: false while the queue's lock is not ours. */
+  mayPull(pq: ProcessQueue): boolean;
+  /** Messages now cached for `pq`, to be consumed. */
+  submit(pq: ProcessQueue, msgs: MessageView[]): void;
+  /** The connection to the queue's broker closed. */
+  connectionLost(): void;
+  /** The broker no longer serves the queue (topic or queue gone, or no permission). */
+  queueGone(): void;
+}
+
+export class PullService {
+  constructor(private readonly deps: PullDeps) {}
+
+  /** Why pulling this queue must wait, or null (RocketMQ's three flow-control checks). */
+  private flowControl(pq: ProcessQueue): string | null {
+    if (pq.cachedCount > this.deps.pullThresholdForQueue) return "count";
+    if (pq.cachedBytes > this.deps.pullThresholdSizeForQueue) return "size";
+    if (pq.span() > this.deps.maxSpan) return "span";
+    return null;
+  }
+
+  /** Pulls the queue until it is dropped. */
+  async pullLoop(pq: ProcessQueue): Promise<void> {
+    const { mq } = pq;
+    const { deps } = this;
+    const sub = deps.subs.get(mq.topic) ?? parseSubscription("*");
+    const transport = deps.transport(mq.address);
+    while (!pq.dropped) {
+      if (!deps.mayPull(pq)) {
+        await pq.sleep(PULL_ERROR_BACKOFF_MS);
+        continue;
+      }
+      if (this.flowControl(pq)) {
+        // Resumes on the event of a message finishing, not on a timer.
+        pq.pausedCount++;
+        while (!pq.dropped && this.flowControl(pq)) await pq.changed();
+        continue;
+      }
+      const args: Record<string, unknown> = { topic: mq.topic, queueId: mq.queueId, offset: pq.nextOffset, maxCount: deps.pullBatchSize };
+      if (sub.expression !== "*") args.expression = sub.expression;
+      if (deps.pollMs > 0) args.pollMs = deps.pollMs;
+      // Clustering commits ride on the pull, as RocketMQ's do: progress reaches the broker with
+      // every pull, not only every persistOffsetIntervalMs.
+      const commit = pq.committableOffset();
+      if (deps.model === "clustering" && commit !== pq.lastCommitted) {
+        args.group = deps.group;
+        args.commitOffset = commit;
+      }
+      let reply: Record<string, unknown>;
+      try {
+        reply = await transport.request("pull", args, deps.pollMs + deps.requestTimeoutMs);
+      } catch (e) {
+        if (pq.dropped) return;
+        const code = e instanceof BrokerError ? e.code : "";
+        if (code === ErrorCode.CONNECTION_CLOSED) deps.connectionLost();
+        else if (code === ErrorCode.TOPIC_NOT_FOUND || code === ErrorCode.QUEUE_NOT_FOUND || code === ErrorCode.NO_PERMISSION) deps.queueGone();
+        await pq.sleep(PULL_ERROR_BACKOFF_MS);
+        continue;
+      }
+      if (pq.dropped) return;
+      if (args.commitOffset !== undefined) pq.lastCommitted = Math.max(pq.lastCommitted, commit);
+      try {
+        await this.took(pq, sub, reply);
+      } catch {
+        // A response this client cannot read: ask again a little later rather than spin.
+        await pq.sleep(PULL_ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** Caches and dispatches what a pull returned, and moves the queue's next offset. */
+  private async took(pq: ProcessQueue, sub: Subscription, reply: Record<string, unknown>): Promise<void> {
+    const { mq } = pq;
+    const next = Number(reply.nextOffset);
+    switch (reply.status) {
+      case PullStatus.FOUND: {
+        const items = Array.isArray(reply.msgs) ? reply.msgs : [];
+        const msgs: MessageView[] = [];
+        for (const item of items) {
+          const m = fromPullItem(item, mq.queueId);
+          // The broker matched the tag's hash; collisions are filtered out here.
+          if (!matchesTag(sub, m.tags)) continue;
+          // A retry shows the topic it was first sent to, as RocketMQ's resetRetryTopic does.
+          if (mq.topic === this.deps.retryTopic && m.props?.ORIGIN_TOPIC) m.topic = m.props.ORIGIN_TOPIC;
+          msgs.push(m);
+        }
+        pq.put(msgs, next);
+        this.deps.submit(pq, msgs);
+        return;
+      }
+      case PullStatus.NO_NEW_MSG:
+      case PullStatus.NO_MATCHED_MSG:
+      case PullStatus.OFFSET_ILLEGAL:
+        if (Number.isInteger(next) && next >= 0) pq.nextOffset = next;
+        // Without long polling, an empty queue would be asked again at once, forever.
+        if (this.deps.pollMs === 0 && reply.status === PullStatus.NO_NEW_MSG) await pq.sleep(EMPTY_PULL_PAUSE_MS);
+        return;
+      default:
+        throw new BrokerError(ErrorCode.MALFORMED_FRAME, `pull: unknown status ${String(reply.status)}`);
+    }
+  }
+}
