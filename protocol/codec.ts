@@ -12,3 +12,13 @@ export function encode(value: unknown): Uint8Array {
 export function decode(bytes: Uint8Array): unknown {
   return codec.decode(bytes);
 }
+
+/** Decodes stored message bytes into their map; null for bytes that are not a CBOR map. */
+export function decodeMap(bytes: Uint8Array): Record<string, unknown> | null {
+  try {
+    const m = decode(bytes);
+    return m !== null && typeof m === "object" && !Array.isArray(m) ? (m as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

@@ -2,7 +2,7 @@
 // ConsumeQueues and the key index (both derived from it), flushes them, and on open runs
 // recovery: verify the CommitLog past the checkpoint, cut a torn tail, trim the queues, and
 // re-dispatch whatever the queues or the index are missing.
-import { BrokerError, decode, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
+import { BrokerError, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
 import type { Clock, FileHandle, Files } from "../runtime/platform.ts";
 import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { CommitLog } from "./commit-log.ts";
@@ -498,14 +498,5 @@ export class MessageStore {
 
   private checkpointPath(): string {
     return `${this.cfg.dir}/checkpoint`;
-  }
-}
-
-function decodeMap(bytes: Uint8Array): Record<string, unknown> | null {
-  try {
-    const m = decode(bytes);
-    return m !== null && typeof m === "object" && !Array.isArray(m) ? (m as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }

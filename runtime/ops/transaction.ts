@@ -22,6 +22,7 @@
 import {
   BrokerError,
   decode,
+  decodeMap,
   encode,
   ErrorCode,
   type Message,
@@ -419,15 +420,6 @@ export function producerGroupsOf(req: Request): string[] {
   const groups = optional<unknown[]>(req, "producerGroups", "array", []);
   for (const g of groups) if (typeof g !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "heartbeat: producerGroups must be an array of strings");
   return groups as string[];
-}
-
-function decodeMap(bytes: Uint8Array): Record<string, unknown> | null {
-  try {
-    const m = decode(bytes);
-    return m !== null && typeof m === "object" && !Array.isArray(m) ? (m as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** A binary min-heap of (due time, transaction id); stale entries are skipped by the actor's guard. */
