@@ -3,11 +3,15 @@
 // when it is next due to be asked, all plain data; the effects (re-putting the message, writing
 // op records, pushing checkTransaction, arming the check timer) are injected.
 //
-// pending --END COMMIT--> committed (final: the message re-put into its topic, an op record)
-//         --END ROLLBACK--> rolledBack (final: an op record)
+// pending --END COMMIT--> committed (the message re-put into its topic, an op record)
+//         --END ROLLBACK--> rolledBack (an op record)
 //         --CHECK_DUE (due)--> checking (n = 1 check) --CHECK_DUE--> checking (n + 1) ...
-// checking(maxChecks) --CHECK_DUE--> discarded (final: moved to TRANS_CHECK_MAX_TIME_TOPIC)
-// A finished actor is stopped by its shard, so memory follows the transactions in flight.
+// checking(maxChecks) --CHECK_DUE--> discarded (moved to TRANS_CHECK_MAX_TIME_TOPIC)
+// An ended actor tells its shard (TX_FINISHED), which stops it, so memory follows the
+// transactions in flight. The ended states are not XState `final` states on purpose: a final
+// child makes XState send its parent `xstate.done.actor.<child id>`, an event type new for every
+// transaction, and a machine memoizes its transitions per event type, for good: 370 bytes of
+// shard heap per transaction ever ended (measured: 154 MB after 400,000), and a slower turn.
 //
 // The decision's records are appended in the same event-loop turn as the decision (the append
 // pipeline flushes right after the I/O phase), before any snapshot can be written, so a
@@ -18,7 +22,7 @@
 // system, and a restored one has lost its timers anyway (statelyai/xstate#5331). The due time
 // `checkAt` lives in context; the actor hands it to the injected armCheck, whose scheduler sends
 // CHECK_DUE. After a restore the broker sends REARM (once the op records are replayed).
-import { assign, not, setup } from "xstate";
+import { assign, not, sendParent, setup } from "xstate";
 
 export type TxResolution = "COMMIT" | "ROLLBACK";
 /** What was written for a finished transaction; also the op record's `action`. */
@@ -60,6 +64,12 @@ export type TxEvent =
 
 export type TxInput = Pick<TxContext, "id" | "group" | "halfOffset" | "checkAt"> & Partial<TxContext>;
 
+/** What an ended transaction sends its parent: stop me. */
+export interface TxFinished {
+  type: "TX_FINISHED";
+  id: string;
+}
+
 export const txActorId = (id: string) => `tx:${id}`;
 
 export function createTransactionMachine(deps: TxDeps) {
@@ -69,6 +79,8 @@ export function createTransactionMachine(deps: TxDeps) {
       due: ({ context }) => context.checkAt <= deps.now(),
       exhausted: ({ context }) => context.checks >= deps.maxChecks,
       commit: ({ event }) => (event as Extract<TxEvent, { type: "END" }>).resolution === "COMMIT",
+      endedCommit: ({ event }) => (event as Extract<TxEvent, { type: "ENDED" }>).action === "COMMIT",
+      endedRollback: ({ event }) => (event as Extract<TxEvent, { type: "ENDED" }>).action === "ROLLBACK",
     },
     actions: {
       arm: ({ context }) => deps.armCheck(context.id, context.checkAt),
@@ -79,33 +91,38 @@ export function createTransactionMachine(deps: TxDeps) {
       writeCommit: ({ context }) => deps.writeEnd(context, "COMMIT"),
       writeRollback: ({ context }) => deps.writeEnd(context, "ROLLBACK"),
       writeDiscard: ({ context }) => deps.writeEnd(context, "DISCARD"),
+      finished: sendParent(({ context }): TxFinished => ({ type: "TX_FINISHED", id: context.id })),
     },
   }).createMachine({
     id: "tx",
     context: ({ input }) => ({ checks: 0, ...input }),
     initial: "pending",
-    on: {
-      ENDED: [
-        { guard: ({ event }) => event.action === "COMMIT", target: ".committed" },
-        { guard: ({ event }) => event.action === "ROLLBACK", target: ".rolledBack" },
-        { target: ".discarded" },
-      ],
-      END: [{ guard: "commit", target: ".committed", actions: "writeCommit" }, { target: ".rolledBack", actions: "writeRollback" }],
-      CHECK_DUE: [
-        { guard: not("due") }, // an older due time's wake-up: the newer one is armed too
-        { guard: "exhausted", target: ".discarded", actions: "writeDiscard" },
-        { target: ".checking", actions: ["check", "arm"] },
-      ],
-      REARM: { actions: "arm" },
-    },
     states: {
       /** Stored, not yet ended, not yet due to be checked. */
-      pending: { entry: "arm" },
+      pending: { entry: "arm", on: IN_FLIGHT },
       /** Asked `checks` times (RocketMQ's check count); each CHECK_DUE asks again or gives up. */
-      checking: {},
-      committed: { type: "final" },
-      rolledBack: { type: "final" },
-      discarded: { type: "final" },
+      checking: { on: IN_FLIGHT },
+      // Ended: what it wrote is written; an END arriving now is ignored (its answer waits for
+      // that write). A restored snapshot taken in between finishes on REARM.
+      committed: { entry: "finished", on: { REARM: { actions: "finished" } } },
+      rolledBack: { entry: "finished", on: { REARM: { actions: "finished" } } },
+      discarded: { entry: "finished", on: { REARM: { actions: "finished" } } },
     },
   });
 }
+
+/** What a transaction in flight (pending or checking) answers. */
+const IN_FLIGHT = {
+  ENDED: [
+    { guard: "endedCommit", target: "committed" },
+    { guard: "endedRollback", target: "rolledBack" },
+    { target: "discarded" },
+  ],
+  END: [{ guard: "commit", target: "committed", actions: "writeCommit" }, { target: "rolledBack", actions: "writeRollback" }],
+  CHECK_DUE: [
+    { guard: not("due") }, // an older due time's wake-up: the newer one is armed too
+    { guard: "exhausted", target: "discarded", actions: "writeDiscard" },
+    { target: "checking", actions: ["check", "arm"] },
+  ],
+  REARM: { actions: "arm" },
+} as const;

@@ -4,7 +4,7 @@
 // few hundred short-lived children costs about a millisecond per transaction. Spread over
 // shards, each parent holds a handful and a transaction costs what an actor costs.
 import { enqueueActions, setup, stopChild } from "xstate";
-import { createTransactionMachine, txActorId, type TxContext, type TxDeps, type TxEvent, type TxInput } from "./transaction.machine.ts";
+import { createTransactionMachine, txActorId, type TxContext, type TxDeps, type TxEvent, type TxFinished, type TxInput } from "./transaction.machine.ts";
 
 /** Enough shards that each holds few transactions at 100 concurrent and some hundreds at 20,000. */
 export const TX_SHARDS = 64;
@@ -25,7 +25,9 @@ export type TxShardEvent =
   | { type: "DELIVER"; events: [id: string, event: TxEvent][] }
   /** The root's REARM after a restore: nothing, the transactions wait for TX_REARM (after the op replay). */
   | { type: "REARM" }
-  | { type: "TX_REARM" };
+  | { type: "TX_REARM" }
+  /** From a transaction that ended: it is stopped. */
+  | TxFinished;
 
 export type TxShardDeps = TxDeps;
 
@@ -51,10 +53,7 @@ export function createTransactionShardMachine(deps: TxShardDeps) {
       rearm: enqueueActions(({ enqueue, self }) => {
         for (const id of Object.keys(self.getSnapshot().children)) enqueue.sendTo(id, { type: "REARM" });
       }),
-      finished: enqueueActions(({ event, enqueue }) => {
-        const id = event.type.slice("xstate.done.actor.".length);
-        enqueue(stopChild(id));
-      }),
+      finished: stopChild(({ event }) => txActorId((event as TxFinished).id)),
       // Supervision: a transaction whose effect threw starts again from its last context, to be
       // checked after an interval (what was decided and not written is asked again).
       restart: enqueueActions(({ event, enqueue, self }) => {
@@ -72,7 +71,7 @@ export function createTransactionShardMachine(deps: TxShardDeps) {
       BEGIN: { actions: "begin" },
       DELIVER: { actions: "deliver" },
       TX_REARM: { actions: "rearm" },
-      "xstate.done.actor.*": { actions: "finished" },
+      TX_FINISHED: { actions: "finished" },
       "xstate.error.actor.*": { actions: "restart" },
     },
   });
