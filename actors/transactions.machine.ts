@@ -43,11 +43,19 @@ export function createTransactionShardMachine(deps: TxShardDeps) {
           if (!children[id]) enqueue.spawnChild("tx", { id, systemId: id, input });
         }
       }),
+      // END and ENDED end any transaction in flight, so its actor is stopped right behind the
+      // event (both deferred, in order): no TX_FINISHED round through this shard's mailbox.
       deliver: enqueueActions(({ event, enqueue, self }) => {
         const children = self.getSnapshot().children;
+        let ended: Set<string> | undefined;
         for (const [txId, e] of (event as Extract<TxShardEvent, { type: "DELIVER" }>).events) {
           const id = txActorId(txId);
-          if (children[id]) enqueue.sendTo(id, e);
+          if (!children[id] || ended?.has(id)) continue;
+          enqueue.sendTo(id, e);
+          if (e.type === "END" || e.type === "ENDED") {
+            enqueue(stopChild(id));
+            (ended ??= new Set()).add(id);
+          }
         }
       }),
       rearm: enqueueActions(({ enqueue, self }) => {

@@ -47,7 +47,7 @@ test("pending arms its check at the transaction timeout; END COMMIT writes the c
   assert.equal(told(), []);
   a.send({ type: "END", resolution: "COMMIT" });
   assert.is(a.getSnapshot().value, "committed");
-  assert.equal(told(), ["TX_FINISHED m1"], "an ended transaction asks its shard to stop it");
+  assert.equal(told(), [], "END always ends it: the shard stops it without being told");
   a.send({ type: "END", resolution: "ROLLBACK" }); // ended: ignored
   a.send({ type: "CHECK_DUE" });
   assert.equal(fx.writes, ["COMMIT"]);
@@ -60,7 +60,7 @@ test("END ROLLBACK writes only its op record", () => {
   a.send({ type: "END", resolution: "ROLLBACK" });
   assert.is(a.getSnapshot().value, "rolledBack");
   assert.equal(fx.writes, ["ROLLBACK"]);
-  assert.equal(told(), ["TX_FINISHED m1"]);
+  assert.equal(told(), []);
 });
 
 test("CHECK_DUE before the due time does nothing; after it, checks every interval, counting, then discards after maxChecks", () => {
@@ -88,7 +88,7 @@ test("CHECK_DUE before the due time does nothing; after it, checks every interva
   assert.is(a.getSnapshot().value, "discarded");
   assert.equal(fx.writes, ["DISCARD"]);
   assert.equal(fx.checks.length, 3, "no fourth check");
-  assert.equal(told(), ["TX_FINISHED m1"]);
+  assert.equal(told(), ["TX_FINISHED m1"], "a transaction that ends by itself asks its shard to stop it");
 });
 
 test("a checked transaction still takes END; ENDED (from the op replay) ends it without writing", () => {
@@ -102,7 +102,7 @@ test("a checked transaction still takes END; ENDED (from the op replay) ends it 
   b.send({ type: "ENDED", action: "ROLLBACK" });
   assert.is(b.getSnapshot().value, "rolledBack");
   assert.equal(fx.writes, ["COMMIT"]);
-  assert.equal(told(), ["TX_FINISHED m2"]);
+  assert.equal(told(), []);
 });
 
 test("a restored snapshot (CBOR round trip) keeps its count and due time and re-arms from it on REARM", () => {
@@ -159,6 +159,13 @@ test("the root spawns transactions under their shard, routes events by id, and a
   assert.is(root.system.get("tx:msg-1"), undefined, "stopped and unregistered");
   const shard = root.getSnapshot().children[txShardId(txShardOf("msg-1"))]!;
   assert.not.ok((shard.getSnapshot() as { children: Record<string, unknown> }).children["tx:msg-1"]);
+  // One that ends by itself (discarded after maxChecks unanswered checks) is stopped too.
+  for (let i = 0; i <= 3; i++) {
+    fx.tick(1000);
+    root.send({ type: "TX_DELIVER", events: [["msg-3", { type: "CHECK_DUE" }]] });
+  }
+  assert.equal(fx.writes, ["COMMIT", "DISCARD"]);
+  assert.is(root.system.get("tx:msg-3"), undefined, "discarded, stopped");
   // The whole tree, transactions included, survives a CBOR round trip and restores.
   const restored = createActor(createBrokerMachine(deps), { snapshot: decode(encode(root.getPersistedSnapshot())) as never }).start();
   assert.is(restored.system.get("tx:msg-2")?.getSnapshot().context.halfOffset, 2);

@@ -195,7 +195,17 @@ export class TransactionService {
    */
   writeEnd(tx: TxContext, action: TxAction): void {
     const items: AppendItem[] = [];
-    const rec = this.broker.store.readRecord(tx.halfOffset);
+    let rec;
+    try {
+      rec = this.broker.store.readRecord(tx.halfOffset);
+    } catch (e) {
+      // The shard stops the actor right after END whatever happens here, so nothing may throw:
+      // the transaction is begun again, to be checked after an interval, as when a write fails.
+      console.error(`transaction ${tx.id}: reading its half message failed (${(e as Error).message}); it will be checked again`);
+      this.retryLater(tx);
+      this.settle(tx.id, new BrokerError(ErrorCode.INTERNAL_ERROR, `transaction ${tx.id}: its half message could not be read`), "IN_FLIGHT");
+      return;
+    }
     if (!rec) console.error(`transaction ${tx.id}: its half message at ${tx.halfOffset} is gone (retention?); only the op record is written`);
     else if (action !== "ROLLBACK") {
       const item = action === "COMMIT" ? this.commitItem(rec.message, rec.reconsumeTimes) : this.discardItem(rec.message);
@@ -214,12 +224,18 @@ export class TransactionService {
         if (failed && !written && !this.closed) {
           // Nothing was written: the transaction is in flight again, to be checked after an interval.
           console.error(`transaction ${tx.id}: writing ${action} failed (${failed.message}); it will be checked again`);
-          this.broker.send({ type: "TX_BEGIN", txs: [{ ...tx, checkAt: this.broker.platform.clock.now() + this.broker.config.transactionCheckIntervalMs }] });
+          this.retryLater(tx);
         }
         this.settle(tx.id, failed, STATE_OF[action]);
       },
       () => (written = true),
     );
+  }
+
+  /** A transaction whose decision was not written is in flight again, to be checked after an interval. */
+  private retryLater(tx: TxContext): void {
+    // Not inside the transition that ended it: its actor is stopped first, then begun anew.
+    queueMicrotask(() => this.broker.send({ type: "TX_BEGIN", txs: [{ ...tx, checkAt: this.broker.platform.clock.now() + this.broker.config.transactionCheckIntervalMs }] }));
   }
 
   // --- endTransaction ---
