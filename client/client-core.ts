@@ -42,6 +42,8 @@ export class ClientCore {
   private readonly routeFetches = new Map<string, Promise<TopicPublishInfo | null>>();
   private current = 0;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** What each heartbeat says, once started. */
+  private heartbeatArgs: Record<string, unknown> | undefined;
   private closed = false;
   /** Broker pushes (frames without an id), with the address of the connection they came on. */
   onPush: ((push: Push, address: string) => void) | undefined;
@@ -85,6 +87,9 @@ export class ClientCore {
     if (!t) {
       t = new Transport(address, { WebSocket: this.webSocket, connectTimeoutMs: this.requestTimeoutMs, onPush: (p) => this.onPush?.(p, address) });
       this.transports.set(address, t);
+      // A broker first reached after start (a queue's home, from a route) hears who this is
+      // before the first request on the connection: it may need to check back with us.
+      if (this.heartbeatArgs) this.beat(address);
     }
     return t;
   }
@@ -198,18 +203,26 @@ export class ClientCore {
   }
 
   /**
-   * Says who this client is now and every 30 s; a broker that does not listen is no error.
-   * Consumer-group membership is the PushConsumer's own heartbeat: a PullConsumer reads the
-   * queues it names and takes no share of a group's queues.
+   * Says who this client is now and every 30 s, to the endpoint and to every broker it has a
+   * connection to (RocketMQ's sendHeartbeatToAllBroker): a broker holding a transaction's half
+   * message checks back only with producers of its group that heartbeat to it. A broker (or
+   * name server) that does not listen is no error. Consumer-group membership is the
+   * PushConsumer's own heartbeat: a PullConsumer reads the queues it names and takes no share
+   * of a group's queues.
    */
   startHeartbeat(producerGroups: string[] = [], intervalMs = HEARTBEAT_INTERVAL_MS): void {
-    const beat = () => {
-      if (this.closed) return;
-      this.request("heartbeat", { clientId: this.clientId, producerGroups }).catch(() => {});
+    this.heartbeatArgs = { clientId: this.clientId, producerGroups };
+    const beatAll = () => {
+      for (const address of new Set([this.endpoint, ...this.transports.keys()])) this.beat(address);
     };
-    beat();
+    beatAll();
     clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = setInterval(beat, intervalMs);
+    this.heartbeatTimer = setInterval(beatAll, intervalMs);
+  }
+
+  private beat(address: string): void {
+    if (this.closed || !this.heartbeatArgs) return;
+    this.transport(address).request("heartbeat", this.heartbeatArgs, this.requestTimeoutMs).catch(() => {});
   }
 
   /** Closes every connection; requests in flight fail with CONNECTION_CLOSED. */

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Admin, type MessageView, Producer, PushConsumer } from "../client/mod.ts";
+import { Admin, type MessageView, Producer, PushConsumer, PullConsumer, TransactionProducer } from "../client/mod.ts";
 import { ClientCore } from "../client/client-core.ts";
 import { isDeno, spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 import { startCluster } from "./helpers/cluster.ts";
@@ -17,7 +17,7 @@ const cluster = await startCluster({
   brokers: 2,
   namesrvs: 2,
   namesrvArgs: ["--broker-expiry", String(EXPIRY_MS)],
-  brokerArgs: () => ["--register-interval", "300", "--default-queues", "4"],
+  brokerArgs: () => ["--register-interval", "300", "--default-queues", "4", "--transaction-timeout", "300", "--transaction-check-interval", "300"],
 });
 const admin = new Admin({ endpoints: cluster.url });
 await admin.start();
@@ -145,6 +145,44 @@ test("a consumer group over two brokers owns every queue of both, one member per
   await until("400 messages consumed", () => sent.every((s) => got.has(s.msgId)), 15_000, 20);
   await producer.shutdown();
   await Promise.all(members.map((m) => m.shutdown()));
+});
+
+test("transactions on both brokers through the name server: each broker checks back with the producer, which heartbeats to it", async () => {
+  // The producer's endpoint is a name server: only heartbeats to the brokers themselves let the
+  // broker holding a half message find a live producer of its group.
+  await admin.createTopic("TxCluster", 2);
+  const asked = new Set<string>();
+  const tp = new TransactionProducer({
+    endpoints: cluster.url,
+    group: "tx-cluster",
+    check: (m) => {
+      asked.add(m.id);
+      return m.props?.decide === "yes" ? "COMMIT" : "ROLLBACK";
+    },
+  });
+  await tp.start();
+  const reader = new PullConsumer({ endpoints: cluster.url, group: "tx-cluster-reader" });
+  try {
+    const sent = await Promise.all(Array.from({ length: 8 }, (_, i) => tp.sendInTransaction({ topic: "TxCluster", body: `t${i}`, props: { decide: i % 2 ? "yes" : "no" } }, () => "UNKNOWN")));
+    assert.equal(new Set(sent.map((s) => s.queue.broker)), new Set(["b1", "b2"]), "halves on both brokers");
+    assert.ok(sent.every((s) => s.endState === "IN_FLIGHT"));
+    await until("every transaction checked back", () => sent.every((s) => asked.has(s.msgId)), 15_000, 50);
+    await reader.start();
+    const committed = sent.filter((_, i) => i % 2).map((s) => s.msgId).sort();
+    const read = async () => {
+      const ids: string[] = [];
+      for (const s of sent) {
+        const r = await reader.pull({ topic: "TxCluster", queueId: s.queue.queueId, broker: s.queue.broker, offset: 0, maxCount: 32 });
+        ids.push(...r.msgs.map((m) => m.id));
+      }
+      return [...new Set(ids)].sort();
+    };
+    await until("the checked commits are stored", async () => (await read()).length === committed.length, 15_000, 50);
+    assert.equal(await read(), committed, "committed by the check answers, the others rolled back");
+  } finally {
+    await reader.shutdown();
+    await tp.shutdown();
+  }
 });
 
 test("brokers register with every name server: both list both brokers and answer the same routes", async () => {
