@@ -9,6 +9,8 @@ export interface BrokerHandle {
   url: string;
   child: ChildProcess;
   rssBytes(): number;
+  /** The broker's CPU time so far (user + system), ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> 
     url,
     child,
     rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? NaN) * 1024,
+    cpuMs: () => cpuMs(child.pid!),
     // A clean stop (flush, snapshot) takes well under a second; one that hangs is a broker bug
     // the bench reports instead of waiting on it forever.
     stop: () =>
@@ -146,4 +149,11 @@ export async function latency(url: string, topic: string, queues: number, rate: 
   await Promise.all([producer.shutdown(), consumer.shutdown()]);
   const sorted = samples.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), received: samples.length, sent: total - warmup };
+}
+
+/** A process's CPU time so far (user + system), ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

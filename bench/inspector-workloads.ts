@@ -9,7 +9,7 @@
 // The broker's CPU time per message (from /proc) is reported too: it moves far less with the
 // machine's load than throughput does.
 import { fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Admin, Producer } from "../client/mod.ts";
 import { Transport } from "../client/transport.ts";
@@ -50,9 +50,9 @@ export async function inspectorOverhead(root: string, total: number, segments = 
     const inspected = s % 4 === 1 || s % 4 === 2;
     if (inspected) await subscriber.ask({ cmd: "subscribe" });
     const started = performance.now();
-    const cpuBefore = cpuMs(b.child.pid!);
+    const cpuBefore = b.cpuMs();
     await send(producer, total / segments, inFlight);
-    cpu[inspected ? "with" : "without"] += cpuMs(b.child.pid!) - cpuBefore;
+    cpu[inspected ? "with" : "without"] += b.cpuMs() - cpuBefore;
     const rate = total / segments / ((performance.now() - started) / 1000);
     if (inspected) await subscriber.ask({ cmd: "stop" });
     (inspected ? rates.with : rates.without).push(rate);
@@ -83,13 +83,6 @@ async function send(producer: Producer, n: number, inFlight: number): Promise<vo
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, n) }, worker));
-}
-
-/** A process's CPU time so far (user + system), ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface SubscriberReply {

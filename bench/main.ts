@@ -13,7 +13,7 @@ import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
-import { committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
+import { actorLifecycle, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
 
 if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber") && !process.argv.includes("--tx-broker")) await main();
 
@@ -78,6 +78,9 @@ async function main() {
   const txN = quick ? 2_000 : 50_000;
   const txPlain = row("plain sends, 1 KiB, 100 in flight", "msg/s");
   const txRate = row(`committed transactions, 1 KiB, 100 concurrent (${fmt(txN)})`, "tx/s", txPlain);
+  const txPlainCpu = row("broker CPU per plain send, 100 in flight", "µs");
+  const txCpu = row("broker CPU per committed transaction, 100 concurrent", "µs", txPlainCpu);
+  const txActors = row("of which the actors alone: spawn under a shard, END, stop (in process, batches of 50)", "µs");
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
@@ -169,8 +172,13 @@ async function main() {
       await admin.createTopic("TxPlain", 4);
       await admin.createTopic("TxBench", 4);
       await admin.shutdown();
+      let cpu = b.cpuMs();
       txPlain.values.push(await plainSends(b.url, "TxPlain", txN, 100));
+      txPlainCpu.values.push(((b.cpuMs() - cpu) * 1000) / txN);
+      cpu = b.cpuMs();
       txRate.values.push(await committedTransactions(b.url, "TxBench", txN, 100));
+      txCpu.values.push(((b.cpuMs() - cpu) * 1000) / txN);
+      txActors.values.push(actorLifecycle(quick ? 2_000 : 20_000));
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
       const mem = await memoryPerTransaction(txMemN);
