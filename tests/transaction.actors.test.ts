@@ -27,6 +27,21 @@ function effects(max = 3) {
 
 const input = { id: "m1", group: "pg", halfOffset: 42, checkAt: 1500 };
 
+/** The root's deps: the transactions' effects recorded, everything else inert. */
+function rootDeps(tx: TxDeps): BrokerDeps {
+  return {
+    ...tx,
+    snapshotIntervalMs: 1e9,
+    snapshot: () => {},
+    restartInput: () => ({}),
+    releaseHolds: () => {},
+    deliverDue: () => ({ progress: 0, dueAt: 0 }),
+    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
+    memberExpiryMs: 1e9,
+    membersChanged: () => {},
+  } as unknown as BrokerDeps;
+}
+
 /** A parent standing in for the shard: it records what its transactions send it. */
 function recordingParent() {
   return createActor(fromTransition((got: string[], e: { type: string; id?: string }) => [...got, `${e.type} ${e.id}`], [] as string[])).start();
@@ -132,17 +147,7 @@ test("a restored snapshot (CBOR round trip) keeps its count and due time and re-
 
 test("the root spawns transactions under their shard, routes events by id, and a finished one is stopped", () => {
   const fx = effects();
-  const deps = {
-    ...fx.deps,
-    snapshotIntervalMs: 1e9,
-    snapshot: () => {},
-    restartInput: () => ({}),
-    releaseHolds: () => {},
-    deliverDue: () => ({ progress: 0, dueAt: 0 }),
-    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
-    memberExpiryMs: 1e9,
-    membersChanged: () => {},
-  } as unknown as BrokerDeps;
+  const deps = rootDeps(fx.deps);
   const root = createActor(createBrokerMachine(deps), { input: { brokerName: "b" } }).start();
   const ids = Array.from({ length: 50 }, (_, i) => `msg-${i}`);
   root.send({ type: "TX_BEGIN", txs: ids.map((id, i) => ({ id, group: "pg", halfOffset: i, checkAt: 2000 })) });
@@ -179,17 +184,7 @@ test("the shards see a fixed set of event types however many transactions end (n
   // transaction (a final child's xstate.done.actor.<id>) grew the shard's heap by 370 B each.
   const fx = effects();
   const types = new Set<string>();
-  const deps = {
-    ...fx.deps,
-    snapshotIntervalMs: 1e9,
-    snapshot: () => {},
-    restartInput: () => ({}),
-    releaseHolds: () => {},
-    deliverDue: () => ({ progress: 0, dueAt: 0 }),
-    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
-    memberExpiryMs: 1e9,
-    membersChanged: () => {},
-  } as unknown as BrokerDeps;
+  const deps = rootDeps(fx.deps);
   const root = createActor(createBrokerMachine(deps), {
     input: { brokerName: "b" },
     inspect: (e) => {
