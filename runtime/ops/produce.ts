@@ -102,7 +102,7 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
   // Delayed: re-encoded into the schedule topic (off the hot path); the real offset comes at delivery.
   if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level);
   // Any time: into the timer topic, and (once stored) onto the timing wheel.
-  if (at !== undefined) return broker.timer.item(decoded as Record<string, unknown>, msg.topic, queueId, at);
+  if (at !== undefined) return broker.timer.item(decoded as Record<string, unknown>, msg.topic, queueId, at, bytes);
   return { topic: msg.topic, queueId, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
 }
 
