@@ -1,7 +1,7 @@
 // Moving an encoded message to another topic without decoding and re-encoding it. A delayed,
 // timed, transactional or re-put message is stored in a system topic with its real topic and
 // queue in properties; re-encoding the decoded map costs the broker a full CBOR encode of the
-// body per message (a quarter of its CPU when scheduling timers). The CBOR map is instead walked
+// body per message (a quarter of its busy CPU when scheduling timers). The CBOR map is instead walked
 // once for the byte ranges of its entries, and the new map is the old entries copied verbatim
 // (the body in one copy) with `topic` replaced, some entries dropped and `props` edited.
 //
@@ -38,6 +38,7 @@ const textEncoder = new TextEncoder();
 const topicBytes = new Map<string, Uint8Array>();
 const TOPIC = utf8("topic");
 const PROPS = utf8("props");
+const EMPTY = new Uint8Array(0);
 
 /**
  * One kind of edit (say, "into the timer topic: drop deliverAt and delayMs, set REAL_TOPIC,
@@ -171,8 +172,6 @@ export function rewriteMessage(
   const setProps = edit.setProps ?? [];
   return new MessageRewrite({ ...edit, setProps: setProps.map(([n]) => n) }).apply(bytes, edit.topic, setProps.map(([, v]) => v));
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Ranges are kept as triples [start, end, entries]: a range that starts where the last one ended

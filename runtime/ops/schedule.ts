@@ -1,9 +1,9 @@
 // Delay levels, RocketMQ's way (ScheduleMessageService). A message sent with `delayLevel` is
-// stored, re-encoded, in SCHEDULE_TOPIC_XXXX queue level-1, with its real topic and queue, its
-// level and its due time in properties, and the due time as its ConsumeQueue tags code. The
-// delay-level actor `delay:<level>` waits for its queue's head and calls deliverDue, which
-// re-puts every due message into its real topic as a new CommitLog record (same id, keys, tags,
-// body, properties, born time, reconsume count).
+// stored, its map edited (protocol/message-rewrite.ts), in SCHEDULE_TOPIC_XXXX queue level-1,
+// with its real topic and queue, its level and its due time in properties, and the due time as
+// its ConsumeQueue tags code. The delay-level actor `delay:<level>` waits for its queue's head
+// and calls deliverDue, which re-puts every due message into its real topic as a new CommitLog
+// record (same id, keys, tags, body, properties, born time, reconsume count).
 //
 // Progress. A level's progress (the next schedule-queue offset to deliver) lives in its actor's
 // context, hence in snapshots. Each delivery batch also appends, in the same CommitLog write and
@@ -86,8 +86,9 @@ export function scheduleReput(
 
 /**
  * The schedule record of a message for delay level `level` (1-based, already checked): the
- * map re-encoded into SCHEDULE_TOPIC, keeping everything but `delayLevel`, with REAL_TOPIC,
- * REAL_QID, DELAY and DELIVER_AT added to its properties.
+ * map moved into SCHEDULE_TOPIC, keeping everything but `delayLevel`, with REAL_TOPIC,
+ * REAL_QID, DELAY and DELIVER_AT added to its properties. `sent` (the message as sent) is
+ * edited in place when its layout allows; else, or without it, the map is re-encoded.
  */
 export function scheduledItem(
   broker: Broker,

@@ -1,8 +1,8 @@
 // Delivery at any time (RocketMQ 5's timer messages). A message sent with `deliverAt` or
-// `delayMs` is stored, re-encoded, in RMQ_SYS_WHEEL_TIMER with its real topic and queue and its
-// due time in properties; right after its CommitLog write (same synchronous turn, so a SIGKILL
-// cannot separate them) a TimerLog entry is appended and linked into the wheel slot of its
-// second. Pending timers therefore cost disk, not memory.
+// `delayMs` is stored, its map edited (protocol/message-rewrite.ts), in RMQ_SYS_WHEEL_TIMER
+// with its real topic and queue and its due time in properties; right after its CommitLog write
+// (same synchronous turn, so a SIGKILL cannot separate them) a TimerLog entry is appended and
+// linked into the wheel slot of its second. Pending timers therefore cost disk, not memory.
 //
 // The `timer` actor runs `tick` at its nextAt: tick loads each second into an in-memory min-heap
 // one second before it starts, fires every timer whose millisecond has come by re-putting the
