@@ -9,6 +9,8 @@ export interface BrokerHandle {
   url: string;
   child: ChildProcess;
   rssBytes(): number;
+  /** CPU time (user + system) the broker process has used, µs (Linux /proc, 10 ms ticks). */
+  cpuMicros(): number;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,11 @@ export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> 
     url,
     child,
     rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? NaN) * 1024,
+    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the command name.
+    cpuMicros: () => {
+      const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    },
     // A clean stop (flush, snapshot) takes well under a second; one that hangs is a broker bug
     // the bench reports instead of waiting on it forever.
     stop: () =>

@@ -49,6 +49,8 @@ async function main() {
   const tsched = row(`scheduling ${fmt(timerN)} timed messages due over 10 min, 1,000 in flight`, "msg/s", tplain);
   const tplainMem = row("broker RSS growth per stored plain message", "B");
   const tmem = row("broker RSS growth per pending timed message", "B", tplainMem);
+  const tplainCpu = row("broker CPU per stored plain message", "µs");
+  const tcpu = row("broker CPU per scheduled timed message", "µs", tplainCpu);
   const lateN = quick ? 2_000 : 20_000;
   const t50 = row(`timer lateness p50, ${fmt(lateN)} due within 10 s`, "ms");
   const t99 = row(`timer lateness p99, ${fmt(lateN)} due within 10 s`, "ms");
@@ -139,6 +141,7 @@ async function main() {
         const s = await storeMany(b, timerN, timed ? 600_000 : null);
         (timed ? tsched : tplain).values.push(s.rate);
         (timed ? tmem : tplainMem).values.push(s.bytesPerMessage);
+        (timed ? tcpu : tplainCpu).values.push(s.cpuMicrosPerMessage);
         await b.stop();
         rmSync(dir, { recursive: true, force: true });
       }
