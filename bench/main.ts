@@ -227,6 +227,7 @@ async function main() {
     const m = median(r.values);
     const y = r.yardstick;
     const ratio = y?.values.length ? `${fmt(m / median(y.values), 2)} × ${y.name}` : "";
-    console.log(`| ${r.name} | ${fmt(m, r.unit === "ms" ? 2 : 0)} | ${r.unit} | ${r.values.map((v) => fmt(v, r.unit === "ms" ? 2 : 0)).join(", ")} | ${ratio} |`);
+    const digits = r.unit === "ms" ? 2 : r.unit === "µs" ? 1 : 0;
+    console.log(`| ${r.name} | ${fmt(m, digits)} | ${r.unit} | ${r.values.map((v) => fmt(v, digits)).join(", ")} | ${ratio} |`);
   }
 }
