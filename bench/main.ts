@@ -49,6 +49,8 @@ async function main() {
   const tsched = row(`scheduling ${fmt(timerN)} timed messages due over 10 min, 1,000 in flight`, "msg/s", tplain);
   const tplainMem = row("broker RSS growth per stored plain message", "B");
   const tmem = row("broker RSS growth per pending timed message", "B", tplainMem);
+  const tplainCpu = row("broker CPU per stored plain message", "µs");
+  const tcpu = row("broker CPU per scheduled timed message", "µs", tplainCpu);
   const lateN = quick ? 2_000 : 20_000;
   const t50 = row(`timer lateness p50, ${fmt(lateN)} due within 10 s`, "ms");
   const t99 = row(`timer lateness p99, ${fmt(lateN)} due within 10 s`, "ms");
@@ -142,6 +144,7 @@ async function main() {
         const s = await storeMany(b, timerN, timed ? 600_000 : null);
         (timed ? tsched : tplain).values.push(s.rate);
         (timed ? tmem : tplainMem).values.push(s.bytesPerMessage);
+        (timed ? tcpu : tplainCpu).values.push(s.cpuMicrosPerMessage);
         await b.stop();
         rmSync(dir, { recursive: true, force: true });
       }
@@ -232,6 +235,7 @@ async function main() {
     const m = median(r.values);
     const y = r.yardstick;
     const ratio = y?.values.length ? `${fmt(m / median(y.values), 2)} × ${y.name}` : "";
-    console.log(`| ${r.name} | ${fmt(m, r.unit === "ms" ? 2 : 0)} | ${r.unit} | ${r.values.map((v) => fmt(v, r.unit === "ms" ? 2 : 0)).join(", ")} | ${ratio} |`);
+    const digits = r.unit === "ms" ? 2 : r.unit === "µs" ? 1 : 0;
+    console.log(`| ${r.name} | ${fmt(m, digits)} | ${r.unit} | ${r.values.map((v) => fmt(v, digits)).join(", ")} | ${ratio} |`);
   }
 }

@@ -18,7 +18,9 @@ async function createTopic(url: string, topic: string, queues: number) {
  * `spreadMs` starting a minute from now (so all stay pending), or, with `spreadMs` null, plain
  * messages: the baseline, since every stored message costs the broker some memory whether timed
  * or not (its IndexFile entries, and the CommitLog's in-memory tail until it fills). Returns the
- * send rate and the broker's RSS growth per message, read after the last ack and a settle.
+ * send rate, the broker's RSS growth per message, read after the last ack and a settle, and the
+ * broker's CPU time per message while sending (what its path costs, whatever else the shared
+ * machine runs).
  */
 export async function storeMany(b: BrokerHandle, total: number, spreadMs: number | null) {
   await createTopic(b.url, "TimerMany", 8);
@@ -30,6 +32,7 @@ export async function storeMany(b: BrokerHandle, total: number, spreadMs: number
   for (let i = 0; i < 1000; i++) await producer.send({ topic: "TimerMany", body: BODY, deliverAt: due() });
   await new Promise((r) => setTimeout(r, 1000));
   const rssBefore = b.rssBytes();
+  const cpuBefore = b.cpuMs();
   base = Date.now() + 60_000;
   let next = 0;
   const started = performance.now();
@@ -41,9 +44,10 @@ export async function storeMany(b: BrokerHandle, total: number, spreadMs: number
   };
   await Promise.all(Array.from({ length: 1000 }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpuMicros = (b.cpuMs() - cpuBefore) * 1000;
   await producer.shutdown();
   await new Promise((r) => setTimeout(r, 2000));
-  return { rate: total / seconds, bytesPerMessage: (b.rssBytes() - rssBefore) / total };
+  return { rate: total / seconds, bytesPerMessage: (b.rssBytes() - rssBefore) / total, cpuMicrosPerMessage: cpuMicros / total };
 }
 
 /**

@@ -7,6 +7,7 @@
 // Once its message is re-put, an entry is marked delivered (the top bit of its size, one 4-byte
 // write): a restart that reloads the second skips it, so a SIGKILL repeats no delivery.
 import type { FileHandle, Files } from "../runtime/platform.ts";
+import { getU64, setU64 } from "./record.ts";
 
 export const TIMER_ENTRY_SIZE = 28;
 
@@ -44,13 +45,16 @@ export class TimerLog {
   appendMany(entries: TimerEntry[]): number {
     const buf = new Uint8Array(entries.length * TIMER_ENTRY_SIZE);
     const v = new DataView(buf.buffer);
-    entries.forEach((e, i) => {
+    // u64 fields as two u32s (the same big-endian bytes): a BigInt per field would be an
+    // allocation per field per timer.
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       const at = i * TIMER_ENTRY_SIZE;
-      v.setBigUint64(at, BigInt(e.commitLogOffset));
+      setU64(v, at, e.commitLogOffset);
       v.setUint32(at + 8, (e.size & ~DELIVERED) >>> 0);
-      v.setBigUint64(at + 12, BigInt(e.deliverAt));
-      v.setBigUint64(at + 20, BigInt(e.prev));
-    });
+      setU64(v, at + 12, e.deliverAt);
+      setU64(v, at + 20, e.prev);
+    }
     this.file.write(buf, this.count * TIMER_ENTRY_SIZE);
     const first = this.count + 1;
     this.count += entries.length;
@@ -64,10 +68,10 @@ export class TimerLog {
     const v = this.view;
     const size = v.getUint32(8);
     const e: TimerEntry = {
-      commitLogOffset: Number(v.getBigUint64(0)),
+      commitLogOffset: getU64(v, 0),
       size: (size & ~DELIVERED) >>> 0,
-      deliverAt: Number(v.getBigUint64(12)),
-      prev: Number(v.getBigUint64(20)),
+      deliverAt: getU64(v, 12),
+      prev: getU64(v, 20),
     };
     if (size & DELIVERED) e.delivered = true;
     return e;

@@ -16,6 +16,7 @@
 // before any of s - slots, which holds as long as the wheel spans more than the maximum delay
 // (TimerWheel.slotsFor adds a margin) and the cursor keeps up with the clock.
 import type { FileHandle, Files } from "../runtime/platform.ts";
+import { getU64, setU64 } from "./record.ts";
 import { type TimerEntry, TimerLog } from "./timer-log.ts";
 
 export const SLOT_SIZE = 12;
@@ -74,7 +75,7 @@ export class TimerWheel {
 
   get(second: number): Slot {
     const at = this.slotOf(second) * SLOT_SIZE;
-    return { head: Number(this.view.getBigUint64(at)), count: this.view.getUint32(at + 8) };
+    return { head: getU64(this.view, at), count: this.view.getUint32(at + 8) };
   }
 
   set(second: number, slot: Slot): void {
@@ -88,7 +89,7 @@ export class TimerWheel {
     const touched: number[] = [];
     for (const [second, slot] of slots) {
       const at = this.slotOf(second) * SLOT_SIZE;
-      this.view.setBigUint64(at, BigInt(slot.head));
+      setU64(this.view, at, slot.head);
       this.view.setUint32(at + 8, slot.count >>> 0);
       touched.push(at);
       lo = Math.min(lo, at);
@@ -116,7 +117,7 @@ export class TimerWheel {
 
   set linked(n: number) {
     this.linkedCount = n;
-    this.headerView.setBigUint64(16, BigInt(n));
+    setU64(this.headerView, 16, n);
     this.file.write(this.header.subarray(16, 24), 16);
   }
 

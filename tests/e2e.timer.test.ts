@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, BrokerError, ErrorCode, Producer, PullConsumer, type MessageView } from "../client/mod.ts";
-import { encode, MessageProp, TIMER_TOPIC } from "../protocol/mod.ts";
+import { decode, encode, MessageProp, TIMER_TOPIC } from "../protocol/mod.ts";
 import { startBroker, until } from "./helpers/broker.ts";
 import { rawSocket } from "./helpers/raw-socket.ts";
 
@@ -96,6 +96,41 @@ test("20,000 messages due at random within 5 s: each delivered once, none early"
   lateness.sort((x, y) => x - y);
   const p = (q: number) => lateness[Math.min(N - 1, Math.floor(q * N))];
   console.log(`  timer lateness over ${N} messages (store time - deliverAt): p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${lateness[N - 1]} ms`);
+});
+
+test("the sent map is edited in place into the timer topic; a map it cannot edit (indefinite length) is re-encoded", async () => {
+  const s = await rawSocket(env.url);
+  const at = Date.now() + 300;
+  const body = new Uint8Array(2000).map((_, i) => (i * 7) & 255);
+  const fields = (id: string) => ({ topic: "Spliced", body, id, born: Date.now(), tags: "T", keys: ["k"], props: { p: "1", REAL_QID: "forged" }, deliverAt: at });
+  const definite = encode(fields("splice-1"));
+  // The same fields as an indefinite-length map (0xbf, the entries, 0xff), which any CBOR encoder may write.
+  const entries = Object.entries(fields("splice-2")).flatMap(([k, v]) => [...encode(k), ...encode(v)]);
+  const indefinite = new Uint8Array([0xbf, ...entries, 0xff]);
+  s.send(encode({ id: 1, op: "send", msg: definite, queueId: 1 }));
+  assert.is((await s.next()).code, 0);
+  s.send(encode({ id: 2, op: "send", msg: indefinite, queueId: 1 }));
+  assert.is((await s.next()).code, 0);
+  s.close();
+  // The stored timer record: the sent entries, deliverAt gone, the real queue and time in props.
+  const stored = env.broker.store.getMessages(TIMER_TOPIC, 0, 0, 100_000, 64 * 1024 * 1024).records
+    .map((r) => decode(r.message) as Record<string, unknown>).filter((m) => String(m.id).startsWith("splice-"));
+  assert.is(stored.length, 2);
+  for (const m of stored) {
+    assert.is(m.topic, TIMER_TOPIC);
+    assert.is(m.deliverAt, undefined);
+    assert.equal(m.props, { p: "1", REAL_TOPIC: "Spliced", REAL_QID: "1", DELIVER_AT: String(at) });
+    assert.equal([...(m.body as Uint8Array)], [...body]);
+  }
+  const got = await receive("Spliced", 2, 2);
+  for (const { msg, receivedAt } of got) {
+    assert.ok(receivedAt >= at, "not early");
+    assert.equal([...(msg.body as Uint8Array)], [...body]);
+    assert.is(msg.tags, "T");
+    assert.equal(msg.keys, ["k"]);
+    assert.equal(msg.props, { p: "1" }, "the timer's own properties are gone, the forged REAL_QID too");
+  }
+  assert.equal(got.map((g) => g.msg.id).sort(), ["splice-1", "splice-2"]);
 });
 
 test("bad times get named errors, on the wire and from the client", async () => {

@@ -99,10 +99,10 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
   }
   // Transactional: a half message, held in the half topic until it is committed.
   if (msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true") return broker.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId);
-  // Delayed: re-encoded into the schedule topic (off the hot path); the real offset comes at delivery.
-  if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level);
+  // Delayed: moved into the schedule topic (off the hot path); the real offset comes at delivery.
+  if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level, 0, bytes);
   // Any time: into the timer topic, and (once stored) onto the timing wheel.
-  if (at !== undefined) return broker.timer.item(decoded as Record<string, unknown>, msg.topic, queueId, at);
+  if (at !== undefined) return broker.timer.item(decoded as Record<string, unknown>, msg.topic, queueId, at, bytes);
   return { topic: msg.topic, queueId, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
 }
 

@@ -1,9 +1,9 @@
 // Delay levels, RocketMQ's way (ScheduleMessageService). A message sent with `delayLevel` is
-// stored, re-encoded, in SCHEDULE_TOPIC_XXXX queue level-1, with its real topic and queue, its
-// level and its due time in properties, and the due time as its ConsumeQueue tags code. The
-// delay-level actor `delay:<level>` waits for its queue's head and calls deliverDue, which
-// re-puts every due message into its real topic as a new CommitLog record (same id, keys, tags,
-// body, properties, born time, reconsume count).
+// stored, its map edited (protocol/message-rewrite.ts), in SCHEDULE_TOPIC_XXXX queue level-1,
+// with its real topic and queue, its level and its due time in properties, and the due time as
+// its ConsumeQueue tags code. The delay-level actor `delay:<level>` waits for its queue's head
+// and calls deliverDue, which re-puts every due message into its real topic as a new CommitLog
+// record (same id, keys, tags, body, properties, born time, reconsume count).
 //
 // Progress. A level's progress (the next schedule-queue offset to deliver) lives in its actor's
 // context, hence in snapshots. Each delivery batch also appends, in the same CommitLog write and
@@ -30,6 +30,7 @@ import type { DelayContext, DelayInput } from "../../actors/delay.machine.ts";
 import { delayActorId } from "../../actors/delay.machine.ts";
 import type { AppendItem, StoredRecord } from "../../storage/message-store.ts";
 import type { Broker } from "../broker.ts";
+import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 
 /** A schedule record as the produce path builds it: where the producer is told it will land. */
 export interface ScheduledItem extends AppendItem {
@@ -43,6 +44,13 @@ const READ_BATCH = 256;
 const READ_BYTES = 8 * 1024 * 1024;
 /** After a failed re-put (the store refused the batch), wait this long before trying again. */
 const RETRY_MS = 1000;
+/** Into a delay level's queue: delayLevel moves into props, with the real queue and the due time. */
+const TO_SCHEDULE = new MessageRewrite({
+  drop: ["delayLevel"],
+  setProps: [MessageProp.REAL_TOPIC, MessageProp.REAL_QID, MessageProp.DELAY, MessageProp.DELIVER_AT],
+});
+/** Out of the schedule or timer topic into the real one: the system properties go. */
+const FROM_WAITING = new MessageRewrite({ dropProps: SCHEDULE_PROPS });
 
 /**
  * Stores an already-decoded message at a delay level, for delivery to realTopic (queue
@@ -78,8 +86,9 @@ export function scheduleReput(
 
 /**
  * The schedule record of a message for delay level `level` (1-based, already checked): the
- * map re-encoded into SCHEDULE_TOPIC, keeping everything but `delayLevel`, with REAL_TOPIC,
- * REAL_QID, DELAY and DELIVER_AT added to its properties.
+ * map moved into SCHEDULE_TOPIC, keeping everything but `delayLevel`, with REAL_TOPIC,
+ * REAL_QID, DELAY and DELIVER_AT added to its properties. `sent` (the message as sent) is
+ * edited in place when its layout allows; else, or without it, the map is re-encoded.
  */
 export function scheduledItem(
   broker: Broker,
@@ -88,8 +97,29 @@ export function scheduledItem(
   realQueueId: number,
   level: number,
   reconsumeTimes = 0,
+  sent?: Uint8Array,
 ): ScheduledItem {
   const deliverAt = broker.schedule.dueTime(level);
+  // The message as sent, edited in place when its layout allows (protocol/message-rewrite.ts).
+  const bytes = (sent && TO_SCHEDULE.apply(sent, SCHEDULE_TOPIC, [realTopic, String(realQueueId), String(level), String(deliverAt)])) ??
+    encodeScheduled(messageMap, realTopic, realQueueId, level, deliverAt);
+  broker.schedule.ensureTopics();
+  const keys = messageMap.keys;
+  return {
+    topic: SCHEDULE_TOPIC,
+    queueId: level - 1,
+    bytes,
+    tagsCode: deliverAt,
+    keys: Array.isArray(keys) ? (keys as string[]) : undefined,
+    msgId: String(messageMap.id),
+    reconsumeTimes,
+    realTopic,
+    realQueueId,
+  };
+}
+
+/** A schedule record's bytes, the slow way: the decoded map re-encoded. */
+function encodeScheduled(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, level: number, deliverAt: number): Uint8Array {
   const { delayLevel: _, ...msg } = messageMap;
   const props: Record<string, string> = {
     ...(msg.props as Record<string, string> | undefined),
@@ -98,19 +128,7 @@ export function scheduledItem(
     [MessageProp.DELAY]: String(level),
     [MessageProp.DELIVER_AT]: String(deliverAt),
   };
-  const bytes = encode({ ...msg, topic: SCHEDULE_TOPIC, props });
-  broker.schedule.ensureTopics();
-  return {
-    topic: SCHEDULE_TOPIC,
-    queueId: level - 1,
-    bytes,
-    tagsCode: deliverAt,
-    keys: Array.isArray(msg.keys) ? (msg.keys as string[]) : undefined,
-    msgId: String(msg.id),
-    reconsumeTimes,
-    realTopic,
-    realQueueId,
-  };
+  return encode({ ...msg, topic: SCHEDULE_TOPIC, props });
 }
 
 /**
@@ -143,20 +161,25 @@ export function reputItem(rec: StoredRecord, from: string): AppendItem | null {
     console.error(`${from}: the record at ${rec.commitLogOffset} names no real topic and queue; skipped`);
     return null;
   }
-  const rest: Record<string, string> = {};
-  for (const [k, v] of Object.entries(props!)) if (!SCHEDULE_PROPS.includes(k)) rest[k] = v;
-  const msg: Record<string, unknown> = { ...m, topic };
-  if (Object.keys(rest).length > 0) msg.props = rest;
-  else delete msg.props;
   return {
     topic,
     queueId,
-    bytes: encode(msg),
+    bytes: FROM_WAITING.apply(rec.message, topic, []) ?? encodeReput(m, props!, topic),
     tagsCode: tagsCode(typeof m.tags === "string" ? m.tags : undefined),
     keys: Array.isArray(m.keys) ? (m.keys as string[]) : undefined,
     msgId: String(m.id),
     reconsumeTimes: rec.reconsumeTimes,
   };
+}
+
+/** A re-put record's bytes, the slow way: the decoded map re-encoded without the system properties. */
+function encodeReput(m: Record<string, unknown>, props: Record<string, string>, topic: string): Uint8Array {
+  const rest: Record<string, string> = {};
+  for (const [k, v] of Object.entries(props)) if (!SCHEDULE_PROPS.includes(k)) rest[k] = v;
+  const msg: Record<string, unknown> = { ...m, topic };
+  if (Object.keys(rest).length > 0) msg.props = rest;
+  else delete msg.props;
+  return encode(msg);
 }
 
 /** The broker side of the delay levels: due times, delivery, progress records, start-up. */

@@ -1,8 +1,8 @@
 // Delivery at any time (RocketMQ 5's timer messages). A message sent with `deliverAt` or
-// `delayMs` is stored, re-encoded, in RMQ_SYS_WHEEL_TIMER with its real topic and queue and its
-// due time in properties; right after its CommitLog write (same synchronous turn, so a SIGKILL
-// cannot separate them) a TimerLog entry is appended and linked into the wheel slot of its
-// second. Pending timers therefore cost disk, not memory.
+// `delayMs` is stored, its map edited (protocol/message-rewrite.ts), in RMQ_SYS_WHEEL_TIMER
+// with its real topic and queue and its due time in properties; right after its CommitLog write
+// (same synchronous turn, so a SIGKILL cannot separate them) a TimerLog entry is appended and
+// linked into the wheel slot of its second. Pending timers therefore cost disk, not memory.
 //
 // The `timer` actor runs `tick` at its nextAt: tick loads each second into an in-memory min-heap
 // one second before it starts, fires every timer whose millisecond has come by re-putting the
@@ -26,6 +26,7 @@ import { TimerStore } from "../../storage/timer-wheel.ts";
 import type { Broker } from "../broker.ts";
 import type { AppendOutcome } from "./append-pipeline.ts";
 import { reputItem, type ScheduledItem } from "./schedule.ts";
+import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 
 /** Most timers one tick re-puts; more due ones continue in the next turn. */
 const MAX_FIRE = 4096;
@@ -33,6 +34,8 @@ const MAX_FIRE = 4096;
 const MAX_LOAD = 4096;
 /** After a failed re-put (the store refused the batch), wait this long before trying again. */
 const RETRY_MS = 1000;
+/** Into the timer topic: its time moves from deliverAt/delayMs into props, with the real queue. */
+const TO_TIMER = new MessageRewrite({ drop: ["deliverAt", "delayMs"], setProps: [MessageProp.REAL_TOPIC, MessageProp.REAL_QID, MessageProp.DELIVER_AT] });
 
 interface Pending {
   at: number;
@@ -69,8 +72,33 @@ export class TimerService {
     return at;
   }
 
-  /** The timer-topic record of a message due at `at`: everything but deliverAt/delayMs, the real queue and time in props. */
-  item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number): ScheduledItem {
+  /**
+   * The timer-topic record of a message due at `at`: everything but deliverAt/delayMs, the real
+   * queue and time in props. `bytes` (the message as sent) are edited in place when their layout
+   * allows, which spares a full re-encode (the body included); else the map is re-encoded.
+   */
+  item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number, bytes?: Uint8Array): ScheduledItem {
+    if (!this.topicReady) {
+      if (!this.broker.topics[TIMER_TOPIC]) this.broker.createTopic(TIMER_TOPIC, 1, PERM_RW);
+      this.topicReady = true;
+    }
+    const stored = (bytes && TO_TIMER.apply(bytes, TIMER_TOPIC, [realTopic, String(realQueueId), String(at)])) ??
+      this.encodeItem(messageMap, realTopic, realQueueId, at);
+    const keys = messageMap.keys;
+    return {
+      topic: TIMER_TOPIC,
+      queueId: 0,
+      bytes: stored,
+      tagsCode: at,
+      keys: Array.isArray(keys) ? (keys as string[]) : undefined,
+      msgId: String(messageMap.id),
+      realTopic,
+      realQueueId,
+    };
+  }
+
+  /** The stored bytes of a timer-topic record, the slow way: the decoded map re-encoded. */
+  private encodeItem(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number): Uint8Array {
     const { deliverAt: _a, delayMs: _d, ...msg } = messageMap;
     const props: Record<string, string> = {
       ...(msg.props as Record<string, string> | undefined),
@@ -78,20 +106,7 @@ export class TimerService {
       [MessageProp.REAL_QID]: String(realQueueId),
       [MessageProp.DELIVER_AT]: String(at),
     };
-    if (!this.topicReady) {
-      if (!this.broker.topics[TIMER_TOPIC]) this.broker.createTopic(TIMER_TOPIC, 1, PERM_RW);
-      this.topicReady = true;
-    }
-    return {
-      topic: TIMER_TOPIC,
-      queueId: 0,
-      bytes: encode({ ...msg, topic: TIMER_TOPIC, props }),
-      tagsCode: at,
-      keys: Array.isArray(msg.keys) ? (msg.keys as string[]) : undefined,
-      msgId: String(msg.id),
-      realTopic,
-      realQueueId,
-    };
+    return encode({ ...msg, topic: TIMER_TOPIC, props });
   }
 
   /** At start, after restore: opens the wheel and starts (or tells) the timer actor from its cursor. */
