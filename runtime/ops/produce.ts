@@ -98,7 +98,7 @@ export function toAppendItem(broker: Broker, bytes: Uint8Array, queueId: number 
     throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${msg.topic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
   }
   // Transactional: a half message, held in the half topic until it is committed.
-  if (msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true") return broker.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId);
+  if (msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true") return broker.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId, bytes);
   // Delayed: moved into the schedule topic (off the hot path); the real offset comes at delivery.
   if (level > 0) return scheduledItem(broker, decoded as Record<string, unknown>, msg.topic, queueId, level, 0, bytes);
   // Any time: into the timer topic, and (once stored) onto the timing wheel.

@@ -1,6 +1,7 @@
 // Transactional messages, RocketMQ's way (TransactionalMessageService). A message sent with the
-// property TRAN_MSG=true is a half message: it is stored, re-encoded, in RMQ_SYS_TRANS_HALF_TOPIC
-// with its real topic and queue in properties, where no consumer group looks. Right after its
+// property TRAN_MSG=true is a half message: it is stored in RMQ_SYS_TRANS_HALF_TOPIC (its map
+// edited in place, protocol/message-rewrite.ts) with its real topic and queue in properties,
+// where no consumer group looks. Right after its
 // CommitLog write (AppendPipeline calls `stored`) the root gets one TX_BEGIN per batch, and a
 // transaction actor `tx:<msgId>` is spawned under its shard (actors/transactions.machine.ts).
 //
@@ -40,6 +41,7 @@ import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
 import type { ScheduledItem } from "./schedule.ts";
+import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 
 /** A half message's record, as the produce path builds it. */
 export interface HalfItem extends ScheduledItem {
@@ -59,6 +61,12 @@ const STATE_OF: Record<TxAction, EndState> = { COMMIT: "COMMITTED", ROLLBACK: "R
 const RESOLUTIONS = new Set(["COMMIT", "ROLLBACK", "UNKNOWN"]);
 /** Properties of the half record only: the committed message loses them (RocketMQ clears TRAN_MSG too). */
 const HALF_PROPS: readonly string[] = [MessageProp.REAL_TOPIC, MessageProp.REAL_QID, MessageProp.TRAN_MSG];
+/** Into the half topic, with the real topic and queue in props (TRAN_MSG stays, as it came). */
+const TO_HALF = new MessageRewrite({ setProps: [MessageProp.REAL_TOPIC, MessageProp.REAL_QID] });
+/** Out of the half topic into the real one (commit): the half's properties go. */
+const FROM_HALF = new MessageRewrite({ dropProps: HALF_PROPS });
+/** Into TRANS_CHECK_MAX_TIME_TOPIC (discard): the map as it is, another topic. */
+const PARK = new MessageRewrite({});
 const READ_BATCH = 1024;
 const READ_BYTES = 16 * 1024 * 1024;
 
@@ -82,8 +90,12 @@ export class TransactionService {
 
   constructor(private broker: Broker) {}
 
-  /** The half record of a message with TRAN_MSG=true, bound for realTopic/realQueueId. Throws BrokerError. */
-  halfItem(messageMap: Record<string, unknown>, msg: Message, realTopic: string, realQueueId: number): HalfItem {
+  /**
+   * The half record of a message with TRAN_MSG=true, bound for realTopic/realQueueId. `bytes`
+   * (the message as sent) are edited in place when their layout allows (protocol/message-rewrite.ts),
+   * else the map is re-encoded. Throws BrokerError.
+   */
+  halfItem(messageMap: Record<string, unknown>, msg: Message, realTopic: string, realQueueId: number, bytes?: Uint8Array): HalfItem {
     if (typeof msg.group !== "string" || msg.group === "") {
       throw new BrokerError(ErrorCode.MISSING_FIELD, "a transactional message needs its producer group (message.group): the broker checks back with that group");
     }
@@ -91,12 +103,13 @@ export class TransactionService {
       throw new BrokerError(ErrorCode.BAD_REQUEST, "a transactional message cannot be delayed (delayLevel, deliverAt, delayMs)");
     }
     this.ensureTopics();
-    const props = { ...msg.props, [MessageProp.REAL_TOPIC]: realTopic, [MessageProp.REAL_QID]: String(realQueueId) };
     this.halvesWaiting = true;
+    const qid = String(realQueueId);
     return {
       topic: TRANS_HALF_TOPIC,
       queueId: 0,
-      bytes: encode({ ...messageMap, topic: TRANS_HALF_TOPIC, props }),
+      bytes: (bytes && TO_HALF.apply(bytes, TRANS_HALF_TOPIC, [realTopic, qid])) ??
+        encode({ ...messageMap, topic: TRANS_HALF_TOPIC, props: { ...msg.props, [MessageProp.REAL_TOPIC]: realTopic, [MessageProp.REAL_QID]: qid } }),
       tagsCode: tagsCode(msg.tags),
       keys: msg.keys,
       msgId: msg.id,
@@ -370,21 +383,29 @@ export class TransactionService {
   private commitItem(stored: Uint8Array, reconsumeTimes: number): AppendItem | null {
     const m = decodeMap(stored);
     if (!m) return null;
-    const props = { ...(m.props as Record<string, string>) };
+    const props = m.props as Record<string, string>;
     const topic = props[MessageProp.REAL_TOPIC];
     const queueId = Number(props[MessageProp.REAL_QID]);
-    for (const k of HALF_PROPS) delete props[k];
-    const msg: Record<string, unknown> = { ...m, topic };
-    if (Object.keys(props).length > 0) msg.props = props;
-    else delete msg.props;
-    return { topic, queueId, bytes: encode(msg), tagsCode: tagsCode(m.tags as string | undefined), keys: m.keys as string[] | undefined, msgId: String(m.id), reconsumeTimes };
+    const bytes = FROM_HALF.apply(stored, topic, []) ?? encodeCommitted(m, topic);
+    return { topic, queueId, bytes, tagsCode: tagsCode(m.tags as string | undefined), keys: m.keys as string[] | undefined, msgId: String(m.id), reconsumeTimes };
   }
 
   private discardItem(stored: Uint8Array): AppendItem | null {
     const m = decodeMap(stored);
     if (!m) return null;
-    return { topic: TRANS_CHECK_MAX_TIME_TOPIC, queueId: 0, bytes: encode({ ...m, topic: TRANS_CHECK_MAX_TIME_TOPIC }), tagsCode: 0, keys: m.keys as string[] | undefined, msgId: String(m.id) };
+    const bytes = PARK.apply(stored, TRANS_CHECK_MAX_TIME_TOPIC, []) ?? encode({ ...m, topic: TRANS_CHECK_MAX_TIME_TOPIC });
+    return { topic: TRANS_CHECK_MAX_TIME_TOPIC, queueId: 0, bytes, tagsCode: 0, keys: m.keys as string[] | undefined, msgId: String(m.id) };
   }
+}
+
+/** A committed record's bytes, the slow way: the half's map re-encoded without its properties. */
+function encodeCommitted(m: Record<string, unknown>, topic: string): Uint8Array {
+  const props = { ...(m.props as Record<string, string>) };
+  for (const k of HALF_PROPS) delete props[k];
+  const msg: Record<string, unknown> = { ...m, topic };
+  if (Object.keys(props).length > 0) msg.props = props;
+  else delete msg.props;
+  return encode(msg);
 }
 
 /**
