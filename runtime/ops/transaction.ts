@@ -2,7 +2,8 @@
 // property TRAN_MSG=true is a half message: it is stored in RMQ_SYS_TRANS_HALF_TOPIC (its map
 // edited in place, protocol/message-rewrite.ts) with its real topic and queue in properties,
 // where no consumer group looks. Right after its CommitLog write (AppendPipeline calls
-// `stored`) the root gets one TX_BEGIN per batch, and a transaction actor `tx:<msgId>` is spawned under its shard (actors/transactions.machine.ts).
+// `stored`) the root gets one TX_BEGIN per batch, and a transaction actor `tx:<msgId>` is
+// spawned under its shard (actors/transactions.machine.ts).
 //
 // endTransaction COMMIT re-puts the message into its real topic (a new record, same id) and
 // appends an op record to RMQ_SYS_TRANS_OP_HALF_TOPIC in the same write; ROLLBACK appends only
