@@ -88,6 +88,11 @@ export class CommitLog {
     return this.flushedPos;
   }
 
+  /** Bytes of recent records held in memory (the tail cache). */
+  get tailBytes(): number {
+    return this.tail.bytes;
+  }
+
   /** The largest record a segment can hold (the rest is the room kept for a blank marker). */
   get maxRecordSize(): number {
     return this.segmentSize - BLANK_MIN;

@@ -9,15 +9,24 @@
 // beginOffset is the CommitLog offset of the first record indexed here (also the file's
 // name); endOffset is the offset just past the last record indexed here.
 //
-// The active file lives in memory (slots plus a growing entry buffer) and is written out on
-// flush: new entries, dirty 4 KiB pages of the slot table, the header. A full file is sealed:
-// written out completely, fsynced, and from then on read with positional reads.
+// The active file keeps its slot table in memory (fixed size: slots x 4 bytes) and, of its
+// entries, only those not yet written to the file: at most PENDING_ENTRIES, written out when
+// that many are waiting (into the page cache; a crash loses nothing the checkpoint claims, as
+// the checkpoint counts only entries of a finished flush) and at every flush. Entries already in
+// the file are read with positional reads, as RocketMQ reads its mmapped index: memory stays
+// the same whatever the number of messages indexed. A flush writes the waiting entries, dirty
+// 4 KiB pages of the slot table and the header. A full file is sealed: written out completely,
+// fsynced, and from then on read with positional reads only.
 import type { FileHandle, Files } from "../runtime/platform.ts";
 import { getU64, setU64, viewOf } from "./record.ts";
 
 export const INDEX_HEADER_SIZE = 40;
 export const INDEX_ENTRY_SIZE = 20;
 const PAGE = 4096;
+/** Most entries kept in memory waiting for the file (20 B each: 320 KiB). */
+export const PENDING_ENTRIES = 16 * 1024;
+/** Entries read at a time when a restart rebuilds the slot table. */
+const REBUILD_CHUNK = 16 * 1024;
 
 export interface IndexGeometry {
   slots: number;
@@ -34,10 +43,12 @@ export class IndexFile {
   // In memory while active (or sealed but not yet written out and fsynced).
   private slots: Uint8Array | null = null;
   private slotView: DataView | null = null;
-  private entries: Uint8Array | null = null;
-  private entryView: DataView | null = null;
+  /** Entries flushedCount + 1 .. count, waiting to be written to the file. */
+  private pending: Uint8Array | null = null;
+  private pendingView: DataView | null = null;
   private dirtyPages: Uint8Array | null = null;
   private headerDirty = false;
+  /** Entries 1 .. flushedCount are in the file (at least in the page cache). */
   private flushedCount = 0;
   private readonly scratch = new Uint8Array(INDEX_ENTRY_SIZE);
   private readonly scratchView = viewOf(this.scratch);
@@ -54,7 +65,7 @@ export class IndexFile {
     const f = new IndexFile(files, path, beginOffset, geo);
     f.beginTimestamp = f.endTimestamp = beginTimestamp;
     f.endOffset = beginOffset;
-    f.allocate(0);
+    f.allocate();
     f.headerDirty = true;
     return f;
   }
@@ -66,6 +77,7 @@ export class IndexFile {
       f.close();
       return null;
     }
+    f.flushedCount = f.count;
     return f;
   }
 
@@ -81,34 +93,53 @@ export class IndexFile {
       f.close();
       return null;
     }
-    let n = Math.min(maxEntries, geo.capacity);
-    f.allocate(n);
-    const bytes = n * INDEX_ENTRY_SIZE;
-    if (n > 0 && f.handle!.read(f.entries!.subarray(0, bytes), f.entriesBase()) < bytes) {
-      f.close();
-      return null;
-    }
-    const ev = f.entryView!;
-    while (n > 0 && getU64(ev, (n - 1) * INDEX_ENTRY_SIZE + 4) >= below) n--;
-    // Rebuild the chains exactly as add() built them.
+    const max = Math.min(maxEntries, geo.capacity);
+    f.allocate();
+    // Rebuild the chains exactly as add() built them, reading the entries a chunk at a time:
+    // only the slot table stays in memory. Entries are in CommitLog order, so the first one at
+    // or past `below` ends the file's trusted part.
     const sv = f.slotView!;
+    const chunk = new Uint8Array(Math.min(max, REBUILD_CHUNK) * INDEX_ENTRY_SIZE);
+    const cv = viewOf(chunk);
     f.slotsUsed = 0;
-    for (let k = 1; k <= n; k++) {
-      const at = (k - 1) * INDEX_ENTRY_SIZE;
-      const s = (ev.getUint32(at) % geo.slots) * 4;
-      const prev = sv.getUint32(s);
-      if (prev === 0) f.slotsUsed++;
-      ev.setUint32(at + 16, prev);
-      sv.setUint32(s, k);
+    let n = 0;
+    let lastDiff = 0;
+    scan: for (let from = 0; from < max; from += REBUILD_CHUNK) {
+      const count = Math.min(REBUILD_CHUNK, max - from);
+      const bytes = count * INDEX_ENTRY_SIZE;
+      const at0 = f.entriesBase() + from * INDEX_ENTRY_SIZE;
+      if (f.handle!.read(chunk.subarray(0, bytes), at0) < bytes) {
+        f.close();
+        return null;
+      }
+      let fixed = false;
+      for (let i = 0; i < count; i++) {
+        const at = i * INDEX_ENTRY_SIZE;
+        if (getU64(cv, at + 4) < below) {
+          const s = (cv.getUint32(at) % geo.slots) * 4;
+          const prev = sv.getUint32(s);
+          if (prev === 0) f.slotsUsed++;
+          // Durable entries already hold this link (chains only point backwards, so dropping
+          // a tail changes no prev field); a damaged one is repaired in the file.
+          if (cv.getUint32(at + 16) !== prev) {
+            cv.setUint32(at + 16, prev);
+            fixed = true;
+          }
+          sv.setUint32(s, ++n);
+          lastDiff = cv.getUint32(at + 12);
+        } else {
+          if (fixed) f.handle!.write(chunk.subarray(0, at), at0);
+          break scan;
+        }
+      }
+      if (fixed) f.handle!.write(chunk.subarray(0, bytes), at0);
     }
     f.count = n;
-    // The entries on disk are the ones read (chains only point backwards, so dropping a tail
-    // changes no prev field); the slot table and header are rewritten at the next write-out.
     f.flushedCount = n;
     f.dirtyPages!.fill(1);
     f.headerDirty = true;
     f.endOffset = Math.max(f.beginOffset, Math.min(f.endOffset, below));
-    if (n > 0) f.endTimestamp = f.beginTimestamp + ev.getUint32((n - 1) * INDEX_ENTRY_SIZE + 12) * 1000;
+    if (n > 0) f.endTimestamp = f.beginTimestamp + lastDiff * 1000;
     return f;
   }
 
@@ -135,10 +166,9 @@ export class IndexFile {
     const s = (hash % this.geo.slots) * 4;
     const prev = sv.getUint32(s);
     if (prev === 0) this.slotsUsed++;
-    const need = n * INDEX_ENTRY_SIZE;
-    if (need > this.entries!.length) this.grow(need);
-    const ev = this.entryView!;
-    const at = need - INDEX_ENTRY_SIZE;
+    if (n - this.flushedCount > PENDING_ENTRIES) this.writeEntries();
+    const ev = this.pendingView!;
+    const at = (n - this.flushedCount - 1) * INDEX_ENTRY_SIZE;
     ev.setUint32(at, hash);
     setU64(ev, at + 4, commitLogOffset);
     ev.setUint32(at + 12, Math.min(0xffffffff, Math.max(0, Math.floor((timestamp - this.beginTimestamp) / 1000))));
@@ -166,10 +196,7 @@ export class IndexFile {
   writeOut(): void {
     if (!this.slots) return;
     const h = (this.handle ??= this.files.open(this.path));
-    if (this.count > this.flushedCount) {
-      h.write(this.entries!.subarray(this.flushedCount * INDEX_ENTRY_SIZE, this.count * INDEX_ENTRY_SIZE), this.entriesBase() + this.flushedCount * INDEX_ENTRY_SIZE);
-      this.flushedCount = this.count;
-    }
+    if (this.count > this.flushedCount) this.writeEntries();
     const pages = this.dirtyPages!;
     for (let p = 0; p < pages.length; p++) {
       if (!pages[p]) continue;
@@ -190,7 +217,17 @@ export class IndexFile {
 
   /** A sealed file, written out and fsynced, drops its memory and reads from disk. */
   release(): void {
-    this.slots = this.slotView = this.entries = this.entryView = this.dirtyPages = null;
+    this.slots = this.slotView = this.pending = this.pendingView = this.dirtyPages = null;
+  }
+
+  /** Bytes this file holds in memory: the slot table and the entries waiting for the file. */
+  get memoryBytes(): number {
+    return (this.slots?.length ?? 0) + (this.pending?.length ?? 0) + (this.dirtyPages?.length ?? 0);
+  }
+
+  /** Entries held in memory, waiting to be written to the file. */
+  get pendingEntries(): number {
+    return this.count - this.flushedCount;
   }
 
   close(): void {
@@ -204,20 +241,22 @@ export class IndexFile {
     return INDEX_HEADER_SIZE + this.geo.slots * 4;
   }
 
-  private allocate(entries: number): void {
+  private allocate(): void {
     this.slots = new Uint8Array(this.geo.slots * 4);
     this.slotView = viewOf(this.slots);
     this.dirtyPages = new Uint8Array(Math.ceil(this.slots.length / PAGE));
-    this.entries = new Uint8Array(Math.max(entries * INDEX_ENTRY_SIZE, Math.min(64 * 1024, this.geo.capacity * INDEX_ENTRY_SIZE)));
-    this.entryView = viewOf(this.entries);
+    this.pending = new Uint8Array(Math.min(PENDING_ENTRIES, this.geo.capacity) * INDEX_ENTRY_SIZE);
+    this.pendingView = viewOf(this.pending);
   }
 
-  private grow(need: number): void {
-    const size = Math.min(Math.max(need, this.entries!.length * 2), this.geo.capacity * INDEX_ENTRY_SIZE);
-    const next = new Uint8Array(size);
-    next.set(this.entries!);
-    this.entries = next;
-    this.entryView = viewOf(next);
+  /** Writes the waiting entries to the file (page cache); from then on they are read from there. */
+  private writeEntries(): void {
+    const h = (this.handle ??= this.files.open(this.path));
+    const waiting = this.count - this.flushedCount;
+    // add() calls this with the newest entry counted but not yet in the buffer.
+    const n = Math.min(waiting, this.pending!.length / INDEX_ENTRY_SIZE);
+    h.write(this.pending!.subarray(0, n * INDEX_ENTRY_SIZE), this.entriesBase() + this.flushedCount * INDEX_ENTRY_SIZE);
+    this.flushedCount += n;
   }
 
   private slotHead(slot: number): number {
@@ -229,9 +268,9 @@ export class IndexFile {
   private entryAt(n: number): [number, number, number] {
     let dv: DataView;
     let at: number;
-    if (this.entryView) {
-      dv = this.entryView;
-      at = (n - 1) * INDEX_ENTRY_SIZE;
+    if (n > this.flushedCount) {
+      dv = this.pendingView!;
+      at = (n - this.flushedCount - 1) * INDEX_ENTRY_SIZE;
     } else {
       if (this.handle!.read(this.scratch, this.entriesBase() + (n - 1) * INDEX_ENTRY_SIZE) < INDEX_ENTRY_SIZE) return [0, 0, 0];
       dv = this.scratchView;

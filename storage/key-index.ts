@@ -112,6 +112,20 @@ export class KeyIndex {
     f.endOffset = offset + size;
   }
 
+  /** Bytes the index holds in memory: slot tables of unsealed files and entries waiting for their file. */
+  get memoryBytes(): number {
+    let n = 0;
+    for (const f of this.list) n += f.memoryBytes;
+    return n;
+  }
+
+  /** Entries held in memory, not yet written to their file. */
+  get pendingEntries(): number {
+    let n = 0;
+    for (const f of this.list) n += f.pendingEntries;
+    return n;
+  }
+
   markCovered(end: number): void {
     if (end > this.coverage) this.coverage = end;
   }

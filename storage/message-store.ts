@@ -328,6 +328,14 @@ export class MessageStore {
     return out;
   }
 
+  /**
+   * What the store holds in memory: the CommitLog's tail (bounded by tailBytes) and the index's
+   * slot tables and entries waiting for their file (bounded by the geometry, not the message count).
+   */
+  memory(): { tailBytes: number; indexBytes: number; indexPendingEntries: number } {
+    return { tailBytes: this.commitLog.tailBytes, indexBytes: this.index.memoryBytes, indexPendingEntries: this.index.pendingEntries };
+  }
+
   /** Visits every valid record from a record boundary to the end of the log. */
   scan(fromCommitLogOffset: number, visit: (r: StoredRecord) => void): void {
     const from = Math.max(fromCommitLogOffset, this.commitLog.minOffset);

@@ -36,6 +36,11 @@ export class TailCache {
     }
   }
 
+  /** Bytes of CommitLog held (at most the limit, or the one newest chunk if larger). */
+  get bytes(): number {
+    return this.held;
+  }
+
   /** The chunk holding all of [offset, offset + size), or null. */
   find(offset: number, size: number): TailChunk | null {
     const { chunks } = this;
