@@ -274,10 +274,20 @@ export class CommitLog {
     if (pos > pieceStart) pieces.push({ start: pieceStart, length: pos - pieceStart, blankAt: -1 });
 
     const header: RecordHeader = { queueId: 0, queueOffset: 0, physicalOffset: 0, storeTimestamp, flags: 0, reconsumeTimes: 0, txOffset: 0 };
+    // A message given as a view of the tail (a record read back and stored again as it is) is
+    // copied first: the ring bytes this batch is about to be written into may be its own.
+    let sources: Uint8Array[] | null = null;
+    for (let k = 0; k < records.length; k++) {
+      if (!this.tail.owns(records[k].bytes)) continue;
+      sources ??= records.map((r) => r.bytes);
+      sources[k] = records[k].bytes.slice();
+    }
     const buffers: Uint8Array[] = [];
     let i = 0;
     for (const p of pieces) {
-      const buf = new Uint8Array(p.length);
+      // One piece (all but a batch that crosses into a new segment) is encoded straight into
+      // the tail's ring; a rare second piece gets its own buffer, so the two never overlap.
+      const buf = pieces.length === 1 ? this.tail.alloc(p.length) : new Uint8Array(p.length);
       const dv = viewOf(buf);
       const pieceEnd = p.blankAt >= 0 ? p.blankAt : p.start + p.length;
       while (i < records.length && positions[i] < pieceEnd) {
@@ -288,7 +298,7 @@ export class CommitLog {
         header.flags = r.flags ?? 0;
         header.reconsumeTimes = r.reconsumeTimes ?? 0;
         header.txOffset = r.txOffset ?? 0;
-        writeRecord(buf, dv, positions[i] - p.start, header, r.bytes);
+        writeRecord(buf, dv, positions[i] - p.start, header, sources ? sources[i] : r.bytes);
         i++;
       }
       if (p.blankAt >= 0) {

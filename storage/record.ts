@@ -23,7 +23,11 @@ export interface StoredRecord {
   reconsumeTimes: number;
   flags: number;
   txOffset: number;
-  /** The stored CBOR bytes: a view into a read buffer or the in-memory tail, never decoded on the pull path. */
+  /**
+   * The stored CBOR bytes: a view into a read buffer or the in-memory tail, never decoded on the
+   * pull path. A view of the tail is valid until the next append may reuse its ring bytes: use
+   * it before returning to the event loop, or copy it.
+   */
   message: Uint8Array;
 }
 
