@@ -80,6 +80,7 @@ export class Broker {
     const store = MessageStore.open(files, clock, {
       dir,
       segmentSize: config.segmentSize,
+      tailBytes: config.tailBytes,
       flush: config.flush,
       flushIntervalMs: config.flushIntervalMs,
       syncFlushTimeoutMs: config.syncFlushTimeoutMs,

@@ -10,6 +10,8 @@ export interface BrokerConfig {
   flushIntervalMs: number;
   syncFlushTimeoutMs: number;
   segmentSize: number;
+  /** The CommitLog's in-memory tail: the most recent bytes, served to consumers without a read. */
+  tailBytes: number;
   defaultQueues: number;
   snapshotIntervalMs: number;
   maxFrameSize: number;
@@ -54,6 +56,7 @@ export const defaults: BrokerConfig = {
   flushIntervalMs: 500,
   syncFlushTimeoutMs: 5000,
   segmentSize: 1024 * 1024 * 1024,
+  tailBytes: 32 * 1024 * 1024,
   defaultQueues: 4,
   snapshotIntervalMs: 30_000,
   maxFrameSize: 16 * 1024 * 1024,
@@ -81,6 +84,8 @@ export const usage = `Usage: npm start -- [options]   (or: deno task start [opti
   --flush async|sync          ack after write, or after fsync with group commit (default async)
   --flush-interval <ms>       async flush period (default 500)
   --segment-size <bytes>      CommitLog segment size, suffixes k m g allowed (default 1g)
+  --tail-size <bytes>         newest CommitLog bytes kept in memory for consumers that keep up;
+                              older ones are read from disk (default 32m, 0 for none)
   --default-queues <n>        queues of an auto-created topic (default 4)
   --snapshot-interval <ms>    actor-tree snapshot period (default 30000)
   --max-frame-size <bytes>    largest accepted WebSocket frame (default 16m)
@@ -118,6 +123,7 @@ const options = {
   flush: { type: "string" },
   "flush-interval": { type: "string" },
   "segment-size": { type: "string" },
+  "tail-size": { type: "string" },
   "default-queues": { type: "string" },
   "snapshot-interval": { type: "string" },
   "max-frame-size": { type: "string" },
@@ -150,6 +156,7 @@ export function parseConfig(argv: string[], readText: (path: string) => string):
   if (values.flush !== undefined) c.flush = values.flush as BrokerConfig["flush"];
   if (values["flush-interval"] !== undefined) c.flushIntervalMs = int("--flush-interval", values["flush-interval"]);
   if (values["segment-size"] !== undefined) c.segmentSize = bytes("--segment-size", values["segment-size"]);
+  if (values["tail-size"] !== undefined) c.tailBytes = bytes("--tail-size", values["tail-size"]);
   if (values["default-queues"] !== undefined) c.defaultQueues = int("--default-queues", values["default-queues"]);
   if (values["snapshot-interval"] !== undefined) c.snapshotIntervalMs = int("--snapshot-interval", values["snapshot-interval"]);
   if (values["max-frame-size"] !== undefined) c.maxFrameSize = bytes("--max-frame-size", values["max-frame-size"]);

@@ -28,7 +28,7 @@ export interface StoreConfig {
   indexSlots?: number;
   /** Entries per index file (default 2,000,000). */
   indexEntries?: number;
-  /** In-memory tail of recent CommitLog bytes (default 64 MiB). */
+  /** In-memory tail of recent CommitLog bytes (default 32 MiB). */
   tailBytes?: number;
   /**
    * The ConsumeQueue tags code of a record re-dispatched by recovery. The header does not hold
@@ -77,7 +77,7 @@ const DEFAULTS = {
   cqEntriesPerFile: 300_000,
   indexSlots: 500_000,
   indexEntries: 2_000_000,
-  tailBytes: 64 * 1024 * 1024,
+  tailBytes: 32 * 1024 * 1024,
 };
 
 /** RocketMQ scans at most 16,000 bytes of queue entries per pull when filtering. */
