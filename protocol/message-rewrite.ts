@@ -8,8 +8,10 @@
 // Only the layout our codec and any plain CBOR encoder write is handled in place: a definite-
 // length top-level map whose `topic`, `props` and dropped keys are definite text strings, and a
 // definite-length `props` map. Anything else (an indefinite-length map, a second `props`, a
-// nesting deeper than MAX_DEPTH) returns null and the caller re-encodes the decoded map, as before.
-// The result decodes to what `encode({ ...map without drop, topic, props: edited })` would.
+// nesting deeper than MAX_DEPTH) returns null; `move` then re-encodes the decoded map with the
+// same edit (`reencode`), so callers describe an edit once. The in-place result decodes to what
+// `reencode` gives: `encode({ ...map without drop, topic, props: edited })`.
+import { encode } from "./codec.ts";
 
 export interface MessageEdit {
   /** Top-level entries removed (e.g. deliverAt, delayMs, delayLevel). */
@@ -54,10 +56,33 @@ export class MessageRewrite {
   private readonly keptProps: number[] = [];
   private readonly encoded: (Uint8Array | null)[] = [];
 
-  constructor(edit: MessageEdit) {
+  constructor(private readonly edit: MessageEdit) {
     this.drop = (edit.drop ?? []).map(utf8);
     this.setNames = (edit.setProps ?? []).map(utf8);
     this.dropProps = (edit.dropProps ?? []).map(utf8);
+  }
+
+  /**
+   * The message moved to `topic` with this edit: `sent` (its encoded bytes, when the broker has
+   * them) edited in place when their layout allows, else `map` (the same message, decoded)
+   * re-encoded.
+   */
+  move(sent: Uint8Array | undefined, map: Record<string, unknown>, topic: string, values: readonly string[]): Uint8Array {
+    return (sent && this.apply(sent, topic, values)) ?? this.reencode(map, topic, values);
+  }
+
+  /** The edit made on a decoded map, re-encoded: the slow way, for what `apply` refuses. */
+  reencode(map: Record<string, unknown>, topic: string, values: readonly string[]): Uint8Array {
+    const { drop = [], setProps = [], dropProps = [] } = this.edit;
+    const msg: Record<string, unknown> = { ...map };
+    for (const k of drop) delete msg[k];
+    const props: Record<string, unknown> = { ...(msg.props as Record<string, unknown> | undefined) };
+    for (const k of dropProps) delete props[k];
+    setProps.forEach((k, i) => (props[k] = values[i]));
+    delete msg.props;
+    msg.topic = topic;
+    if (Object.keys(props).length > 0) msg.props = props;
+    return encode(msg);
   }
 
   /**

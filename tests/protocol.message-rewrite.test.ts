@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CborWriter, decode, encode } from "../protocol/mod.ts";
-import { type MessageEdit, rewriteMessage } from "../protocol/message-rewrite.ts";
+import { type MessageEdit, MessageRewrite, rewriteMessage } from "../protocol/message-rewrite.ts";
 
 /** What the broker stored before rewriteMessage: the decoded map, edited, re-encoded. */
 function reencoded(bytes: Uint8Array, edit: MessageEdit): Record<string, unknown> {
@@ -109,6 +109,23 @@ test("layouts it does not edit in place, and malformed bytes: null (the caller r
   let deep: unknown = 1;
   for (let i = 0; i < 100; i++) deep = [deep];
   assert.is(rewriteMessage(encode({ topic: "T", body: "b", deep }), TIMER_EDIT), null, "nested past the depth limit");
+});
+
+test("move: edited in place when it can be, else the decoded map re-encoded with the same edit", () => {
+  const rw = new MessageRewrite({ drop: ["deliverAt", "delayMs"], dropProps: ["gone"], setProps: ["REAL_TOPIC", "REAL_QID"] });
+  const edit: MessageEdit = { topic: "RMQ_SYS_WHEEL_TIMER", drop: ["deliverAt", "delayMs"], dropProps: ["gone"], setProps: [["REAL_TOPIC", "Orders"], ["REAL_QID", "3"]] };
+  const sent = encode({ topic: "Orders", body: new Uint8Array([9, 8]), id: "m1", deliverAt: 5, props: { user: "1", gone: "x" } });
+  const indefinite = new Uint8Array([0xbf, ...sent.subarray(1), 0xff]);
+  const map = decode(sent) as Record<string, unknown>;
+  const expected = comparable(reencoded(sent, edit));
+  for (const [why, bytes] of [["in place", sent], ["indefinite-length map", indefinite], ["no bytes", undefined]] as const) {
+    const out = rw.move(bytes, map, "RMQ_SYS_WHEEL_TIMER", ["Orders", "3"]);
+    assert.equal(comparable(decode(out)), expected, why);
+  }
+  // Properties all dropped: no props map at all, either way.
+  const bare = new MessageRewrite({ dropProps: ["gone"] });
+  const lone = encode({ topic: "T", body: "b", props: { gone: "x" } });
+  for (const bytes of [lone, undefined]) assert.not.ok("props" in (decode(bare.move(bytes, decode(lone) as Record<string, unknown>, "U", [])) as object));
 });
 
 test("random messages decode to what re-encoding gives", () => {

@@ -101,8 +101,7 @@ export function scheduledItem(
 ): ScheduledItem {
   const deliverAt = broker.schedule.dueTime(level);
   // The message as sent, edited in place when its layout allows (protocol/message-rewrite.ts).
-  const bytes = (sent && TO_SCHEDULE.apply(sent, SCHEDULE_TOPIC, [realTopic, String(realQueueId), String(level), String(deliverAt)])) ??
-    encodeScheduled(messageMap, realTopic, realQueueId, level, deliverAt);
+  const bytes = TO_SCHEDULE.move(sent, messageMap, SCHEDULE_TOPIC, [realTopic, String(realQueueId), String(level), String(deliverAt)]);
   broker.schedule.ensureTopics();
   const keys = messageMap.keys;
   return {
@@ -116,19 +115,6 @@ export function scheduledItem(
     realTopic,
     realQueueId,
   };
-}
-
-/** A schedule record's bytes, the slow way: the decoded map re-encoded. */
-function encodeScheduled(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, level: number, deliverAt: number): Uint8Array {
-  const { delayLevel: _, ...msg } = messageMap;
-  const props: Record<string, string> = {
-    ...(msg.props as Record<string, string> | undefined),
-    [MessageProp.REAL_TOPIC]: realTopic,
-    [MessageProp.REAL_QID]: String(realQueueId),
-    [MessageProp.DELAY]: String(level),
-    [MessageProp.DELIVER_AT]: String(deliverAt),
-  };
-  return encode({ ...msg, topic: SCHEDULE_TOPIC, props });
 }
 
 /**
@@ -164,22 +150,12 @@ export function reputItem(rec: StoredRecord, from: string): AppendItem | null {
   return {
     topic,
     queueId,
-    bytes: FROM_WAITING.apply(rec.message, topic, []) ?? encodeReput(m, props!, topic),
+    bytes: FROM_WAITING.move(rec.message, m, topic, []),
     tagsCode: tagsCode(typeof m.tags === "string" ? m.tags : undefined),
     keys: Array.isArray(m.keys) ? (m.keys as string[]) : undefined,
     msgId: String(m.id),
     reconsumeTimes: rec.reconsumeTimes,
   };
-}
-
-/** A re-put record's bytes, the slow way: the decoded map re-encoded without the system properties. */
-function encodeReput(m: Record<string, unknown>, props: Record<string, string>, topic: string): Uint8Array {
-  const rest: Record<string, string> = {};
-  for (const [k, v] of Object.entries(props)) if (!SCHEDULE_PROPS.includes(k)) rest[k] = v;
-  const msg: Record<string, unknown> = { ...m, topic };
-  if (Object.keys(rest).length > 0) msg.props = rest;
-  else delete msg.props;
-  return encode(msg);
 }
 
 /** The broker side of the delay levels: due times, delivery, progress records, start-up. */

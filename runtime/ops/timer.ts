@@ -18,7 +18,7 @@
 // (its files lost a tail the CommitLog kept, or were remade for a new --timer-max-delay, which
 // keeps the cursor: records due at or before it were delivered and are not linked again; those
 // delivered in the second or two after it may be delivered again: at least once).
-import { BrokerError, decode, encode, ErrorCode, type Message, MessageProp, TIMER_TOPIC } from "../../protocol/mod.ts";
+import { BrokerError, decode, ErrorCode, type Message, MessageProp, TIMER_TOPIC } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { TimerContext } from "../../actors/timer.machine.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
@@ -82,31 +82,17 @@ export class TimerService {
       if (!this.broker.topics[TIMER_TOPIC]) this.broker.createTopic(TIMER_TOPIC, 1, PERM_RW);
       this.topicReady = true;
     }
-    const stored = (bytes && TO_TIMER.apply(bytes, TIMER_TOPIC, [realTopic, String(realQueueId), String(at)])) ??
-      this.encodeItem(messageMap, realTopic, realQueueId, at);
     const keys = messageMap.keys;
     return {
       topic: TIMER_TOPIC,
       queueId: 0,
-      bytes: stored,
+      bytes: TO_TIMER.move(bytes, messageMap, TIMER_TOPIC, [realTopic, String(realQueueId), String(at)]),
       tagsCode: at,
       keys: Array.isArray(keys) ? (keys as string[]) : undefined,
       msgId: String(messageMap.id),
       realTopic,
       realQueueId,
     };
-  }
-
-  /** The stored bytes of a timer-topic record, the slow way: the decoded map re-encoded. */
-  private encodeItem(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number): Uint8Array {
-    const { deliverAt: _a, delayMs: _d, ...msg } = messageMap;
-    const props: Record<string, string> = {
-      ...(msg.props as Record<string, string> | undefined),
-      [MessageProp.REAL_TOPIC]: realTopic,
-      [MessageProp.REAL_QID]: String(realQueueId),
-      [MessageProp.DELIVER_AT]: String(at),
-    };
-    return encode({ ...msg, topic: TIMER_TOPIC, props });
   }
 
   /** At start, after restore: opens the wheel and starts (or tells) the timer actor from its cursor. */

@@ -104,12 +104,10 @@ export class TransactionService {
     }
     this.ensureTopics();
     this.halvesWaiting = true;
-    const qid = String(realQueueId);
     return {
       topic: TRANS_HALF_TOPIC,
       queueId: 0,
-      bytes: (bytes && TO_HALF.apply(bytes, TRANS_HALF_TOPIC, [realTopic, qid])) ??
-        encode({ ...messageMap, topic: TRANS_HALF_TOPIC, props: { ...msg.props, [MessageProp.REAL_TOPIC]: realTopic, [MessageProp.REAL_QID]: qid } }),
+      bytes: TO_HALF.move(bytes, messageMap, TRANS_HALF_TOPIC, [realTopic, String(realQueueId)]),
       tagsCode: tagsCode(msg.tags),
       keys: msg.keys,
       msgId: msg.id,
@@ -386,26 +384,16 @@ export class TransactionService {
     const props = m.props as Record<string, string>;
     const topic = props[MessageProp.REAL_TOPIC];
     const queueId = Number(props[MessageProp.REAL_QID]);
-    const bytes = FROM_HALF.apply(stored, topic, []) ?? encodeCommitted(m, topic);
+    const bytes = FROM_HALF.move(stored, m, topic, []);
     return { topic, queueId, bytes, tagsCode: tagsCode(m.tags as string | undefined), keys: m.keys as string[] | undefined, msgId: String(m.id), reconsumeTimes };
   }
 
   private discardItem(stored: Uint8Array): AppendItem | null {
     const m = decodeMap(stored);
     if (!m) return null;
-    const bytes = PARK.apply(stored, TRANS_CHECK_MAX_TIME_TOPIC, []) ?? encode({ ...m, topic: TRANS_CHECK_MAX_TIME_TOPIC });
+    const bytes = PARK.move(stored, m, TRANS_CHECK_MAX_TIME_TOPIC, []);
     return { topic: TRANS_CHECK_MAX_TIME_TOPIC, queueId: 0, bytes, tagsCode: 0, keys: m.keys as string[] | undefined, msgId: String(m.id) };
   }
-}
-
-/** A committed record's bytes, the slow way: the half's map re-encoded without its properties. */
-function encodeCommitted(m: Record<string, unknown>, topic: string): Uint8Array {
-  const props = { ...(m.props as Record<string, string>) };
-  for (const k of HALF_PROPS) delete props[k];
-  const msg: Record<string, unknown> = { ...m, topic };
-  if (Object.keys(props).length > 0) msg.props = props;
-  else delete msg.props;
-  return encode(msg);
 }
 
 /**
