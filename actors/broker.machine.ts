@@ -7,8 +7,8 @@ import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } fro
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
 import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
 import { createTimerMachine, TIMER_ACTOR_ID, type TimerDeps } from "./timer.machine.ts";
-import type { TxEvent, TxInput } from "./transaction.machine.ts";
-import { createTransactionShardMachine, TX_SHARDS, txShardId, txShardOf, type TxShardDeps } from "./transactions.machine.ts";
+import type { TxDeps, TxEvent, TxInput } from "./transaction.machine.ts";
+import { createTransactionRegistryLogic, TX_REGISTRY_ID } from "./transactions.logic.ts";
 
 export const PERM_READ = 4;
 export const PERM_WRITE = 2;
@@ -30,7 +30,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, TxShardDeps {
+export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, TxDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -67,7 +67,7 @@ export const groupActorId = (group: string) => `group:${group}`;
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txShard: createTransactionShardMachine(deps) },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txs: createTransactionRegistryLogic(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
@@ -125,35 +125,20 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
         enqueue.sendTo(id, forward);
       }),
-      // Transactions go to their shard (spawned on first use), one event per shard per batch.
+      // Transactions go to the transactions actor (spawned on first use), one event per batch.
       routeTx: enqueueActions(({ event, enqueue, self }) => {
         const e = event as Extract<BrokerEvent, { type: "TX_BEGIN" | "TX_DELIVER" | "TX_REARM" }>;
-        const children = self.getSnapshot().children;
-        if (e.type === "TX_REARM") {
-          for (let n = 0; n < TX_SHARDS; n++) if (children[txShardId(n)]) enqueue.sendTo(txShardId(n), { type: "TX_REARM" });
-          return;
+        if (!self.getSnapshot().children[TX_REGISTRY_ID]) {
+          if (e.type !== "TX_BEGIN") return; // nothing is in flight
+          enqueue.spawnChild("txs", { id: TX_REGISTRY_ID, systemId: TX_REGISTRY_ID, input: undefined });
         }
-        const byShard = new Map<number, unknown[]>();
-        for (const item of e.type === "TX_BEGIN" ? e.txs : e.events) {
-          const n = txShardOf(e.type === "TX_BEGIN" ? (item as TxInput).id : (item as [string, TxEvent])[0]);
-          let list = byShard.get(n);
-          if (!list) byShard.set(n, (list = []));
-          list.push(item);
-        }
-        for (const [n, list] of byShard) {
-          const id = txShardId(n);
-          if (!children[id]) {
-            if (e.type === "TX_DELIVER") continue; // no shard, so none of these is in flight
-            enqueue.spawnChild("txShard", { id, systemId: id, input: { shard: n } });
-          }
-          enqueue.sendTo(id, e.type === "TX_BEGIN" ? { type: "BEGIN", txs: list as TxInput[] } : { type: "DELIVER", events: list as [string, TxEvent][] });
-        }
+        enqueue.sendTo(TX_REGISTRY_ID, e.type === "TX_BEGIN" ? { type: "BEGIN", txs: e.txs } : e.type === "TX_DELIVER" ? { type: "DELIVER", events: e.events } : e);
       }),
       // Supervision: a child whose action threw is replaced by a fresh one started from the
       // state the broker can vouch for (storage for queues, the last snapshot for groups).
       restartChild: enqueueActions(({ context, event, enqueue }) => {
         const id = event.type.slice("xstate.error.actor.".length);
-        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id.startsWith("txs:") ? "txShard" : "group";
+        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id === TX_REGISTRY_ID ? "txs" : "group";
         enqueue(stopChild(id));
         enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });

@@ -19,8 +19,11 @@ const running = new Set<ChildProcess>();
 process.on("exit", () => running.forEach((c) => c.kill("SIGKILL")));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
+/** Node flags for every broker the bench starts, e.g. BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof". */
+const brokerNodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
-  const child = spawn(process.execPath, ["dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   running.add(child);
   child.once("exit", () => running.delete(child));
   let out = "";

@@ -82,7 +82,7 @@ async function main() {
   const txRate = row(`committed transactions, 1 KiB, 100 concurrent (${fmt(txN)})`, "tx/s", txPlain);
   const txPlainCpu = row("broker CPU per plain send, 100 in flight", "µs");
   const txCpu = row("broker CPU per committed transaction, 100 concurrent", "µs", txPlainCpu);
-  const txActors = row("of which the actors alone: spawn under a shard, END, stop (in process, batches of 50)", "µs");
+  const txActors = row("of which the actors alone: spawn under txs, END, stop (in process, batches of 50)", "µs");
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");

@@ -39,7 +39,7 @@ export async function committedTransactions(url: string, topic: string, total: n
 
 /**
  * What the actors alone cost per transaction, in this process: the real root machine spawns each
- * under its shard (TX_BEGIN), ends it (TX_DELIVER END COMMIT) and stops it, in batches of 50 as a
+ * under the transactions actor (TX_BEGIN), ends it (TX_DELIVER END COMMIT) and stops it, in batches of 50 as a
  * busy broker's turns carry them; the effects are no-ops. CPU µs per transaction, the lowest of
  * 5 rounds (the machine is shared). The part of a committed transaction no storage or network
  * change can remove.
@@ -120,7 +120,7 @@ export async function memoryPerTransaction(n: number): Promise<{ heapPerTx: numb
         }
       }));
     };
-    await run(2000, "COMMIT"); // warm every code path and the shards
+    await run(2000, "COMMIT"); // warm every code path
     await run(200, "UNKNOWN");
     const before = await ask<Measure>("measure");
     await run(n, "UNKNOWN");

@@ -3,6 +3,7 @@
 import { type Actor, createActor } from "xstate";
 import { BrokerError, encode, ErrorCode, isSystemTopic, type RequestId } from "../protocol/mod.ts";
 import { type BrokerEvent, createBrokerMachine, PERM_RW, type TopicConfig } from "../actors/broker.machine.ts";
+import { mergeTransactionShards } from "../actors/transactions.logic.ts";
 import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -207,6 +208,7 @@ export class Broker {
   private restore(log: (line: string) => void): void {
     const { clock } = this.platform;
     const snap = this.snapshots.readNewest(this.store.maxCommitLogOffset);
+    if (snap) mergeTransactionShards(snap.root as Parameters<typeof mergeTransactionShards>[0]);
     const machine = createBrokerMachine({
       now: () => clock.now(),
       snapshotIntervalMs: this.config.snapshotIntervalMs,

@@ -1,11 +1,12 @@
 // The transaction machine without sockets or files: its states, checks and due times on an
-// injected clock, with the effects recorded; and the shard under the root (spawn, route, stop).
+// injected clock, with the effects recorded; and the transactions actor under the root (spawn,
+// route, stop, supervise, persist).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { type AnyActorRef, createActor, fromTransition } from "xstate";
 import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
 import { createTransactionMachine, type TxAction, type TxContext, type TxDeps } from "../actors/transaction.machine.ts";
-import { txShardId, txShardOf } from "../actors/transactions.machine.ts";
+import { mergeTransactionShards, TX_REGISTRY_ID } from "../actors/transactions.logic.ts";
 import { decode, encode } from "../protocol/mod.ts";
 
 function effects(max = 3) {
@@ -42,7 +43,7 @@ function rootDeps(tx: TxDeps): BrokerDeps {
   } as unknown as BrokerDeps;
 }
 
-/** A parent standing in for the shard: it records what its transactions send it. */
+/** A parent standing in for the transactions actor: it records what its transactions send it. */
 function recordingParent() {
   return createActor(fromTransition((got: string[], e: { type: string; id?: string }) => [...got, `${e.type} ${e.id}`], [] as string[])).start();
 }
@@ -145,7 +146,7 @@ test("a restored snapshot (CBOR round trip) keeps its count and due time and re-
   assert.equal(told(), ["TX_FINISHED m1"]);
 });
 
-test("the root spawns transactions under their shard, routes events by id, and a finished one is stopped", () => {
+test("the root spawns transactions under the transactions actor, routes events by id, and a finished one is stopped", () => {
   const fx = effects();
   const deps = rootDeps(fx.deps);
   const root = createActor(createBrokerMachine(deps), { input: { brokerName: "b" } }).start();
@@ -155,15 +156,15 @@ test("the root spawns transactions under their shard, routes events by id, and a
   const tx0 = root.system.get("tx:msg-0");
   assert.ok(tx0);
   assert.is(tx0.getSnapshot().context.halfOffset, 0);
-  const shards = new Set(ids.map(txShardOf));
-  assert.ok(shards.size > 1, "spread over shards");
-  for (const s of shards) assert.ok(root.getSnapshot().children[txShardId(s)]);
+  const registry = root.getSnapshot().children[TX_REGISTRY_ID]!;
+  const inFlight = () => Object.keys((registry.getSnapshot() as { children: Record<string, unknown> }).children);
+  assert.is(inFlight().length, 50);
+  assert.is((tx0 as unknown as { _parent: unknown })._parent, registry);
   assert.is(fx.armed.length, 50);
   root.send({ type: "TX_DELIVER", events: [["msg-1", { type: "END", resolution: "COMMIT" }], ["nope", { type: "END", resolution: "COMMIT" }]] });
   assert.equal(fx.writes, ["COMMIT"]);
   assert.is(root.system.get("tx:msg-1"), undefined, "stopped and unregistered");
-  const shard = root.getSnapshot().children[txShardId(txShardOf("msg-1"))]!;
-  assert.not.ok((shard.getSnapshot() as { children: Record<string, unknown> }).children["tx:msg-1"]);
+  assert.not.ok(inFlight().includes("tx:msg-1"));
   // One that ends by itself (discarded after maxChecks unanswered checks) is stopped too.
   for (let i = 0; i <= 3; i++) {
     fx.tick(1000);
@@ -175,11 +176,12 @@ test("the root spawns transactions under their shard, routes events by id, and a
   const restored = createActor(createBrokerMachine(deps), { snapshot: decode(encode(root.getPersistedSnapshot())) as never }).start();
   assert.is(restored.system.get("tx:msg-2")?.getSnapshot().context.halfOffset, 2);
   assert.is(restored.system.get("tx:msg-1"), undefined);
+  assert.is(Object.keys((restored.getSnapshot().children[TX_REGISTRY_ID]!.getSnapshot() as { children: object }).children).length, 48);
   root.stop();
   restored.stop(); // the root's snapshot timer would keep the process alive
 });
 
-test("the shards see a fixed set of event types however many transactions end (no per-transaction done events)", () => {
+test("the transactions actor sees a fixed set of event types however many transactions end (no per-transaction done events)", () => {
   // XState memoizes a machine's transitions per event type for good: an event type per
   // transaction (a final child's xstate.done.actor.<id>) grew the shard's heap by 370 B each.
   const fx = effects();
@@ -188,7 +190,7 @@ test("the shards see a fixed set of event types however many transactions end (n
   const root = createActor(createBrokerMachine(deps), {
     input: { brokerName: "b" },
     inspect: (e) => {
-      if (e.type === "@xstate.event" && e.actorRef.id.startsWith("txs:")) types.add((e as { event: { type: string } }).event.type);
+      if (e.type === "@xstate.event" && e.actorRef.id === TX_REGISTRY_ID) types.add((e as { event: { type: string } }).event.type);
     },
   }).start();
   for (let round = 0; round < 20; round++) {
@@ -198,8 +200,54 @@ test("the shards see a fixed set of event types however many transactions end (n
   }
   assert.is(fx.writes.length, 1000);
   assert.is(Object.values(root.getSnapshot().children).reduce((n, c) => n + Object.keys((c!.getSnapshot() as { children?: object }).children ?? {}).length, 0), 0, "all stopped");
-  assert.ok(types.size <= 4, `shards saw ${types.size} event types: ${[...types].slice(0, 5).join(", ")}`);
+  assert.ok(types.size <= 4, `txs saw ${types.size} event types: ${[...types].slice(0, 5).join(", ")}`);
   root.stop();
+});
+
+test("a transaction whose effect throws is restarted from its context, due after a check interval", () => {
+  const fx = effects();
+  let fail = true;
+  const deps = rootDeps({ ...fx.deps, checkTransaction: (tx) => {
+    if (fail) throw new Error("disk on fire");
+    return fx.deps.checkTransaction(tx);
+  } });
+  const root = createActor(createBrokerMachine(deps), { input: { brokerName: "b" } }).start();
+  root.send({ type: "TX_BEGIN", txs: [{ id: "m", group: "pg", halfOffset: 7, checkAt: 1500 }] });
+  const first = root.system.get("tx:m");
+  fx.tick(600);
+  root.send({ type: "TX_DELIVER", events: [["m", { type: "CHECK_DUE" }]] });
+  const again = root.system.get("tx:m");
+  assert.ok(again && again !== first, "a new actor under the same id");
+  assert.is(again.getSnapshot().value, "pending");
+  assert.is(again.getSnapshot().context.halfOffset, 7);
+  assert.is(again.getSnapshot().context.checkAt, 1700, "now + the check interval");
+  assert.equal(fx.armed.at(-1), ["m", 1700]);
+  assert.is(root.getSnapshot().context.restarts[TX_REGISTRY_ID], undefined, "the transactions actor itself did not fail");
+  fail = false;
+  fx.tick(200);
+  root.send({ type: "TX_DELIVER", events: [["m", { type: "CHECK_DUE" }]] });
+  assert.equal(fx.checks, [1]);
+  root.stop();
+  assert.is(again.getSnapshot().status, "stopped", "stopping the root stops the transactions");
+});
+
+test("a snapshot from the 64 machine shards (txs:<n>) restores its transactions under txs", () => {
+  const fx = effects();
+  const deps = rootDeps(fx.deps);
+  const tx = createActor(createTransactionMachine(fx.deps), { input: { id: "old", group: "pg", halfOffset: 3, checkAt: 1500 } }).start();
+  const shard = (n: number, children: Record<string, unknown>) => ({ snapshot: { status: "active", value: {}, context: { shard: n }, children, historyValue: {} }, src: "txShard", systemId: `txs:${n}` });
+  const persisted = decode(encode(createActor(createBrokerMachine(deps), { input: { brokerName: "b" } }).getPersistedSnapshot())) as { children: Record<string, unknown> };
+  persisted.children["txs:5"] = shard(5, { "tx:old": { snapshot: tx.getPersistedSnapshot(), src: "tx", systemId: "tx:old" } });
+  persisted.children["txs:9"] = shard(9, {});
+  mergeTransactionShards(persisted as never);
+  assert.equal(Object.keys(persisted.children).filter((id) => id.startsWith("txs")), [TX_REGISTRY_ID]);
+  const root = createActor(createBrokerMachine(deps), { snapshot: persisted as never }).start();
+  assert.is(root.system.get("tx:old")?.getSnapshot().context.halfOffset, 3);
+  root.send({ type: "TX_DELIVER", events: [["old", { type: "END", resolution: "ROLLBACK" }]] });
+  assert.equal(fx.writes, ["ROLLBACK"]);
+  assert.is(root.system.get("tx:old"), undefined);
+  root.stop();
+  tx.stop();
 });
 
 test.run();

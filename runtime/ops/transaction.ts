@@ -3,7 +3,7 @@
 // edited in place, protocol/message-rewrite.ts) with its real topic and queue in properties,
 // where no consumer group looks. Right after its CommitLog write (AppendPipeline calls
 // `stored`) the root gets one TX_BEGIN per batch, and a transaction actor `tx:<msgId>` is
-// spawned under its shard (actors/transactions.machine.ts).
+// spawned under the transactions actor `txs` (actors/transactions.logic.ts).
 //
 // endTransaction COMMIT re-puts the message into its real topic (a new record, same id) and
 // appends an op record to RMQ_SYS_TRANS_OP_HALF_TOPIC in the same write; ROLLBACK appends only
@@ -36,7 +36,7 @@ import {
 } from "../../protocol/mod.ts";
 import { PERM_RW, queueActorId } from "../../actors/broker.machine.ts";
 import { txActorId, type TxAction, type TxContext, type TxEvent, type TxInput } from "../../actors/transaction.machine.ts";
-import { TX_SHARDS, txShardId } from "../../actors/transactions.machine.ts";
+import { TX_REGISTRY_ID } from "../../actors/transactions.logic.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { Broker, Connection } from "../broker.ts";
@@ -320,13 +320,8 @@ export class TransactionService {
 
   /** Transactions in flight: the transaction actors alive now. */
   inFlight(): number {
-    const children = this.broker.root.getSnapshot().children as Record<string, { getSnapshot(): { children: Record<string, unknown> } } | undefined>;
-    let n = 0;
-    for (let s = 0; s < TX_SHARDS; s++) {
-      const shard = children[txShardId(s)];
-      if (shard) n += Object.keys(shard.getSnapshot().children).length;
-    }
-    return n;
+    const registry = this.broker.root.getSnapshot().children[TX_REGISTRY_ID] as { getSnapshot(): { children: Record<string, unknown> } } | undefined;
+    return registry ? Object.keys(registry.getSnapshot().children).length : 0;
   }
 
   close(): void {

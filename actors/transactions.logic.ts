@@ -1,0 +1,147 @@
+// The transactions actor `txs`: the parent of every transaction actor in flight (`tx:<msgId>`,
+// actors/transaction.machine.ts). Its logic is XState actor logic written by hand, not a
+// machine, for one reason: a machine copies its whole `children` object on every spawn and
+// every stop (and, with ever-new child ids, mints new hidden classes doing it). Under one machine
+// parent a transaction cost about a millisecond with a few hundred in flight; spread over 64
+// machine shards it still cost two shard macrosteps and two copies, about half of what the
+// actors cost per transaction. Here the children live in one object updated in place, O(1) per
+// spawn and stop. The transactions themselves are machines, and everything else is what a
+// machine parent does: children started after the transition, stopped on END/ENDED, restarted
+// on error, persisted in the machine's snapshot format and restored from it.
+import { type ActorLogic, type ActorRefFrom, type ActorSystem, createActor, type EventObject, type Snapshot } from "xstate";
+import { createTransactionMachine, txActorId, type TxContext, type TxDeps, type TxEvent, type TxFinished, type TxInput } from "./transaction.machine.ts";
+
+export const TX_REGISTRY_ID = "txs";
+
+export type TxRegistryEvent =
+  /** Half messages were stored: a transaction actor each (an id already in flight is a resent half, ignored). */
+  | { type: "BEGIN"; txs: TxInput[] }
+  /** Events for transaction actors, by id; an id no longer in flight is skipped. END and ENDED end one: it is stopped. */
+  | { type: "DELIVER"; events: [id: string, event: TxEvent][] }
+  /** The root's REARM after a restore: nothing, the transactions wait for TX_REARM (after the op replay). */
+  | { type: "REARM" }
+  | { type: "TX_REARM" }
+  /** From a transaction that ended by itself (discarded): it is stopped. */
+  | TxFinished
+  /** From a transaction whose effect threw (XState's error event; the type names the child). */
+  | { type: `xstate.error.actor.${string}`; error: unknown }
+  | { type: "xstate.stop" };
+
+type TxActor = ActorRefFrom<ReturnType<typeof createTransactionMachine>>;
+
+export type TxRegistrySnapshot = Snapshot<undefined> & {
+  /** The transactions in flight by actor id, updated in place: the inspector and snapshots read it as a machine's. */
+  children: Record<string, TxActor>;
+};
+
+/** A machine's persisted child entry, the format a machine parent writes (and older snapshots hold). */
+interface PersistedChild {
+  snapshot: unknown;
+  src: string;
+  systemId?: string;
+}
+
+interface PersistedRegistry {
+  status?: string;
+  children?: Record<string, PersistedChild>;
+}
+
+const TX_SRC = "tx";
+
+type TxRegistryLogic = ActorLogic<TxRegistrySnapshot, TxRegistryEvent, undefined, ActorSystem<any>, EventObject>;
+type Scope = Parameters<TxRegistryLogic["transition"]>[2];
+
+export function createTransactionRegistryLogic(deps: TxDeps): TxRegistryLogic {
+  const txMachine = createTransactionMachine(deps);
+  const child = (scope: Scope, id: string, from: { input: TxInput } | { snapshot: unknown }): TxActor =>
+    createActor(txMachine, { id, systemId: id, parent: scope.self, src: TX_SRC, ...from } as never);
+
+  const spawn = (snap: TxRegistrySnapshot, scope: Scope, id: string, input: TxInput) => {
+    const actor = child(scope, id, { input });
+    snap.children[id] = actor;
+    // As a machine does: a child starts once its parent's transition is done.
+    scope.defer(() => actor.start());
+  };
+  const stop = (snap: TxRegistrySnapshot, scope: Scope, id: string) => {
+    const actor = snap.children[id];
+    if (!actor) return;
+    delete snap.children[id];
+    scope.stopChild(actor);
+  };
+
+  return {
+    config: undefined,
+    transition(snap, event, scope) {
+      switch (event.type) {
+        case "BEGIN":
+          for (const input of event.txs) {
+            const id = txActorId(input.id);
+            if (!snap.children[id]) spawn(snap, scope, id, input);
+          }
+          break;
+        case "DELIVER":
+          for (const [txId, e] of event.events) {
+            const id = txActorId(txId);
+            const actor = snap.children[id];
+            if (!actor) continue;
+            actor.send(e);
+            if (e.type === "END" || e.type === "ENDED") stop(snap, scope, id);
+          }
+          break;
+        case "TX_REARM":
+          for (const actor of Object.values(snap.children)) actor.send({ type: "REARM" });
+          break;
+        case "TX_FINISHED":
+          stop(snap, scope, txActorId((event as TxFinished).id));
+          break;
+        case "xstate.stop":
+          for (const id of Object.keys(snap.children)) stop(snap, scope, id);
+          return { ...snap, status: "stopped", output: undefined, error: undefined };
+        default:
+          if (event.type.startsWith("xstate.error.actor.")) {
+            // Supervision: a transaction whose effect threw starts again from its last context,
+            // to be checked after an interval (what was decided and not written is asked again).
+            const id = event.type.slice("xstate.error.actor.".length);
+            const failed = snap.children[id];
+            if (!failed) break;
+            const ctx = failed.getSnapshot().context as TxContext;
+            stop(snap, scope, id);
+            spawn(snap, scope, id, { ...ctx, checkAt: deps.now() + deps.checkIntervalMs });
+          }
+      }
+      return snap;
+    },
+    getInitialSnapshot: () => ({ status: "active", output: undefined, error: undefined, children: {} }),
+    getPersistedSnapshot(snap) {
+      const children: Record<string, PersistedChild> = {};
+      for (const [id, actor] of Object.entries(snap.children)) children[id] = { snapshot: actor.getPersistedSnapshot(), src: TX_SRC, systemId: id };
+      return { status: snap.status, output: undefined, error: undefined, children } as never;
+    },
+    restoreSnapshot(persisted, scope) {
+      const children: Record<string, TxActor> = {};
+      for (const [id, c] of Object.entries((persisted as PersistedRegistry).children ?? {})) {
+        if (c.src === TX_SRC) children[id] = child(scope, id, { snapshot: c.snapshot });
+      }
+      return { status: "active", output: undefined, error: undefined, children };
+    },
+    start(snap) {
+      for (const actor of Object.values(snap.children)) if (actor.getSnapshot().status === "active") actor.start();
+    },
+  };
+}
+
+/**
+ * Snapshots written before the transactions actor spread them over 64 machine shards
+ * `txs:<n>`: their transactions move under `txs`, in the format both share.
+ */
+export function mergeTransactionShards(persistedRoot: { children?: Record<string, PersistedChild> }): void {
+  const children = persistedRoot.children;
+  if (!children) return;
+  let merged: PersistedChild | undefined;
+  for (const id of Object.keys(children)) {
+    if (!/^txs:\d+$/.test(id)) continue;
+    merged ??= children[TX_REGISTRY_ID] ??= { snapshot: { status: "active", children: {} }, src: TX_REGISTRY_ID, systemId: TX_REGISTRY_ID };
+    Object.assign((merged.snapshot as PersistedRegistry).children ??= {}, (children[id].snapshot as PersistedRegistry).children);
+    delete children[id];
+  }
+}
