@@ -13,9 +13,9 @@ import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
-import { actorLifecycle, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
+import { actorLifecycleAsBroker, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
 
-if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber") && !process.argv.includes("--tx-broker")) await main();
+if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber") && !process.argv.includes("--tx-broker") && !process.argv.includes("--actor-lifecycle")) await main();
 
 async function main() {
   const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, only: { type: "string" }, "timer-messages": { type: "string" } } });
@@ -82,7 +82,7 @@ async function main() {
   const txRate = row(`committed transactions, 1 KiB, 100 concurrent (${fmt(txN)})`, "tx/s", txPlain);
   const txPlainCpu = row("broker CPU per plain send, 100 in flight", "µs");
   const txCpu = row("broker CPU per committed transaction, 100 concurrent", "µs", txPlainCpu);
-  const txActors = row("of which the actors alone: spawn under txs, END, stop (in process, batches of 50)", "µs");
+  const txActors = row("of which the actors alone: spawn under txs, END, stop (a process with the broker's V8 flags, batches of 50)", "µs");
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
@@ -181,7 +181,7 @@ async function main() {
       cpu = b.cpuMs();
       txRate.values.push(await committedTransactions(b.url, "TxBench", txN, 100));
       txCpu.values.push(((b.cpuMs() - cpu) * 1000) / txN);
-      txActors.values.push(actorLifecycle(quick ? 2_000 : 20_000));
+      txActors.values.push(await actorLifecycleAsBroker(quick ? 2_000 : 20_000));
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
       const mem = await memoryPerTransaction(txMemN);

@@ -10,6 +10,7 @@ import { Admin, TransactionProducer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
 import { loadPlatform } from "../runtime/platform-select.ts";
+import { BROKER_V8_FLAGS } from "../runtime/v8-flags.ts";
 import { produce } from "./broker-workloads.ts";
 import { createActor } from "xstate";
 import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
@@ -35,6 +36,13 @@ export async function committedTransactions(url: string, topic: string, total: n
   await tp.shutdown();
   if (committed !== total) throw new Error(`only ${committed} of ${total} transactions were committed`);
   return rate;
+}
+
+/** actorLifecycle in a child process with the broker's V8 flags (runtime/v8-flags.ts), as the broker runs it. */
+export async function actorLifecycleAsBroker(total: number): Promise<number> {
+  const child = fork(new URL(import.meta.url).pathname, ["--actor-lifecycle", String(total)], { execArgv: [...BROKER_V8_FLAGS], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const [micros] = await Promise.all([new Promise<number>((resolve) => child.once("message", (m) => resolve(m as number))), new Promise((r) => child.once("exit", r))]);
+  return micros;
 }
 
 /**
@@ -96,7 +104,7 @@ interface Measure {
  */
 export async function memoryPerTransaction(n: number): Promise<{ heapPerTx: number; rssPerTx: number; inFlight: number }> {
   const dir = mkdtempSync(join(tmpdir(), "actormq-bench-txmem-"));
-  const child = fork(new URL(import.meta.url).pathname, ["--tx-broker", dir], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(new URL(import.meta.url).pathname, ["--tx-broker", dir], { execArgv: ["--expose-gc", ...BROKER_V8_FLAGS], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const replies: ((m: unknown) => void)[] = [];
   child.on("message", (m) => replies.shift()?.(m));
   const ask = <T>(what: string): Promise<T> => new Promise((resolve) => {
@@ -134,6 +142,11 @@ export async function memoryPerTransaction(n: number): Promise<{ heapPerTx: numb
     await new Promise((r) => (child as ChildProcess).once("exit", r));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The child of actorLifecycleAsBroker. */
+if (process.argv.includes("--actor-lifecycle")) {
+  process.send!(actorLifecycle(Number(process.argv[process.argv.indexOf("--actor-lifecycle") + 1])), () => process.exit(0));
 }
 
 /** The child of memoryPerTransaction: a broker in this process, measured on request after gc(). */

@@ -3,8 +3,10 @@ import { Broker } from "./broker.ts";
 import { parseConfig, usage } from "./config.ts";
 import { loadPlatform } from "./platform-select.ts";
 import { startNameServer } from "./namesrv-server.ts";
+import { BROKER_V8_FLAGS } from "./v8-flags.ts";
 
 const platform = await loadPlatform();
+platform.setV8Flags(BROKER_V8_FLAGS);
 let config;
 try {
   config = parseConfig(platform.process.args(), platform.process.readText);

@@ -11,6 +11,8 @@ export const denoPlatform: Platform = {
   // Deno ships setImmediate for Node compatibility; it runs after the current I/O turn.
   afterTurn: (fn) => setImmediate(fn),
   memoryUsage: () => Deno.memoryUsage(),
+  // Deno takes V8 flags on its command line only (`--v8-flags`, as deno.json's start task does).
+  setV8Flags: () => false,
   process: {
     args: () => Deno.args,
     env: (name) => Deno.env.get(name),

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import type { Platform } from "../platform.ts";
 import { nodeFiles } from "./files.ts";
 import { nodeServe } from "./serve.ts";
@@ -11,6 +12,10 @@ export const nodePlatform: Platform = {
   serve: nodeServe,
   afterTurn: (fn) => setImmediate(fn),
   memoryUsage: () => process.memoryUsage(),
+  setV8Flags: (flags) => {
+    for (const flag of flags) setFlagsFromString(flag);
+    return true;
+  },
   process: {
     args: () => process.argv.slice(2),
     env: (name) => process.env[name],
