@@ -41,8 +41,10 @@ export async function committedTransactions(url: string, topic: string, total: n
 /** actorLifecycle in a child process with the broker's V8 flags (runtime/v8-flags.ts), as the broker runs it. */
 export async function actorLifecycleAsBroker(total: number): Promise<number> {
   const child = fork(new URL(import.meta.url).pathname, ["--actor-lifecycle", String(total)], { execArgv: [...BROKER_V8_FLAGS], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const [micros] = await Promise.all([new Promise<number>((resolve) => child.once("message", (m) => resolve(m as number))), new Promise((r) => child.once("exit", r))]);
-  return micros;
+  return await new Promise<number>((resolve, reject) => {
+    child.once("message", (m) => resolve(m as number));
+    child.once("exit", (code) => reject(new Error(`the actor lifecycle child exited (${code}) without a result`)));
+  });
 }
 
 /**

@@ -93,8 +93,8 @@ export interface Platform {
   /** Schedules fn after the current I/O turn (setImmediate where there is one). */
   afterTurn(fn: () => void): void;
   memoryUsage(): { rss: number; heapUsed: number };
-  /** Sets V8 flags at run time, before the broker allocates; false where the runtime takes them only on its command line (Deno). */
-  setV8Flags(flags: readonly string[]): boolean;
+  /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */
+  setV8Flags(flags: readonly string[]): void;
   process: {
     args(): string[];
     env(name: string): string | undefined;

@@ -12,7 +12,7 @@ export const denoPlatform: Platform = {
   afterTurn: (fn) => setImmediate(fn),
   memoryUsage: () => Deno.memoryUsage(),
   // Deno takes V8 flags on its command line only (`--v8-flags`, as deno.json's start task does).
-  setV8Flags: () => false,
+  setV8Flags: () => {},
   process: {
     args: () => Deno.args,
     env: (name) => Deno.env.get(name),

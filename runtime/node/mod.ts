@@ -12,10 +12,7 @@ export const nodePlatform: Platform = {
   serve: nodeServe,
   afterTurn: (fn) => setImmediate(fn),
   memoryUsage: () => process.memoryUsage(),
-  setV8Flags: (flags) => {
-    for (const flag of flags) setFlagsFromString(flag);
-    return true;
-  },
+  setV8Flags: (flags) => flags.forEach((flag) => setFlagsFromString(flag)),
   process: {
     args: () => process.argv.slice(2),
     env: (name) => process.env[name],
