@@ -53,7 +53,7 @@ export type BrokerEvent =
   | { type: "TIMER_START"; cursor: number }
   /** A timer earlier than the timer actor's next run was scheduled (or a re-put must be retried). */
   | { type: "TIMER_TICK" }
-  /** Half messages were stored: one transaction actor each, under its shard. */
+  /** Half messages were stored: one transaction actor each, under the transactions actor `txs`. */
   | { type: "TX_BEGIN"; txs: TxInput[] }
   /** Events for transaction actors (END, CHECK_DUE, ENDED, REARM), by transaction id. */
   | { type: "TX_DELIVER"; events: [id: string, event: TxEvent][] }

@@ -7,12 +7,12 @@
 //         --END ROLLBACK--> rolledBack (an op record)
 //         --CHECK_DUE (due)--> checking (n = 1 check) --CHECK_DUE--> checking (n + 1) ...
 // checking(maxChecks) --CHECK_DUE--> discarded (moved to TRANS_CHECK_MAX_TIME_TOPIC)
-// Its shard stops it once it has ended, so memory follows the transactions in flight: right
+// Its parent `txs` stops it once it has ended, so memory follows the transactions in flight: right
 // after delivering END or ENDED (which always end it), and on TX_FINISHED from a transaction that
 // ended by itself (discarded). The ended states are not XState `final` states on purpose: a final
 // child makes XState send its parent `xstate.done.actor.<child id>`, an event type new for every
 // transaction, and a machine memoizes its transitions per event type, for good: 370 bytes of
-// shard heap per transaction ever ended (measured: 154 MB after 400,000), and a slower turn.
+// parent heap per transaction ever ended (measured: 154 MB after 400,000), and a slower turn.
 //
 // The decision's records are appended in the same event-loop turn as the decision (the append
 // pipeline flushes right after the I/O phase), before any snapshot can be written, so a

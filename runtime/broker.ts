@@ -272,7 +272,7 @@ export class Broker {
     }
     if (kind === "timer") return { ...this.timer.restartInput() };
     if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0])) };
-    if (kind === "txs") return { shard: Number(rest[0]) };
+    if (kind === "txs") return {}; // the transactions actor takes no input
     return { group: rest.join(":") };
   }
 

@@ -63,7 +63,7 @@ test("pending arms its check at the transaction timeout; END COMMIT writes the c
   assert.equal(told(), []);
   a.send({ type: "END", resolution: "COMMIT" });
   assert.is(a.getSnapshot().value, "committed");
-  assert.equal(told(), [], "END always ends it: the shard stops it without being told");
+  assert.equal(told(), [], "END always ends it: its parent stops it without being told");
   a.send({ type: "END", resolution: "ROLLBACK" }); // ended: ignored
   a.send({ type: "CHECK_DUE" });
   assert.equal(fx.writes, ["COMMIT"]);
@@ -104,7 +104,7 @@ test("CHECK_DUE before the due time does nothing; after it, checks every interva
   assert.is(a.getSnapshot().value, "discarded");
   assert.equal(fx.writes, ["DISCARD"]);
   assert.equal(fx.checks.length, 3, "no fourth check");
-  assert.equal(told(), ["TX_FINISHED m1"], "a transaction that ends by itself asks its shard to stop it");
+  assert.equal(told(), ["TX_FINISHED m1"], "a transaction that ends by itself asks its parent to stop it");
 });
 
 test("a checked transaction still takes END; ENDED (from the op replay) ends it without writing", () => {
@@ -137,7 +137,7 @@ test("a restored snapshot (CBOR round trip) keeps its count and due time and re-
   fx2.tick(700);
   b.send({ type: "CHECK_DUE" });
   assert.equal(fx2.checks, [2]);
-  // A snapshot taken after the transaction ended but before its shard stopped it: REARM finishes it.
+  // A snapshot taken after the transaction ended but before its parent stopped it: REARM finishes it.
   a.send({ type: "END", resolution: "COMMIT" });
   const { tx: c, told } = startTx(effects().deps, { snapshot: decode(encode(a.getPersistedSnapshot())) });
   assert.is(c.getSnapshot().value, "committed");
@@ -183,7 +183,7 @@ test("the root spawns transactions under the transactions actor, routes events b
 
 test("the transactions actor sees a fixed set of event types however many transactions end (no per-transaction done events)", () => {
   // XState memoizes a machine's transitions per event type for good: an event type per
-  // transaction (a final child's xstate.done.actor.<id>) grew the shard's heap by 370 B each.
+  // transaction (a final child's xstate.done.actor.<id>) grew the parent's heap by 370 B each.
   const fx = effects();
   const types = new Set<string>();
   const deps = rootDeps(fx.deps);

@@ -210,7 +210,7 @@ export class TransactionService {
     try {
       rec = this.broker.store.readRecord(tx.halfOffset);
     } catch (e) {
-      // The shard stops the actor right after END whatever happens here, so nothing may throw:
+      // `txs` stops the actor right after END whatever happens here, so nothing may throw:
       // the transaction is begun again, to be checked after an interval, as when a write fails.
       console.error(`transaction ${tx.id}: reading its half message failed (${(e as Error).message}); it will be checked again`);
       this.retryLater(tx);
