@@ -299,7 +299,7 @@ class Walker {
         return true;
       case 4:
       case 5: {
-        if (arg === -2) return this.untilBreak(depth);
+        if (arg === -2) return this.untilBreak(() => this.skip(depth + 1));
         const items = major === 5 ? arg * 2 : arg;
         for (let i = 0; i < items; i++) if (!this.skip(depth + 1)) return false;
         return true;
@@ -311,21 +311,17 @@ class Walker {
 
   /** The chunks of an indefinite-length byte or text string, up to its break. */
   private chunks(major: number): boolean {
-    const b = this.bytes;
-    for (;;) {
-      if (this.pos >= b.length) return false;
-      if (b[this.pos] === 0xff) {
-        this.pos++;
-        return true;
-      }
-      if (b[this.pos] >> 5 !== major) return false;
+    return this.untilBreak(() => {
+      if (this.bytes[this.pos] >> 5 !== major) return false;
       const len = this.head();
-      if (len < 0 || this.pos + len > b.length) return false;
+      if (len < 0 || this.pos + len > this.bytes.length) return false;
       this.pos += len;
-    }
+      return true;
+    });
   }
 
-  private untilBreak(depth: number): boolean {
+  /** The items of an indefinite-length string, array or map, each read by `item`, up to its break. */
+  private untilBreak(item: () => boolean): boolean {
     const b = this.bytes;
     for (;;) {
       if (this.pos >= b.length) return false;
@@ -333,7 +329,7 @@ class Walker {
         this.pos++;
         return true;
       }
-      if (!this.skip(depth + 1)) return false;
+      if (!item()) return false;
     }
   }
 }

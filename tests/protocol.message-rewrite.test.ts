@@ -40,6 +40,23 @@ const TIMER_EDIT: MessageEdit = {
   setProps: [["REAL_TOPIC", "Orders"], ["REAL_QID", "3"], ["DELIVER_AT", "1798675200123"]],
 };
 
+test("indefinite-length values inside the map (arrays, maps, chunked strings) are skipped over and kept as they are", () => {
+  const text = (t: string) => new CborWriter().text(t).bytes().slice();
+  const keys = new Uint8Array([0x9f, ...text("k1"), ...text("k2"), 0xff]);
+  const extra = new Uint8Array([0xbf, ...text("x"), 0x9f, 0x01, 0xff, 0xff]); // { x: [1] }
+  const msg = (body: Uint8Array) =>
+    new CborWriter().map(5).text("topic").text("T").text("id").text("m1").text("body").raw(body).text("keys").raw(keys).text("extra").raw(extra).bytes().slice();
+  const got = check(msg(new Uint8Array([0x42, 1, 2])), TIMER_EDIT);
+  assert.equal([got.keys, got.extra], [["k1", "k2"], { x: [1] }]);
+  // cbor-x decodes no chunked string, so none reaches the broker; the walk still skips one whole.
+  const chunked = new Uint8Array([0x5f, 0x42, 1, 2, 0x41, 3, 0xff]); // h'0102' h'03', then break
+  const out = rewriteMessage(msg(chunked), TIMER_EDIT);
+  const hex = (b: Uint8Array) => String(comparable(b)).slice(2, -1);
+  assert.ok(out && hex(out).includes(hex(chunked)), "the chunked body, byte for byte");
+  // A chunk of another major type inside a chunked string is not CBOR: refused, not edited.
+  assert.is(rewriteMessage(msg(new Uint8Array([0x5f, 0x61, 0x61, 0xff])), TIMER_EDIT), null);
+});
+
 test("a timed message: topic replaced, deliverAt dropped, props merged, body and the rest byte for byte", () => {
   const body = new Uint8Array(1024).map((_, i) => i & 255);
   const sent = encode({ topic: "Orders", body, id: "m-1", born: 1798675000000, tags: "TagA", keys: ["k1", "k2"], props: { a: "1", REAL_QID: "forged" }, deliverAt: 1798675200123 });
