@@ -20,7 +20,7 @@ process.on("exit", () => running.forEach((c) => c.kill("SIGKILL")));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 /** Node flags for every broker the bench starts, e.g. BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof". */
-const brokerNodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+export const brokerNodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
   const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });

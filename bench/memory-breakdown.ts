@@ -8,7 +8,8 @@
 //     bench/memory-breakdown.ts --outfile=dist/memory-breakdown.mjs
 //   node dist/memory-breakdown.mjs [total=1000000] [timed|plain]
 //
-// BROKER_NODE_FLAGS passes V8 flags to the broker (e.g. --max-semi-space-size=8).
+// The broker runs with the broker's V8 flags (runtime/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
+// more, as for the bench's brokers (e.g. --max-semi-space-size=8).
 import { fork } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,8 @@ import { Admin, Producer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
 import { loadPlatform } from "../runtime/platform-select.ts";
+import { BROKER_V8_FLAGS } from "../runtime/v8-flags.ts";
+import { brokerNodeArgs } from "./broker-workloads.ts";
 
 const BODY = new Uint8Array(1024).fill(42);
 
@@ -62,8 +65,7 @@ async function child(dataDir: string): Promise<void> {
 
 async function main(total: number, timed: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "actormq-membreak-"));
-  const flags = process.env.BROKER_NODE_FLAGS ? process.env.BROKER_NODE_FLAGS.split(" ") : [];
-  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: ["--expose-gc", ...flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: ["--expose-gc", ...BROKER_V8_FLAGS, ...brokerNodeArgs], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const replies: ((m: unknown) => void)[] = [];
   proc.on("message", (m) => replies.shift()?.(m));
   const ask = <T>(what?: string): Promise<T> => new Promise((resolve) => {
