@@ -9,7 +9,7 @@ export type { LocalTransactionState, TransactionProducerOptions, TransactionSend
 export { PullConsumer } from "./pull-consumer.ts";
 export type { PullConsumerOptions, PullOptions, PullResult, QueueRef } from "./pull-consumer.ts";
 export { PushConsumer } from "./push-consumer.ts";
-export type { BatchMessageHandler, ConsumeResult, ConsumerStats, MessageHandler, PushConsumerOptions } from "./push-consumer.ts";
+export type { Answer, BatchMessageHandler, ConsumeResult, ConsumerStats, MessageHandler, PushConsumerOptions } from "./push-consumer.ts";
 export type { QueueStats } from "./process-queue.ts";
 export { allocateAveragely, allocateAveragelyByCircle, allocateConsistentHash } from "./allocate.ts";
 export type { AllocatableQueue, AllocateContext, AllocateFunction, AllocateStrategyName } from "./allocate.ts";

@@ -20,7 +20,7 @@ import { orderlySettings, type PushConsumerOptions, pushSettings } from "./push-
 import { memberList, Rebalancer } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 
-export type { BatchMessageHandler, ConsumeResult, MessageHandler, PushConsumerOptions } from "./push-options.ts";
+export type { Answer, BatchMessageHandler, ConsumeResult, MessageHandler, PushConsumerOptions } from "./push-options.ts";
 
 export interface ConsumerStats {
   /** Handlers running now. */

@@ -9,8 +9,14 @@ import { DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
 import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
 
 export type ConsumeResult = "SUCCESS" | "RECONSUME_LATER";
-export type MessageHandler = (msg: MessageView) => ConsumeResult | Promise<ConsumeResult>;
-export type BatchMessageHandler = (msgs: MessageView[]) => ConsumeResult | Promise<ConsumeResult>;
+/**
+ * What a callback returns: `T`, or a promise of it. TypeScript types `async () => "SUCCESS"` as
+ * `() => Promise<string>` when `T | Promise<T>` is expected (microsoft/TypeScript#30185), so a
+ * promise of any string is accepted; the client checks the value when it arrives.
+ */
+export type Answer<T extends string> = T | Promise<T | (string & {})>;
+export type MessageHandler = (msg: MessageView) => Answer<ConsumeResult>;
+export type BatchMessageHandler = (msgs: MessageView[]) => Answer<ConsumeResult>;
 
 export interface PushConsumerOptions extends ClientOptions {
   group: string;

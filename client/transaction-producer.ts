@@ -6,6 +6,7 @@
 import { BrokerError, ErrorCode, MessageProp, type MessageView, type Push } from "../protocol/mod.ts";
 import { Producer, type ProducerOptions, type SendResult } from "./producer.ts";
 import type { SendMessage } from "./outgoing-message.ts";
+import type { Answer } from "./push-options.ts";
 
 export type LocalTransactionState = "COMMIT" | "ROLLBACK" | "UNKNOWN";
 
@@ -13,7 +14,7 @@ export interface TransactionProducerOptions extends ProducerOptions {
   /** Producer group: the broker asks a live producer of this group about unresolved transactions. */
   group: string;
   /** Answers the broker's check of a transaction whose outcome it was not told (or not told in time). */
-  check: (msg: MessageView) => LocalTransactionState | Promise<LocalTransactionState>;
+  check: (msg: MessageView) => Answer<LocalTransactionState>;
   /** Heartbeat period: a broker that restarted learns of this producer again within it. Default 30000 ms. */
   heartbeatIntervalMs?: number;
   /** How long an endTransaction is retried while the broker cannot be reached. Default 60000 ms. */
@@ -40,6 +41,7 @@ interface PendingEnd {
 
 const RETRYABLE = new Set<string>([ErrorCode.CONNECTION_CLOSED, ErrorCode.TIMEOUT, ErrorCode.SERVICE_UNAVAILABLE]);
 const STATES = new Set<string>(["COMMIT", "ROLLBACK", "UNKNOWN"]);
+const isState = (s: unknown): s is LocalTransactionState => STATES.has(s as string);
 
 export class TransactionProducer extends Producer {
   private readonly check: TransactionProducerOptions["check"];
@@ -75,7 +77,7 @@ export class TransactionProducer extends Producer {
    */
   sendInTransaction(
     msg: SendMessage,
-    executeLocal: (msg: SendMessage, sent: SendResult) => LocalTransactionState | Promise<LocalTransactionState>,
+    executeLocal: (msg: SendMessage, sent: SendResult) => Answer<LocalTransactionState>,
   ): Promise<TransactionSendResult> {
     if (this.closing) return Promise.reject(new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down"));
     if (msg === null || typeof msg !== "object") return Promise.reject(new BrokerError(ErrorCode.WRONG_TYPE, "a message must be an object { topic, body, ... }"));
@@ -98,13 +100,13 @@ export class TransactionProducer extends Producer {
 
   private async run(
     msg: SendMessage,
-    executeLocal: (msg: SendMessage, sent: SendResult) => LocalTransactionState | Promise<LocalTransactionState>,
+    executeLocal: (msg: SendMessage, sent: SendResult) => Answer<LocalTransactionState>,
   ): Promise<TransactionSendResult> {
     const sent = await this.send({ ...msg, props: { ...msg.props, [MessageProp.TRAN_MSG]: "true" } });
     let state: LocalTransactionState;
     try {
       const s = await executeLocal(msg, sent);
-      state = STATES.has(s as string) ? s : "UNKNOWN";
+      state = isState(s) ? s : "UNKNOWN";
     } catch {
       state = "UNKNOWN"; // RocketMQ's way: the broker will check back
     }
@@ -179,7 +181,7 @@ export class TransactionProducer extends Producer {
       let state: LocalTransactionState;
       try {
         const s = await this.check(push.msg as MessageView);
-        state = STATES.has(s as string) ? s : "UNKNOWN";
+        state = isState(s) ? s : "UNKNOWN";
       } catch {
         state = "UNKNOWN";
       }

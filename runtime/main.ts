@@ -2,10 +2,12 @@
 import { Broker } from "./broker.ts";
 import { parseConfig, usage } from "./config.ts";
 import { loadPlatform } from "./platform-select.ts";
+import type { Platform } from "./platform.ts";
 import { startNameServer } from "./namesrv-server.ts";
 import { BROKER_V8_FLAGS } from "./v8-flags.ts";
 
-const platform = await loadPlatform();
+// Typed, so that TypeScript sees `platform.process.exit` (never) end the branches below.
+const platform: Platform = await loadPlatform();
 platform.setV8Flags(BROKER_V8_FLAGS);
 let config;
 try {

@@ -48,7 +48,7 @@ export class NameServer {
       now: () => clock.now(),
       brokerExpiryMs: options.brokerExpiryMs,
       brokerExpired: (name, address) => log?.(`broker ${name} (${address}) silent for ${options.brokerExpiryMs} ms: dropped from routes`),
-    }));
+    }), { input: undefined });
     this.actor.start();
   }
 
@@ -74,7 +74,7 @@ export class NameServer {
     for (const [name, t] of Object.entries(raw)) {
       const q = (t as NamesrvTopic | null)?.queues;
       const p = (t as NamesrvTopic | null)?.perm;
-      if (!Number.isInteger(q) || q < 1 || q > MAX_QUEUES || !Number.isInteger(p) || p < 0 || p > 7) {
+      if (q === undefined || p === undefined || !Number.isInteger(q) || q < 1 || q > MAX_QUEUES || !Number.isInteger(p) || p < 0 || p > 7) {
         throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: topic "${name.slice(0, 100)}" needs { queues: 1..${MAX_QUEUES}, perm: 0..7 }`);
       }
       topics[name] = { queues: q, perm: p };

@@ -1,10 +1,12 @@
-// Runs every test file on Node and on Deno, one process per file, and ends with the line
-// "N passed, N failed" summed over both runtimes.
+// Type-checks, then runs every test file on Node and on Deno, one process per file, and ends with
+// the line "N passed, N failed, N skipped" summed over both runtimes (the two type checkers count
+// as one test each). Above it, every skipped test's reason, as its file printed it ("skipping ...").
 //   npm test                    everything
-//   npm test -- storage         only files whose name contains "storage"
+//   npm test -- storage         only files whose name contains "storage" (no type check)
 //   npm test -- --node | --deno one runtime
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
+import { typecheck } from "./typecheck.mjs";
 
 rmSync(".build/tests", { recursive: true, force: true });
 
@@ -12,8 +14,28 @@ const args = process.argv.slice(2);
 const filters = args.filter((a) => !a.startsWith("--"));
 const runtimes = args.includes("--node") ? ["node"] : args.includes("--deno") ? ["deno"] : ["node", "deno"];
 
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const skips = [];
+
+// The type check runs while the Node bundles build; a filtered run is for a quick look at a few files.
+const checking = filters.length === 0 ? typecheck() : null;
 // A file that failed to build fails below, when its bundle is missing or stale.
 spawnSync(process.execPath, ["scripts/build.mjs", "--quiet"], { stdio: "inherit" });
+if (checking) {
+  for (const r of await checking) {
+    console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(45)} ${r.ok ? "no errors" : "errors"} (${(r.ms / 1000).toFixed(1)} s)`);
+    if (r.ok) passed++;
+    else {
+      failed++;
+      process.stdout.write(indent(r.output));
+    }
+  }
+} else {
+  skipped += 2;
+  skips.push("tsc, deno check: a filtered run does not type-check (npm run typecheck does)");
+}
 
 const files = readdirSync("tests")
   .filter((f) => f.endsWith(".test.ts"))
@@ -21,8 +43,6 @@ const files = readdirSync("tests")
 
 const deno = "node_modules/.bin/deno";
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
-let passed = 0;
-let failed = 0;
 
 for (const runtime of runtimes) {
   for (const file of files) {
@@ -33,7 +53,7 @@ for (const runtime of runtimes) {
     const { code, output } = await run(cmd[0], cmd[1]);
     const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? NaN);
     const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? NaN);
-    const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+    const s = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
     let p = 0;
     let f = 0;
     if (Number.isNaN(total)) f = 1; // died before uvu could report: count the file as one failure
@@ -44,13 +64,19 @@ for (const runtime of runtimes) {
     }
     passed += p;
     failed += f;
+    skipped += s;
+    if (s) {
+      const reasons = [...output.matchAll(/^skipping (.+)$/gm)].map((m) => m[1]);
+      skips.push(`${file} on ${runtime}, ${s} skipped: ${reasons.join("; ") || "(the file printed no reason)"}`);
+    }
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`${f ? "FAIL" : "ok  "} ${runtime.padEnd(4)} ${file.padEnd(40)} ${p} passed, ${f} failed (${secs} s)`);
+    console.log(`${f ? "FAIL" : "ok  "} ${runtime.padEnd(4)} ${file.padEnd(40)} ${p} passed, ${f} failed${s ? `, ${s} skipped` : ""} (${secs} s)`);
     if (f) process.stdout.write(indent(output));
   }
 }
 
-console.log(`${passed} passed, ${failed} failed`);
+for (const s of skips) console.log(`skipped: ${s}`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);
 
 function run(command, argv) {

@@ -4,10 +4,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createActor, SimulatedClock } from "xstate";
-import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
+import { createBrokerMachine } from "../actors/broker.machine.ts";
 import { lockHolder } from "../actors/order-lock.ts";
 import { createQueueMachine } from "../actors/queue.machine.ts";
 import { decode, encode } from "../protocol/mod.ts";
+import { brokerDeps } from "./helpers/broker-deps.ts";
 
 const EXPIRY = 60_000;
 
@@ -80,15 +81,7 @@ test("only a member can hold a lock; groups lock the same queue independently", 
 
 test("locks survive a persisted snapshot of the tree with their absolute expiry", () => {
   const clock = new SimulatedClock();
-  const deps = (): BrokerDeps => ({
-    memberExpiryMs: 120_000,
-    membersChanged: () => {},
-    now: () => clock.now(),
-    releaseHolds: () => {},
-    snapshotIntervalMs: 30_000,
-    snapshot: () => {},
-    restartInput: () => ({}),
-  });
+  const deps = () => brokerDeps({ now: () => clock.now(), memberExpiryMs: 120_000, snapshotIntervalMs: 30_000 });
   const first = createActor(createBrokerMachine(deps()), { clock, input: { brokerName: "b" } }).start();
   first.send({ type: "CREATE_TOPIC", topic: "T", queues: 2, perm: 6 });
   first.system.get("queue:T:1")!.send({ type: "LOCK", group: "g", clientId: "a", members: ["a", "b"], expiresAt: clock.now() + EXPIRY });
@@ -110,9 +103,10 @@ test("a queue restored from a snapshot taken before locks existed accepts locks"
   const clock = new SimulatedClock();
   const machine = createQueueMachine({ now: () => clock.now(), releaseHolds: () => {} });
   const old = createActor(machine, { clock, input: { topic: "T", queueId: 0, perm: 6 } }).start();
-  const snap = old.getPersistedSnapshot() as { context: Record<string, unknown> };
+  const snap = old.getPersistedSnapshot() as unknown as { context: Record<string, unknown> };
   delete snap.context.locks;
-  const actor = createActor(machine, { clock, snapshot: snap as never }).start();
+  // The input is ignored when a snapshot is given (XState's types ask for it all the same).
+  const actor = createActor(machine, { clock, input: { topic: "T", queueId: 0, perm: 6 }, snapshot: snap as never }).start();
   actor.send({ type: "LOCK", group: "g", clientId: "a", members: ["a"], expiresAt: EXPIRY });
   assert.is(lockHolder(actor.getSnapshot().context.locks, "g", clock.now()), "a");
 });

@@ -2,9 +2,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createActor, SimulatedClock } from "xstate";
-import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
+import { createBrokerMachine } from "../actors/broker.machine.ts";
 import { createQueueMachine, type Hold } from "../actors/queue.machine.ts";
 import { decode, encode } from "../protocol/mod.ts";
+import { brokerDeps } from "./helpers/broker-deps.ts";
 
 function hold(offset: number, deadline: number, reqId = 1): Hold {
   return { connId: "c1", reqId, offset, maxCount: 32, maxBytes: 1 << 20, expression: "*", deadline };
@@ -49,15 +50,14 @@ function brokerHarness(snapshot?: unknown) {
   const clock = new SimulatedClock();
   let snapshots = 0;
   const changes: { group: string; clientIds: string[] }[] = [];
-  const deps: BrokerDeps = {
+  const deps = brokerDeps({
     memberExpiryMs: 120_000,
-    membersChanged: (group, clientIds) => changes.push({ group, clientIds }),
+    membersChanged: (group, clientIds) => void changes.push({ group, clientIds }),
     now: () => clock.now(),
-    releaseHolds: () => {},
     snapshotIntervalMs: 30_000,
-    snapshot: () => snapshots++,
+    snapshot: () => void snapshots++,
     restartInput: (id) => ({ topic: id.split(":")[1], queueId: Number(id.split(":")[2]), perm: 6, maxOffset: 99 }),
-  };
+  });
   const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" }, ...(snapshot ? { snapshot: snapshot as never } : {}) }).start();
   return { actor, clock, snapshots: () => snapshots, changes };
 }
@@ -114,17 +114,14 @@ test("the root asks for a snapshot every interval, re-armed from its absolute du
 test("a child that throws is restarted from the state the broker vouches for", () => {
   const clock = new SimulatedClock();
   let fail = true;
-  const deps: BrokerDeps = {
+  const deps = brokerDeps({
     now: () => clock.now(),
     releaseHolds: () => {
       if (fail) throw new Error("boom");
     },
     snapshotIntervalMs: 30_000,
-    snapshot: () => {},
     restartInput: () => ({ topic: "T", queueId: 0, perm: 6, maxOffset: 5 }),
-    memberExpiryMs: 120_000,
-    membersChanged: () => {},
-  };
+  });
   const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" } }).start();
   actor.send({ type: "CREATE_TOPIC", topic: "T", queues: 1, perm: 6 });
   actor.send({ type: "PULL", topic: "T", queueId: 0, hold: hold(0, 1_000) });

@@ -4,10 +4,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createActor, SimulatedClock } from "xstate";
-import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
+import { createBrokerMachine } from "../actors/broker.machine.ts";
 import { createDelayMachine, type DelayDeps } from "../actors/delay.machine.ts";
 import { decode, encode, SCHEDULE_TOPIC } from "../protocol/mod.ts";
 import { DEFAULT_DELAY_LEVELS, parseConfig, parseDelayLevels } from "../runtime/config.ts";
+import { brokerDeps } from "./helpers/broker-deps.ts";
 
 /** A schedule queue in memory: due times in queue order, and what was delivered when. */
 function fakeSchedule(clock: SimulatedClock) {
@@ -122,16 +123,13 @@ test("REWIND goes back to a failed batch's start and retries at retryAt", () => 
 });
 
 function brokerHarness(deliverDue: DelayDeps["deliverDue"], snapshot?: unknown, clock = new SimulatedClock()) {
-  const deps: BrokerDeps = {
+  const deps = brokerDeps({
     now: () => clock.now(),
-    releaseHolds: () => {},
     snapshotIntervalMs: 30_000,
-    snapshot: () => {},
     memberExpiryMs: 120_000,
-    membersChanged: () => {},
     deliverDue,
     restartInput: (id) => ({ level: Number(id.split(":")[1]), delayMs: 100, progress: 7, dueAt: 0 }),
-  };
+  });
   const actor = createActor(createBrokerMachine(deps), { clock, input: { brokerName: "b" }, ...(snapshot ? { snapshot: snapshot as never } : {}) }).start();
   return { actor, clock };
 }

@@ -61,7 +61,7 @@ test("frames carry changed actors, sampled events, counters and lag, never a bod
     const events: Frame[] = [];
     let machines: Frame = {};
     await until("frames showing all 20 appends and the group", async () => {
-      const f = await s.next(5000);
+      const f: Frame = await s.next(5000);
       assert.is(f.op, "inspect");
       frames.push(f);
       for (const a of f.actors) if (a.kind === "queue" && a.context.topic === "InspOp") maxOffsets.set(a.id, a.context.maxOffset);
@@ -99,7 +99,7 @@ test("maxEvents caps the sample; every event is still counted", async () => {
       for (let i = 0; i < 60; i++) await producer.send({ topic: "InspCap", body: "x" });
     })();
     await until("more events seen than sampled", async () => {
-      const f = await s.next(5000);
+      const f: Frame = await s.next(5000);
       assert.ok(f.events.length <= 3, `at most 3 events per frame, got ${f.events.length}`);
       seen += f.seen;
       sampled += f.events.length;

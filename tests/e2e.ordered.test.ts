@@ -97,7 +97,7 @@ test("lockQueues: a queue a live member holds is not granted to another until re
   assert.equal(await other.lock(queues("Locked", 0, 1, 2, 3)), [0, 1, 2, 3]);
   // a leaves (its connection closes): its lock on 1 is free at once, long before the 60 s expiry.
   await a.close();
-  await until("a left the group", async () => !(await b.request("consumerList", { group: "cg-locks" })).clientIds.includes("member-a"));
+  await until("a left the group", async () => !((await b.request("consumerList", { group: "cg-locks" })).clientIds as string[]).includes("member-a"));
   const lockOf1 = () => (env.broker.root.system.get("queue:Locked:1")!.getSnapshot().context as { locks?: Record<string, unknown> }).locks?.["cg-locks"];
   assert.is(lockOf1(), undefined, "freed by the membership change itself, before anyone asks");
   assert.equal(await b.lock(queues("Locked", 1)), [1]);

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync } from "node:fs";
-import { type LocalTransactionState, PullConsumer, TransactionProducer, type TransactionSendResult } from "../client/mod.ts";
+import { type Answer, type LocalTransactionState, PullConsumer, TransactionProducer, type TransactionSendResult } from "../client/mod.ts";
 import { killSpawned, spawnBroker, tempDir, until } from "./helpers/broker.ts";
 
 const dirs: { remove(): void }[] = [];
@@ -46,7 +46,7 @@ async function scenario(label: string, withSnapshot: boolean) {
   const tp = new TransactionProducer({ endpoints: first.url, group: "tpg-restart", heartbeatIntervalMs: 200, endTransactionRetryMs: 30_000, check: (m) => answers.get(m.id) ?? "UNKNOWN" });
   await tp.start();
   const topic = `TxRestart${withSnapshot ? "Snap" : "Log"}`;
-  const send = (n: number, local: () => LocalTransactionState | Promise<LocalTransactionState>) => tp.sendInTransaction({ topic, body: `m${n}` }, local);
+  const send = (n: number, local: () => Answer<LocalTransactionState>) => tp.sendInTransaction({ topic, body: `m${n}` }, local);
 
   // Committed before the kill: must not be committed again by the replay.
   const before = await Promise.all(Array.from({ length: 10 }, (_, n) => send(n, () => "COMMIT")));

@@ -15,7 +15,7 @@ function setup(expiryMs = 1000) {
 
 test("routes list the brokers holding a topic, sorted, with queues and perm", () => {
   const { machine } = setup();
-  const a = createActor(machine).start();
+  const a = createActor(machine, { input: undefined }).start();
   a.send({ type: "REGISTER_BROKER", brokerName: "b2", address: "ws://h2/ws", topics: { T: { queues: 4, perm: 6 }, U: { queues: 1, perm: 4 } } });
   a.send({ type: "REGISTER_BROKER", brokerName: "b1", address: "ws://h1/ws", topics: { T: { queues: 2, perm: 6 } } });
   const ctx = a.getSnapshot().context;
@@ -31,7 +31,7 @@ test("routes list the brokers holding a topic, sorted, with queues and perm", ()
 
 test("a broker silent past its due time is dropped; one that registered again stays", async () => {
   const { c, machine } = setup(1000);
-  const a = createActor(machine).start();
+  const a = createActor(machine, { input: undefined }).start();
   a.send({ type: "REGISTER_BROKER", brokerName: "b1", address: "ws://h1/ws", topics: { T: { queues: 1, perm: 6 } } });
   a.send({ type: "REGISTER_BROKER", brokerName: "b2", address: "ws://h2/ws", topics: { T: { queues: 1, perm: 6 } } });
   c.t += 600;
@@ -52,11 +52,11 @@ test("a broker silent past its due time is dropped; one that registered again st
 
 test("a restored snapshot keeps the table and expires from the due times in it", async () => {
   const { c, machine } = setup(1000);
-  const a = createActor(machine).start();
+  const a = createActor(machine, { input: undefined }).start();
   a.send({ type: "REGISTER_BROKER", brokerName: "b1", address: "ws://h1/ws", topics: { T: { queues: 1, perm: 6 } } });
   const snap = a.getPersistedSnapshot();
   a.stop();
-  const b = createActor(machine, { snapshot: snap as never }).start();
+  const b = createActor(machine, { input: undefined, snapshot: snap as never }).start();
   assert.equal(Object.keys(b.getSnapshot().context.brokers), ["b1"]);
   c.t += 1000;
   b.send({ type: "REARM" });

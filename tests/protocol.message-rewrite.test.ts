@@ -3,10 +3,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CborWriter, decode, encode } from "../protocol/mod.ts";
-import { type MessageEdit, MessageRewrite, rewriteMessage } from "../protocol/message-rewrite.ts";
+import { MessageRewrite, rewriteMessage } from "../protocol/message-rewrite.ts";
+
+/** A one-off edit: the target topic and the properties with their values. */
+type OneOffEdit = Parameters<typeof rewriteMessage>[1];
 
 /** What the broker stored before rewriteMessage: the decoded map, edited, re-encoded. */
-function reencoded(bytes: Uint8Array, edit: MessageEdit): Record<string, unknown> {
+function reencoded(bytes: Uint8Array, edit: OneOffEdit): Record<string, unknown> {
   const m = { ...(decode(bytes) as Record<string, unknown>) };
   for (const k of edit.drop ?? []) delete m[k];
   const props: Record<string, string> = { ...(m.props as Record<string, string> | undefined) };
@@ -18,7 +21,7 @@ function reencoded(bytes: Uint8Array, edit: MessageEdit): Record<string, unknown
   return decode(encode(out)) as Record<string, unknown>;
 }
 
-function check(bytes: Uint8Array, edit: MessageEdit): Record<string, unknown> {
+function check(bytes: Uint8Array, edit: OneOffEdit): Record<string, unknown> {
   const out = rewriteMessage(bytes, edit);
   assert.ok(out, "rewritten in place");
   const got = decode(out!) as Record<string, unknown>;
@@ -34,7 +37,7 @@ function comparable(v: unknown): unknown {
   return v;
 }
 
-const TIMER_EDIT: MessageEdit = {
+const TIMER_EDIT: OneOffEdit = {
   topic: "RMQ_SYS_WHEEL_TIMER",
   drop: ["deliverAt", "delayMs"],
   setProps: [["REAL_TOPIC", "Orders"], ["REAL_QID", "3"], ["DELIVER_AT", "1798675200123"]],
@@ -130,7 +133,7 @@ test("layouts it does not edit in place, and malformed bytes: null (the caller r
 
 test("move: edited in place when it can be, else the decoded map re-encoded with the same edit", () => {
   const rw = new MessageRewrite({ drop: ["deliverAt", "delayMs"], dropProps: ["gone"], setProps: ["REAL_TOPIC", "REAL_QID"] });
-  const edit: MessageEdit = { topic: "RMQ_SYS_WHEEL_TIMER", drop: ["deliverAt", "delayMs"], dropProps: ["gone"], setProps: [["REAL_TOPIC", "Orders"], ["REAL_QID", "3"]] };
+  const edit: OneOffEdit = { topic: "RMQ_SYS_WHEEL_TIMER", drop: ["deliverAt", "delayMs"], dropProps: ["gone"], setProps: [["REAL_TOPIC", "Orders"], ["REAL_QID", "3"]] };
   const sent = encode({ topic: "Orders", body: new Uint8Array([9, 8]), id: "m1", deliverAt: 5, props: { user: "1", gone: "x" } });
   const indefinite = new Uint8Array([0xbf, ...sent.subarray(1), 0xff]);
   const map = decode(sent) as Record<string, unknown>;

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
-import type { MessageStore } from "../storage/message-store.ts";
+import type { AppendItem, MessageStore } from "../storage/message-store.ts";
 import { INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, PENDING_ENTRIES } from "../storage/index-file.ts";
 import { copyDir, files, item, Sandbox } from "./helpers/storage-env.ts";
 
@@ -24,7 +24,7 @@ interface Sent {
 
 function populate(s: MessageStore, sent: Sent[], from: number, count: number): void {
   for (let n = from; n < from + count; n += 100) {
-    const items = [];
+    const items: AppendItem[] = [];
     for (let k = n; k < Math.min(n + 100, from + count); k++) items.push(item("T", k % 4, { body: `m${k}`, keys: [`group-${k % 50}`, `u-${k}`] }));
     s.appendBatch(items).forEach((r, i) => {
       const m = decode(items[i].bytes) as { id: string; keys: string[] };

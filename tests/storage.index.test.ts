@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
-import type { MessageStore, StoredRecord } from "../storage/message-store.ts";
+import type { AppendItem, MessageStore, StoredRecord } from "../storage/message-store.ts";
 import { offsetName } from "../storage/commit-log.ts";
 import { hashKey } from "../storage/key-index.ts";
 import { copyDir, files, item, Sandbox } from "./helpers/storage-env.ts";
@@ -25,7 +25,7 @@ function bodyText(r: StoredRecord): string {
 
 function populate(s: MessageStore, sent: Sent[], from: number, count: number): void {
   for (let n = from; n < from + count; n += 5) {
-    const items = [];
+    const items: AppendItem[] = [];
     for (let k = n; k < n + 5; k++) {
       // Topics A and B share key names: a key is scoped to its topic.
       const topic = k % 3 === 0 ? "B" : "A";

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
-import { MessageStore, type StoredRecord } from "../storage/message-store.ts";
+import { type AppendItem, MessageStore, type StoredRecord } from "../storage/message-store.ts";
 import { offsetName } from "../storage/commit-log.ts";
 import { bodyOf, clock, copyDir, files, item, noSyncFiles, Sandbox } from "./helpers/storage-env.ts";
 
@@ -34,7 +34,7 @@ async function crashImage(sb: Sandbox): Promise<{ image: string; sent: Sent[]; v
   let seed = 1;
   const append = (n: number, minLen: number, spread: number) => {
     for (let b = 0; b < n; b++) {
-      const items = [];
+      const items: { it: AppendItem; body: Uint8Array }[] = [];
       for (let k = 0; k < 3; k++) {
         const [topic, queueId] = QUEUES[seed % QUEUES.length];
         const body = bodyOf(minLen + ((seed * 37) % spread), seed);

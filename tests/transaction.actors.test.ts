@@ -8,6 +8,7 @@ import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.t
 import { createTransactionMachine, type TxAction, type TxContext, type TxDeps } from "../actors/transaction.machine.ts";
 import { mergeTransactionShards, TX_REGISTRY_ID } from "../actors/transactions.logic.ts";
 import { decode, encode } from "../protocol/mod.ts";
+import { brokerDeps } from "./helpers/broker-deps.ts";
 
 function effects(max = 3) {
   let now = 1000;
@@ -30,17 +31,7 @@ const input = { id: "m1", group: "pg", halfOffset: 42, checkAt: 1500 };
 
 /** The root's deps: the transactions' effects recorded, everything else inert. */
 function rootDeps(tx: TxDeps): BrokerDeps {
-  return {
-    ...tx,
-    snapshotIntervalMs: 1e9,
-    snapshot: () => {},
-    restartInput: () => ({}),
-    releaseHolds: () => {},
-    deliverDue: () => ({ progress: 0, dueAt: 0 }),
-    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
-    memberExpiryMs: 1e9,
-    membersChanged: () => {},
-  } as unknown as BrokerDeps;
+  return brokerDeps(tx);
 }
 
 /** A parent standing in for the transactions actor: it records what its transactions send it. */
@@ -173,7 +164,7 @@ test("the root spawns transactions under the transactions actor, routes events b
   assert.equal(fx.writes, ["COMMIT", "DISCARD"]);
   assert.is(root.system.get("tx:msg-3"), undefined, "discarded, stopped");
   // The whole tree, transactions included, survives a CBOR round trip and restores.
-  const restored = createActor(createBrokerMachine(deps), { snapshot: decode(encode(root.getPersistedSnapshot())) as never }).start();
+  const restored = createActor(createBrokerMachine(deps), { input: { brokerName: "b" }, snapshot: decode(encode(root.getPersistedSnapshot())) as never }).start();
   assert.is(restored.system.get("tx:msg-2")?.getSnapshot().context.halfOffset, 2);
   assert.is(restored.system.get("tx:msg-1"), undefined);
   assert.is(Object.keys((restored.getSnapshot().children[TX_REGISTRY_ID]!.getSnapshot() as { children: object }).children).length, 48);
@@ -190,7 +181,7 @@ test("the transactions actor sees a fixed set of event types however many transa
   const root = createActor(createBrokerMachine(deps), {
     input: { brokerName: "b" },
     inspect: (e) => {
-      if (e.type === "@xstate.event" && e.actorRef.id === TX_REGISTRY_ID) types.add((e as { event: { type: string } }).event.type);
+      if (e.type === "@xstate.event" && (e.actorRef as { id?: string }).id === TX_REGISTRY_ID) types.add((e as { event: { type: string } }).event.type);
     },
   }).start();
   for (let round = 0; round < 20; round++) {
@@ -241,7 +232,7 @@ test("a snapshot from the 64 machine shards (txs:<n>) restores its transactions 
   persisted.children["txs:9"] = shard(9, {});
   mergeTransactionShards(persisted as never);
   assert.equal(Object.keys(persisted.children).filter((id) => id.startsWith("txs")), [TX_REGISTRY_ID]);
-  const root = createActor(createBrokerMachine(deps), { snapshot: persisted as never }).start();
+  const root = createActor(createBrokerMachine(deps), { input: { brokerName: "b" }, snapshot: persisted as never }).start();
   assert.is(root.system.get("tx:old")?.getSnapshot().context.halfOffset, 3);
   root.send({ type: "TX_DELIVER", events: [["old", { type: "END", resolution: "ROLLBACK" }]] });
   assert.equal(fx.writes, ["ROLLBACK"]);

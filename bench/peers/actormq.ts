@@ -32,7 +32,7 @@ async function createTopic(url: string, topic: string, queues: number) {
 /** `members` PushConsumers in one group, each message handed to `onMessage` and acked (SUCCESS). */
 async function group(url: string, groupName: string, topic: string, members: number, onMessage: (b: Uint8Array) => void) {
   const cs = Array.from({ length: members }, () =>
-    new PushConsumer({ endpoints: url, group: groupName, subscriptions: { [topic]: "*" }, consumeFrom: "first", handler: (m) => (onMessage(m.body), "SUCCESS") }));
+    new PushConsumer({ endpoints: url, group: groupName, subscriptions: { [topic]: "*" }, consumeFrom: "first", handler: (m) => (onMessage(m.body as Uint8Array), "SUCCESS") }));
   await Promise.all(cs.map((c) => c.start()));
   return { stop: () => Promise.all(cs.map((c) => c.shutdown())) };
 }

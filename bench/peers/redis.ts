@@ -2,7 +2,7 @@
 // ActorMQ's default --flush async), no RDB snapshots, data in the run's temp dir; streams through
 // `ioredis` (XADD auto-pipelined; XREADGROUP + XACK), delayed jobs through BullMQ.
 import { Queue, Worker } from "bullmq";
-import Redis from "ioredis";
+import { Redis } from "ioredis"; // the named export: Deno sees the CommonJS default as the module object
 import { Arrivals, body, bodyIndex, DelayedRun, freePort, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;

@@ -35,7 +35,8 @@ export async function denoServe(options: ServeOptions): Promise<Server> {
 
 function attach(ws: WebSocket, remoteAddress: string, options: ServeOptions, sockets: Set<WebSocket>): void {
   const socket: ServerSocket = {
-    send: (data) => ws.readyState === WebSocket.OPEN && ws.send(data),
+    // Deno's typings take only ArrayBuffer-backed views; frames never sit on a SharedArrayBuffer.
+    send: (data) => ws.readyState === WebSocket.OPEN && ws.send(data as Uint8Array<ArrayBuffer>),
     close: (code, reason) => ws.close(code, reason),
     get bufferedAmount() {
       return ws.bufferedAmount;

@@ -75,7 +75,7 @@ export function spawnBroker(args: string[], timeoutMs = 20_000): Promise<BrokerP
 }
 
 /** Polls a condition until it holds or the deadline passes: waiting on a state, not a sleep. */
-export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 10): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

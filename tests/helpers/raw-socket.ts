@@ -28,7 +28,8 @@ export async function rawSocket(url: string): Promise<RawSocket> {
     ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
   });
   return {
-    send: (bytes) => ws.send(bytes),
+    // DOM typings take only ArrayBuffer-backed views; ours never sit on a SharedArrayBuffer.
+    send: (bytes) => ws.send(bytes as string | Uint8Array<ArrayBuffer>),
     next: (timeoutMs = 5000) =>
       frames.length ? Promise.resolve(frames.shift()!) : new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error("no frame")), timeoutMs);

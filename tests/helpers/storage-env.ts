@@ -8,7 +8,7 @@ import { nodeFiles } from "../../runtime/node/files.ts";
 import type { Clock, FileHandle, Files } from "../../runtime/platform.ts";
 import { encode } from "../../protocol/mod.ts";
 import { tagsCode } from "../../protocol/mod.ts";
-import { type AppendItem, MessageStore, type StoreConfig } from "../../storage/message-store.ts";
+import { type AppendItem, MessageStore, type RecoveryProgress, type StoreConfig } from "../../storage/message-store.ts";
 
 // deno-lint-ignore no-explicit-any
 const Deno_ = (globalThis as any).Deno;
@@ -113,7 +113,7 @@ export class Sandbox {
     return d.path;
   }
 
-  open(dir: string, config: Omit<StoreConfig, "dir">, options: { files?: Files; clock?: Clock; onProgress?: (v: number, t: number) => void } = {}): MessageStore {
+  open(dir: string, config: Omit<StoreConfig, "dir">, options: { files?: Files; clock?: Clock; onProgress?: RecoveryProgress } = {}): MessageStore {
     const s = MessageStore.open(options.files ?? files, options.clock ?? clock, { dir, ...config }, options.onProgress);
     this.stores.push(s);
     return s;
