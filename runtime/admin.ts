@@ -4,6 +4,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { Admin } from "../client/admin.ts";
 import { BrokerError, ErrorCode, type MessageView } from "../protocol/mod.ts";
+import pkg from "../package.json" with { type: "json" };
 
 export const adminUsage = `Usage: npm run admin -- <command> [args] [options]   (or: deno task admin <command> ...)
 
@@ -26,6 +27,7 @@ Options:
   --json               machine-readable output
   --timeout <ms>       request timeout (default 5000)
   --max <n>            queryMsgByKey / queryMsgById: at most n messages (default 32)
+  -V, --version        print the version and exit
   -h, --help           this text
 `;
 
@@ -39,6 +41,7 @@ const options = {
   system: { type: "boolean", default: false },
   max: { type: "string" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
@@ -150,6 +153,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { values: v, positionals } = parsed;
   const [name, ...args] = positionals;
+  if (v.version) {
+    process.stdout.write(`actormq admin ${pkg.version}\n`);
+    return 0;
+  }
   if (v.help || !name) {
     (v.help ? process.stdout : process.stderr).write(adminUsage);
     return v.help ? 0 : 2;

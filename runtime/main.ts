@@ -1,51 +1,77 @@
-// `npm start` / `deno task start`: a standalone broker.
+// `npm start` / `deno task start`: a standalone broker (or a cluster broker, or a name server).
+// Anything that stops the start is one line on stderr and exit code 1, never a stack trace.
+import pkg from "../package.json" with { type: "json" };
 import { Broker } from "./broker.ts";
-import { parseConfig, usage } from "./config.ts";
+import { type BrokerConfig, ConfigError, parseCommandLine, usage } from "./config.ts";
+import { configureLogging, getLogger, lineLogger } from "./log.ts";
 import { loadPlatform } from "./platform-select.ts";
 import type { Platform } from "./platform.ts";
 import { startNameServer } from "./namesrv-server.ts";
+import { startupErrorLine } from "./startup-errors.ts";
 import { BROKER_V8_FLAGS } from "./v8-flags.ts";
 
-// Typed, so that TypeScript sees `platform.process.exit` (never) end the branches below.
 const platform: Platform = await loadPlatform();
 platform.setV8Flags(BROKER_V8_FLAGS);
-let config;
+
+let config: BrokerConfig;
 try {
-  config = parseConfig(platform.process.args(), platform.process.readText);
-} catch (e) {
-  console.error(`actormq: ${(e as Error).message}\n\n${usage}`);
-  platform.process.exit(2);
-}
-if (!config) {
-  console.log(usage);
-  platform.process.exit(0);
-}
-
-const log = (line: string) => console.log(`[actormq] ${line}`);
-if (config.role === "namesrv") {
-  // A name server only: routes and registrations, no storage.
-  const ns = await startNameServer(platform, config, log);
-  log(`name server on ${platform.name}: listening on ${ns.address} (broker expiry ${config.brokerExpiryMs} ms)`);
-  platform.process.onSignal(async (signal) => {
-    log(`${signal}: closing`);
-    await ns.shutdown();
+  const cmd = parseCommandLine(platform.process.args(), platform.process.readText);
+  if (cmd.kind !== "run") {
+    console.log(cmd.kind === "help" ? usage() : `actormq ${pkg.version}`);
     platform.process.exit(0);
-  });
-} else {
-  const broker = await Broker.start(platform, config, log);
-  const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms` : "";
-  log(`broker ${config.brokerName} on ${platform.name}: listening on ${broker.address} (health: http://${config.host}:${broker.port}/health)`);
-  log(`data directory ${config.dataDir}, flush ${config.flush}${cluster}`);
+  } else config = cmd.config;
+} catch (e) {
+  fail(e instanceof ConfigError ? e.message : startupErrorLine(e));
+}
 
+configureLogging({ level: config.logLevel, format: config.logFormat });
+const logger = getLogger(["actormq", "main"]);
+const log = lineLogger(["broker"]);
+
+try {
+  await run(platform, config);
+} catch (e) {
+  fail(startupErrorLine(e, config));
+}
+
+async function run(platform: Platform, config: BrokerConfig): Promise<void> {
+  if (config.role === "namesrv") {
+    // A name server only: routes and registrations, no storage.
+    const ns = await startNameServer(platform, config, log);
+    platform.process.onSignal(async (signal) => {
+      logger.info("{signal}: closing", { signal });
+      await ns.shutdown();
+      platform.process.exit(0);
+    });
+    logger.info("ActorMQ {version}, name server on {runtime}: listening on {url} (broker expiry {expiry} ms)", {
+      version: pkg.version, runtime: platform.name, url: ns.address, expiry: config.brokerExpiryMs,
+    });
+    return;
+  }
+  const stat = platform.files.stat(config.dataDir);
+  if (stat && !stat.isDirectory) throw new ConfigError(`--data-dir ${config.dataDir} is not a directory`);
+  const broker = await Broker.start(platform, config, log);
+  // Before the listening line: whoever waits for it may stop the broker at once.
   platform.process.onSignal(async (signal) => {
-    log(`${signal}: flushing, snapshotting and closing`);
+    logger.info("{signal}: flushing, snapshotting and closing", { signal });
     try {
       await broker.shutdown();
-      log("stopped cleanly");
+      logger.info("stopped cleanly");
       platform.process.exit(0);
     } catch (e) {
-      console.error("shutdown failed:", e);
+      logger.error("shutdown failed: {error}", { error: e });
       platform.process.exit(1);
     }
   });
+  const http = `http://${config.host}:${broker.port}`;
+  logger.info("ActorMQ {version}, broker {name} on {runtime}: listening on {url}", { version: pkg.version, name: config.brokerName, runtime: platform.name, url: broker.address });
+  logger.info("inspector {http}/inspector, metrics {http}/metrics, health {http}/health", { http });
+  const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms` : "";
+  logger.info("data directory {dir}, flush {flush}{cluster}", { dir: config.dataDir, flush: config.flush, cluster });
+
+}
+
+function fail(line: string): never {
+  console.error(`actormq: ${line}`);
+  return platform.process.exit(1);
 }

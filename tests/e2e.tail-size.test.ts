@@ -43,7 +43,7 @@ for (const size of ["0", "64k"]) {
 test("--tail-size that is no byte count: the broker does not start and names the flag", async () => {
   const err = await spawnBroker(["--port", "0", "--data-dir", tempDir().path, "--tail-size", "lots"]).then(() => null, (e: Error) => e);
   assert.ok(err, "the broker started");
-  assert.match(err!.message, /--tail-size must be a byte count/);
+  assert.match(err!.message, /--tail-size: expected a size/);
 });
 
 test.run();

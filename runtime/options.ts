@@ -1,0 +1,85 @@
+// Every option of the broker and the name server, declared once: the flag parser, the config
+// file reader, --help and the README's options table are all made from this list
+// (runtime/config.ts). To add an option, add one entry here; its flag is the kebab-case of its
+// key unless `flag` says otherwise, and its config-file key is the camelCase of its flag.
+import * as v from "valibot";
+import { choice, delayList, duration, hostPorts, int, type Kind, size, text } from "./option-kinds.ts";
+
+export type Section = "Network" | "Storage" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Logging" | "Testing";
+
+export interface Option<T> extends Kind<T> {
+  section: Section;
+  /** One sentence or two: what it does (the README and --help show it). */
+  doc: string;
+  default: T;
+  /** The flag, when not the kebab-case of the key (keys carry a unit the flag does not: flushIntervalMs is --flush-interval). */
+  flag?: string;
+}
+
+function opt<T>(kind: Kind<T>, section: Section, def: T, doc: string, flag?: string): Option<T> {
+  return { ...kind, section, default: def, doc, ...(flag ? { flag } : {}) };
+}
+
+const DAY = 86_400_000;
+/** RocketMQ's messageDelayLevel default. */
+export const DEFAULT_DELAY_LEVELS = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+const delayLevels = delayList(1024);
+
+export const OPTIONS = {
+  // Network
+  host: opt(text("<addr>"), "Network", "127.0.0.1", "Listen address."),
+  port: opt(int(0, 65535), "Network", 9876, "Listen port; 0 picks any free one."),
+  maxFrameSize: opt(size(1024, 1024 ** 3), "Network", 16 * 1024 * 1024, "Largest WebSocket frame accepted; a larger one closes the socket with FRAME_TOO_LARGE."),
+
+  // Storage
+  dataDir: opt(text("<dir>"), "Storage", "./data", "Data directory: CommitLog, ConsumeQueues, IndexFiles, snapshots, topic config."),
+  flush: opt(choice(["async", "sync"] as const), "Storage", "async", "async: acknowledge after the write, fsync every --flush-interval; sync: acknowledge after an fsync (group commit)."),
+  flushIntervalMs: opt(duration(1, 3_600_000), "Storage", 500, "How often --flush async fsyncs and checkpoints.", "flush-interval"),
+  syncFlushTimeoutMs: opt(duration(1, 600_000), "Storage", 5000, "--flush sync: a send whose fsync takes longer is answered FLUSH_TIMEOUT.", "sync-flush-timeout"),
+  segmentSize: opt(size(64 * 1024, 4 * 1024 ** 3), "Storage", 1024 ** 3, "CommitLog segment size (the largest message is a little smaller)."),
+  tailBytes: opt(size(0, 16 * 1024 ** 3), "Storage", 32 * 1024 * 1024, "Newest CommitLog bytes kept in memory for consumers that keep up; older ones are read from disk. 0 for none.", "tail-size"),
+  snapshotIntervalMs: opt(duration(10, DAY), "Storage", 30_000, "How often the actor tree is snapshotted (and at shutdown).", "snapshot-interval"),
+
+  // Topics and consumers
+  defaultQueues: opt(int(1, 1024), "Topics and consumers", 4, "Queues of a topic created by its first send."),
+  maxPollMs: opt(duration(0, 600_000), "Topics and consumers", 30_000, "Longest a pull is held waiting for messages, whatever the client asks.", "max-poll"),
+  clientExpiryMs: opt(duration(100, DAY), "Topics and consumers", 120_000, "A consumer that has not heartbeated for this long leaves its groups.", "client-expiry"),
+  orderLockExpiryMs: opt(duration(100, DAY), "Topics and consumers", 60_000, "An orderly consumer's queue lock not renewed for this long is free for another member (keep it above the clients' lockMaxLiveTimeMs, 30 s).", "order-lock-expiry"),
+
+  // Delays and timers
+  delayLevels: opt(delayLevels, "Delays and timers", v.parse(delayLevels.schema, DEFAULT_DELAY_LEVELS), "Delay of each delay level, RocketMQ's messageDelayLevel syntax (units ms s m h d), or a list of ms in a config file."),
+  timerMaxDelayMs: opt(duration(1000, 366 * DAY), "Delays and timers", 7 * DAY, "Furthest ahead deliverAt / delayMs may be; the timing wheel has a slot per second of it.", "timer-max-delay"),
+
+  // Transactions
+  transactionTimeoutMs: opt(duration(1, 30 * DAY), "Transactions", 6000, "A half message unresolved this long after it was stored is checked with its producer group.", "transaction-timeout"),
+  transactionCheckIntervalMs: opt(duration(10, DAY), "Transactions", 30_000, "An unresolved transaction is checked again this often.", "transaction-check-interval"),
+  transactionCheckMax: opt(int(0, 100_000), "Transactions", 15, "Unanswered checks before the half message goes to TRANS_CHECK_MAX_TIME_TOPIC, never delivered."),
+
+  // Cluster
+  role: opt(choice(["standalone", "broker", "namesrv"] as const), "Cluster", "standalone", "standalone: a broker with its own embedded name server; broker: registers with --namesrv; namesrv: a name server only (no storage)."),
+  brokerName: opt(text("<name>", "a name of letters, digits, _ and -", /^[a-zA-Z0-9_-]{1,127}$/), "Cluster", "broker-a", "This broker's name in routes."),
+  namesrvAddrs: opt(hostPorts(), "Cluster", [] as string[], "Name servers this broker registers with, every one of them.", "namesrv"),
+  registerIntervalMs: opt(duration(100, DAY), "Cluster", 30_000, "How often a broker registers with its name servers (also at start and after every topic change).", "register-interval"),
+  brokerExpiryMs: opt(duration(100, DAY), "Cluster", 120_000, "A name server drops a broker that has not registered for this long.", "broker-expiry"),
+
+  // Logging
+  logLevel: opt(choice(["trace", "debug", "info", "warning", "error", "fatal"] as const), "Logging", "info", "Lowest level logged; debug adds client connects, disconnects and refused requests."),
+  logFormat: opt(choice(["text", "json"] as const), "Logging", "text", "text: one timestamped line per event; json: one JSON object per line, for machines."),
+
+  // Testing
+  testSendDelayMs: opt(int(0, 60_000), "Testing", 0, "TEST HOOK: answer every send this many ms later; 0 is off.", "test-send-delay-ms"),
+} satisfies Record<string, Option<any>>;
+
+/** Every option's value, by key. */
+export type BrokerConfig = { -readonly [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]["default"] };
+
+export type OptionKey = keyof typeof OPTIONS;
+
+/** Flags that are not options: they are not in the config file. */
+export const META_FLAGS = [
+  { flag: "config", arg: "<file>", doc: "A JSON file of options under their camelCase names (--flush-interval is flushInterval); flags win over it." },
+  { flag: "version", short: "V", arg: "", doc: "Print the version and exit." },
+  { flag: "help", short: "h", arg: "", doc: "Print this text and exit." },
+] as const;
+
+export const SECTIONS: Section[] = ["Network", "Storage", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Logging", "Testing"];
