@@ -14,12 +14,21 @@ import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-w
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
 import { actorLifecycleAsBroker, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
+import { QUEUES_PER_TOPIC, type ScalePoint, scaleCurve } from "./scale-workloads.ts";
 
 if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber") && !process.argv.includes("--tx-broker") && !process.argv.includes("--actor-lifecycle")) await main();
 
 async function main() {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, only: { type: "string" }, "timer-messages": { type: "string" } } });
-  const runs = Number(values.runs);
+  const { values } = parseArgs({ options: {
+    runs: { type: "string" },
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    "timer-messages": { type: "string" },
+    "scale-sizes": { type: "string" },
+    "scale-budget": { type: "string", default: "600" },
+  } });
+  // The scale curve alone takes minutes: one run unless asked for more.
+  const runs = Number(values.runs ?? (values.only === "scale" ? 1 : 3));
   const quick = values.quick;
   const N = quick ? 5_000 : 200_000;
   const root = mkdtempSync(join(tmpdir(), "actormq-bench-"));
@@ -86,6 +95,9 @@ async function main() {
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
+  // The scale curve is its own table (a point per size, each run's figures), not a row each.
+  const scaleSizes = (values["scale-sizes"] ?? (quick ? "200,500" : "1000,5000,10000,20000")).split(",").map(Number);
+  const scaleRuns: { points: ScalePoint[]; stoppedAt?: string }[] = [];
 
   for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}/${runs}`);
@@ -202,6 +214,12 @@ async function main() {
       cpuNoInspect8.values.push(small.cpuWithout);
       cpuInspect8.values.push(small.cpuWith);
     }
+    if (on("scale") && values.only) {
+      // Only on request: at 20,000 topics and groups it takes minutes.
+      const dir = mkdtempSync(join(root, "broker-scale-"));
+      scaleRuns.push(await scaleCurve(dir, scaleSizes, Number(values["scale-budget"]), (line) => console.error(line)));
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (on("cluster")) {
       const dir = mkdtempSync(join(root, "cluster-"));
       // The baseline, in the same run: the same workload against one broker alone.
@@ -229,13 +247,53 @@ async function main() {
   rmSync(root, { recursive: true, force: true });
 
   console.log(`\nActorMQ bench: ${runs} run(s)${quick ? " (quick)" : ""}, node ${process.version}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GiB\n`);
-  console.log("| workload | median | unit | runs | ratio to yardstick |");
-  console.log("|---|---:|---|---|---|");
-  for (const r of rows.filter((r) => r.values.length > 0)) {
+  const measured = rows.filter((r) => r.values.length > 0);
+  if (measured.length) {
+    console.log("| workload | median | unit | runs | ratio to yardstick |");
+    console.log("|---|---:|---|---|---|");
+  }
+  for (const r of measured) {
     const m = median(r.values);
     const y = r.yardstick;
     const ratio = y?.values.length ? `${fmt(m / median(y.values), 2)} × ${y.name}` : "";
     const digits = r.unit === "ms" ? 2 : r.unit === "µs" ? 1 : 0;
     console.log(`| ${r.name} | ${fmt(m, digits)} | ${r.unit} | ${r.values.map((v) => fmt(v, digits)).join(", ")} | ${ratio} |`);
   }
+  if (scaleRuns.length) printScale(scaleRuns);
+}
+
+/** The scale curve: a line per size, the median over runs (every run's figure after it when there are several). */
+function printScale(runs: { points: ScalePoint[]; stoppedAt?: string }[]) {
+  console.log(`\nScale: topics of ${QUEUES_PER_TOPIC} queues and consumer groups (one each), created one at a time; SIGTERM and restart at each size\n`);
+  const cols: [string, (p: ScalePoint) => number, number][] = [
+    ["create, this step (s)", (p) => p.createSeconds, 1],
+    ["create, in total (s)", (p) => p.createSecondsTotal, 1],
+    ["per further topic (ms)", (p) => p.topicCreateMs, 2],
+    ["per further group (ms)", (p) => p.groupCreateMs, 2],
+    ["broker CPU, this step (s)", (p) => p.createCpuSeconds, 1],
+    ["RSS (MB)", (p) => p.rssBeforeStopMb, 0],
+    ["SIGTERM (s)", (p) => p.stopSeconds, 2],
+    ["restart (s)", (p) => p.restartSeconds, 2],
+    ["RSS after restart (MB)", (p) => p.rssAfterRestartMb, 0],
+    ["queue actors after restart", (p) => p.queueActors, 0],
+    ["group actors after restart", (p) => p.groupActors, 0],
+  ];
+  console.log(`| topics and groups | ${cols.map((c) => c[0]).join(" | ")} |`);
+  console.log(`|---:|${cols.map(() => "---:").join("|")}|`);
+  const sizes = [...new Set(runs.flatMap((r) => r.points.map((p) => p.n)))];
+  for (const n of sizes) {
+    const ps = runs.map((r) => r.points.find((p) => p.n === n)).filter((p): p is ScalePoint => p !== undefined);
+    const cell = ([, f, d]: (typeof cols)[number]) => {
+      const xs = ps.map(f);
+      const shown = fmt(median(xs), d);
+      return xs.length > 1 ? `${shown} (${xs.map((x) => fmt(x, d)).join(", ")})` : shown;
+    };
+    console.log(`| ${fmt(n)} | ${cols.map(cell).join(" | ")} |`);
+  }
+  for (const r of runs) if (r.stoppedAt) console.log(`\nNot reached: ${r.stoppedAt}`);
+  const expected = (n: number) => `${fmt(n * QUEUES_PER_TOPIC + n)} queue actors (${QUEUES_PER_TOPIC} per topic and a retry queue per group) and ${fmt(n)} group actors`;
+  for (const r of runs) for (const p of r.points) {
+    if (p.queueActors !== p.expectedQueueActors || p.groupActors !== p.n) console.log(`\nAt ${fmt(p.n)}: ${fmt(p.queueActors)} queue and ${fmt(p.groupActors)} group actors after the restart, expected ${expected(p.n)}`);
+  }
+  if (runs.some((r) => r.points.some((p) => p.stopKilled))) console.log("\nSIGTERM n/a: the broker had not exited 120 s after SIGTERM and was killed.");
 }

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { fmt, median } from "../stats.ts";
 import { ensureInstalled } from "./install.ts";
 import { FULL, killStarted, type Peer, QUICK, type Server, type Sizes } from "./peer.ts";
-import { type Column, type MetricId, runsDetail, table } from "./table.ts";
+import { type Column, METRICS, type MetricId, runsDetail, table } from "./table.ts";
 
 // Each peer's module loads its client library: one that cannot load (say, on a runtime it does
 // not support) leaves that peer out, not the bench.
@@ -70,6 +70,31 @@ const started = Date.now();
 const set = (col: Column, id: MetricId, run: number, v: number) => ((col.values[id] ??= [])[run] = v);
 const why = (e: unknown) => ((e as Error).message ?? String(e)).split("\n")[0].slice(0, 200);
 
+/**
+ * A server's first start on a fresh machine can fail for reasons of its own (a package just
+ * installed, a port taken meanwhile, a slow disk): each run tries START_ATTEMPTS times, each in a
+ * fresh directory, and says what failed. A run that cannot start the peer counts as failed for
+ * every workload, and the next run tries again; the column is "not run" only if no run started it.
+ */
+const START_ATTEMPTS = 3;
+async function startWithRetries(peer: Peer, col: Column, run: number): Promise<{ server: Server; dir: string } | null> {
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    const dir = mkdtempSync(join(root, `${col.id}-`));
+    try {
+      const server = await peer.start(dir);
+      if (attempt > 1) (col.startFailures ??= []).push(`run ${run + 1}: started on attempt ${attempt}`);
+      return { server, dir };
+    } catch (e) {
+      const failure = `run ${run + 1}, start attempt ${attempt} of ${START_ATTEMPTS} failed: ${why(e)}`;
+      (col.startFailures ??= []).push(failure);
+      console.error(`${col.name}: ${failure}`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  for (const m of METRICS) col.notes[m.id] ??= `could not start in run ${run + 1}`;
+  return null;
+}
+
 interface CpuUse { server: number; client: number; wall: number }
 const cpu: Record<string, Record<string, CpuUse[]>> = {};
 const cpuSecondsSince = (from: { user: number; system: number }) => {
@@ -82,16 +107,9 @@ for (let run = 0; run < runs; run++) {
     const peer = peers.get(col.id);
     if (!peer || col.unavailable) continue;
     console.error(`run ${run + 1}/${runs}: ${col.name}`);
-    const dir = mkdtempSync(join(root, `${col.id}-`));
-    let server: Server;
-    try {
-      server = await peer.start(dir);
-    } catch (e) {
-      col.unavailable = `could not start: ${why(e)}`;
-      console.error(`${col.name}: ${col.unavailable}`);
-      rmSync(dir, { recursive: true, force: true });
-      continue;
-    }
+    const up = await startWithRetries(peer, col, run);
+    if (!up) continue;
+    const { server, dir } = up;
     col.version = server.version;
     const step = async (ids: MetricId[], what: () => Promise<number[]>) => {
       const t = performance.now();
@@ -138,6 +156,12 @@ for (let run = 0; run < runs; run++) {
   }
 }
 rmSync(root, { recursive: true, force: true });
+// A peer no run could start has no column of figures, only the reason.
+for (const col of columns) {
+  if (!col.unavailable && col.startFailures && !Object.values(col.values).some((vs) => vs?.some((v) => v !== undefined))) {
+    col.unavailable = `could not start (${col.startFailures.at(-1)})`;
+  }
+}
 
 const runtime = "Deno" in globalThis ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}` : `node ${process.version}`;
 console.log(`\nActorMQ vs peers: ${runs} run(s)${quick ? " (quick)" : ""}, medians; ${runtime}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30)} GiB; ${fmt((Date.now() - started) / 1000)} s`);

@@ -8,9 +8,13 @@ import { join } from "node:path";
 import { Arrivals, body, bodyIndex, type Child, freePort, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;
-// The Debian wrapper in /usr/sbin switches to the rabbitmq user (and its fixed directories);
-// the script it calls runs the node as whoever we are, with the environment below.
-const SCRIPT = existsSync("/usr/lib/rabbitmq/bin/rabbitmq-server") ? "/usr/lib/rabbitmq/bin/rabbitmq-server" : "rabbitmq-server";
+// The Debian wrapper in /usr/sbin switches to the rabbitmq user (and its fixed directories); as
+// that user the node cannot create its feature-flags file in our temp dir (mode 0700, ours), and
+// fails with `failed_to_create_feature_flags_file_directory`. The script it calls runs the node as
+// whoever we are, with the environment below. Looked up at start: the package may have been
+// installed by this very bench after this module was loaded.
+const DEBIAN_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+const script = () => (existsSync(DEBIAN_SCRIPT) ? DEBIAN_SCRIPT : "rabbitmq-server");
 
 type Channel = Awaited<ReturnType<Awaited<ReturnType<typeof amqp.connect>>["createChannel"]>>;
 
@@ -45,7 +49,7 @@ export const rabbitmq: Peer = {
     const epmd = await startChild("epmd", ["-port", String(epmdPort), "-d"], { ready: /epmd running/, env });
     let node: Child;
     try {
-      node = await startChild(SCRIPT, [], { env, ready: /Server startup complete/, timeoutMs: 60_000 });
+      node = await startChild(script(), [], { env, ready: /Server startup complete/, timeoutMs: 60_000 });
     } catch (e) {
       await epmd.stop(2000);
       throw e;

@@ -33,6 +33,8 @@ export interface Column {
   notes: Partial<Record<MetricId, string>>;
   /** Why the broker was not measured at all. */
   unavailable?: string;
+  /** Starts that failed (and were retried), with what the server said. */
+  startFailures?: string[];
 }
 
 const digits = (unit: string) => (unit === "ms" ? 2 : 0);
@@ -80,7 +82,7 @@ export function runsDetail(columns: Column[]): string {
   const out: string[] = [];
   for (const c of columns) {
     if (c.unavailable) {
-      out.push(`- ${c.name}: not run: ${c.unavailable}`);
+      out.push(`- ${c.name}: not run: ${c.unavailable}${c.startFailures?.length ? `; ${c.startFailures.join("; ")}` : ""}`);
       continue;
     }
     const measured = METRICS.filter((m) => c.values[m.id]?.some((v) => v !== undefined))
@@ -91,7 +93,8 @@ export function runsDetail(columns: Column[]): string {
       if (note) missing.set(note, [...(missing.get(note) ?? []), m.id]);
     }
     const notes = [...missing].map(([note, ids]) => `${ids.join(", ")}: ${note}`);
-    out.push(`- ${c.name}${c.version ? ` (${c.version})` : ""}: ${measured.join("; ")}${notes.length ? `; n/a or failed: ${notes.join("; ")}` : ""}`);
+    const starts = c.startFailures?.length ? `; start failures: ${c.startFailures.join("; ")}` : "";
+    out.push(`- ${c.name}${c.version ? ` (${c.version})` : ""}: ${measured.join("; ")}${notes.length ? `; n/a or failed: ${notes.join("; ")}` : ""}${starts}`);
   }
   return out.join("\n");
 }
