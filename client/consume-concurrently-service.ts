@@ -11,8 +11,8 @@ const RETRY_LATER_LOCALLY_MS = 5000;
 export interface ConcurrentlyDeps {
   group: string;
   model: "clustering" | "broadcasting";
-  /** The handler over one batch; anything but "SUCCESS" (or a throw) is a failure. */
-  consume(msgs: MessageView[]): Promise<unknown>;
+  /** The handler over one batch; anything but "SUCCESS" (or a throw) is a failure. It may answer at once or with a promise. */
+  consume(msgs: MessageView[]): unknown;
   batchSize: number;
   concurrency: number;
   maxReconsumeTimes: number;
@@ -66,9 +66,20 @@ export class ConsumeConcurrentlyService {
     while (this.running < this.deps.concurrency && this.backlogHead < this.backlog.length) {
       const req = this.backlog[this.backlogHead++];
       if (req.pq.dropped) continue; // left cached: its offset is not committed past them
+      let result: unknown;
+      try {
+        result = this.deps.consume(req.msgs);
+      } catch {
+        result = "RECONSUME_LATER";
+      }
+      // A handler that succeeded at once is finished here: no promise, no microtask, no slot.
+      if (result === "SUCCESS") {
+        this.succeeded(req);
+        continue;
+      }
       this.running++;
       req.pq.consuming++;
-      this.consume(req).finally(() => {
+      this.consume(req, result).finally(() => {
         this.running--;
         req.pq.consuming--;
         req.pq.wake();
@@ -85,20 +96,24 @@ export class ConsumeConcurrentlyService {
     }
   }
 
-  private async consume({ pq, msgs }: ConsumeRequest): Promise<void> {
+  private succeeded({ pq, msgs }: ConsumeRequest): void {
+    if (pq.discarded) return;
+    this.deps.counters.succeeded += msgs.length;
+    pq.remove(msgs);
+  }
+
+  /** Waits for a handler's promise, then finishes the batch: done, or sent back for a retry. */
+  private async consume(req: ConsumeRequest, pending: unknown): Promise<void> {
+    const { pq, msgs } = req;
     let result: unknown;
     try {
-      result = await this.deps.consume(msgs);
+      result = await pending;
     } catch {
       result = "RECONSUME_LATER";
     }
+    if (result === "SUCCESS") return this.succeeded(req);
     if (pq.discarded) return;
     const { counters } = this.deps;
-    if (result === "SUCCESS") {
-      counters.succeeded += msgs.length;
-      pq.remove(msgs);
-      return;
-    }
     counters.failed += msgs.length;
     if (this.deps.model === "broadcasting") {
       // RocketMQ does not retry broadcast messages: every member has its own copy, and no

@@ -30,8 +30,15 @@ function view(
   for (const n of [queueId, queueOffset, commitLogOffset, storeTimestamp, reconsumeTimes]) {
     if (typeof n !== "number") throw malformed("message metadata must be numbers");
   }
-  // The decoded map belongs to this response alone: extend it rather than copy it.
-  return Object.assign(message, { queueId, queueOffset, commitLogOffset, storeTimestamp, reconsumeTimes }) as MessageView;
+  // The decoded map belongs to this response alone: extend it rather than copy it (field by
+  // field: Object.assign would build a second object per message to copy from).
+  const m = message as Record<string, unknown>;
+  m.queueId = queueId;
+  m.queueOffset = queueOffset;
+  m.commitLogOffset = commitLogOffset;
+  m.storeTimestamp = storeTimestamp;
+  m.reconsumeTimes = reconsumeTimes;
+  return m as unknown as MessageView;
 }
 
 function malformed(why: string): BrokerError {

@@ -24,7 +24,7 @@ export interface OrderlyDeps {
   group: string;
   clientId: string;
   /** The handler over one batch (a single-message handler is wrapped); anything but "SUCCESS" is a failure. */
-  consume(msgs: MessageView[]): Promise<unknown>;
+  consume(msgs: MessageView[]): unknown;
   batchSize: number;
   concurrency: number;
   maxReconsumeTimes: number;

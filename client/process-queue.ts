@@ -55,19 +55,22 @@ export class ProcessQueue {
     return this.cached.size;
   }
 
-  /** Adds what a pull returned (ascending offsets, all above what is cached) and moves nextOffset. */
-  put(msgs: MessageView[], nextOffset: number): void {
+  /** Adds what a pull returned (ascending offsets, all above what is cached) and moves nextOffset; the body bytes added. */
+  put(msgs: MessageView[], nextOffset: number): number {
+    let added = 0;
     for (const m of msgs) {
       if (this.cached.has(m.queueOffset)) continue;
       const bytes = bodyBytes(m.body);
       this.cached.set(m.queueOffset, { msg: m, bytes });
       this.order.push(m.queueOffset);
-      this.cachedBytes += bytes;
+      added += bytes;
     }
+    this.cachedBytes += added;
     this.nextOffset = nextOffset;
     this.maxCachedCount = Math.max(this.maxCachedCount, this.cached.size);
     this.maxCachedBytes = Math.max(this.maxCachedBytes, this.cachedBytes);
     this.maxSpanSeen = Math.max(this.maxSpanSeen, this.span());
+    return added;
   }
 
   /** Marks messages finished; wakes a pull loop paused for flow control. */

@@ -10,6 +10,13 @@ import type { Transport } from "./transport.ts";
 /** After a failed pull (or while an orderly queue's lock is not ours), look again after this. */
 export const PULL_ERROR_BACKOFF_MS = 1000;
 const EMPTY_PULL_PAUSE_MS = 100;
+/**
+ * The most a pull asks for while its queue is behind (the broker's cap per pull). Caught up, a
+ * pull asks for pullBatchSize and is held until messages come; behind, one pull of up to 1,000
+ * costs both sides far less than 30 pulls of 32 (measured: broker CPU per drained message about
+ * halved), as RocketMQ's pulls of 32 that bring back up to 4 MiB do.
+ */
+export const CATCH_UP_PULL_MAX = 1000;
 
 export interface PullDeps {
   group: string;
@@ -45,12 +52,29 @@ export class PullService {
     return null;
   }
 
+  /**
+   * pullBatchSize, or when the queue is `behind` by more, as many as each flow-control limit has
+   * room for (count, span, and bytes at `bodyBytes` a message), up to CATCH_UP_PULL_MAX: a larger
+   * pull never takes the cache past a limit that a pull of pullBatchSize would not.
+   */
+  private pullSize(pq: ProcessQueue, behind: number, bodyBytes: number): number {
+    const { pullBatchSize, pullThresholdForQueue, pullThresholdSizeForQueue, maxSpan } = this.deps;
+    if (behind <= pullBatchSize) return pullBatchSize;
+    const first = pq.first();
+    const spanRoom = first === undefined ? maxSpan : maxSpan - (pq.nextOffset - first);
+    const bytesRoom = bodyBytes > 0 ? Math.floor((pullThresholdSizeForQueue - pq.cachedBytes) / bodyBytes) : Infinity;
+    return Math.max(pullBatchSize, Math.min(CATCH_UP_PULL_MAX, behind, pullThresholdForQueue - pq.cachedCount, spanRoom, bytesRoom));
+  }
+
   /** Pulls the queue until it is dropped. */
   async pullLoop(pq: ProcessQueue): Promise<void> {
     const { mq } = pq;
     const { deps } = this;
     const sub = deps.subs.get(mq.topic) ?? parseSubscription("*");
     const transport = deps.transport(mq.address);
+    /** Messages past the next offset at the last answer (its maxOffset - nextOffset), and the mean body size of the last found. */
+    let behind = 0;
+    let bodyBytes = 0;
     while (!pq.dropped) {
       if (!deps.mayPull(pq)) {
         await pq.sleep(PULL_ERROR_BACKOFF_MS);
@@ -62,7 +86,7 @@ export class PullService {
         while (!pq.dropped && this.flowControl(pq)) await pq.changed();
         continue;
       }
-      const args: Record<string, unknown> = { topic: mq.topic, queueId: mq.queueId, offset: pq.nextOffset, maxCount: deps.pullBatchSize };
+      const args: Record<string, unknown> = { topic: mq.topic, queueId: mq.queueId, offset: pq.nextOffset, maxCount: this.pullSize(pq, behind, bodyBytes) };
       if (sub.expression !== "*") args.expression = sub.expression;
       if (deps.pollMs > 0) args.pollMs = deps.pollMs;
       // Clustering commits ride on the pull, as RocketMQ's do: progress reaches the broker with
@@ -85,8 +109,9 @@ export class PullService {
       }
       if (pq.dropped) return;
       if (args.commitOffset !== undefined) pq.lastCommitted = Math.max(pq.lastCommitted, commit);
+      behind = Number(reply.maxOffset) - Number(reply.nextOffset) || 0;
       try {
-        await this.took(pq, sub, reply);
+        bodyBytes = (await this.took(pq, sub, reply)) ?? bodyBytes;
       } catch {
         // A response this client cannot read: ask again a little later rather than spin.
         await pq.sleep(PULL_ERROR_BACKOFF_MS);
@@ -94,8 +119,8 @@ export class PullService {
     }
   }
 
-  /** Caches and dispatches what a pull returned, and moves the queue's next offset. */
-  private async took(pq: ProcessQueue, sub: Subscription, reply: Record<string, unknown>): Promise<void> {
+  /** Caches and dispatches what a pull returned, and moves the queue's next offset; the mean body size of what it found. */
+  private async took(pq: ProcessQueue, sub: Subscription, reply: Record<string, unknown>): Promise<number | undefined> {
     const { mq } = pq;
     const next = Number(reply.nextOffset);
     switch (reply.status) {
@@ -110,9 +135,9 @@ export class PullService {
           if (mq.topic === this.deps.retryTopic && m.props?.ORIGIN_TOPIC) m.topic = m.props.ORIGIN_TOPIC;
           msgs.push(m);
         }
-        pq.put(msgs, next);
+        const bytes = pq.put(msgs, next);
         this.deps.submit(pq, msgs);
-        return;
+        return msgs.length ? bytes / msgs.length : undefined;
       }
       case PullStatus.NO_NEW_MSG:
       case PullStatus.NO_MATCHED_MSG:

@@ -80,8 +80,8 @@ export class PushConsumer {
     this.persistOffsetIntervalMs = settings.persistOffsetIntervalMs;
     const call = (address: string, op: string, args: Record<string, unknown>) => this.call(address, op, args);
     // One batch for either handler (a single-message one gets the first); called as a method of
-    // the consumer, as it always was.
-    const consume = async (msgs: MessageView[]) => (settings.batchHandler ? await settings.batchHandler.call(this, msgs) : await settings.handler!.call(this, msgs[0]));
+    // the consumer, as it always was. Its result as it comes: a value, or a promise of one.
+    const consume = (msgs: MessageView[]): unknown => (settings.batchHandler ? settings.batchHandler.call(this, msgs) : settings.handler!.call(this, msgs[0]));
 
     this.core = new ClientCore(options);
     this.membership = new ConsumerMembership({

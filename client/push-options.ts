@@ -37,7 +37,7 @@ export interface PushConsumerOptions extends ClientOptions {
   concurrency?: number;
   /** Most messages per batchHandler call (consumeMessageBatchMaxSize). Default 1; only with batchHandler. */
   batchSize?: number;
-  /** Messages asked for per pull. Default 32. */
+  /** Messages asked for per pull. Default 32. A queue that is further behind is pulled up to 1,000 at a time, within pullThresholdForQueue. */
   pullBatchSize?: number;
   /** Pulling a queue pauses while more messages than this are cached for it. Default 1000. */
   pullThresholdForQueue?: number;
