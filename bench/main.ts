@@ -290,7 +290,7 @@ function printScale(runs: { points: ScalePoint[]; stoppedAt?: string }[]) {
     };
     console.log(`| ${fmt(n)} | ${cols.map(cell).join(" | ")} |`);
   }
-  for (const r of runs) if (r.stoppedAt) console.log(`\nNot reached: ${r.stoppedAt}`);
+  for (const r of runs) if (r.stoppedAt) console.log(`\nSize ${r.stoppedAt}`);
   const expected = (n: number) => `${fmt(n * QUEUES_PER_TOPIC + n)} queue actors (${QUEUES_PER_TOPIC} per topic and a retry queue per group) and ${fmt(n)} group actors`;
   for (const r of runs) for (const p of r.points) {
     if (p.queueActors !== p.expectedQueueActors || p.groupActors !== p.n) console.log(`\nAt ${fmt(p.n)}: ${fmt(p.queueActors)} queue and ${fmt(p.groupActors)} group actors after the restart, expected ${expected(p.n)}`);
