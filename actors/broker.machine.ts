@@ -42,6 +42,8 @@ export type BrokerEvent =
   | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; system?: boolean }
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
+  /** A group's membership changed: the queues of `topics` free the locks departed members held. */
+  | { type: "RELEASE_LEFT"; group: string; members: string[]; topics: string[] }
   | ({ group: string } & GroupEvent)
   /**
    * Sent once after every start: spawns the missing delay-level actors and configures the
@@ -116,6 +118,13 @@ export function createBrokerMachine(deps: BrokerDeps) {
         const e = event as Extract<BrokerEvent, { type: "PULL" }>;
         enqueue.sendTo(queueActorId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
       }),
+      releaseLeft: enqueueActions(({ event, enqueue, self }) => {
+        const { group, members, topics } = event as Extract<BrokerEvent, { type: "RELEASE_LEFT" }>;
+        const children = self.getSnapshot().children;
+        for (const topic of topics) {
+          for (let q = 0; children[queueActorId(topic, q)]; q++) enqueue.sendTo(queueActorId(topic, q), { type: "RELEASE_LEFT", group, members });
+        }
+      }),
       routeToGroup: enqueueActions(({ event, enqueue, self }) => {
         const { group, ...forward } = event as { group: string } & GroupEvent;
         const id = groupActorId(group);
@@ -171,6 +180,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
           CREATE_TOPIC: { actions: "createTopic" },
           APPEND_BATCH: { actions: "routeAppends" },
           PULL: { actions: "routePull" },
+          RELEASE_LEFT: { actions: "releaseLeft" },
           COMMIT_OFFSET: { actions: "routeToGroup" },
           RESET_OFFSET: { actions: "routeToGroup" },
           HEARTBEAT: { actions: "routeToGroup" },

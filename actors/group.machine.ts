@@ -25,8 +25,12 @@ export interface GroupDeps {
   now(): number;
   /** A member silent this long is removed (RocketMQ: 120 s). */
   memberExpiryMs: number;
-  /** Membership changed: tell every member to rebalance now rather than at its 20 s timer. */
-  membersChanged(group: string, clientIds: string[]): void;
+  /**
+   * Membership changed: tell every member to rebalance now rather than at its 20 s timer, and
+   * free the order locks departed members held on the queues of `topics` (what the members
+   * before the change subscribed to).
+   */
+  membersChanged(group: string, clientIds: string[], topics: string[]): void;
 }
 
 export type GroupEvent =
@@ -40,7 +44,7 @@ export const offsetKey = (topic: string, queueId: number) => `${topic}:${queueId
 
 export function createGroupMachine(deps: GroupDeps) {
   const changed = (context: GroupContext, members: Record<string, Member>) =>
-    deps.membersChanged(context.group, Object.keys(members).sort());
+    deps.membersChanged(context.group, Object.keys(members).sort(), subscribedTopics(context.members));
   return setup({
     types: {} as { context: GroupContext; events: GroupEvent; input: { group: string } & Partial<GroupContext> },
     guards: {
@@ -114,4 +118,11 @@ export function createGroupMachine(deps: GroupDeps) {
       },
     },
   });
+}
+
+/** Every topic some member subscribes to. */
+function subscribedTopics(members: Record<string, Member>): string[] {
+  const topics = new Set<string>();
+  for (const m of Object.values(members)) for (const t of Object.keys(m.subscriptions)) topics.add(t);
+  return [...topics];
 }

@@ -2,7 +2,7 @@
 // Bodies never come here: the actor learns of appends as one APPENDED per batch, and a held
 // pull is plain data naming the connection and request; releasing it is an injected effect.
 import { assign, setup } from "xstate";
-import { type OrderLocks, releaseLeft, tryLock, unlock } from "./order-lock.ts";
+import { lockHolder, type OrderLocks, releaseLeft, tryLock, unlock } from "./order-lock.ts";
 
 /** A pull the queue holds until a message arrives or its deadline passes. */
 export interface Hold {
@@ -39,9 +39,13 @@ export type QueueEvent =
   | { type: "TRUNCATED"; minOffset: number }
   | { type: "PULL"; hold: Hold }
   | { type: "SET_PERM"; perm: number }
-  /** `members`: the group's members now, so a lock held by one that left is free. */
-  | { type: "LOCK"; group: string; clientId: string; members: string[]; expiresAt: number }
-  | { type: "UNLOCK"; group: string; clientId: string }
+  /**
+   * `members`: the group's members now, so a lock held by one that left is free. `reply` is told
+   * whether `clientId` holds the lock once the queue has decided.
+   */
+  | { type: "LOCK"; group: string; clientId: string; members: string[]; now: number; expiresAt: number; reply?: (locked: boolean) => void }
+  /** `reply` is told whether `clientId` held the lock (and so freed it). */
+  | { type: "UNLOCK"; group: string; clientId: string; reply?: (unlocked: boolean) => void }
   /** The group's membership changed: a lock held by a member not in `members` is freed. */
   | { type: "RELEASE_LEFT"; group: string; members: string[] }
   | { type: "REARM" };
@@ -73,9 +77,19 @@ export function createQueueMachine(deps: QueueDeps) {
       }),
       lock: assign(({ context, event }) => {
         const e = event as Extract<QueueEvent, { type: "LOCK" }>;
-        const locks = tryLock(context.locks ?? {}, e.group, e.clientId, e.members, deps.now(), e.expiresAt);
+        const locks = tryLock(context.locks ?? {}, e.group, e.clientId, e.members, e.now, e.expiresAt);
         return locks ? { locks } : {};
       }),
+      // After `lock`: the context says who holds it now.
+      answerLock: ({ context, event }) => {
+        const e = event as Extract<QueueEvent, { type: "LOCK" }>;
+        e.reply?.(lockHolder(context.locks, e.group, e.now) === e.clientId);
+      },
+      // Before `unlock`: the context says whether this client held it.
+      answerUnlock: ({ context, event }) => {
+        const e = event as Extract<QueueEvent, { type: "UNLOCK" }>;
+        e.reply?.(context.locks?.[e.group]?.clientId === e.clientId);
+      },
       unlock: assign(({ context, event }) => {
         const e = event as Extract<QueueEvent, { type: "UNLOCK" }>;
         const locks = unlock(context.locks ?? {}, e.group, e.clientId);
@@ -109,8 +123,8 @@ export function createQueueMachine(deps: QueueDeps) {
       APPENDED: { actions: "recordAppend" },
       TRUNCATED: { actions: assign({ minOffset: ({ event }) => event.minOffset }) },
       SET_PERM: { actions: assign({ perm: ({ event }) => event.perm }) },
-      LOCK: { actions: "lock" },
-      UNLOCK: { actions: "unlock" },
+      LOCK: { actions: ["lock", "answerLock"] },
+      UNLOCK: { actions: ["answerUnlock", "unlock"] },
       RELEASE_LEFT: { actions: "releaseLeft" },
     },
     states: {

@@ -8,7 +8,7 @@
 //     bench/memory-breakdown.ts --outfile=dist/memory-breakdown.mjs
 //   node dist/memory-breakdown.mjs [total=1000000] [timed|plain]
 //
-// The broker runs with the broker's V8 flags (runtime/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
+// The broker runs with the broker's V8 flags (platform/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
 // more, as for the bench's brokers (e.g. --max-semi-space-size=8).
 import { fork } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,8 +18,8 @@ import { getHeapSpaceStatistics } from "node:v8";
 import { Admin, Producer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
-import { loadPlatform } from "../runtime/platform-select.ts";
-import { BROKER_V8_FLAGS } from "../runtime/v8-flags.ts";
+import { loadPlatform } from "../platform/select.ts";
+import { BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
 import { brokerNodeArgs } from "./broker-workloads.ts";
 
 const BODY = new Uint8Array(1024).fill(42);

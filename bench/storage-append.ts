@@ -4,7 +4,7 @@
 //   node_modules/.bin/esbuild bench/storage-append.ts --bundle --platform=node --format=esm \
 //     --packages=external --outfile=.build/storage-append.mjs && node .build/storage-append.mjs
 import { encode } from "../protocol/mod.ts";
-import { loadPlatform } from "../runtime/platform-select.ts";
+import { loadPlatform } from "../platform/select.ts";
 import { type AppendItem, MessageStore } from "../storage/message-store.ts";
 
 const platform = await loadPlatform();

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Admin, TransactionProducer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
-import { loadPlatform } from "../runtime/platform-select.ts";
-import { BROKER_V8_FLAGS } from "../runtime/v8-flags.ts";
+import { loadPlatform } from "../platform/select.ts";
+import { BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
 import { brokerNodeArgs, produce } from "./broker-workloads.ts";
 import { createActor } from "xstate";
 import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
@@ -38,7 +38,7 @@ export async function committedTransactions(url: string, topic: string, total: n
   return rate;
 }
 
-/** actorLifecycle in a child process with the broker's V8 flags (runtime/v8-flags.ts), as the broker runs it. */
+/** actorLifecycle in a child process with the broker's V8 flags (platform/v8-flags.ts), as the broker runs it. */
 export async function actorLifecycleAsBroker(total: number): Promise<number> {
   const child = fork(new URL(import.meta.url).pathname, ["--actor-lifecycle", String(total)], { execArgv: [...BROKER_V8_FLAGS], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return await new Promise<number>((resolve, reject) => {

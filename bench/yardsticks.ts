@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import WS, { WebSocketServer } from "ws";
 import { encode, decode } from "../protocol/mod.ts";
-import { nodeFiles } from "../runtime/node/files.ts";
+import { nodeFiles } from "../platform/node/files.ts";
 
 /** 1 KiB records written in batches of `batch` with one positional write each: records/s. */
 export function rawAppend(dir: string, totalRecords: number, batch: number): number {

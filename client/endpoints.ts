@@ -1,8 +1,10 @@
 // Endpoint strings as users write them ("127.0.0.1:9876", "ws://host:9876", "a:1;b:2") turned
 // into the WebSocket URLs the protocol names: ws://<host>:<port>/ws.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
+// One normalization for clients and brokers (which dial their name servers): it lives in protocol/.
+import { DEFAULT_PORT, normalizeEndpoint } from "../protocol/endpoint.ts";
 
-export const DEFAULT_PORT = 9876;
+export { DEFAULT_PORT, normalizeEndpoint };
 
 export function normalizeEndpoints(endpoints: string | string[]): string[] {
   const list = (Array.isArray(endpoints) ? endpoints : [endpoints])
@@ -10,24 +12,6 @@ export function normalizeEndpoints(endpoints: string | string[]): string[] {
     .filter((e) => e !== "");
   if (list.length === 0) throw new BrokerError(ErrorCode.BAD_REQUEST, "endpoints: give at least one broker address");
   return [...new Set(list.map(normalizeEndpoint))];
-}
-
-export function normalizeEndpoint(endpoint: string): string {
-  if (typeof endpoint !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "an endpoint must be a string");
-  let s = endpoint.trim();
-  if (/^https?:\/\//i.test(s)) s = s.replace(/^http/i, "ws");
-  const bare = !/^wss?:\/\//i.test(s); // "host" or "host:port": a broker address, not a URL
-  if (bare) s = `ws://${s}`;
-  let url: URL;
-  try {
-    url = new URL(s);
-  } catch {
-    throw new BrokerError(ErrorCode.BAD_REQUEST, `endpoint "${endpoint}" is not host:port or a ws:// URL`);
-  }
-  if (url.hostname === "") throw new BrokerError(ErrorCode.BAD_REQUEST, `endpoint "${endpoint}" names no host`);
-  if (bare && url.port === "") url.port = String(DEFAULT_PORT);
-  if (url.pathname === "" || url.pathname === "/") url.pathname = "/ws";
-  return url.toString();
 }
 
 /**

@@ -1,55 +1,64 @@
-// One broker instance: the MessageStore, the root actor and its children, snapshots, and the
-// WebSocket server. Everything hangs off this object (no globals), so tests run two in a process.
-import { type Actor, createActor } from "xstate";
-import { BrokerError, encode, ErrorCode, isSystemTopic, type RequestId } from "../protocol/mod.ts";
-import { type BrokerEvent, createBrokerMachine, PERM_RW, type TopicConfig } from "../actors/broker.machine.ts";
-import { mergeTransactionShards } from "../actors/transactions.logic.ts";
+// One broker instance, and the composition root: it makes the MessageStore, the services and
+// the root actor, hands each service the narrow interfaces it uses (runtime/context.ts), wires
+// the actors' injected effects to the services, and starts the front-end. Everything hangs off
+// this object (no globals), so tests run two in a process.
+import { type Actor, type AnyActorRef, createActor } from "xstate";
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, encode, ErrorCode, isSystemTopic, RETRY_PREFIX, type RequestId } from "../protocol/mod.ts";
+import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
+import type { DelayContext } from "../actors/delay.machine.ts";
+import type { GroupContext } from "../actors/group.machine.ts";
+import { txActorId, type TxContext } from "../actors/transaction.machine.ts";
+import { mergeTransactionShards, TX_REGISTRY_ID } from "../actors/transactions.logic.ts";
 import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
+import type { Platform, Server } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
-import type { Platform, Server, ServerSocket } from "./platform.ts";
-import { AppendPipeline } from "./ops/append-pipeline.ts";
-import { PullService } from "./ops/consume.ts";
-import { replayOffsetCommits } from "./ops/offsets.ts";
-import { releaseLocksOfLeft } from "./ops/order-locks.ts";
-import { Metrics } from "./metrics.ts";
-import { ScheduleService, scheduleTagsCode } from "./ops/schedule.ts";
-import { TimerService } from "./ops/timer.ts";
-import { TransactionService } from "./ops/transaction.ts";
-import { createConnectionHandlers } from "./server.ts";
-import { InspectService } from "./inspect.ts";
+import type { Actors, BrokerFacts, Connections, Groups, ProcessorContext } from "./context.ts";
+import type { Connection } from "./session.ts";
+import { AppendPipeline, queueNotifier } from "./services/append-pipeline.ts";
+import { InspectService } from "./services/inspect-service.ts";
+import { Metrics } from "./services/metrics.ts";
+import { OffsetService } from "./services/offset-service.ts";
+import { OrderLockService } from "./services/order-lock-service.ts";
+import { ProducerRegistry } from "./services/producer-registry.ts";
+import { PullHoldService } from "./services/pull-hold-service.ts";
+import { scheduleTagsCode } from "./services/reput.ts";
+import { ScheduleService } from "./services/schedule-service.ts";
+import { TimerService } from "./services/timer-service.ts";
+import { TopicFile } from "./services/topic-file.ts";
+import { TopicService } from "./services/topic-service.ts";
+import { TransactionService } from "./services/transaction-service.ts";
+import { webSocketHandlers } from "./transports/websocket.ts";
 import { InspectorAssets } from "./inspector-assets.ts";
 import { recoveryProgress } from "./recovery-progress.ts";
-import { TopicFile } from "./topic-file.ts";
-import type { NameServer } from "./namesrv.ts";
-import type { BrokerRegistrar } from "./broker-registration.ts";
-import { joinCluster } from "./broker-cluster.ts";
-
-export interface Connection {
-  id: string;
-  socket: ServerSocket;
-  open: boolean;
-  clientId?: string;
-  /** Consumer groups this connection's client heartbeats for: it leaves them when it closes. */
-  groups: Set<string>;
-}
+import { restoredTree } from "./restored-tree.ts";
+import type { NameServer } from "./cluster/name-server.ts";
+import type { BrokerRegistrar } from "./cluster/broker-registrar.ts";
+import { joinCluster } from "./cluster/join-cluster.ts";
 
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
 
-export class Broker {
+export class Broker implements BrokerFacts {
   readonly connections = new Map<string, Connection>();
+  readonly actors: Actors;
+  readonly topics: TopicService;
   readonly appends: AppendPipeline;
-  readonly pulls: PullService;
+  readonly groups: Groups;
+  readonly offsets: OffsetService;
+  readonly locks: OrderLockService;
+  readonly pulls: PullHoldService;
   readonly schedule: ScheduleService;
   readonly timer: TimerService;
-  readonly inspector: InspectService;
-  private inspectorAssets?: InspectorAssets;
+  readonly producers: ProducerRegistry;
   readonly transactions: TransactionService;
+  readonly inspector: InspectService;
+  /** What request handlers get: every service, through its interface. */
+  readonly context: ProcessorContext;
   root!: RootActor;
+  private inspectorAssets?: InspectorAssets;
   private server?: Server;
   private snapshotting: Promise<void> = Promise.resolve();
   private closing = false;
-  private roundRobin = new Map<string, number>();
   readonly startedAt: number;
   /** The embedded name server of a standalone broker. */
   namesrv?: NameServer;
@@ -60,16 +69,119 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly store: MessageStore,
     private readonly snapshots: SnapshotStore,
-    private readonly topicFile: TopicFile,
+    topicFile: TopicFile,
     readonly metrics: Metrics,
   ) {
-    this.startedAt = platform.clock.now();
-    this.appends = new AppendPipeline(this);
-    this.pulls = new PullService(this);
-    this.schedule = new ScheduleService(this);
-    this.timer = new TimerService(this);
-    this.inspector = new InspectService(this);
-    this.transactions = new TransactionService(this);
+    const { clock } = platform;
+    // deno-lint-ignore no-this-alias
+    const broker = this;
+    this.startedAt = clock.now();
+    const isClosing = () => this.closing;
+    this.actors = {
+      send: (event) => this.root.send(event),
+      sendToQueue: (topic, queueId, event) => {
+        const queue = this.root.system.get(queueActorId(topic, queueId));
+        queue?.send(event);
+        return queue !== undefined;
+      },
+    };
+    const actors = this.actors;
+    this.topics = new TopicService({
+      actors,
+      table: () => this.root.getSnapshot().context.topics,
+      file: topicFile,
+      defaultQueues: config.defaultQueues,
+      changed: () => this.registrar?.topicsChanged(),
+    });
+    const topics = this.topics;
+    this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush });
+    const appends = this.appends;
+    this.groups = {
+      view: (group, answer) => {
+        const ctx = this.root.system.get(groupActorId(group))?.getSnapshot().context as GroupContext | undefined;
+        answer(ctx && { members: ctx.members, offsets: ctx.offsets });
+      },
+    };
+    this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups });
+    this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
+    const connections: Connections = {
+      get: (id) => this.connections.get(id),
+      push: (clientIds, frame) => this.push(clientIds, frame),
+      get size() {
+        return broker.connections.size;
+      },
+    };
+    this.pulls = new PullHoldService({ clock, store, actors, connections, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
+    this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing });
+    this.timer = new TimerService({
+      clock,
+      files: platform.files,
+      dir: `${config.dataDir.replace(/\/+$/, "")}/timer`,
+      maxDelayMs: config.timerMaxDelayMs,
+      store,
+      topics,
+      appends,
+      actors,
+      isClosing,
+    });
+    this.producers = new ProducerRegistry();
+    this.transactions = new TransactionService({
+      clock,
+      store,
+      topics,
+      appends,
+      actors,
+      producers: this.producers,
+      timeoutMs: config.transactionTimeoutMs,
+      checkIntervalMs: config.transactionCheckIntervalMs,
+      inFlightTx: (id) => {
+        const snap = this.root.system.get(txActorId(id))?.getSnapshot() as { status: string; context: TxContext } | undefined;
+        return snap?.status === "active" ? { group: snap.context.group } : undefined;
+      },
+      inFlightCount: () => {
+        const txs = this.root.getSnapshot().children[TX_REGISTRY_ID] as { getSnapshot(): { children: Record<string, unknown> } } | undefined;
+        return txs ? Object.keys(txs.getSnapshot().children).length : 0;
+      },
+    });
+    this.inspector = new InspectService({
+      clock,
+      brokerName: config.brokerName,
+      root: () => this.root as unknown as AnyActorRef,
+      store,
+      topicCounters: () => metrics.topics,
+      reply: (conn, id, result) => this.reply(conn, id, result),
+    });
+    // In this order, in the turn of each write: the wheel links its timers, half messages get
+    // their transaction actors, the counters count, and the queue actors hear of it last.
+    appends.addDispatcher(this.timer);
+    appends.addDispatcher(this.transactions);
+    appends.addDispatcher(metrics);
+    appends.addDispatcher(queueNotifier(actors));
+    this.context = {
+      config,
+      clock,
+      store,
+      facts: this,
+      metrics,
+      actors,
+      topics,
+      appends,
+      groups: this.groups,
+      offsets: this.offsets,
+      locks: this.locks,
+      pulls: this.pulls,
+      schedule: this.schedule,
+      timer: this.timer,
+      transactions: this.transactions,
+      producers: this.producers,
+      inspector: this.inspector,
+      connections,
+      get namesrv() {
+        return broker.namesrv;
+      },
+      reply: (conn, id, result) => this.reply(conn, id, result),
+      replyError: (conn, id, e) => this.replyError(conn, id, e),
+    };
   }
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
@@ -96,10 +208,16 @@ export class Broker {
       host: config.host,
       port: config.port,
       maxFrameSize: config.maxFrameSize,
-      socket: createConnectionHandlers(broker),
+      socket: webSocketHandlers(broker.context, {
+        opened: (conn) => broker.connections.set(conn.id, conn),
+        closed: (conn) => broker.connectionClosed(conn),
+      }),
       http: (method, path) => broker.http(method, path),
     });
-    joinCluster(broker, log);
+    const cluster = joinCluster(broker, log);
+    broker.namesrv = cluster.namesrv;
+    broker.registrar = cluster.registrar;
+    cluster.registrar.start();
     return broker;
   }
 
@@ -111,45 +229,16 @@ export class Broker {
     return `ws://${this.config.host}:${this.port}/ws`;
   }
 
-  get topics(): Record<string, TopicConfig> {
-    return this.root.getSnapshot().context.topics;
+  get brokerName(): string {
+    return this.config.brokerName;
+  }
+
+  get runtime(): string {
+    return this.platform.name;
   }
 
   send(event: BrokerEvent): void {
     this.root.send(event);
-  }
-
-  /** The topic's config, creating it with the default queue count when auto-creation applies. */
-  topicForWrite(topic: string): TopicConfig {
-    const existing = this.topics[topic];
-    if (existing) return existing;
-    this.createTopic(topic, this.config.defaultQueues, PERM_RW);
-    return this.topics[topic];
-  }
-
-  topicForRead(topic: string, queueId?: number): TopicConfig {
-    const t = this.topics[topic];
-    if (!t) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${topic}" does not exist`);
-    if (queueId !== undefined && queueId >= t.queues) {
-      throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${topic}" has ${t.queues} queues; queue ${queueId} does not exist`);
-    }
-    return t;
-  }
-
-  /** Round-robin queue choice for sends that name no queue. */
-  nextQueue(topic: string, queues: number): number {
-    const n = (this.roundRobin.get(topic) ?? -1) + 1;
-    this.roundRobin.set(topic, n);
-    return n % queues;
-  }
-
-  /** Creates or widens a topic; the promise says when its config is on disk (createTopic answers then). */
-  createTopic(topic: string, queues: number, perm: number): Promise<void> {
-    this.send({ type: "CREATE_TOPIC", topic, queues, perm, ...(isSystemTopic(topic) ? { system: true } : {}) });
-    // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
-    const saved = this.topicFile.save(this.topics);
-    this.registrar?.topicsChanged();
-    return saved;
   }
 
   reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void {
@@ -165,7 +254,7 @@ export class Broker {
   }
 
   /** Sends a push frame to every open connection of these clients. */
-  push(clientIds: string[], frame: Record<string, unknown>): void {
+  push(clientIds: readonly string[], frame: Record<string, unknown>): void {
     const wanted = new Set(clientIds);
     const bytes = encode(frame);
     for (const conn of this.connections.values()) {
@@ -205,10 +294,19 @@ export class Broker {
     return this.closing;
   }
 
+  /** A connection closed: its client leaves its groups at once (RocketMQ does so on channel close). */
+  private connectionClosed(conn: Connection): void {
+    this.connections.delete(conn.id);
+    this.inspector.unsubscribe(conn);
+    for (const group of conn.groups) this.send({ type: "UNREGISTER", group, clientId: conn.clientId! });
+    this.producers.closed(conn);
+  }
+
   private restore(log: (line: string) => void): void {
     const { clock } = this.platform;
     const snap = this.snapshots.readNewest(this.store.maxCommitLogOffset);
     if (snap) mergeTransactionShards(snap.root as Parameters<typeof mergeTransactionShards>[0]);
+    const restored = restoredTree(snap?.root);
     const machine = createBrokerMachine({
       now: () => clock.now(),
       snapshotIntervalMs: this.config.snapshotIntervalMs,
@@ -218,8 +316,9 @@ export class Broker {
       deliverDue: (level, progress) => this.schedule.deliverDue(level, progress),
       timerTick: () => this.timer.tick(),
       memberExpiryMs: this.config.clientExpiryMs,
-      membersChanged: (group, clientIds) => {
-        releaseLocksOfLeft(this, group, clientIds);
+      membersChanged: (group, clientIds, topics) => {
+        // Order locks of departed members are freed now, rather than at their expiry.
+        this.send({ type: "RELEASE_LEFT", group, members: clientIds, topics: [...topics, RETRY_PREFIX + group] });
         this.push(clientIds, { op: "rebalance", group, clientIds });
       },
       checkIntervalMs: this.config.transactionCheckIntervalMs,
@@ -232,28 +331,30 @@ export class Broker {
     this.root.start();
     if (snap) this.send({ type: "REARM" });
     // Topics: the config file (written on every change) and every queue the store has data for.
-    for (const [topic, t] of Object.entries(this.topicFile.load())) this.send({ type: "CREATE_TOPIC", topic, ...t });
+    const { topics } = this;
+    for (const [topic, t] of Object.entries(topics.load())) this.send({ type: "CREATE_TOPIC", topic, ...t });
     const queues = new Map<string, number>();
     for (const { topic, queueId } of this.store.queueKeys()) queues.set(topic, Math.max(queues.get(topic) ?? 0, queueId + 1));
     for (const [topic, n] of queues) {
-      if (!this.topics[topic] || this.topics[topic].queues < n) {
-        this.send({ type: "CREATE_TOPIC", topic, queues: Math.max(n, this.topics[topic] ? 0 : this.config.defaultQueues), perm: PERM_RW, ...(isSystemTopic(topic) ? { system: true } : {}) });
+      const t = topics.get(topic);
+      if (!t || t.queues < n) {
+        this.send({ type: "CREATE_TOPIC", topic, queues: Math.max(n, t ? 0 : this.config.defaultQueues), perm: PERM_RW, ...(isSystemTopic(topic) ? { system: true } : {}) });
       }
     }
     // Offset commits after the snapshot, then every queue's offsets as the store has them now.
-    const replayed = replayOffsetCommits(this);
+    const replayed = this.offsets.replay(restored.queueMaxOffset(CONSUMER_OFFSETS_TOPIC, 0));
     // Delay levels: actors spawned or configured, progress from the CommitLog, due messages re-put.
-    const delayProgress = this.schedule.start();
+    const delayProgress = this.schedule.start(restored);
     // The timing wheel: the timer actor started from the wheel's cursor; seconds missed while down are delivered at once.
     const timer = this.timer.start();
     // Transactions: half and op records after the snapshot replayed, then every one re-armed.
-    const tx = this.transactions.start();
+    const tx = this.transactions.start(restored);
     this.send({
       type: "APPEND_BATCH",
       queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
-    this.topicFile.save(this.topics);
-    log(`restored ${Object.keys(this.topics).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}, ${tx.inFlight} transactions in flight (${tx.begun} from half messages after the snapshot, ${tx.ended} ended by op records)`);
+    void topics.save();
+    log(`restored ${Object.keys(topics.all()).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}, ${tx.inFlight} transactions in flight (${tx.begun} from half messages after the snapshot, ${tx.ended} ended by op records)`);
   }
 
   private restartInput(id: string): Record<string, unknown> {
@@ -264,7 +365,7 @@ export class Broker {
       return {
         topic,
         queueId,
-        perm: this.topics[topic]?.perm ?? PERM_RW,
+        perm: this.topics.get(topic)?.perm ?? PERM_RW,
         minOffset: this.store.minOffset(topic, queueId),
         maxOffset: this.store.maxOffset(topic, queueId),
         lastStoreTimestamp: this.store.lastStoreTimestamp(topic, queueId),
@@ -276,6 +377,36 @@ export class Broker {
     return { group: rest.join(":") };
   }
 
+  /** The metrics gauges' sources. */
+  private gauges() {
+    const children = () => Object.entries(this.root.getSnapshot().children as Record<string, AnyActorRef | undefined>);
+    return {
+      clock: this.platform.clock,
+      startedAt: this.startedAt,
+      store: this.store,
+      topicCount: () => Object.keys(this.topics.all()).length,
+      groupOffsets: () =>
+        children().filter(([id, c]) => id.startsWith("group:") && c).map(([id, c]): [string, Record<string, number>] => [id.slice("group:".length), (c!.getSnapshot().context as GroupContext).offsets]),
+      delayProgress: () =>
+        children().filter(([id, c]) => id.startsWith("delay:") && c).map(([, c]): [number, number] => {
+          const ctx = c!.getSnapshot().context as DelayContext;
+          return [ctx.level, ctx.progress];
+        }),
+      actorKinds: () => {
+        const kinds = new Map<string, number>([["broker", 1]]);
+        for (const [id] of children()) {
+          const kind = id.includes(":") ? id.slice(0, id.indexOf(":")) : id;
+          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        }
+        return kinds;
+      },
+      transactionsInFlight: () => this.transactions.inFlight(),
+      connections: () => this.connections.size,
+      inspectSubscribers: () => this.inspector.subscriberCount,
+      inspectFramesSkipped: () => this.inspector.skipped,
+    };
+  }
+
   private http(method: string, path: string) {
     if (path === "/health") {
       return {
@@ -285,7 +416,7 @@ export class Broker {
       };
     }
     if (path.split("?")[0] === "/metrics" && method === "GET") {
-      return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this) };
+      return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this.gauges()) };
     }
     const page = path.startsWith("/inspector") && method === "GET" ? this.inspectorAssets?.serve(path) : null;
     if (page) return page;

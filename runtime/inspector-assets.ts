@@ -1,7 +1,7 @@
 // The inspector page's files: found in dist/ (built by `npm run build`), bundled with esbuild at
 // start when they are missing (a fresh checkout run with Deno, which needs no build), and served
 // at /inspector. Files are read per request: they are small, and a rebuild shows up on reload.
-import type { Files, HttpResponse } from "./platform.ts";
+import type { Files, HttpResponse } from "../platform/platform.ts";
 
 const FILES: Record<string, [name: string, type: string]> = {
   "/inspector": ["inspector.html", "text/html; charset=utf-8"],

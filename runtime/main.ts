@@ -4,11 +4,11 @@ import pkg from "../package.json" with { type: "json" };
 import { Broker } from "./broker.ts";
 import { type BrokerConfig, ConfigError, parseCommandLine, usage } from "./config.ts";
 import { configureLogging, getLogger, lineLogger } from "./log.ts";
-import { loadPlatform } from "./platform-select.ts";
-import type { Platform } from "./platform.ts";
-import { startNameServer } from "./namesrv-server.ts";
+import { loadPlatform } from "../platform/select.ts";
+import type { Platform } from "../platform/platform.ts";
+import { startNameServer } from "./cluster/name-server-process.ts";
 import { startupErrorLine } from "./startup-errors.ts";
-import { BROKER_V8_FLAGS } from "./v8-flags.ts";
+import { BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
 
 const platform: Platform = await loadPlatform();
 platform.setV8Flags(BROKER_V8_FLAGS);

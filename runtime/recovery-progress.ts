@@ -3,7 +3,7 @@
 // consume queues and the index are rebuilt from it (after a crash, or lost queue files). A line
 // at most once a second while a phase runs (a long log takes a while), and one when it ends.
 import type { RecoveryProgress } from "../storage/message-store.ts";
-import type { Clock } from "./platform.ts";
+import type { Clock } from "../platform/platform.ts";
 
 export const PROGRESS_EVERY_MS = 1000;
 

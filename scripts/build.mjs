@@ -13,7 +13,7 @@ const tests = readdirSync("tests").filter((f) => f.endsWith(".test.ts"));
 
 const results = await Promise.allSettled([
   build({ ...node, entryPoints: { broker: "runtime/main.ts", bench: "bench/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
-  build({ ...node, entryPoints: { admin: "runtime/admin.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+  build({ ...node, entryPoints: { admin: "runtime/admin-cli.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
   build({ ...node, entryPoints: { "bench-peers": "bench/peers/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
   ...tests.map((f) => build({ ...node, entryPoints: [`tests/${f}`], outfile: `.build/tests/${f.replace(/\.ts$/, ".mjs")}` })),
   // The SDK for browsers (and any runtime with a global WebSocket): one self-contained file.

@@ -2,7 +2,7 @@
 // only what lies past it. Written whole (temporary file, fsync, rename) after the data it
 // describes has been fsynced; a missing or unreadable checkpoint only makes recovery longer.
 import { decode, encode } from "../protocol/mod.ts";
-import type { Files } from "../runtime/platform.ts";
+import type { Files } from "../platform/platform.ts";
 import type { IndexCheckpoint } from "./key-index.ts";
 
 export interface Checkpoint {

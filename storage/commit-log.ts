@@ -4,7 +4,7 @@
 // a segment is finished by a blank marker and then extended to its full length, so every
 // finished segment is exactly segmentSize bytes and a short one is evidence of damage.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import {
   BLANK_MIN,
   HEADER_SIZE,

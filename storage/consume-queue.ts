@@ -3,7 +3,7 @@
 // so logical offset n is entry n, found by arithmetic. Files
 // consumequeue/<topic>/<queueId>/<20-digit start byte offset> hold entriesPerFile entries each
 // and grow as written. Everything here is derived from the CommitLog and can be rebuilt.
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import { offsetName } from "./commit-log.ts";
 import { getU64, setU64, viewOf } from "./record.ts";
 

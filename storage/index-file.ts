@@ -17,7 +17,7 @@
 // the same whatever the number of messages indexed. A flush writes the waiting entries, dirty
 // 4 KiB pages of the slot table and the header. A full file is sealed: written out completely,
 // fsynced, and from then on read with positional reads only.
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import { getU64, setU64, viewOf } from "./record.ts";
 
 export const INDEX_HEADER_SIZE = 40;

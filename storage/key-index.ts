@@ -4,7 +4,7 @@
 // dead letters). Index files are named by the CommitLog offset of the first record they index;
 // a record's keys never straddle two files, so names are unique and each file covers a
 // contiguous CommitLog range.
-import type { Files } from "../runtime/platform.ts";
+import type { Files } from "../platform/platform.ts";
 import { offsetName } from "./commit-log.ts";
 import { type IndexGeometry, IndexFile } from "./index-file.ts";
 

@@ -3,7 +3,7 @@
 // recovery: verify the CommitLog past the checkpoint, cut a torn tail, trim the queues, and
 // re-dispatch whatever the queues or the index are missing.
 import { BrokerError, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
-import type { Clock, FileHandle, Files } from "../runtime/platform.ts";
+import type { Clock, FileHandle, Files } from "../platform/platform.ts";
 import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { CommitLog } from "./commit-log.ts";
 import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode } from "./consume-queue.ts";

@@ -1,7 +1,7 @@
 // Snapshots of the actor tree: snapshots/<20-digit CommitLog offset>.cbor, each written to a
 // temporary file, fsynced and renamed, so a crash leaves either the old set or the new one.
 import { decode, encode } from "../protocol/codec.ts";
-import type { Files } from "../runtime/platform.ts";
+import type { Files } from "../platform/platform.ts";
 
 export interface Snapshot {
   version: 1;

@@ -6,7 +6,7 @@
 //
 // Once its message is re-put, an entry is marked delivered (the top bit of its size, one 4-byte
 // write): a restart that reloads the second skips it, so a SIGKILL repeats no delivery.
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import { getU64, setU64 } from "./record.ts";
 
 export const TIMER_ENTRY_SIZE = 28;

@@ -15,7 +15,7 @@
 // and stops at the first entry of an earlier one. That needs every entry of s to be linked
 // before any of s - slots, which holds as long as the wheel spans more than the maximum delay
 // (TimerWheel.slotsFor adds a margin) and the cursor keeps up with the clock.
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import { getU64, setU64 } from "./record.ts";
 import { type TimerEntry, TimerLog } from "./timer-log.ts";
 

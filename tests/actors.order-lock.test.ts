@@ -16,7 +16,7 @@ function harness() {
   const clock = new SimulatedClock();
   const actor = createActor(createQueueMachine({ now: () => clock.now(), releaseHolds: () => {} }), { clock, input: { topic: "T", queueId: 0, perm: 6 } }).start();
   const lock = (clientId: string, members = ["a", "b"], group = "g") =>
-    actor.send({ type: "LOCK", group, clientId, members, expiresAt: clock.now() + EXPIRY });
+    actor.send({ type: "LOCK", group, clientId, members, now: clock.now(), expiresAt: clock.now() + EXPIRY });
   const holder = (group = "g") => lockHolder(actor.getSnapshot().context.locks, group, clock.now());
   return { clock, actor, lock, holder };
 }
@@ -84,7 +84,7 @@ test("locks survive a persisted snapshot of the tree with their absolute expiry"
   const deps = () => brokerDeps({ now: () => clock.now(), memberExpiryMs: 120_000, snapshotIntervalMs: 30_000 });
   const first = createActor(createBrokerMachine(deps()), { clock, input: { brokerName: "b" } }).start();
   first.send({ type: "CREATE_TOPIC", topic: "T", queues: 2, perm: 6 });
-  first.system.get("queue:T:1")!.send({ type: "LOCK", group: "g", clientId: "a", members: ["a", "b"], expiresAt: clock.now() + EXPIRY });
+  first.system.get("queue:T:1")!.send({ type: "LOCK", group: "g", clientId: "a", members: ["a", "b"], now: clock.now(), expiresAt: clock.now() + EXPIRY });
   const bytes = encode(first.getPersistedSnapshot());
   first.stop();
   clock.increment(30_000);
@@ -92,10 +92,10 @@ test("locks survive a persisted snapshot of the tree with their absolute expiry"
   second.send({ type: "REARM" });
   const q = second.system.get("queue:T:1")!;
   assert.is(lockHolder(q.getSnapshot().context.locks, "g", clock.now()), "a");
-  q.send({ type: "LOCK", group: "g", clientId: "b", members: ["a", "b"], expiresAt: clock.now() + EXPIRY });
+  q.send({ type: "LOCK", group: "g", clientId: "b", members: ["a", "b"], now: clock.now(), expiresAt: clock.now() + EXPIRY });
   assert.is(lockHolder(q.getSnapshot().context.locks, "g", clock.now()), "a", "still a's after the restore");
   clock.increment(30_000);
-  q.send({ type: "LOCK", group: "g", clientId: "b", members: ["a", "b"], expiresAt: clock.now() + EXPIRY });
+  q.send({ type: "LOCK", group: "g", clientId: "b", members: ["a", "b"], now: clock.now(), expiresAt: clock.now() + EXPIRY });
   assert.is(lockHolder(q.getSnapshot().context.locks, "g", clock.now()), "b", "a's expiry (60 s after it locked) carried over the restore");
 });
 
@@ -107,7 +107,7 @@ test("a queue restored from a snapshot taken before locks existed accepts locks"
   delete snap.context.locks;
   // The input is ignored when a snapshot is given (XState's types ask for it all the same).
   const actor = createActor(machine, { clock, input: { topic: "T", queueId: 0, perm: 6 }, snapshot: snap as never }).start();
-  actor.send({ type: "LOCK", group: "g", clientId: "a", members: ["a"], expiresAt: EXPIRY });
+  actor.send({ type: "LOCK", group: "g", clientId: "a", members: ["a"], now: clock.now(), expiresAt: EXPIRY });
   assert.is(lockHolder(actor.getSnapshot().context.locks, "g", clock.now()), "a");
 });
 

@@ -117,7 +117,7 @@ interface Exit {
 
 function run(entry: "broker" | "admin", args: string[], env: Record<string, string> = {}): Promise<Exit> {
   const [cmd, argv] = isDeno
-    ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", `runtime/${entry === "broker" ? "main" : "admin"}.ts`]]
+    ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", `runtime/${entry === "broker" ? "main" : "admin-cli"}.ts`]]
     : [process.execPath, [`dist/${entry}.mjs`]];
   const started = Date.now();
   const child = spawn(cmd, [...argv, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });

@@ -20,7 +20,7 @@ interface Run {
 /** Runs the CLI (never spawnSync: the broker answering it lives in this process). */
 function admin(...args: string[]): Promise<Run> {
   const [cmd, argv] = isDeno
-    ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/admin.ts"]]
+    ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/admin-cli.ts"]]
     : [process.execPath, ["dist/admin.mjs"]];
   const child = spawn(cmd, [...argv, ...args, "--endpoints", env.url], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   let stdout = "";

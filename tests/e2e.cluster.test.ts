@@ -31,7 +31,7 @@ test.after(async () => {
 });
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string }> {
-  const [cmd, argv] = isDeno ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/admin.ts"]] : [process.execPath, ["dist/admin.mjs"]];
+  const [cmd, argv] = isDeno ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/admin-cli.ts"]] : [process.execPath, ["dist/admin.mjs"]];
   const child = spawn(cmd, [...argv, ...args, "--endpoints", cluster.url], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   child.stdout!.on("data", (d) => (stdout += d));

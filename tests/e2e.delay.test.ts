@@ -1,12 +1,11 @@
 // Delay levels end to end on a real broker (in this process, real files and sockets), with 18
 // short levels of 50..900 ms: each level delivers no earlier than due and in order; a delayed
 // message keeps what it was sent with and is invisible until due; bad levels get named errors;
-// the retry path's scheduleReput keeps reconsumeTimes.
+// the retry path's ScheduleService.reput keeps reconsumeTimes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, BrokerError, ErrorCode, Producer, PullConsumer, type MessageView } from "../client/mod.ts";
 import { encode, MessageProp, SCHEDULE_TOPIC } from "../protocol/mod.ts";
-import { scheduleReput } from "../runtime/ops/schedule.ts";
 import { startBroker, until } from "./helpers/broker.ts";
 import { rawSocket } from "./helpers/raw-socket.ts";
 
@@ -151,12 +150,12 @@ test("bad delay levels get named errors, on the wire and from the client", async
   assert.is(await codeOf(producer.send({ topic: "Bad", body: "x", delayLevel: "3" as never })), ErrorCode.WRONG_TYPE);
 });
 
-test("scheduleReput (the retry path) stores at a level and keeps reconsumeTimes through delivery", async () => {
+test("ScheduleService.reput (the retry path) stores at a level and keeps reconsumeTimes through delivery", async () => {
   const done: (BrokerError | undefined)[] = [];
   const born = Date.now();
   const msg = { topic: "Orders", body: "again", id: "retry-1", born, tags: "T", props: { ORIGIN_TOPIC: "Orders" } };
-  scheduleReput(env.broker, msg, "%RETRY%cg", 0, 3, { reconsumeTimes: 4 }, (e) => done.push(e));
-  scheduleReput(env.broker, { ...msg, id: "retry-2" }, "%RETRY%cg", undefined, 99, {}, (e) => done.push(e));
+  env.broker.schedule.reput(msg, "%RETRY%cg", 0, 3, { reconsumeTimes: 4 }, (e) => done.push(e));
+  env.broker.schedule.reput({ ...msg, id: "retry-2" }, "%RETRY%cg", undefined, 99, {}, (e) => done.push(e));
   await until("both stored", () => done.length === 2);
   assert.equal(done, [undefined, undefined]);
   const got = await receive("%RETRY%cg", 0, 2);

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, Producer, PullConsumer } from "../client/mod.ts";
-import { escapeLabelValue } from "../runtime/metrics.ts";
+import { escapeLabelValue } from "../runtime/services/metrics.ts";
 import { startBroker } from "./helpers/broker.ts";
 
 const env = await startBroker({ flush: "sync", segmentSize: 8 * 1024 * 1024 });

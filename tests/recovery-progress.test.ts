@@ -4,7 +4,7 @@
 // phase naming the whole log.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Clock } from "../runtime/platform.ts";
+import type { Clock } from "../platform/platform.ts";
 import { recoveryProgress } from "../runtime/recovery-progress.ts";
 import { bodyOf, copyDir, item, Sandbox } from "./helpers/storage-env.ts";
 

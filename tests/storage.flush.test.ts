@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BrokerError, decode, ErrorCode } from "../protocol/mod.ts";
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import { readCheckpoint } from "../storage/checkpoint.ts";
 import { copyDir, countingFiles, files, item, Sandbox } from "./helpers/storage-env.ts";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../../runtime/broker.ts";
 import { type BrokerConfig, defaults } from "../../runtime/config.ts";
-import { loadPlatform } from "../../runtime/platform-select.ts";
+import { loadPlatform } from "../../platform/select.ts";
 
 export const isDeno = "Deno" in globalThis;
 

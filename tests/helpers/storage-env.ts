@@ -3,9 +3,9 @@
 // fsyncs on the real handles.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { denoFiles } from "../../runtime/deno/files.ts";
-import { nodeFiles } from "../../runtime/node/files.ts";
-import type { Clock, FileHandle, Files } from "../../runtime/platform.ts";
+import { denoFiles } from "../../platform/deno/files.ts";
+import { nodeFiles } from "../../platform/node/files.ts";
+import type { Clock, FileHandle, Files } from "../../platform/platform.ts";
 import { encode } from "../../protocol/mod.ts";
 import { tagsCode } from "../../protocol/mod.ts";
 import { type AppendItem, MessageStore, type RecoveryProgress, type StoreConfig } from "../../storage/message-store.ts";

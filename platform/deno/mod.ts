@@ -1,0 +1,34 @@
+import { dialWith } from "../dial.ts";
+import type { Platform } from "../platform.ts";
+import { denoFiles } from "./files.ts";
+import { denoServe } from "./serve.ts";
+
+export const denoPlatform: Platform = {
+  name: "deno",
+  files: denoFiles,
+  clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
+  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
+  serve: denoServe,
+  dial: (url, options) => dialWith((u) => new WebSocket(u) as never, url, options),
+  // Deno ships setImmediate for Node compatibility; it runs after the current I/O turn.
+  afterTurn: (fn) => setImmediate(fn),
+  memoryUsage: () => Deno.memoryUsage(),
+  // Deno takes V8 flags on its command line only (`--v8-flags`, as deno.json's start task does).
+  setV8Flags: () => {},
+  process: {
+    args: () => Deno.args,
+    env: (name) => Deno.env.get(name),
+    exit: (code) => Deno.exit(code),
+    onSignal: (fn) => {
+      // Once, as Node's process.once: a task runner may forward the same signal again.
+      let fired = false;
+      for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        Deno.addSignalListener(sig, () => {
+          if (!fired) fn(sig);
+          fired = true;
+        });
+      }
+    },
+    readText: (path) => Deno.readTextFileSync(path),
+  },
+};

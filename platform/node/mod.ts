@@ -1,0 +1,30 @@
+import * as fs from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { WebSocket } from "ws";
+import { dialWith } from "../dial.ts";
+import type { Platform } from "../platform.ts";
+import { nodeFiles } from "./files.ts";
+import { nodeServe } from "./serve.ts";
+
+export const nodePlatform: Platform = {
+  name: "node",
+  files: nodeFiles,
+  clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as never) },
+  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
+  serve: nodeServe,
+  // ws sets TCP_NODELAY; no compression (frames are CBOR, small and mostly incompressible).
+  dial: (url, options) => dialWith((u) => new WebSocket(u, { perMessageDeflate: false }) as never, url, options),
+  afterTurn: (fn) => setImmediate(fn),
+  memoryUsage: () => process.memoryUsage(),
+  setV8Flags: (flags) => flags.forEach((flag) => setFlagsFromString(flag)),
+  process: {
+    args: () => process.argv.slice(2),
+    env: (name) => process.env[name],
+    exit: (code) => process.exit(code),
+    onSignal: (fn) => {
+      process.once("SIGINT", () => fn("SIGINT"));
+      process.once("SIGTERM", () => fn("SIGTERM"));
+    },
+    readText: (path) => fs.readFileSync(path, "utf8"),
+  },
+};

@@ -1,0 +1,123 @@
+// The platform, as the rest of ActorMQ sees it: the bottom layer. Only platform/ touches node:*
+// or Deno.*; storage/ and runtime/ import these interfaces downward and receive a Platform (or
+// just its Files and Clock) and stay portable. platform/node/ and platform/deno/ implement it.
+//
+// File I/O is synchronous on purpose: appends and reads hit the page cache, and a synchronous
+// positional write of one batch costs less than a trip through a thread pool. Only fsync, which
+// waits on the disk, is asynchronous, so group commit can gather writes while a sync is running.
+
+export interface FileHandle {
+  /** Reads into buf at a file position; returns the bytes read (fewer at end of file). */
+  read(buf: Uint8Array, position: number): number;
+  /** Writes all of buf at a file position. */
+  write(buf: Uint8Array, position: number): void;
+  /** fdatasync: data (and the size) reach the disk. */
+  sync(): Promise<void>;
+  truncate(length: number): void;
+  size(): number;
+  close(): void;
+}
+
+export interface FileStat {
+  size: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  mtimeMs: number;
+}
+
+export interface Files {
+  /** Opens for read and write, creating the file if it is missing (and create is not false). */
+  open(path: string, options?: { create?: boolean }): FileHandle;
+  readFile(path: string): Uint8Array | null;
+  /** Writes a whole file atomically: temporary file, fsync, rename, fsync of the directory. */
+  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  stat(path: string): FileStat | null;
+  /** Names in a directory, sorted; [] when it does not exist. */
+  list(dir: string): string[];
+  rename(from: string, to: string): void;
+  remove(path: string, options?: { recursive?: boolean }): void;
+  mkdir(path: string): void;
+  /** Bytes free on the file system holding path, and its total size (for retention and disk guards). */
+  diskUsage(path: string): { free: number; total: number } | null;
+}
+
+/** A WebSocket connection as the server sees it. */
+export interface ServerSocket {
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  /** Bytes queued but not yet sent (for flow control on slow readers). */
+  readonly bufferedAmount: number;
+  readonly remoteAddress: string;
+}
+
+export interface SocketHandlers {
+  onOpen(socket: ServerSocket): void;
+  onMessage(socket: ServerSocket, data: Uint8Array): void;
+  onClose(socket: ServerSocket): void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** Frames above this size close the socket with FRAME_TOO_LARGE. */
+  maxFrameSize: number;
+  socket: SocketHandlers;
+  /** Plain HTTP requests (everything but the /ws upgrade). */
+  http(method: string, path: string): HttpResponse | Promise<HttpResponse>;
+}
+
+export interface Server {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** An outgoing WebSocket (a broker's registration with a name server, a name server forwarding to a broker). */
+export interface ClientSocket {
+  send(data: Uint8Array): void;
+  close(): void;
+}
+
+export interface DialOptions {
+  /** Time allowed for the handshake. */
+  timeoutMs: number;
+  onMessage(data: Uint8Array): void;
+  /** The socket closed (after it opened). */
+  onClose(): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface Platform {
+  readonly name: "node" | "deno";
+  files: Files;
+  clock: Clock;
+  /** Path joining with "/" (both runtimes accept it on every OS we target). */
+  join(...parts: string[]): string;
+  serve(options: ServeOptions): Promise<Server>;
+  /** Opens a WebSocket to a ws:// URL; rejects when it cannot (refused, no handshake in time). */
+  dial(url: string, options: DialOptions): Promise<ClientSocket>;
+  /** Schedules fn after the current I/O turn (setImmediate where there is one). */
+  afterTurn(fn: () => void): void;
+  memoryUsage(): { rss: number; heapUsed: number };
+  /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */
+  setV8Flags(flags: readonly string[]): void;
+  process: {
+    args(): string[];
+    env(name: string): string | undefined;
+    exit(code: number): never;
+    /** Called once on SIGINT or SIGTERM. */
+    onSignal(fn: (signal: string) => void): void;
+    readText(path: string): string;
+  };
+}

@@ -1,0 +1,278 @@
+// `npm run admin -- <command>` / `deno task admin <command>`: RocketMQ's mqadmin, for ActorMQ.
+// Speaks to a broker through the client SDK's Admin; prints aligned tables, or JSON with --json.
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { Admin } from "../client/admin.ts";
+import { BrokerError, ErrorCode, type MessageView } from "../protocol/mod.ts";
+import pkg from "../package.json" with { type: "json" };
+
+export const adminUsage = `Usage: npm run admin -- <command> [args] [options]   (or: deno task admin <command> ...)
+
+Commands:
+  topicList                                   topics (system topics too with --system)
+  topicStatus <topic>                         each queue's min/max offset and last store time
+  createTopic <topic> --queues N [--perm P]   create a topic, or add queues to one; through a
+              [--brokers b1,b2]               name server on every live broker (or those named)
+  consumerProgress <group>                    committed offset and lag per queue, and the members
+  queryMsgById <msgId>                        a message by its unique id
+  queryMsgByKey <topic> <key>                 messages by business key
+  resetOffsetByTime <group> <topic> <time>    move a group to the first message stored at or after
+                                              <time> (ISO 8601, or ms since the epoch)
+  clusterList                                 the brokers: addresses, topics, last registration
+                                              (a standalone broker lists itself; a name server
+                                              lists every live broker registered with it)
+
+Options:
+  --endpoints <list>   broker or name server address(es) (default ws://127.0.0.1:9876/ws)
+  --json               machine-readable output
+  --timeout <ms>       request timeout (default 5000)
+  --max <n>            queryMsgByKey / queryMsgById: at most n messages (default 32)
+  -V, --version        print the version and exit
+  -h, --help           this text
+`;
+
+const options = {
+  endpoints: { type: "string", default: "ws://127.0.0.1:9876/ws" },
+  json: { type: "boolean", default: false },
+  timeout: { type: "string", default: "5000" },
+  queues: { type: "string" },
+  perm: { type: "string" },
+  brokers: { type: "string" },
+  system: { type: "boolean", default: false },
+  max: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+
+class UsageError extends Error {}
+
+const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], v: Values): Promise<Output> }> = {
+  topicList: {
+    args: [],
+    async run(admin, _a, v) {
+      const topics = await admin.topicList({ system: v.system });
+      topics.sort((x, y) => (x.topic < y.topic ? -1 : 1));
+      return { json: { topics }, text: table(["TOPIC", "QUEUES", "PERM"], topics.map((t) => [t.topic, t.queues, permText(t.perm)])) };
+    },
+  },
+  topicStatus: {
+    args: ["topic"],
+    async run(admin, [topic]) {
+      const s = await admin.topicStatus(topic);
+      const total = s.queues.reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
+      const rows = s.queues.map((q) => [q.queueId, q.minOffset, q.maxOffset, time(q.lastStoreTimestamp)]);
+      return { json: s, text: `topic ${s.topic}: ${s.queues.length} queues, ${total} messages stored\n` + table(["QUEUE", "MIN_OFFSET", "MAX_OFFSET", "LAST_STORED"], rows) };
+    },
+  },
+  createTopic: {
+    args: ["topic"],
+    async run(admin, [topic], v) {
+      if (v.queues === undefined) throw new UsageError("createTopic needs --queues N");
+      const brokers = v.brokers === undefined ? undefined : v.brokers.split(",").filter((b) => b !== "");
+      const t = await admin.createTopic(topic, count("--queues", v.queues), v.perm === undefined ? undefined : count("--perm", v.perm), brokers);
+      let text = `topic ${t.topic}: ${t.queues} queues, perm ${permText(t.perm)}\n`;
+      // Through a name server: what each broker said.
+      if (t.brokers) text += table(["BROKER", "RESULT"], t.brokers.map((b) => [b.broker, b.code ? `${b.code}: ${b.message}` : `${b.queues} queues, perm ${permText(b.perm ?? 0)}`]));
+      return { json: t, text };
+    },
+  },
+  consumerProgress: {
+    args: ["group"],
+    async run(admin, [group]) {
+      const p = await admin.consumerProgress(group);
+      const rows = p.queues.map((q) => [q.topic, q.queueId, q.brokerOffset, q.consumerOffset, q.lag, time(q.lastTimestamp)]);
+      let text = `group ${p.group}: total lag ${p.totalLag}, ${p.members.length} member(s)\n`;
+      text += table(["TOPIC", "QUEUE", "BROKER_OFFSET", "CONSUMER_OFFSET", "LAG", "LAST_STORED"], rows);
+      if (p.members.length) {
+        text += "\n" + table(["CLIENT_ID", "MODEL", "SUBSCRIPTIONS"], p.members.map((m) => [m.clientId, m.model, Object.entries(m.subscriptions).map(([t, e]) => `${t}=${e}`).join(" ")]));
+      }
+      return { json: p, text };
+    },
+  },
+  queryMsgById: {
+    args: ["msgId"],
+    async run(admin, [msgId], v) {
+      const msgs = await admin.queryMessage({ msgId, ...(v.max ? { max: count("--max", v.max) } : {}) });
+      if (msgs.length === 0) throw new BrokerError("NOT_FOUND", `no message with id "${msgId}"`);
+      return { json: { msgs: msgs.map(messageJson) }, text: msgs.map(messageBlock).join("\n") };
+    },
+  },
+  queryMsgByKey: {
+    args: ["topic", "key"],
+    async run(admin, [topic, key], v) {
+      const msgs = await admin.queryMessage({ topic, key, ...(v.max ? { max: count("--max", v.max) } : {}) });
+      const rows = msgs.map((m) => [m.id, m.topic, m.queueId, m.queueOffset, time(m.storeTimestamp), m.tags ?? "", (m.keys ?? []).join(" "), bodyPreview(m.body)]);
+      return { json: { msgs: msgs.map(messageJson) }, text: `${msgs.length} message(s) with key "${key}" in ${topic}\n` + table(["MSG_ID", "TOPIC", "QUEUE", "QUEUE_OFFSET", "STORED", "TAGS", "KEYS", "BODY"], rows) };
+    },
+  },
+  resetOffsetByTime: {
+    args: ["group", "topic", "time"],
+    async run(admin, [group, topic, when]) {
+      const timestamp = parseTime(when);
+      const offsets = await admin.resetOffset(group, topic, timestamp);
+      const rows = Object.entries(offsets).map(([q, o]) => [q, o]);
+      return {
+        json: { group, topic, timestamp, offsets },
+        text: `group ${group} on ${topic} reset to ${new Date(timestamp).toISOString()}\n` + table(["QUEUE", "NEW_OFFSET"], rows),
+      };
+    },
+  },
+  clusterList: {
+    args: [],
+    async run(admin) {
+      const c = await admin.clusterList();
+      const head = c.mode === "standalone"
+        ? "standalone broker: one broker with its own embedded name server, no cluster\n"
+        : `cluster (${c.mode}): ${c.brokers.length} broker(s)\n`;
+      const rows = c.brokers.map((b) => [b.name, b.address, b.topics, b.version, b.runtime, duration(b.uptimeMs), time(b.startedAt)]);
+      // What the name server knows: each broker's last registration and its topics.
+      const now = Date.now();
+      const reg = c.brokers.map((b) => [b.name, b.lastUpdate ? `${time(b.lastUpdate)} (${duration(now - b.lastUpdate)} ago)` : "-", (b.topicNames ?? []).join(",") || "-"]);
+      return {
+        json: c,
+        text: head + table(["BROKER", "ADDRESS", "TOPICS", "VERSION", "RUNTIME", "UPTIME", "STARTED"], rows) + "\n" + table(["BROKER", "LAST_REGISTRATION", "TOPIC_NAMES"], reg),
+      };
+    },
+  },
+};
+
+interface Output {
+  json: unknown;
+  text: string;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`actormq admin: ${(e as Error).message}\n\n${adminUsage}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const [name, ...args] = positionals;
+  if (v.version) {
+    process.stdout.write(`actormq admin ${pkg.version}\n`);
+    return 0;
+  }
+  if (v.help || !name) {
+    (v.help ? process.stdout : process.stderr).write(adminUsage);
+    return v.help ? 0 : 2;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) {
+    process.stderr.write(`actormq admin: unknown command "${name}"\n\n${adminUsage}`);
+    return 2;
+  }
+  if (args.length !== command.args.length) {
+    process.stderr.write(`actormq admin: ${name} takes ${command.args.map((a) => `<${a}>`).join(" ") || "no arguments"}\n\n${adminUsage}`);
+    return 2;
+  }
+  let admin: Admin | undefined;
+  try {
+    const timeout = count("--timeout", v.timeout);
+    admin = new Admin({ endpoints: v.endpoints, requestTimeoutMs: timeout });
+    await admin.start();
+    const out = await command.run(admin, args, v);
+    process.stdout.write(v.json ? JSON.stringify(out.json, jsonValue, 2) + "\n" : out.text);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`actormq admin: ${e.message}\n\n${adminUsage}`);
+      return 2;
+    }
+    const code = e instanceof BrokerError ? e.code : ErrorCode.INTERNAL_ERROR;
+    const message = e instanceof Error ? e.message : String(e);
+    if (v.json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + "\n");
+    process.stderr.write(`actormq admin: ${name} failed: ${code}: ${message}\n`);
+    return 1;
+  } finally {
+    await admin?.shutdown().catch(() => {});
+  }
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+export function table(headers: string[], rows: unknown[][]): string {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number"));
+  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(headers), ...cells.map(line)].join("\n") + "\n";
+}
+
+function count(flag: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, not "${text}"`);
+  return n;
+}
+
+/** ms since the epoch (digits only) or anything Date.parse reads (ISO 8601). */
+export function parseTime(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new UsageError(`<time> must be ISO 8601 (2026-01-31T12:00:00Z) or ms since the epoch, not "${text}"`);
+  return ms;
+}
+
+function permText(perm: number): string {
+  return `${perm} (${perm & 4 ? "r" : "-"}${perm & 2 ? "w" : "-"})`;
+}
+
+function time(ms: number): string {
+  return ms > 0 ? new Date(ms).toISOString() : "-";
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const parts = [[Math.floor(s / 86400), "d"], [Math.floor(s / 3600) % 24, "h"], [Math.floor(s / 60) % 60, "m"], [s % 60, "s"]] as const;
+  const first = parts.findIndex(([n]) => n > 0);
+  return first < 0 ? "0s" : parts.slice(first).map(([n, u]) => `${n}${u}`).join(" ");
+}
+
+function bodyPreview(body: unknown): string {
+  const text = typeof body === "string" ? body : body instanceof Uint8Array ? `<${body.length} bytes>` : String(body);
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > 40 ? flat.slice(0, 39) + "…" : flat;
+}
+
+function messageJson(m: MessageView): Record<string, unknown> {
+  return { ...m };
+}
+
+function messageBlock(m: MessageView): string {
+  const rows: [string, unknown][] = [
+    ["msgId", m.id],
+    ["topic", m.topic],
+    ["queueId", m.queueId],
+    ["queueOffset", m.queueOffset],
+    ["commitLogOffset", m.commitLogOffset],
+    ["storeTime", time(m.storeTimestamp)],
+    ["bornTime", time(m.born)],
+    ["reconsumeTimes", m.reconsumeTimes],
+    ["tags", m.tags ?? ""],
+    ["keys", (m.keys ?? []).join(" ")],
+    ["producerGroup", m.group ?? ""],
+    ["properties", Object.entries(m.props ?? {}).map(([k, val]) => `${k}=${val}`).join(" ")],
+    ["body", typeof m.body === "string" ? m.body : m.body instanceof Uint8Array ? `<${m.body.length} bytes>` : String(m.body)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, val]) => `${k.padEnd(w)}  ${val}`).join("\n") + "\n";
+}
+
+/** JSON for byte bodies: { base64 } so scripts get them back losslessly. */
+function jsonValue(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) {
+    let s = "";
+    for (const b of value) s += String.fromCharCode(b);
+    return { base64: btoa(s) };
+  }
+  return value;
+}
+
+// Run when this file is the entry point (node dist/admin.mjs, deno run runtime/admin-cli.ts).
+const isMain = "Deno" in globalThis ? (import.meta as { main?: boolean }).main : import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1] ?? "").href;
+if (isMain) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,41 @@
+// A broker's place in a cluster, set up after it listens: the embedded name server of a
+// standalone broker, and the registration with every name server (embedded and --namesrv).
+import pkg from "../../package.json" with { type: "json" };
+import type { Platform } from "../../platform/platform.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { Topics } from "../context.ts";
+import { BrokerRegistrar } from "./broker-registrar.ts";
+import { NameServer } from "./name-server.ts";
+
+export interface ClusterMember {
+  config: BrokerConfig;
+  platform: Platform;
+  /** The address clients dial (known once the broker listens). */
+  address: string;
+  startedAt: number;
+  topics: Pick<Topics, "all">;
+}
+
+export function joinCluster(member: ClusterMember, log: (line: string) => void): { namesrv?: NameServer; registrar: BrokerRegistrar } {
+  const { config, platform, topics } = member;
+  const namesrv = config.role === "standalone" ? new NameServer({ platform, brokerExpiryMs: config.brokerExpiryMs, log }) : undefined;
+  const registrar = new BrokerRegistrar({
+    namesrvAddrs: config.namesrvAddrs,
+    local: namesrv,
+    intervalMs: config.registerIntervalMs,
+    log,
+    platform,
+    registration: () => ({
+      brokerName: config.brokerName,
+      address: member.address,
+      // Every topic, system ones too: retry topics must be routable for their groups.
+      topics: Object.fromEntries(Object.entries(topics.all()).map(([name, t]) => [name, { queues: t.queues, perm: t.perm }])),
+      // Every broker creates a topic on its first send (topicForWrite), with this many queues.
+      autoCreateQueues: config.defaultQueues,
+      version: pkg.version,
+      runtime: platform.name,
+      startedAt: member.startedAt,
+    }),
+  });
+  return { namesrv, registrar };
+}

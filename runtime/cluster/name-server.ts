@@ -1,0 +1,199 @@
+// The name server as a service: the `namesrv` actor plus its ops (registerBroker, queryRoute,
+// clusterList, createTopic on the cluster). The same object runs embedded in a standalone broker
+// (which registers itself with it in-process) and in a `--role namesrv` process of its own.
+import { type Actor, createActor } from "xstate";
+import { BrokerError, checkTopicName, ErrorCode, isSystemTopic, type Request } from "../../protocol/mod.ts";
+import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, type NamesrvTopic, topicRoute } from "../../actors/namesrv.machine.ts";
+import type { Platform } from "../../platform/platform.ts";
+import { optional, required } from "../args.ts";
+import { PeerLink } from "./peer-link.ts";
+
+/** What a broker tells the name server about itself. */
+export interface BrokerRegistration {
+  brokerName: string;
+  address: string;
+  topics: Record<string, NamesrvTopic>;
+  /** Queues of a topic the broker creates on a first send. */
+  autoCreateQueues?: number;
+  version?: string;
+  runtime?: string;
+  startedAt?: number;
+}
+
+export interface NameServerOptions {
+  platform: Pick<Platform, "dial" | "clock">;
+  brokerExpiryMs: number;
+  log?: (line: string) => void;
+  /** Time a forwarded createTopic may take on each broker. */
+  requestTimeoutMs?: number;
+}
+
+/** An op's result fields; the caller wraps them in the response envelope. */
+type OpResult = Record<string, unknown>;
+
+const MAX_QUEUES = 1024;
+
+export class NameServer {
+  private readonly actor: Actor<ReturnType<typeof createNamesrvMachine>>;
+  /** Extra facts per broker that routes do not need (version, runtime, start time). */
+  private readonly info = new Map<string, { version?: string; runtime?: string; startedAt?: number }>();
+  private readonly links = new Map<string, PeerLink>();
+  readonly startedAt: number;
+
+  constructor(private readonly options: NameServerOptions) {
+    const { platform: { clock }, log } = options;
+    this.startedAt = clock.now();
+    this.actor = createActor(createNamesrvMachine({
+      now: () => clock.now(),
+      brokerExpiryMs: options.brokerExpiryMs,
+      brokerExpired: (name, address) => log?.(`broker ${name} (${address}) silent for ${options.brokerExpiryMs} ms: dropped from routes`),
+    }), { input: undefined });
+    this.actor.start();
+  }
+
+  get brokers(): BrokerEntry[] {
+    return liveBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now());
+  }
+
+  register(r: BrokerRegistration): void {
+    const known = this.actor.getSnapshot().context.brokers[r.brokerName];
+    if (!known || known.address !== r.address) this.options.log?.(`broker ${r.brokerName} registered from ${r.address}`);
+    this.info.set(r.brokerName, { version: r.version, runtime: r.runtime, startedAt: r.startedAt });
+    this.actor.send({ type: "REGISTER_BROKER", brokerName: r.brokerName, address: r.address, topics: r.topics, ...(r.autoCreateQueues ? { autoCreateQueues: r.autoCreateQueues } : {}) });
+  }
+
+  // ---- ops ----
+
+  registerBroker(req: Request): OpResult {
+    const brokerName = checkTopicName(required<string>(req, "brokerName", "string"));
+    const address = required<string>(req, "address", "string");
+    if (!/^wss?:\/\/[^\s]+$/.test(address)) throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "address" must be a ws:// URL, not "${address.slice(0, 100)}"`);
+    const raw = required<Record<string, unknown>>(req, "topics", "map");
+    const topics: Record<string, NamesrvTopic> = {};
+    for (const [name, t] of Object.entries(raw)) {
+      const q = (t as NamesrvTopic | null)?.queues;
+      const p = (t as NamesrvTopic | null)?.perm;
+      if (q === undefined || p === undefined || !Number.isInteger(q) || q < 1 || q > MAX_QUEUES || !Number.isInteger(p) || p < 0 || p > 7) {
+        throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: topic "${name.slice(0, 100)}" needs { queues: 1..${MAX_QUEUES}, perm: 0..7 }`);
+      }
+      topics[name] = { queues: q, perm: p };
+    }
+    const autoCreateQueues = optional<number | undefined>(req, "autoCreateQueues", "uint", undefined);
+    if (autoCreateQueues !== undefined && (autoCreateQueues < 1 || autoCreateQueues > MAX_QUEUES)) {
+      throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "autoCreateQueues" must be 1..${MAX_QUEUES}`);
+    }
+    this.register({
+      brokerName,
+      address,
+      topics,
+      autoCreateQueues,
+      version: optional<string | undefined>(req, "version", "string", undefined),
+      runtime: optional<string | undefined>(req, "runtime", "string", undefined),
+      startedAt: optional<number | undefined>(req, "startedAt", "uint", undefined),
+    });
+    return { expiryMs: this.options.brokerExpiryMs };
+  }
+
+  queryRoute(req: Request): OpResult {
+    const topic = required<string>(req, "topic", "string");
+    const autoCreate = optional(req, "autoCreate", "boolean", false);
+    const context = this.actor.getSnapshot().context;
+    const now = this.options.platform.clock.now();
+    const brokers = topicRoute(context, topic, now);
+    if (brokers.length === 0 && autoCreate) {
+      // A producer asks: the brokers that create the topic on its first send there.
+      const auto = autoCreateRoute(context, now);
+      if (auto.length > 0) return { topic, brokers: auto, autoCreate: true };
+    }
+    if (brokers.length === 0) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${topic.slice(0, 200)}" does not exist on any registered broker`);
+    return { topic, brokers };
+  }
+
+  /** `mode` is what the answering process is; the brokers are every live registered one. */
+  clusterList(mode: string): OpResult {
+    const now = this.options.platform.clock.now();
+    return {
+      mode,
+      brokers: this.brokers.map((b) => {
+        const info = this.info.get(b.brokerName) ?? {};
+        const names = Object.keys(b.topics).filter((t) => !isSystemTopic(t)).sort();
+        return {
+          name: b.brokerName,
+          address: b.address,
+          topics: names.length,
+          topicNames: names,
+          version: info.version ?? "",
+          runtime: info.runtime ?? "",
+          startedAt: info.startedAt ?? 0,
+          uptimeMs: info.startedAt ? now - info.startedAt : 0,
+          lastUpdate: b.lastUpdate,
+        };
+      }),
+    };
+  }
+
+  /**
+   * createTopic on the cluster: the name server forwards it to the chosen brokers (every live
+   * one by default), so a client needs no broker addresses. Each broker's answer goes into the
+   * table at once; the broker's own registration, which follows, says the same.
+   */
+  async createTopic(req: Request): Promise<OpResult> {
+    const topic = checkTopicName(required<string>(req, "topic", "string"));
+    const queues = optional<number | undefined>(req, "queues", "uint", undefined);
+    const perm = optional<number | undefined>(req, "perm", "uint", undefined);
+    const names = optional<unknown[] | undefined>(req, "brokers", "array", undefined);
+    const live = this.brokers;
+    let chosen = live;
+    if (names !== undefined) {
+      const unknown = names.filter((n) => typeof n !== "string" || !live.some((b) => b.brokerName === n));
+      if (unknown.length > 0) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: no live broker named ${unknown.map((n) => JSON.stringify(n)).join(", ").slice(0, 200)}`);
+      chosen = live.filter((b) => names.includes(b.brokerName));
+    }
+    if (chosen.length === 0) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "createTopic: no broker is registered with this name server");
+    const args: Record<string, unknown> = { topic };
+    if (queues !== undefined) args.queues = queues;
+    if (perm !== undefined) args.perm = perm;
+    const timeout = this.options.requestTimeoutMs ?? 3000;
+    const results = await Promise.allSettled(chosen.map((b) => this.link(b.address).request("createTopic", args, timeout)));
+    const out: Record<string, unknown>[] = [];
+    let firstError: BrokerError | undefined;
+    results.forEach((r, i) => {
+      const b = chosen[i];
+      if (r.status === "fulfilled") {
+        const t = { queues: Number(r.value.queues), perm: Number(r.value.perm) };
+        this.actor.send({ type: "TOPIC_CREATED", brokerName: b.brokerName, topic, ...t });
+        out.push({ broker: b.brokerName, ...t });
+      } else {
+        const e = r.reason instanceof BrokerError ? r.reason : new BrokerError(ErrorCode.INTERNAL_ERROR, String(r.reason));
+        firstError ??= e;
+        out.push({ broker: b.brokerName, code: e.code, message: e.message });
+      }
+    });
+    // The topic exists where it could be created; a broker that failed is named in `brokers`.
+    if (firstError && out.every((o) => o.code !== undefined)) throw new BrokerError(firstError.code, `createTopic failed on every broker; the first: ${firstError.message}`);
+    const first = out.find((o) => o.code === undefined)!;
+    return { topic, queues: first.queues, perm: first.perm, brokers: out };
+  }
+
+  close(): Promise<void> {
+    this.actor.stop();
+    return Promise.all([...this.links.values()].map((t) => t.close())).then(() => {});
+  }
+
+  private link(address: string): PeerLink {
+    let t = this.links.get(address);
+    if (!t) {
+      t = new PeerLink(address, this.options.platform, this.options.requestTimeoutMs ?? 3000);
+      this.links.set(address, t);
+    }
+    return t;
+  }
+}
+
+/** The ops a name server answers, for the dispatchers of both processes. */
+export const nameServerOps: Record<string, (ns: NameServer, req: Request, mode: string) => OpResult | Promise<OpResult>> = {
+  registerBroker: (ns, req) => ns.registerBroker(req),
+  queryRoute: (ns, req) => ns.queryRoute(req),
+  clusterList: (ns, _req, mode) => ns.clusterList(mode),
+  createTopic: (ns, req) => ns.createTopic(req),
+};

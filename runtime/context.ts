@@ -1,0 +1,213 @@
+// The seams between the broker's parts, as types only. Each service names the interfaces it
+// uses from here and gets, from runtime/broker.ts (the composition root), the objects that
+// implement them; processors get the whole ProcessorContext. Nothing here is a value and nothing
+// here imports a service, so no service imports another to use it: dependencies point one way,
+//   transports/ -> processors/ -> services/ -> actors/, storage/, protocol/, platform/.
+import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
+import type { GroupContext } from "../actors/group.machine.ts";
+import type { QueueEvent } from "../actors/queue.machine.ts";
+import type { BrokerError, Message, RequestId } from "../protocol/mod.ts";
+import type { AppendItem, AppendResult, GetResult, MessageStore } from "../storage/message-store.ts";
+import type { Clock, Files } from "../platform/platform.ts";
+import type { Hold } from "../actors/queue.machine.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { Connection } from "./session.ts";
+
+export type { Clock, Files, MessageStore };
+
+/** The actor tree as services see it: events go in; nothing is read back from a context. */
+export interface Actors {
+  send(event: BrokerEvent): void;
+  /**
+   * Straight to a queue actor (a hop through the root is measurable per pull); false when the
+   * queue has no actor.
+   */
+  sendToQueue(topic: string, queueId: number, event: QueueEvent): boolean;
+}
+
+/** The topic table (RocketMQ's TopicConfigManager). */
+export interface Topics {
+  get(topic: string): TopicConfig | undefined;
+  all(): Record<string, TopicConfig>;
+  /** The topic's config, creating it with the default queue count when auto-creation applies. */
+  forWrite(topic: string): TopicConfig;
+  /** The topic's config; TOPIC_NOT_FOUND / QUEUE_NOT_FOUND otherwise. */
+  forRead(topic: string, queueId?: number): TopicConfig;
+  /** Round-robin queue choice for sends that name no queue. */
+  nextQueue(topic: string, queues: number): number;
+  /** Creates or widens a topic; the promise says when its config is on disk. */
+  create(topic: string, queues: number, perm: number): Promise<void>;
+  /**
+   * Makes sure `topic` has queue `queueId`, in a microtask: for effects that run inside an
+   * actor's transition, where the root cannot take CREATE_TOPIC at once. `then` runs after.
+   */
+  ensureQueueSoon(topic: string, queueId: number, then?: () => void): void;
+}
+
+export type AppendOutcome = AppendResult | BrokerError;
+
+/** The append pipeline as its callers see it. */
+export interface Appender {
+  /**
+   * Queues items for the next batch. `applied` runs synchronously right after the CommitLog
+   * write (before anything else can observe the store); `done` once the write is as durable as
+   * the flush mode promises.
+   */
+  append(items: AppendItem[], done: (results: AppendOutcome[]) => void, applied?: (results: AppendResult[]) => void): void;
+}
+
+/**
+ * Told of every CommitLog write, synchronously, in the turn of the write (RocketMQ's
+ * CommitLogDispatcher): the timing wheel, the transactions, the metrics and the queue actors
+ * register one each with the append pipeline.
+ */
+export interface CommitLogDispatcher {
+  dispatch(items: readonly AppendItem[], results: readonly AppendResult[]): void;
+}
+
+/** What request handlers count. */
+export interface RequestMetrics {
+  /** Time from a send or sendBatch frame's arrival to its answer. */
+  observeSend(op: "send" | "sendBatch", seconds: number): void;
+}
+
+/** What the broker is, for answers that describe it. */
+export interface BrokerFacts {
+  readonly brokerName: string;
+  readonly address: string;
+  readonly runtime: string;
+  readonly startedAt: number;
+  readonly isClosing: boolean;
+}
+
+/** A consumer group's members and committed offsets, as the group actor holds them. */
+export type GroupView = Pick<GroupContext, "members" | "offsets">;
+
+/** Questions about consumer groups, answered by their actors. */
+export interface Groups {
+  /** The group as its actor holds it now; undefined when it has no actor. */
+  view(group: string, answer: (view: GroupView | undefined) => void): void;
+}
+
+/** Committed consumer offsets (records in RMQ_SYS_CONSUMER_OFFSETS, applied to the group actors). */
+export interface Offsets {
+  commit(group: string, topic: string, queueId: number, offset: number, done: (err?: BrokerError) => void): void;
+  /** The group's committed offset of a queue, -1 if none. */
+  committed(group: string, topic: string, queueId: number, answer: (offset: number) => void): void;
+}
+
+/** Long polling: pulls held by queue actors until a message arrives or their deadline passes. */
+export interface PullHolds {
+  read(topic: string, queueId: number, hold: Hold): GetResult;
+  /** Checks an expression (a bad one fails now, not when the hold wakes). */
+  checkExpression(expression: string): void;
+  hold(topic: string, queueId: number, hold: Hold): void;
+  answer(conn: Connection, id: RequestId, result: GetResult, topic: string): void;
+}
+
+/** A record bound for a delay level or the timer: its real queue is in the item, its offset comes at delivery. */
+export interface ScheduledItem extends AppendItem {
+  realTopic: string;
+  realQueueId: number;
+}
+
+/** Delay levels (RocketMQ's ScheduleMessageService). */
+export interface Scheduler {
+  /** The schedule record of a message for delay level `level` (1-based, already checked). */
+  item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, level: number, reconsumeTimes?: number, sent?: Uint8Array): ScheduledItem;
+  /** Stores a decoded message at a delay level, for delivery to realTopic when due. Outside actor transitions only. */
+  reput(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number | undefined, level: number, extra: { reconsumeTimes?: number }, done: (err?: BrokerError) => void): void;
+}
+
+/** Delivery at any time (RocketMQ 5's timer messages). */
+export interface Timers {
+  /** The time a message asks for (deliverAt or delayMs), checked against the maximum delay. */
+  deliverAtOf(msg: Message): number | undefined;
+  item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number, bytes?: Uint8Array): ScheduledItem;
+}
+
+/** What endTransaction answers. */
+export type EndState = "COMMITTED" | "ROLLED_BACK" | "DISCARDED" | "IN_FLIGHT" | "NOT_IN_FLIGHT";
+
+/** Transactional messages (RocketMQ's TransactionalMessageService). */
+export interface Transactions {
+  halfItem(messageMap: Record<string, unknown>, msg: Message, realTopic: string, realQueueId: number, bytes?: Uint8Array): ScheduledItem;
+  end(group: string, id: string, resolution: string, answer: (err: BrokerError | undefined, state: EndState) => void): void;
+}
+
+/** The producers of each producer group, from heartbeats (RocketMQ's ProducerManager): whom to ask about a transaction. */
+export interface Producers {
+  heartbeat(conn: Connection, groups: string[]): void;
+}
+
+/** The inspect op's subscriptions. */
+export interface Inspector {
+  subscribe(conn: Connection, reqId: RequestId, options: { intervalMs?: number; maxEvents?: number }): void;
+  unsubscribe(conn: Connection): boolean;
+}
+
+/** The connections of the front-end, by id and by client. */
+export interface Connections {
+  get(id: string): Connection | undefined;
+  /** Sends a push frame to every open session of these clients. */
+  push(clientIds: readonly string[], frame: Record<string, unknown>): void;
+  readonly size: number;
+}
+
+/** The name-server ops a broker serves from its embedded name server. */
+export interface NameServerOps {
+  readonly brokers: { brokerName: string }[];
+  registerBroker(req: Record<string, unknown>): Record<string, unknown>;
+  queryRoute(req: Record<string, unknown>): Record<string, unknown>;
+  clusterList(mode: string): Record<string, unknown>;
+}
+
+/** Everything request handlers use: they never see a socket or another handler. */
+export interface ProcessorContext {
+  readonly config: BrokerConfig;
+  readonly clock: Clock;
+  readonly store: MessageStore;
+  readonly facts: BrokerFacts;
+  readonly metrics: RequestMetrics;
+  readonly actors: Actors;
+  readonly topics: Topics;
+  readonly appends: Appender;
+  readonly groups: Groups;
+  readonly offsets: Offsets;
+  readonly locks: OrderLocks;
+  readonly pulls: PullHolds;
+  readonly schedule: Scheduler;
+  readonly timer: Timers;
+  readonly transactions: Transactions;
+  readonly producers: Producers;
+  readonly inspector: Inspector;
+  readonly connections: Connections;
+  /** The embedded name server of a standalone broker. */
+  readonly namesrv: NameServerOps | undefined;
+  reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void;
+  replyError(conn: Connection, id: RequestId | null, e: unknown): void;
+}
+
+/**
+ * The actor tree of the snapshot the broker restored, as the data it was read from (nothing
+ * here is a live actor): where start-up replays begin. Empty without a snapshot.
+ */
+export interface RestoredTree {
+  /** The context a restored actor had in the snapshot, by system id (`tx:<id>` under `txs` too). */
+  context(actorId: string): Record<string, unknown> | undefined;
+  /** The max offset a queue's actor had in the snapshot (0 without one): a replay of that queue starts there. */
+  queueMaxOffset(topic: string, queueId: number): number;
+}
+
+export interface QueueRef {
+  topic: string;
+  queueId: number;
+}
+
+/** Order locks (RocketMQ's RebalanceLockManager), held on the queue actors. */
+export interface OrderLocks {
+  /** Asks each queue for `clientId`'s lock; answers with the queues it now holds. */
+  lock(group: string, clientId: string, members: string[], queues: QueueRef[], answer: (locked: QueueRef[]) => void): void;
+  /** Frees the queues `clientId` holds; answers with the ones it held. */
+  unlock(group: string, clientId: string, queues: QueueRef[], answer: (unlocked: QueueRef[]) => void): void;
+}

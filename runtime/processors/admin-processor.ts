@@ -1,0 +1,41 @@
+// Topic administration (RocketMQ's AdminBrokerProcessor): create, list, status.
+import { BrokerError, checkTopicName, ErrorCode, type Request } from "../../protocol/mod.ts";
+import { PERM_RW } from "../../actors/broker.machine.ts";
+import { optional, required } from "../args.ts";
+import type { ProcessorContext } from "../context.ts";
+import type { Connection } from "../session.ts";
+
+const MAX_QUEUES = 1024;
+
+export function createTopic(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const topic = checkTopicName(required<string>(req, "topic", "string"));
+  const queues = optional(req, "queues", "uint", ctx.config.defaultQueues);
+  const perm = optional(req, "perm", "uint", PERM_RW);
+  if (queues < 1 || queues > MAX_QUEUES) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "queues" must be 1..${MAX_QUEUES}`);
+  if (perm > 7) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "perm" is a bit set 0..7 (4 read, 2 write)`);
+  // Answered once topics.cbor holds it: a created topic survives a SIGKILL right after.
+  const saved = ctx.topics.create(topic, queues, perm);
+  const t = ctx.topics.get(topic)!;
+  saved.then(() => ctx.reply(conn, req.id, { topic, queues: t.queues, perm: t.perm }));
+}
+
+export function topicList(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const system = optional(req, "system", "boolean", false);
+  const topics = Object.entries(ctx.topics.all())
+    .filter(([, t]) => system || !t.system)
+    .map(([topic, t]) => ({ topic, queues: t.queues, perm: t.perm }));
+  ctx.reply(conn, req.id, { topics });
+}
+
+export function topicStatus(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const topic = required<string>(req, "topic", "string");
+  const t = ctx.topics.forRead(topic);
+  const { store } = ctx;
+  const queues = Array.from({ length: t.queues }, (_, queueId) => ({
+    queueId,
+    minOffset: store.minOffset(topic, queueId),
+    maxOffset: store.maxOffset(topic, queueId),
+    lastStoreTimestamp: store.lastStoreTimestamp(topic, queueId),
+  }));
+  ctx.reply(conn, req.id, { topic, queues });
+}

@@ -1,0 +1,60 @@
+// heartbeat (RocketMQ's ClientManageProcessor): a client says who it is, which consumer groups
+// it is a member of (with their model and subscriptions) and which producer groups it sends
+// for. The first heartbeat binds the connection to its client id.
+import { BrokerError, checkTopicName, ErrorCode, parseSubscription, type Request, RETRY_PREFIX } from "../../protocol/mod.ts";
+import { PERM_RW } from "../../actors/broker.machine.ts";
+import type { ConsumeModel } from "../../actors/group.machine.ts";
+import { optional, required } from "../args.ts";
+import type { ProcessorContext } from "../context.ts";
+import type { Connection } from "../session.ts";
+
+interface GroupHeartbeat {
+  group: string;
+  model: ConsumeModel;
+  subscriptions: Record<string, string>;
+}
+
+export function heartbeat(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const clientId = required<string>(req, "clientId", "string");
+  const groups = optional<unknown[]>(req, "consumerGroups", "array", []).map(checkGroupHeartbeat);
+  const producerGroups = producerGroupsOf(req);
+  if (conn.clientId !== undefined && conn.clientId !== clientId) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: this connection belongs to client "${conn.clientId}"`);
+  }
+  conn.clientId = clientId;
+  ctx.producers.heartbeat(conn, producerGroups);
+  const now = new Set(groups.map((g) => g.group));
+  for (const old of conn.groups) if (!now.has(old)) ctx.actors.send({ type: "UNREGISTER", group: old, clientId });
+  conn.groups = now;
+  for (const g of groups) {
+    // Clustering groups get their retry topic, which every member subscribes to.
+    const retry = RETRY_PREFIX + g.group;
+    if (g.model === "clustering" && !ctx.topics.get(retry)) ctx.topics.create(retry, 1, PERM_RW);
+    ctx.actors.send({ type: "HEARTBEAT", group: g.group, clientId, model: g.model, subscriptions: g.subscriptions });
+  }
+  ctx.reply(conn, req.id, {});
+}
+
+/** The producerGroups of a heartbeat: an array of group names. */
+function producerGroupsOf(req: Request): string[] {
+  const groups = optional<unknown[]>(req, "producerGroups", "array", []);
+  for (const g of groups) if (typeof g !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "heartbeat: producerGroups must be an array of strings");
+  return groups as string[];
+}
+
+function checkGroupHeartbeat(g: unknown, i: number): GroupHeartbeat {
+  if (g === null || typeof g !== "object" || Array.isArray(g)) throw new BrokerError(ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}] must be a map`);
+  const { group, model = "clustering", subscriptions = {} } = g as Record<string, unknown>;
+  if (typeof group !== "string") throw new BrokerError(group === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}].group must be a string`);
+  checkTopicName(group); // group names follow the topic rules
+  if (model !== "clustering" && model !== "broadcasting") throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: model must be "clustering" or "broadcasting"`);
+  if (subscriptions === null || typeof subscriptions !== "object" || Array.isArray(subscriptions)) {
+    throw new BrokerError(ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}].subscriptions must be a map of topic to expression`);
+  }
+  for (const [topic, expr] of Object.entries(subscriptions)) {
+    checkTopicName(topic);
+    if (typeof expr !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, `heartbeat: the expression for "${topic}" must be a string`);
+    parseSubscription(expr);
+  }
+  return { group, model, subscriptions: subscriptions as Record<string, string> };
+}

@@ -1,0 +1,56 @@
+// The request handlers by op (RocketMQ's processor table): one module per family of ops. A
+// front-end (runtime/transports/) decodes a request and hands it to `processRequest`; a handler
+// answers through the connection it is given, and a thrown BrokerError is answered with its code.
+import { BrokerError, ErrorCode, Op, type Request } from "../../protocol/mod.ts";
+import type { ProcessorContext } from "../context.ts";
+import type { Connection } from "../session.ts";
+import { createTopic, topicList, topicStatus } from "./admin-processor.ts";
+import { heartbeat } from "./client-manage-processor.ts";
+import { commitOffset, consumerList, consumerProgress, queryOffset, resetOffset } from "./consumer-manage-processor.ts";
+import { endTransaction } from "./end-transaction-processor.ts";
+import { inspect } from "./inspect-processor.ts";
+import { lockQueues, unlockQueues } from "./order-lock-processor.ts";
+import { pull } from "./pull-processor.ts";
+import { queryMessage } from "./query-message-processor.ts";
+import { clusterList, queryRoute, registerBroker } from "./route-processor.ts";
+import { sendBack } from "./send-back-processor.ts";
+import { send, sendBatch } from "./send-processor.ts";
+import { withTestHooks } from "./test-hooks.ts";
+
+export type Processor = (ctx: ProcessorContext, conn: Connection, req: Request) => void;
+
+const processors: Partial<Record<string, Processor>> = {
+  [Op.send]: send,
+  [Op.sendBatch]: sendBatch,
+  [Op.pull]: pull,
+  [Op.commitOffset]: commitOffset,
+  [Op.queryOffset]: queryOffset,
+  [Op.createTopic]: createTopic,
+  [Op.topicList]: topicList,
+  [Op.topicStatus]: topicStatus,
+  [Op.queryRoute]: queryRoute,
+  [Op.queryMessage]: queryMessage,
+  [Op.heartbeat]: heartbeat,
+  [Op.consumerList]: consumerList,
+  [Op.consumerProgress]: consumerProgress,
+  [Op.resetOffset]: resetOffset,
+  [Op.sendBack]: sendBack,
+  [Op.clusterList]: clusterList,
+  [Op.lockQueues]: lockQueues,
+  [Op.unlockQueues]: unlockQueues,
+  [Op.inspect]: inspect,
+  [Op.registerBroker]: registerBroker,
+  [Op.endTransaction]: endTransaction,
+};
+
+/** Runs the handler of `req.op` (the envelope, id and op, is checked by the front-end). */
+export function processRequest(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const handler = Object.hasOwn(processors, req.op) ? processors[req.op] : undefined;
+  if (!handler) return ctx.replyError(conn, req.id, new BrokerError(ErrorCode.UNKNOWN_OP, `unknown op "${req.op.slice(0, 64)}"`));
+  if (ctx.facts.isClosing) return ctx.replyError(conn, req.id, new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the broker is shutting down"));
+  try {
+    handler(ctx, withTestHooks(ctx.config.testSendDelayMs, conn, req), req);
+  } catch (e) {
+    ctx.replyError(conn, req.id, e);
+  }
+}

@@ -1,0 +1,49 @@
+// Order locks for orderly consumers (RocketMQ's lockBatchMQ / unlockBatchMQ): a member of a
+// group asks for queues and gets back the ones it now holds. The locks live on the queue
+// actors (actors/order-lock.ts); a member that leaves its group loses its locks at once.
+import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
+import { required } from "../args.ts";
+import type { ProcessorContext, QueueRef } from "../context.ts";
+import type { Connection } from "../session.ts";
+
+/** Most queues one request may name (a request is answered in one turn). */
+const MAX_QUEUES_PER_REQUEST = 4096;
+
+/** { group, clientId, queues: [{topic, queueId}] } -> { group, locked: [{topic, queueId}] } */
+export function lockQueues(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const { group, clientId, queues } = checkRequest(ctx, conn, req);
+  ctx.groups.view(group, (view) => {
+    const members = Object.keys(view?.members ?? {});
+    ctx.locks.lock(group, clientId, members, queues, (locked) => ctx.reply(conn, req.id, { group, locked }));
+  });
+}
+
+/** { group, clientId, queues } -> { group, unlocked: [...] }: the queues this client held and freed. */
+export function unlockQueues(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const { group, clientId, queues } = checkRequest(ctx, conn, req);
+  ctx.locks.unlock(group, clientId, queues, (unlocked) => ctx.reply(conn, req.id, { group, unlocked }));
+}
+
+function checkRequest(ctx: ProcessorContext, conn: Connection, req: Request): { group: string; clientId: string; queues: QueueRef[] } {
+  const group = required<string>(req, "group", "string");
+  const clientId = required<string>(req, "clientId", "string");
+  const raw = required<unknown[]>(req, "queues", "array");
+  // A lock is held by a client the broker knows on this connection: no one locks for another.
+  if (conn.clientId !== clientId) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `${req.op}: this connection has not heartbeated as client "${clientId}"`);
+  }
+  if (raw.length > MAX_QUEUES_PER_REQUEST) throw new BrokerError(ErrorCode.BAD_REQUEST, `${req.op}: at most ${MAX_QUEUES_PER_REQUEST} queues per request`);
+  const queues = raw.map((q, i): QueueRef => {
+    if (q === null || typeof q !== "object" || Array.isArray(q) || q instanceof Uint8Array) {
+      throw new BrokerError(ErrorCode.WRONG_TYPE, `${req.op}: queues[${i}] must be a map { topic, queueId }`);
+    }
+    const { topic, queueId } = q as Record<string, unknown>;
+    if (typeof topic !== "string") throw new BrokerError(topic === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, `${req.op}: queues[${i}].topic must be a string`);
+    if (typeof queueId !== "number" || !Number.isInteger(queueId) || queueId < 0) {
+      throw new BrokerError(queueId === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, `${req.op}: queues[${i}].queueId must be an unsigned integer`);
+    }
+    ctx.topics.forRead(topic, queueId);
+    return { topic, queueId };
+  });
+  return { group, clientId, queues };
+}

@@ -1,0 +1,37 @@
+// pull (RocketMQ's PullMessageProcessor): read a queue and answer with the stored message bytes;
+// with nothing to return and pollMs > 0, hand the pull to long polling (PullHolds).
+import { BrokerError, ErrorCode, PullStatus, type Request } from "../../protocol/mod.ts";
+import { PERM_READ } from "../../actors/broker.machine.ts";
+import type { Hold } from "../../actors/queue.machine.ts";
+import { optional, required } from "../args.ts";
+import type { ProcessorContext } from "../context.ts";
+import type { Connection } from "../session.ts";
+
+const DEFAULT_MAX_COUNT = 32;
+const MAX_COUNT_CAP = 1000;
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
+export function pull(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const topic = required<string>(req, "topic", "string");
+  const queueId = required<number>(req, "queueId", "uint");
+  const offset = required<number>(req, "offset", "uint");
+  const maxCount = Math.min(MAX_COUNT_CAP, Math.max(1, optional(req, "maxCount", "uint", DEFAULT_MAX_COUNT)));
+  const maxBytes = Math.max(1, optional(req, "maxBytes", "uint", DEFAULT_MAX_BYTES));
+  const expression = optional(req, "expression", "string", "*");
+  const pollMs = Math.min(ctx.config.maxPollMs, optional(req, "pollMs", "uint", 0));
+  const t = ctx.topics.forRead(topic, queueId);
+  if ((t.perm & PERM_READ) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${topic}" is not readable`);
+  ctx.pulls.checkExpression(expression); // a bad expression fails now, not when the hold wakes
+  const group = optional<string | undefined>(req, "group", "string", undefined);
+  const commit = optional<number | undefined>(req, "commitOffset", "uint", undefined);
+  if (group !== undefined && commit !== undefined) ctx.offsets.commit(group, topic, queueId, commit, () => {});
+
+  const hold: Hold = { connId: conn.id, reqId: req.id, offset, maxCount, maxBytes, expression, deadline: 0 };
+  const result = ctx.pulls.read(topic, queueId, hold);
+  if (result.status === PullStatus.NO_NEW_MSG && pollMs > 0) {
+    hold.deadline = ctx.clock.now() + pollMs;
+    ctx.pulls.hold(topic, queueId, hold);
+    return;
+  }
+  ctx.pulls.answer(conn, req.id, result, topic);
+}

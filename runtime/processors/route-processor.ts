@@ -1,0 +1,49 @@
+// Routes and the cluster (the name-server ops a broker serves): a standalone broker answers from
+// its embedded name server; a cluster broker (--role broker) has none, answers queryRoute and
+// clusterList about itself, and refuses registerBroker naming the name servers to use.
+import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
+import { required } from "../args.ts";
+import type { NameServerOps, ProcessorContext } from "../context.ts";
+import type { Connection } from "../session.ts";
+import pkg from "../../package.json" with { type: "json" };
+
+export function registerBroker(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  ctx.reply(conn, req.id, embedded(ctx, "registerBroker").registerBroker(req));
+}
+
+export function queryRoute(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  if (ctx.namesrv) return ctx.reply(conn, req.id, ctx.namesrv.queryRoute(req));
+  const topic = required<string>(req, "topic", "string");
+  const t = ctx.topics.forRead(topic);
+  ctx.reply(conn, req.id, {
+    topic,
+    brokers: [{ name: ctx.facts.brokerName, address: ctx.facts.address, queues: t.queues, perm: t.perm }],
+  });
+}
+
+/** The brokers of this cluster: "standalone" while this broker is alone in its embedded name server. */
+export function clusterList(ctx: ProcessorContext, conn: Connection, req: Request): void {
+  const { facts, namesrv } = ctx;
+  if (namesrv) {
+    const alone = namesrv.brokers.every((b) => b.brokerName === facts.brokerName);
+    return ctx.reply(conn, req.id, namesrv.clusterList(alone ? "standalone" : "cluster"));
+  }
+  const now = ctx.clock.now();
+  ctx.reply(conn, req.id, {
+    mode: "standalone",
+    brokers: [{
+      name: facts.brokerName,
+      address: facts.address,
+      topics: Object.values(ctx.topics.all()).filter((t) => !t.system).length,
+      version: pkg.version,
+      runtime: facts.runtime,
+      startedAt: facts.startedAt,
+      uptimeMs: now - facts.startedAt,
+    }],
+  });
+}
+
+function embedded(ctx: ProcessorContext, op: string): NameServerOps {
+  if (!ctx.namesrv) throw new BrokerError(ErrorCode.UNKNOWN_OP, `${op}: broker ${ctx.facts.brokerName} runs with --role broker and has no name server; ask one of ${ctx.config.namesrvAddrs.join(", ")}`);
+  return ctx.namesrv;
+}

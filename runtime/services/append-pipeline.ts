@@ -1,0 +1,126 @@
+// The hot path of writes. Everything that arrives in one event-loop turn (sends from all
+// connections, offset commits) becomes one MessageStore.appendBatch, one write syscall, one
+// APPEND_BATCH event to the root, and under --flush sync one shared fsync (group commit).
+// What must follow each write in its own turn (the timing wheel's links, transaction actors,
+// metrics, the queue actors' news) is a CommitLogDispatcher registered here, called in order.
+import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
+import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
+import type { Actors, AppendOutcome, Appender, CommitLogDispatcher, MessageStore } from "../context.ts";
+
+export interface AppendPipelineDeps {
+  store: Pick<MessageStore, "appendBatch" | "waitDurable">;
+  /** Schedules fn after the current I/O turn (Platform.afterTurn). */
+  afterTurn(fn: () => void): void;
+  flush: "async" | "sync";
+}
+
+interface Pending {
+  items: AppendItem[];
+  /** Runs synchronously right after the append, before anything else can observe the store. */
+  applied?: (results: AppendResult[]) => void;
+  /** Runs once the append is as durable as the flush mode promises. */
+  done: (results: AppendOutcome[]) => void;
+}
+
+export class AppendPipeline implements Appender {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private inFlight = new Set<Promise<void>>();
+  private readonly dispatchers: CommitLogDispatcher[] = [];
+
+  constructor(private readonly deps: AppendPipelineDeps) {}
+
+  /** Adds a dispatcher, called after every write in the order of registration. */
+  addDispatcher(dispatcher: CommitLogDispatcher): void {
+    this.dispatchers.push(dispatcher);
+  }
+
+  append(items: AppendItem[], done: Pending["done"], applied?: Pending["applied"]): void {
+    if (items.length === 0) return done([]);
+    this.pending.push({ items, done, applied });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.deps.afterTurn(() => this.flush());
+    }
+  }
+
+  /** Waits until everything accepted so far is stored and answered. */
+  async drain(): Promise<void> {
+    if (this.scheduled) this.flush();
+    await Promise.all(this.inFlight);
+  }
+
+  private flush(): void {
+    if (!this.scheduled) return; // drained early
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const items = batch.length === 1 ? batch[0].items : batch.flatMap((p) => p.items);
+    const { store } = this.deps;
+    let results: AppendResult[];
+    try {
+      results = store.appendBatch(items);
+    } catch (e) {
+      // The store refused the whole batch (disk full, a closed store): nothing was written.
+      const err = e instanceof BrokerError ? e : new BrokerError(ErrorCode.INTERNAL_ERROR, String(e));
+      for (const p of batch) p.done(p.items.map(() => err));
+      return;
+    }
+    // In this turn: a timed record and its wheel entry are written together, a half message gets its actor.
+    for (const d of this.dispatchers) d.dispatch(items, results);
+    const slices: AppendResult[][] = [];
+    let at = 0;
+    for (const p of batch) {
+      const slice = results.slice(at, (at += p.items.length));
+      slices.push(slice);
+      p.applied?.(slice);
+    }
+    if (this.deps.flush === "async") {
+      batch.forEach((p, i) => p.done(slices[i]));
+      return;
+    }
+    const last = results[results.length - 1];
+    const durable = store.waitDurable(last.commitLogOffset + last.size).then(
+      () => batch.forEach((p, i) => p.done(slices[i])),
+      (e) => {
+        // Written but not known durable: say where, so a client can tell instead of resending.
+        const code = e instanceof BrokerError ? e.code : ErrorCode.FLUSH_TIMEOUT;
+        const message = e instanceof Error ? e.message : String(e);
+        batch.forEach((p, i) =>
+          p.done(p.items.map((item, k) => {
+            const r = slices[i][k];
+            return new BrokerError(code, message, { queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset });
+          })));
+      },
+    );
+    this.inFlight.add(durable);
+    durable.finally(() => this.inFlight.delete(durable));
+  }
+}
+
+/**
+ * The queue actors' dispatcher: one APPEND_BATCH to the root per write, naming each touched
+ * queue with its new max offset (the root forwards one APPENDED to each). No event per message.
+ */
+export function queueNotifier(actors: Actors): CommitLogDispatcher {
+  return {
+    dispatch(items, results) {
+      const touched = new Map<string, [string, number, number, number]>();
+      for (let i = 0; i < items.length; i++) {
+        const { topic, queueId } = items[i];
+        const r = results[i];
+        touched.set(`${topic}\u0000${queueId}`, [topic, queueId, r.queueOffset + 1, r.storeTimestamp]);
+      }
+      actors.send({ type: "APPEND_BATCH", queues: [...touched.values()] });
+    },
+  };
+}
+
+/**
+ * Why a batch was not written, or undefined if it was. An error that says where the record went
+ * (FLUSH_TIMEOUT, details) means it was written, only not known durable; any other means the
+ * store refused the whole batch and nothing was written.
+ */
+export function notWritten(results: readonly AppendOutcome[]): BrokerError | undefined {
+  return results.find((r): r is BrokerError => r instanceof BrokerError && r.code !== ErrorCode.FLUSH_TIMEOUT && r.details === undefined);
+}

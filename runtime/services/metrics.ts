@@ -1,0 +1,207 @@
+// Prometheus metrics (text exposition format 0.0.4) for GET /metrics. Counters and histograms
+// are plain numbers bumped on the hot path, once per batch or frame, never an XState event;
+// gauges (lag, pending delayed messages, connections, actors) are read from the actors and the
+// store when scraped. Hand-written: the format is small, and a library would be one more
+// dependency that must work on Node and Deno alike.
+import { SCHEDULE_TOPIC } from "../../protocol/mod.ts";
+import type { AppendItem } from "../../storage/message-store.ts";
+import type { Clock, CommitLogDispatcher, MessageStore, RequestMetrics } from "../context.ts";
+
+/** What the gauges read when scraped. */
+export interface GaugeSources {
+  clock: Clock;
+  startedAt: number;
+  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset">;
+  topicCount(): number;
+  /** Each group's committed offsets, "topic:queueId" -> offset. */
+  groupOffsets(): [group: string, offsets: Record<string, number>][];
+  /** Each delay level's progress in its schedule queue. */
+  delayProgress(): [level: number, progress: number][];
+  /** Live actors by kind, the root included. */
+  actorKinds(): Map<string, number>;
+  transactionsInFlight(): number;
+  connections(): number;
+  inspectSubscribers(): number;
+  inspectFramesSkipped(): number;
+}
+
+/** Seconds: 100 µs .. 10 s, covering an in-memory append and a slow fsync alike. */
+export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Histogram {
+  /** Per bucket (not cumulative; render accumulates), the last slot is +Inf. */
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly buckets: number[] = LATENCY_BUCKETS) {
+    this.counts = new Array(buckets.length + 1).fill(0);
+  }
+
+  observe(seconds: number): void {
+    const b = this.buckets;
+    let i = 0;
+    while (i < b.length && seconds > b[i]) i++;
+    this.counts[i]++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+interface TopicCounters {
+  msgsIn: number;
+  bytesIn: number;
+  msgsOut: number;
+  bytesOut: number;
+}
+
+export class Metrics implements CommitLogDispatcher, RequestMetrics {
+  readonly topics = new Map<string, TopicCounters>();
+  readonly sendLatency = { send: new Histogram(), sendBatch: new Histogram() };
+  readonly flushLatency = new Histogram();
+
+  /** After one CommitLog append: messages and bytes in, per topic. */
+  dispatch(items: readonly AppendItem[]): void {
+    let topic = "";
+    let c: TopicCounters | undefined;
+    for (let i = 0; i < items.length; i++) {
+      if (items[i].topic !== topic) {
+        topic = items[i].topic;
+        c = this.counters(topic);
+      }
+      c!.msgsIn++;
+      c!.bytesIn += items[i].bytes.length;
+    }
+  }
+
+  observeSend(op: "send" | "sendBatch", seconds: number): void {
+    this.sendLatency[op].observe(seconds);
+  }
+
+  /** After one pull answer: messages and bytes out. */
+  delivered(topic: string, messages: number, bytes: number): void {
+    if (messages === 0) return;
+    const c = this.counters(topic);
+    c.msgsOut += messages;
+    c.bytesOut += bytes;
+  }
+
+  private counters(topic: string): TopicCounters {
+    let c = this.topics.get(topic);
+    if (!c) this.topics.set(topic, (c = { msgsIn: 0, bytesIn: 0, msgsOut: 0, bytesOut: 0 }));
+    return c;
+  }
+
+  /** The whole exposition, gauges read now. */
+  render(src: GaugeSources): string {
+    const out = new Exposition();
+    const topics = [...this.topics.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const perTopic = (name: string, help: string, field: keyof TopicCounters) => {
+      out.family(name, "counter", help);
+      for (const [topic, c] of topics) out.sample(name, { topic }, c[field]);
+    };
+    perTopic("actormq_messages_in_total", "Messages appended to the CommitLog, per topic.", "msgsIn");
+    perTopic("actormq_bytes_in_total", "Bytes of encoded messages appended to the CommitLog (record headers excluded), per topic.", "bytesIn");
+    perTopic("actormq_messages_out_total", "Messages delivered by pull responses, per topic.", "msgsOut");
+    perTopic("actormq_bytes_out_total", "Bytes of encoded messages delivered by pull responses, per topic.", "bytesOut");
+
+    out.family("actormq_send_latency_seconds", "histogram", "Time from a send or sendBatch frame's arrival to its answer (under --flush sync, including the fsync).");
+    for (const [op, h] of Object.entries(this.sendLatency)) out.histogram("actormq_send_latency_seconds", { op }, h);
+    out.family("actormq_flush_latency_seconds", "histogram", "Duration of each CommitLog fsync.");
+    out.histogram("actormq_flush_latency_seconds", {}, this.flushLatency);
+
+    const { store } = src;
+    const lags: [Record<string, string>, number, number][] = [];
+    for (const [group, offsets] of src.groupOffsets()) {
+      for (const [key, offset] of Object.entries(offsets)) {
+        const at = key.lastIndexOf(":");
+        const topic = key.slice(0, at);
+        const queue = key.slice(at + 1);
+        const max = store.maxOffset(topic, Number(queue));
+        lags.push([{ group, topic, queue }, Math.max(0, max - Math.max(0, offset)), offset]);
+      }
+    }
+    out.family("actormq_consumer_lag", "gauge", "Messages a consumer group has not committed yet, per queue (queue max offset minus committed offset).");
+    for (const [labels, lag] of lags) out.sample("actormq_consumer_lag", labels, lag);
+    out.family("actormq_consumer_offset", "gauge", "A consumer group's committed offset, per queue.");
+    for (const [labels, , offset] of lags) out.sample("actormq_consumer_offset", labels, offset);
+
+    out.family("actormq_delayed_messages_pending", "gauge", "Delayed messages stored but not delivered yet, per delay level.");
+    let pending = 0;
+    for (const [level, progress] of src.delayProgress()) {
+      const n = Math.max(0, store.maxOffset(SCHEDULE_TOPIC, level - 1) - progress);
+      pending += n;
+      out.sample("actormq_delayed_messages_pending", { level: String(level) }, n);
+    }
+    out.family("actormq_delayed_messages_pending_total", "gauge", "Delayed messages stored but not delivered yet, all levels.");
+    out.sample("actormq_delayed_messages_pending_total", {}, pending);
+
+    out.family("actormq_transactions_in_flight", "gauge", "Transactions whose half message is stored and not yet committed, rolled back or discarded (transaction actors alive).");
+    out.sample("actormq_transactions_in_flight", {}, src.transactionsInFlight());
+
+    out.family("actormq_connections", "gauge", "Open client WebSocket connections.");
+    out.sample("actormq_connections", {}, src.connections());
+
+    out.family("actormq_inspect_subscribers", "gauge", "Connections subscribed to the inspect op (inspector pages).");
+    out.sample("actormq_inspect_subscribers", {}, src.inspectSubscribers());
+    out.family("actormq_inspect_frames_skipped_total", "counter", "Inspector frames not sent because the subscriber's socket was backed up.");
+    out.sample("actormq_inspect_frames_skipped_total", {}, src.inspectFramesSkipped());
+
+    out.family("actormq_actors", "gauge", "Live actors by kind (the root broker actor is kind \"broker\").");
+    const kinds = src.actorKinds();
+    for (const kind of [...kinds.keys()].sort()) out.sample("actormq_actors", { kind }, kinds.get(kind)!);
+
+    out.family("actormq_topics", "gauge", "Topics, system topics included.");
+    out.sample("actormq_topics", {}, src.topicCount());
+    out.family("actormq_commitlog_max_offset_bytes", "gauge", "The CommitLog's end: bytes ever appended.");
+    out.sample("actormq_commitlog_max_offset_bytes", {}, store.maxCommitLogOffset);
+    out.family("actormq_uptime_seconds", "gauge", "Seconds since this broker started.");
+    out.sample("actormq_uptime_seconds", {}, (src.clock.now() - src.startedAt) / 1000);
+    return out.text();
+  }
+}
+
+/** Builds exposition text: HELP and TYPE once per family, escaped label values. */
+class Exposition {
+  private lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string): void {
+    this.lines.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${type}`);
+  }
+
+  sample(name: string, labels: Record<string, string>, value: number): void {
+    this.lines.push(`${name}${labelText(labels)} ${formatValue(value)}`);
+  }
+
+  histogram(name: string, labels: Record<string, string>, h: Histogram): void {
+    let cumulative = 0;
+    for (let i = 0; i < h.buckets.length; i++) {
+      cumulative += h.counts[i];
+      this.sample(`${name}_bucket`, { ...labels, le: formatValue(h.buckets[i]) }, cumulative);
+    }
+    this.sample(`${name}_bucket`, { ...labels, le: "+Inf" }, h.count);
+    this.sample(`${name}_sum`, labels, h.sum);
+    this.sample(`${name}_count`, labels, h.count);
+  }
+
+  text(): string {
+    return this.lines.join("\n") + "\n";
+  }
+}
+
+export function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function labelText(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return "";
+  return `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}

@@ -1,0 +1,65 @@
+// Committed consumer offsets. A commit is a small record in the CommitLog topic
+// RMQ_SYS_CONSUMER_OFFSETS (as Kafka's __consumer_offsets), applied to the group actor right
+// after the append: it is as durable as a message, and a restart replays the commits made
+// after the last snapshot from that topic's ConsumeQueue. The group actors own the offsets;
+// this service writes and replays the records.
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, encode } from "../../protocol/mod.ts";
+import { PERM_RW } from "../../actors/broker.machine.ts";
+import { offsetKey } from "../../actors/group.machine.ts";
+import type { Actors, Appender, Clock, Groups, MessageStore, Offsets, Topics } from "../context.ts";
+import { replayQueue } from "./queue-replay.ts";
+
+interface CommitBody {
+  group: string;
+  topic: string;
+  queueId: number;
+  offset: number;
+}
+
+export interface OffsetServiceDeps {
+  clock: Clock;
+  store: Pick<MessageStore, "getMessages" | "maxOffset">;
+  topics: Topics;
+  appends: Appender;
+  actors: Actors;
+  groups: Groups;
+}
+
+export class OffsetService implements Offsets {
+  constructor(private readonly deps: OffsetServiceDeps) {}
+
+  commit(group: string, topic: string, queueId: number, offset: number, done: (err?: BrokerError) => void): void {
+    const { topics, clock, appends, actors } = this.deps;
+    if (!topics.get(CONSUMER_OFFSETS_TOPIC)) topics.create(CONSUMER_OFFSETS_TOPIC, 1, PERM_RW);
+    const body: CommitBody = { group, topic, queueId, offset };
+    const now = clock.now();
+    const id = `${group}:${topic}:${queueId}:${now}`;
+    const bytes = encode({ topic: CONSUMER_OFFSETS_TOPIC, body: encode(body), id, born: now });
+    appends.append(
+      [{ topic: CONSUMER_OFFSETS_TOPIC, queueId: 0, bytes, tagsCode: 0, msgId: id }],
+      (results) => done(results[0] instanceof BrokerError ? results[0] : undefined),
+      () => actors.send({ type: "COMMIT_OFFSET", group, topic, queueId, offset }),
+    );
+  }
+
+  committed(group: string, topic: string, queueId: number, answer: (offset: number) => void): void {
+    this.deps.groups.view(group, (view) => answer(view?.offsets[offsetKey(topic, queueId)] ?? -1));
+  }
+
+  /** Re-applies the commits recorded from queue offset `from` (where the snapshot left off); returns how many. */
+  replay(from: number): number {
+    let replayed = 0;
+    for (const rec of replayQueue(this.deps.store, CONSUMER_OFFSETS_TOPIC, 0, from, { batch: 1000, bytes: 64 * 1024 * 1024 })) {
+      let c: CommitBody;
+      try {
+        c = decode((decode(rec.message) as { body: Uint8Array }).body) as CommitBody;
+      } catch (e) {
+        console.error(`${CONSUMER_OFFSETS_TOPIC}: the record at ${rec.commitLogOffset} is unreadable (${(e as Error).message}); skipped`);
+        continue;
+      }
+      this.deps.actors.send({ type: "COMMIT_OFFSET", group: c.group, topic: c.topic, queueId: c.queueId, offset: c.offset });
+      replayed++;
+    }
+    return replayed;
+  }
+}

@@ -1,0 +1,82 @@
+// Long polling (RocketMQ's PullRequestHoldService): a pull with nothing to return and pollMs > 0
+// becomes a Hold, plain data in its queue actor's context, until an APPENDED wakes it or its
+// deadline passes; the actor then calls `release`, which reads again and answers. Reads answer
+// with the stored message bytes spliced into the response as they are.
+import { CborWriter, matchesCode, parseSubscription, PullStatus, type RequestId, type Subscription } from "../../protocol/mod.ts";
+import type { Hold } from "../../actors/queue.machine.ts";
+import type { GetResult } from "../../storage/message-store.ts";
+import type { Actors, Clock, Connections, MessageStore, PullHolds } from "../context.ts";
+import type { Connection } from "../session.ts";
+
+export interface PullHoldDeps {
+  clock: Clock;
+  store: Pick<MessageStore, "getMessages">;
+  actors: Actors;
+  connections: Connections;
+  /** Counts what a pull answer delivers (Metrics.delivered). */
+  delivered(topic: string, messages: number, bytes: number): void;
+}
+
+export class PullHoldService implements PullHolds {
+  private subscriptions = new Map<string, Subscription>();
+
+  constructor(private readonly deps: PullHoldDeps) {}
+
+  checkExpression(expression: string): void {
+    this.subscription(expression);
+  }
+
+  /** Straight to the queue actor: a pull per message at low rates makes a root hop measurable. */
+  hold(topic: string, queueId: number, hold: Hold): void {
+    const { actors } = this.deps;
+    if (!actors.sendToQueue(topic, queueId, { type: "PULL", hold })) actors.send({ type: "PULL", topic, queueId, hold }); // the root knows what to do
+  }
+
+  /** Called by a queue actor: answer held pulls. */
+  release(topic: string, queueId: number, holds: Hold[], reason: "wake" | "timeout"): void {
+    const now = this.deps.clock.now();
+    for (const hold of holds) {
+      const conn = this.deps.connections.get(hold.connId);
+      if (!conn?.open) continue; // the client left; nothing to answer
+      const result = this.read(topic, queueId, hold);
+      // Woken, but every new message was filtered out: keep waiting from past them.
+      if (reason === "wake" && result.status === PullStatus.NO_MATCHED_MSG && hold.deadline > now) {
+        this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
+        continue;
+      }
+      this.answer(conn, hold.reqId, result, topic);
+    }
+  }
+
+  read(topic: string, queueId: number, hold: Hold): GetResult {
+    const sub = this.subscription(hold.expression);
+    const match = sub.codes === null ? undefined : (code: number) => matchesCode(sub, code);
+    return this.deps.store.getMessages(topic, queueId, hold.offset, hold.maxCount, hold.maxBytes, match);
+  }
+
+  /** Writes the response around the stored bytes: no decode, no re-encode of any message. */
+  answer(conn: Connection, id: RequestId, r: GetResult, topic: string): void {
+    if (!conn.open) return;
+    let size = 128;
+    for (const rec of r.records) size += rec.message.length + 48;
+    this.deps.delivered(topic, r.records.length, size - 128 - 48 * r.records.length);
+    const w = new CborWriter(size);
+    w.map(7).text("id").value(id).text("code").int(0).text("status").text(r.status)
+      .text("nextOffset").int(r.nextOffset).text("minOffset").int(r.minOffset).text("maxOffset").int(r.maxOffset)
+      .text("msgs").array(r.records.length);
+    for (const rec of r.records) {
+      w.array(6).int(rec.queueOffset).int(rec.commitLogOffset).int(rec.storeTimestamp).int(rec.reconsumeTimes).int(rec.flags).raw(rec.message);
+    }
+    conn.socket.send(w.bytes());
+  }
+
+  private subscription(expression: string): Subscription {
+    let sub = this.subscriptions.get(expression);
+    if (!sub) {
+      sub = parseSubscription(expression);
+      if (this.subscriptions.size > 10_000) this.subscriptions.clear(); // bounded cache
+      this.subscriptions.set(expression, sub);
+    }
+    return sub;
+  }
+}
