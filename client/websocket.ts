@@ -1,6 +1,8 @@
 // The one thing that differs between runtimes: where the WebSocket constructor comes from.
-// Browsers use their global one; Node and Deno use the `ws` package (its client speaks the
-// same onopen/onmessage/onclose/onerror interface).
+// The `ws` package wherever it loads (Node, and Deno through its npm support), otherwise the
+// global WebSocket (browsers, Deno without npm packages, any runtime that has one).
+
+import { BrokerError, ErrorCode } from "../protocol/mod.ts";
 
 /** The part of the WHATWG WebSocket the client uses; `ws`'s client satisfies it too. */
 export interface WebSocketLike {
@@ -20,27 +22,38 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export const OPEN = 1;
 
 /**
- * `ws` wherever it can load (Node, and Deno through its Node compatibility), the global
- * WebSocket in browsers. Deno's built-in client writes a frame's header and payload as two
- * segments, so with Nagle's algorithm and the peer's delayed ACK a lone 1-64 KiB frame waits
- * about 44 ms (measured: 23 sends/s at one in flight against 11,500 with ws); ws sets TCP_NODELAY.
+ * `ws` when it loads, else the global WebSocket: decided by what is there, not by which runtime
+ * this looks like. `ws` comes first where both exist (Deno, Node 22+): Deno's built-in client
+ * writes a frame's header and payload as two segments, so with Nagle's algorithm and the peer's
+ * delayed ACK a lone 1-64 KiB frame waits about 44 ms (measured: 23 sends/s at one in flight
+ * against 11,500 with ws); ws sets TCP_NODELAY. Browser bundles replace `ws` with nothing
+ * (scripts/build.mjs), so they take the global one without trying.
  */
 export async function resolveWebSocket(): Promise<WebSocketConstructor> {
+  const WS = await loadWs();
+  if (WS) {
+    return class extends WS {
+      constructor(url: string) {
+        // ws masks every frame with a fresh random key (RFC 6455 5.3), as browsers do.
+        super(url, { perMessageDeflate: false });
+      }
+    } as unknown as WebSocketConstructor;
+  }
   const global = (globalThis as { WebSocket?: unknown }).WebSocket;
-  const nodeLike = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-  if (!nodeLike && typeof global === "function") return global as WebSocketConstructor;
-  // The browser bundle marks ws external and never reaches this line.
-  const ws = await import("ws");
-  const WS = (ws.default ?? ws) as unknown as new (url: string, options: object) => WebSocketLike;
-  return class extends WS {
-    constructor(url: string) {
-      // A zero mask lets ws skip XOR-masking every outgoing byte, a quarter of a busy producer's
-      // CPU when measured. Masking protects browsers' HTTP intermediaries from script-crafted
-      // frames; a Node or Deno process talking to its broker has no such script, and browsers,
-      // which use their own WebSocket, mask anyway.
-      super(url, { perMessageDeflate: false, generateMask: (mask: Uint8Array) => mask.fill(0) });
-    }
-  } as unknown as WebSocketConstructor;
+  if (typeof global === "function") return global as WebSocketConstructor;
+  throw new BrokerError(ErrorCode.CONNECTION_CLOSED, "no WebSocket here: install the ws package, or pass options.WebSocket");
+}
+
+type WsConstructor = new (url: string, options: object) => WebSocketLike;
+
+async function loadWs(): Promise<WsConstructor | null> {
+  try {
+    const ws = await import("ws");
+    const WS = (ws.default ?? ws) as unknown;
+    return typeof WS === "function" ? (WS as WsConstructor) : null;
+  } catch {
+    return null; // not installed, or not resolvable here (a bare specifier in a browser)
+  }
 }
 
 /** A received binary frame as bytes: ArrayBuffer (browsers, Deno, `ws` with "arraybuffer") or a Node Buffer. */

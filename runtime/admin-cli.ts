@@ -1,5 +1,6 @@
 // `npm run admin -- <command>` / `deno task admin <command>`: RocketMQ's mqadmin, for ActorMQ.
 // Speaks to a broker through the client SDK's Admin; prints aligned tables, or JSON with --json.
+import { realpathSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { Admin } from "../client/admin.ts";
@@ -270,8 +271,17 @@ function jsonValue(_key: string, value: unknown): unknown {
   return value;
 }
 
-// Run when this file is the entry point (node dist/admin.mjs, deno run runtime/admin-cli.ts).
-const isMain = "Deno" in globalThis ? (import.meta as { main?: boolean }).main : import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1] ?? "").href;
+// Run when this file is the entry point (node dist/admin.mjs, deno run runtime/admin-cli.ts, or the
+// actormq-admin bin: a symlink, hence the real path).
+const isMain = "Deno" in globalThis ? (import.meta as { main?: boolean }).main : import.meta.url === (await import("node:url")).pathToFileURL(realMain()).href;
+
+function realMain(): string {
+  try {
+    return realpathSync(process.argv[1] ?? "");
+  } catch {
+    return "";
+  }
+}
 if (isMain) {
   const code = await main(process.argv.slice(2));
   process.exit(code);

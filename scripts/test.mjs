@@ -22,7 +22,7 @@ const skips = [];
 // The type check runs while the Node bundles build; a filtered run is for a quick look at a few files.
 const checking = filters.length === 0 ? typecheck() : null;
 // A file that failed to build fails below, when its bundle is missing or stale.
-spawnSync(process.execPath, ["scripts/build.mjs", "--quiet"], { stdio: "inherit" });
+spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "dev"], { stdio: "inherit" });
 if (checking) {
   for (const r of await checking) {
     console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(45)} ${r.ok ? "no errors" : "errors"} (${(r.ms / 1000).toFixed(1)} s)`);

@@ -17,7 +17,7 @@ export async function typecheck() {
 }
 
 /** Deno's declarations for tsc, written again when the Deno version changes. */
-function ensureDenoTypes() {
+export function ensureDenoTypes() {
   const version = spawnSync(DENO, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0];
   const stamp = `// ${version}\n`;
   if (existsSync(DENO_TYPES) && readFileSync(DENO_TYPES, "utf8").startsWith(stamp)) return;
