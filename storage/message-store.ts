@@ -104,6 +104,9 @@ export class MessageStore {
   private unsynced: FileHandle[] = [];
   private closed = false;
   private scratch = new Uint8Array(MIN_SCAN_ENTRIES * CQ_ENTRY_SIZE);
+  /** getMessages: where and how large the records it takes are. */
+  private readonly positions: number[] = [];
+  private readonly sizes: number[] = [];
 
   private constructor(
     private readonly files: Files,
@@ -233,8 +236,11 @@ export class MessageStore {
     if (this.scratch.length < limit * CQ_ENTRY_SIZE) this.scratch = new Uint8Array(limit * CQ_ENTRY_SIZE);
     const got = cq.read(offset, limit, this.scratch);
     const dv = viewOf(this.scratch);
-    const records: StoredRecord[] = [];
+    // Which records to take, from the entries alone; then all of them read at once.
+    const positions = this.positions;
+    const sizes = this.sizes;
     const clMin = this.commitLog.minOffset;
+    let taken = 0;
     let bytes = 0;
     let consumed = 0;
     for (; consumed < got; consumed++) {
@@ -243,13 +249,14 @@ export class MessageStore {
       const pos = entryOffset(dv, at);
       if (size === 0 || pos < clMin) continue; // a hole, or a record retention deleted
       // Full before filtering, as RocketMQ: the next pull starts right after the last record taken.
-      if (records.length >= want || (records.length > 0 && bytes + size > maxBytes)) break;
+      if (taken >= want || (taken > 0 && bytes + size > maxBytes)) break;
       if (match && !match(entryTagsCode(dv, at))) continue;
-      const r = this.commitLog.read(pos, size);
-      if (!r) continue;
-      records.push(r);
+      positions[taken] = pos;
+      sizes[taken++] = size;
       bytes += size;
     }
+    const records: StoredRecord[] = [];
+    if (taken > 0) for (const r of this.commitLog.readMany(positions, sizes, taken)) if (r) records.push(r);
     return result(records.length ? "FOUND" : "NO_MATCHED_MSG", offset + consumed, records);
   }
 
