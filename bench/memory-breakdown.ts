@@ -7,6 +7,11 @@
 //   node_modules/.bin/esbuild --bundle --platform=node --format=esm --packages=external \
 //     bench/memory-breakdown.ts --outfile=dist/memory-breakdown.mjs
 //   node dist/memory-breakdown.mjs [total=1000000] [timed|plain]
+//   node dist/memory-breakdown.mjs 20000 delayed
+//
+// `delayed` is the peers bench's delayed workload: each message due a random time within 10 s
+// of its send, a PushConsumer taking them; read after the sends (no GC, as the bench reads) and
+// again once every message was delivered (no GC, and after a full GC).
 //
 // The broker runs with the broker's V8 flags (platform/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
 // more, as for the bench's brokers (e.g. --max-semi-space-size=8).
@@ -15,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getHeapSpaceStatistics } from "node:v8";
-import { Admin, Producer } from "../client/mod.ts";
+import { Admin, Producer, PushConsumer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
 import { loadPlatform } from "../platform/select.ts";
@@ -118,5 +123,63 @@ async function main(total: number, timed: boolean): Promise<void> {
   }
 }
 
+/** Per-message growth of every reading from `before`, for each of the later readings. */
+function printGrowth(total: number, before: Reading, columns: [string, Reading][]): void {
+  console.log(`growth per message (B)         ${columns.map(([name]) => name.padStart(16)).join("")}`);
+  const rest = (r: Reading) => r.rss - r.heapTotal - r.arrayBuffers;
+  for (const k of [...Object.keys(before).filter((k) => k !== "cpuMicros"), "rss - heapTotal - arrayBuffers"]) {
+    const vs = columns.map(([, r]) => ((k.startsWith("rss - ") ? rest(r) - rest(before) : r[k] - before[k]) / total));
+    if (vs.every((v) => Math.abs(v) < 0.05)) continue;
+    console.log(`${k.padEnd(30)} ${vs.map((v) => v.toFixed(1).padStart(16)).join("")}`);
+  }
+}
+
+/** The peers bench's delayed workload, itemised: sends due within 10 s, a consumer taking them. */
+async function delayed(total: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "actormq-membreak-"));
+  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: ["--expose-gc", ...BROKER_V8_FLAGS, ...brokerNodeArgs], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const replies: ((m: unknown) => void)[] = [];
+  proc.on("message", (m) => replies.shift()?.(m));
+  const ask = <T>(what?: string): Promise<T> => new Promise((resolve) => {
+    replies.push(resolve as (m: unknown) => void);
+    if (what) proc.send(what);
+  });
+  try {
+    const { url } = await ask<{ url: string }>();
+    const admin = new Admin({ endpoints: url });
+    await admin.start();
+    await admin.createTopic("Delayed", 4);
+    await admin.shutdown();
+    let arrived = 0;
+    let allArrived!: () => void;
+    const done = new Promise<void>((r) => (allArrived = r));
+    const consumer = new PushConsumer({ endpoints: url, group: "delayed", subscriptions: { Delayed: "*" }, consumeFrom: "first", handler: () => (++arrived === total && allArrived(), "SUCCESS") });
+    const producer = new Producer({ endpoints: url, group: "bench-membreak" });
+    await Promise.all([consumer.start(), producer.start()]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await ask<{ raw: Reading; gc: Reading }>("measure");
+    let next = 0;
+    await Promise.all(Array.from({ length: 1000 }, async () => {
+      while (next < total) {
+        next++;
+        await producer.send({ topic: "Delayed", body: BODY, deliverAt: Math.round(Date.now() + Math.random() * 10_000) });
+      }
+    }));
+    const pending = total - arrived;
+    const sent = await ask<{ raw: Reading; gc: Reading }>("measure");
+    await done;
+    const delivered = await ask<{ raw: Reading; gc: Reading }>("measure");
+    await Promise.all([consumer.shutdown(), producer.shutdown()]);
+    console.log(`${total} delayed messages, ${pending} pending after the sends; from the reading before the first send (raw, as the bench reads RSS):`);
+    printGrowth(total, before.raw, [["sent (raw)", sent.raw], ["delivered (raw)", delivered.raw], ["delivered (GC)", delivered.gc]]);
+    console.log(`(tail held ${delivered.gc.tailBytes} B, index ${delivered.gc.indexBytes} B)`);
+  } finally {
+    proc.send("stop");
+    await new Promise((r) => proc.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (process.argv.includes("--broker")) await child(process.argv[process.argv.indexOf("--broker") + 1]);
+else if (process.argv[3] === "delayed") await delayed(Number(process.argv[2] ?? 20_000));
 else await main(Number(process.argv[2] ?? 1_000_000), process.argv[3] !== "plain");
