@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
-import type { FileHandle, Files } from "../runtime/platform.ts";
+import type { FileHandle, Files } from "../platform/platform.ts";
 import type { StoredRecord } from "../storage/message-store.ts";
 import { bodyOf, files, item, Sandbox } from "./helpers/storage-env.ts";
 
