@@ -5,6 +5,7 @@ import { assign, enqueueActions, setup, stopChild } from "xstate";
 import { SCHEDULE_TOPIC } from "../protocol/topics.ts";
 import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } from "./delay.machine.ts";
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
+import { createPopMachine, popActorId, type PopDeps, type PopEvent } from "./pop.machine.ts";
 import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
 import { createTimerMachine, TIMER_ACTOR_ID, type TimerDeps } from "./timer.machine.ts";
 import type { TxDeps, TxEvent, TxInput } from "./transaction.machine.ts";
@@ -30,7 +31,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, TxDeps {
+export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, TxDeps, PopDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -61,6 +62,8 @@ export type BrokerEvent =
   | { type: "TX_DELIVER"; events: [id: string, event: TxEvent][] }
   /** After the op records are replayed on start: every restored transaction re-arms. */
   | { type: "TX_REARM" }
+  /** For the POP actor of a consumer group (spawned on first use). */
+  | { type: "POP"; group: string; event: PopEvent }
   | { type: "REARM" };
 
 export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
@@ -69,7 +72,7 @@ export const groupActorId = (group: string) => `group:${group}`;
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txs: createTransactionRegistryLogic(deps) },
+    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txs: createTransactionRegistryLogic(deps), pop: createPopMachine(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
@@ -134,6 +137,15 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
         enqueue.sendTo(id, forward);
       }),
+      routeToPop: enqueueActions(({ event, enqueue, self }) => {
+        const { group, event: forward } = event as Extract<BrokerEvent, { type: "POP" }>;
+        const id = popActorId(group);
+        if (!self.getSnapshot().children[id]) {
+          if (forward.type === "UNWAIT" || forward.type === "WAKE") return; // nobody waits there
+          enqueue.spawnChild("pop", { id, systemId: id, input: { group } });
+        }
+        enqueue.sendTo(id, forward);
+      }),
       // Transactions go to the transactions actor (spawned on first use), one event per batch.
       routeTx: enqueueActions(({ event, enqueue, self }) => {
         const e = event as Extract<BrokerEvent, { type: "TX_BEGIN" | "TX_DELIVER" | "TX_REARM" }>;
@@ -147,7 +159,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
       // state the broker can vouch for (storage for queues, the last snapshot for groups).
       restartChild: enqueueActions(({ context, event, enqueue }) => {
         const id = event.type.slice("xstate.error.actor.".length);
-        const src = id.startsWith("queue:") ? "queue" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id === TX_REGISTRY_ID ? "txs" : "group";
+        const src = id.startsWith("queue:") ? "queue" : id.startsWith("pop:") ? "pop" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id === TX_REGISTRY_ID ? "txs" : "group";
         enqueue(stopChild(id));
         enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
@@ -192,6 +204,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
           TX_BEGIN: { actions: "routeTx" },
           TX_DELIVER: { actions: "routeTx" },
           TX_REARM: { actions: "routeTx" },
+          POP: { actions: "routeToPop" },
           "xstate.error.actor.*": { actions: "restartChild" },
           REARM: { target: "running", reenter: true, actions: "rearmChildren" },
         },

@@ -23,7 +23,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => 
 export const brokerNodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
-  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   running.add(child);
   child.once("exit", () => running.delete(child));
   let out = "";

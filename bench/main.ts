@@ -13,6 +13,7 @@ import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
+import { grpcVersusWebSocket } from "./grpc-workloads.ts";
 import { actorLifecycleAsBroker, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
 import { QUEUES_PER_TOPIC, type ScalePoint, scaleCurve } from "./scale-workloads.ts";
 
@@ -92,6 +93,11 @@ async function main() {
   const txPlainCpu = row("broker CPU per plain send, 100 in flight", "µs");
   const txCpu = row("broker CPU per committed transaction, 100 concurrent", "µs", txPlainCpu);
   const txActors = row("of which the actors alone: spawn under txs, END, stop (a process with the broker's V8 flags, batches of 50)", "µs");
+  const grpcN = quick ? 2_000 : 20_000;
+  const gwsSend = row(`ActorMQ SDK over WebSocket: send, 1 KiB, 64 in flight (${fmt(grpcN)})`, "msg/s");
+  const grpcSend = row("RocketMQ's Node.js client over gRPC: send, same", "msg/s", gwsSend);
+  const gwsRecv = row("ActorMQ SimpleConsumer over WebSocket: receive 32 + ack each, 4 loops", "msg/s");
+  const grpcRecv = row("RocketMQ's SimpleConsumer over gRPC: receive 32 + ack each, 4 loops", "msg/s", gwsRecv);
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
@@ -101,6 +107,15 @@ async function main() {
 
   for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}/${runs}`);
+    if (on("grpc")) {
+      const dir = mkdtempSync(join(root, "broker-grpc-"));
+      const g = await grpcVersusWebSocket(dir, grpcN, 64, 4);
+      gwsSend.values.push(g.wsSend);
+      grpcSend.values.push(g.grpcSend);
+      gwsRecv.values.push(g.wsReceive);
+      grpcRecv.values.push(g.grpcReceive);
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (on("yardsticks")) raw.values.push(rawAppend(root, quick ? 20_000 : 500_000, 32));
     if (on("yardsticks")) fsync.values.push(await fsyncRate(root, quick ? 200 : 1000));
     if (on("yardsticks")) echo.values.push(await wsEcho(N, 32, 1000));

@@ -70,6 +70,16 @@ export interface ClusterTopicResult {
   message?: string;
 }
 
+/** A subscription group's settings (RocketMQ's SubscriptionGroupConfig), as POP consumption and RocketMQ's clients use them. */
+export interface SubscriptionGroupSettings {
+  /** FIFO: a message group's next message is delivered only after the one before is acked. */
+  orderly: boolean;
+  /** Retries after the first delivery; one more failure sends the message to %DLQ%<group>. */
+  maxReconsumeTimes: number;
+  /** The pause before each retry. */
+  retryPolicy: { type: "exponential"; initialMs: number; maxMs: number; multiplier: number } | { type: "customized"; delaysMs: number[] };
+}
+
 export type MessageQuery = { msgId: string; max?: number } | { topic: string; key: string; max?: number };
 
 export class Admin {
@@ -146,6 +156,18 @@ export class Admin {
     const out: Record<number, number> = {};
     for (const [q, o] of Object.entries((r.offsets ?? {}) as Record<string, number>)) out[Number(q)] = o;
     return out;
+  }
+
+  /** Sets a subscription group's settings (those given; the others keep their values). Resolves with all of them. */
+  async updateSubscriptionGroup(group: string, settings: Partial<SubscriptionGroupSettings>): Promise<SubscriptionGroupSettings> {
+    const r = await this.core.request("updateSubscriptionGroup", { ...settings, group: checkTopicName(group) });
+    return { orderly: r.orderly as boolean, maxReconsumeTimes: Number(r.maxReconsumeTimes), retryPolicy: r.retryPolicy as SubscriptionGroupSettings["retryPolicy"] };
+  }
+
+  /** A subscription group's settings (the defaults for a group never updated). */
+  async getSubscriptionGroup(group: string): Promise<SubscriptionGroupSettings> {
+    const r = await this.core.request("getSubscriptionGroup", { group: checkTopicName(group) });
+    return { orderly: r.orderly as boolean, maxReconsumeTimes: Number(r.maxReconsumeTimes), retryPolicy: r.retryPolicy as SubscriptionGroupSettings["retryPolicy"] };
   }
 
   /** The brokers of the cluster; a standalone broker lists itself. */

@@ -9,6 +9,8 @@ export type { LocalTransactionState, TransactionProducerOptions, TransactionSend
 export { PullConsumer } from "./pull-consumer.ts";
 export type { PullConsumerOptions, PullOptions, PullResult, QueueRef } from "./pull-consumer.ts";
 export { PushConsumer } from "./push-consumer.ts";
+export { SimpleConsumer } from "./simple-consumer.ts";
+export type { SimpleConsumerOptions, SimpleMessage } from "./simple-consumer.ts";
 export type { Answer, BatchMessageHandler, ConsumeResult, ConsumerStats, MessageHandler, PushConsumerOptions } from "./push-consumer.ts";
 export type { QueueStats } from "./process-queue.ts";
 export { allocateAveragely, allocateAveragelyByCircle, allocateConsistentHash } from "./allocate.ts";
@@ -16,7 +18,7 @@ export type { AllocatableQueue, AllocateContext, AllocateFunction, AllocateStrat
 export { LocalStorageOffsetStore, MemoryOffsetStore } from "./offset-store.ts";
 export type { OffsetStore, StorageLike, StoredOffset } from "./offset-store.ts";
 export { Admin } from "./admin.ts";
-export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, TopicConfig, TopicStatus } from "./admin.ts";
+export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, SubscriptionGroupSettings, TopicConfig, TopicStatus } from "./admin.ts";
 export type { ClientOptions } from "./client-core.ts";
 export type { SendMessage } from "./outgoing-message.ts";
 export type { MessageView } from "./message.ts";

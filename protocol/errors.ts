@@ -14,6 +14,7 @@ export const ErrorCode = {
   NO_PERMISSION: "NO_PERMISSION",
   FLUSH_TIMEOUT: "FLUSH_TIMEOUT",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE", // shutting down, disk full
+  INVALID_RECEIPT_HANDLE: "INVALID_RECEIPT_HANDLE", // POP: not a receipt handle of this group, or its message is visible again
   TIMEOUT: "TIMEOUT", // client side: no response in time
   CONNECTION_CLOSED: "CONNECTION_CLOSED", // client side: the socket went away with requests in flight
   INTERNAL_ERROR: "INTERNAL_ERROR",

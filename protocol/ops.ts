@@ -22,6 +22,11 @@ export const Op = {
   resetOffset: "resetOffset",
   inspect: "inspect",
   clusterList: "clusterList",
+  popMessage: "popMessage",
+  ackMessage: "ackMessage",
+  changeInvisibleDuration: "changeInvisibleDuration",
+  updateSubscriptionGroup: "updateSubscriptionGroup",
+  getSubscriptionGroup: "getSubscriptionGroup",
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];

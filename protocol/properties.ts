@@ -13,6 +13,12 @@ export const MessageProp = {
   DELIVER_AT: "DELIVER_AT",
   /** "true" on a transactional (half) message: the broker holds it until it is committed (RocketMQ's name). */
   TRAN_MSG: "TRAN_MSG",
+  /** A FIFO message's message group (RocketMQ 5's `message_group`, stored as RocketMQ's __SHARDINGKEY). */
+  MESSAGE_GROUP: "__SHARDINGKEY",
+  /** Retried and dead-lettered messages: the topic, id and queue they were first stored with. */
+  ORIGIN_TOPIC: "ORIGIN_TOPIC",
+  ORIGIN_MSG_ID: "ORIGIN_MSG_ID",
+  ORIGIN_QUEUE_ID: "ORIGIN_QUEUE_ID",
 } as const;
 
 export type MessageProp = (typeof MessageProp)[keyof typeof MessageProp];

@@ -8,6 +8,8 @@ export const SCHEDULE_TOPIC = "SCHEDULE_TOPIC_XXXX";
 export const SCHEDULE_PROGRESS_TOPIC = "RMQ_SYS_SCHEDULE_PROGRESS";
 /** Messages for delivery at an arbitrary time wait here (RocketMQ 5's rmq_sys_wheel_timer) until the timer re-puts them. */
 export const TIMER_TOPIC = "RMQ_SYS_WHEEL_TIMER";
+/** POP check-points (RocketMQ 5's revive log): a timer record per handed-out message, due when its invisibility ends. */
+export const POP_CK_TOPIC = "RMQ_SYS_POP_CK";
 export const TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC";
 export const TRANS_OP_HALF_TOPIC = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 export const TRANS_CHECK_MAX_TIME_TOPIC = "TRANS_CHECK_MAX_TIME_TOPIC";

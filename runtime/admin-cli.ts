@@ -19,6 +19,10 @@ Commands:
   queryMsgByKey <topic> <key>                 messages by business key
   resetOffsetByTime <group> <topic> <time>    move a group to the first message stored at or after
                                               <time> (ISO 8601, or ms since the epoch)
+  updateSubGroup <group> [--orderly true|false] a consumer group's settings (RocketMQ's updateSubGroup):
+              [--retry-max-times N]           FIFO or not, retries before %DLQ%<group>, and the
+              [--retry-policy JSON]           back-off, e.g. '{"type":"exponential","initialMs":1000,
+                                              "maxMs":60000,"multiplier":2}'; prints them all
   clusterList                                 the brokers: addresses, topics, last registration
                                               (a standalone broker lists itself; a name server
                                               lists every live broker registered with it)
@@ -41,6 +45,9 @@ const options = {
   brokers: { type: "string" },
   system: { type: "boolean", default: false },
   max: { type: "string" },
+  orderly: { type: "string" },
+  "retry-max-times": { type: "string" },
+  "retry-policy": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -118,6 +125,28 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
         json: { group, topic, timestamp, offsets },
         text: `group ${group} on ${topic} reset to ${new Date(timestamp).toISOString()}\n` + table(["QUEUE", "NEW_OFFSET"], rows),
       };
+    },
+  },
+  updateSubGroup: {
+    args: ["group"],
+    async run(admin, [group], v) {
+      const changes: Record<string, unknown> = {};
+      if (v.orderly !== undefined) {
+        if (v.orderly !== "true" && v.orderly !== "false") throw new UsageError("--orderly takes true or false");
+        changes.orderly = v.orderly === "true";
+      }
+      if (v["retry-max-times"] !== undefined) changes.maxReconsumeTimes = count("--retry-max-times", v["retry-max-times"]);
+      if (v["retry-policy"] !== undefined) {
+        try {
+          changes.retryPolicy = JSON.parse(v["retry-policy"]);
+        } catch {
+          throw new UsageError("--retry-policy takes JSON, e.g. '{\"type\":\"exponential\",\"initialMs\":1000,\"maxMs\":60000,\"multiplier\":2}'");
+        }
+      }
+      const s = await admin.updateSubscriptionGroup(group, changes);
+      const p = s.retryPolicy;
+      const policy = p.type === "exponential" ? `exponential ${p.initialMs}..${p.maxMs} ms x${p.multiplier}` : `customized ${p.delaysMs.join(" ")} ms`;
+      return { json: { group, ...s }, text: table(["GROUP", "ORDERLY", "RETRY_MAX_TIMES", "RETRY_POLICY"], [[group, String(s.orderly), s.maxReconsumeTimes, policy]]) };
     },
   },
   clusterList: {

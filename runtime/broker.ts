@@ -6,7 +6,7 @@ import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, encode, ErrorCode, isSystemTopic, RETRY_PREFIX, type RequestId } from "../protocol/mod.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import type { DelayContext } from "../actors/delay.machine.ts";
-import type { GroupContext } from "../actors/group.machine.ts";
+import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
 import { txActorId, type TxContext } from "../actors/transaction.machine.ts";
 import { mergeTransactionShards, TX_REGISTRY_ID } from "../actors/transactions.logic.ts";
 import { MessageStore } from "../storage/message-store.ts";
@@ -35,6 +35,10 @@ import { restoredTree } from "./restored-tree.ts";
 import type { NameServer } from "./cluster/name-server.ts";
 import type { BrokerRegistrar } from "./cluster/broker-registrar.ts";
 import { joinCluster } from "./cluster/join-cluster.ts";
+import { PopService } from "./services/pop.ts";
+import { SubscriptionGroups } from "./services/subscription-groups.ts";
+import { GrpcEndpoint } from "./transports/grpc/endpoint.ts";
+import { popActorId, type PopContext } from "../actors/pop.machine.ts";
 
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
 
@@ -51,6 +55,10 @@ export class Broker implements BrokerFacts {
   readonly timer: TimerService;
   readonly producers: ProducerRegistry;
   readonly transactions: TransactionService;
+  /** POP consumption (SimpleConsumer, RocketMQ 5 clients) and the subscription groups' settings. */
+  readonly pop: PopService;
+  /** The gRPC endpoint for RocketMQ 5 clients, when --grpc-port gives one and it could be bound. */
+  grpc?: GrpcEndpoint;
   readonly inspector: InspectService;
   /** What request handlers get: every service, through its interface. */
   readonly context: ProcessorContext;
@@ -143,6 +151,33 @@ export class Broker implements BrokerFacts {
         return txs ? Object.keys(txs.getSnapshot().children).length : 0;
       },
     });
+    this.pop = new PopService({
+      clock,
+      store,
+      topics,
+      appends,
+      timer: this.timer,
+      maxPollMs: config.maxPollMs,
+      committed: (group, topic, queueId) => {
+        const ctx = this.root.system.get(groupActorId(group))?.getSnapshot().context as GroupContext | undefined;
+        return ctx?.offsets[offsetKey(topic, queueId)] ?? -1;
+      },
+      commitNow: (group, topic, queueId, offset) => {
+        // Straight to the group actor, processed at once: a concurrent receive reads the new offset.
+        const event = { type: "COMMIT_OFFSET" as const, topic, queueId, offset };
+        const actor = this.root.system.get(groupActorId(group));
+        if (actor) actor.send(event);
+        else actors.send({ ...event, group });
+      },
+      commitItem: (group, topic, queueId, offset) => this.offsets.item(group, topic, queueId, offset),
+      popContext: (group) => this.root.system.get(popActorId(group))?.getSnapshot().context as PopContext | undefined,
+      toPop: (group, event) => {
+        const actor = this.root.system.get(popActorId(group));
+        if (actor) actor.send(event);
+        else actors.send({ type: "POP", group, event });
+      },
+    }, new SubscriptionGroups(platform.files, `${config.dataDir.replace(/\/+$/, "")}/config`));
+    this.timer.checkpoints = this.pop;
     this.inspector = new InspectService({
       clock,
       brokerName: config.brokerName,
@@ -157,6 +192,7 @@ export class Broker implements BrokerFacts {
     appends.addDispatcher(this.transactions);
     appends.addDispatcher(metrics);
     appends.addDispatcher(queueNotifier(actors));
+    appends.addDispatcher(this.pop); // wakes POP receives waiting on a touched topic
     this.context = {
       config,
       clock,
@@ -173,6 +209,7 @@ export class Broker implements BrokerFacts {
       schedule: this.schedule,
       timer: this.timer,
       transactions: this.transactions,
+      pop: this.pop,
       producers: this.producers,
       inspector: this.inspector,
       connections,
@@ -214,6 +251,10 @@ export class Broker implements BrokerFacts {
       }),
       http: (method, path) => broker.http(method, path),
     });
+    if (config.grpcPort) {
+      broker.grpc = await GrpcEndpoint.start(broker.context, (check) => (broker.transactions.externalCheck = check), config.host, config.grpcPort, log);
+      if (broker.grpc) log(`gRPC (apache.rocketmq.v2, RocketMQ 5 clients) on ${broker.grpc.address(config.host)}`);
+    }
     const cluster = joinCluster(broker, log);
     broker.namesrv = cluster.namesrv;
     broker.registrar = cluster.registrar;
@@ -279,6 +320,7 @@ export class Broker implements BrokerFacts {
     if (this.closing) return;
     this.closing = true;
     await this.server?.close();
+    await this.grpc?.close();
     await this.registrar?.close();
     await this.namesrv?.close();
     await this.appends.drain();
@@ -326,6 +368,7 @@ export class Broker implements BrokerFacts {
       armCheck: (id, at) => this.transactions.armCheck(id, at),
       checkTransaction: (tx) => this.transactions.checkTransaction(tx),
       writeEnd: (tx, action) => this.transactions.writeEnd(tx, action),
+      popWaitersDue: (group, waiters, reason) => this.pop.waitersDue(group, waiters, reason),
     });
     this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}) });
     this.root.start();
@@ -374,6 +417,7 @@ export class Broker implements BrokerFacts {
     if (kind === "timer") return { ...this.timer.restartInput() };
     if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0])) };
     if (kind === "txs") return {}; // the transactions actor takes no input
+    if (kind === "pop") return { group: rest.join(":") }; // its FIFO batches are lost: they are handed out again
     return { group: rest.join(":") };
   }
 

@@ -72,8 +72,11 @@ export function parseCommandLine(argv: readonly string[], readText: (path: strin
   }
 
   const config: Record<string, unknown> = { ...defaults };
-  if (configPath !== undefined) Object.assign(config, readConfigFile(configPath, readText));
+  const fromFile = configPath === undefined ? {} : readConfigFile(configPath, readText);
+  Object.assign(config, fromFile);
   for (const [entry, text] of fromFlags) config[entry.key] = check(entry, text, `--${entry.flag}`);
+  // The gRPC endpoint's 8081 is a standalone broker's default; a cluster role serves it only when asked.
+  if (config.role !== "standalone" && !("grpcPort" in fromFile) && ![...fromFlags.keys()].some((e) => e.key === "grpcPort")) config.grpcPort = 0;
   return { kind: "run", config: checkTogether(config as BrokerConfig) };
 }
 

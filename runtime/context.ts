@@ -123,6 +123,8 @@ export interface Scheduler {
 export interface Timers {
   /** The time a message asks for (deliverAt or delayMs), checked against the maximum delay. */
   deliverAtOf(msg: Message): number | undefined;
+  /** Cancels the timer of the record at `commitLogOffset` due at `deliverAt` (RecallMessage): "gone" once it fired. */
+  cancelAt(commitLogOffset: number, deliverAt: number): "cancelled" | "gone";
   item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number, bytes?: Uint8Array): ScheduledItem;
 }
 
@@ -162,6 +164,65 @@ export interface NameServerOps {
   clusterList(mode: string): Record<string, unknown>;
 }
 
+/** A POP receive (runtime/services/pop.ts). */
+export interface PopRequest {
+  group: string;
+  topic: string;
+  maxCount: number;
+  invisibleMs: number;
+  /** A tag expression: `*`, `TagA || TagB`. */
+  expression: string;
+  /** Long polling: how long to wait when nothing is there (capped at --max-poll). */
+  pollMs: number;
+  /** Whether the caller still waits: a receive whose caller went away pops nothing. */
+  alive?: () => boolean;
+}
+
+/** A message handed out by POP. */
+export interface PoppedMessage {
+  /** The stored message map's bytes (a copy). */
+  message: Uint8Array;
+  /** The topic the message was sent to (a retried message's origin). */
+  topic: string;
+  /** Where it is stored now (a retried message: in the retry topic). */
+  queueId: number;
+  queueOffset: number;
+  commitLogOffset: number;
+  storeTimestamp: number;
+  /** This delivery's attempt, 1 for the first. */
+  attempt: number;
+  receiptHandle: string;
+  /** When the message becomes visible again unless acked, ms since the epoch. */
+  invisibleUntil: number;
+}
+
+export type RetryPolicy =
+  | { type: "exponential"; initialMs: number; maxMs: number; multiplier: number }
+  | { type: "customized"; delaysMs: number[] };
+
+/** A subscription group's settings (RocketMQ's SubscriptionGroupConfig). */
+export interface GroupSettings {
+  /** FIFO: a message group's next message is delivered only after the one before is acked. */
+  orderly: boolean;
+  /** Retries after the first delivery; one more failure sends the message to %DLQ%<group>. */
+  maxReconsumeTimes: number;
+  /** The pause before each retry (the clients apply it when they give a message back). */
+  retryPolicy: RetryPolicy;
+}
+
+/** POP consumption (RocketMQ 5's model) and the subscription groups' settings it reads. */
+export interface PopConsumption {
+  receive(req: PopRequest, answer: (err: BrokerError | undefined, msgs: PoppedMessage[]) => void): void;
+  /** Throws INVALID_RECEIPT_HANDLE. */
+  ack(group: string, handle: string): void;
+  changeInvisible(group: string, handle: string, invisibleMs: number, answer: (err: BrokerError | undefined, handle: string, until: number) => void): void;
+  forwardToDeadLetter(group: string, handle: string, answer: (err?: BrokerError) => void): void;
+  readonly groups: {
+    get(group: string): GroupSettings;
+    update(group: string, changes: Record<string, unknown>): { settings: GroupSettings; saved: Promise<void> };
+  };
+}
+
 /** Everything request handlers use: they never see a socket or another handler. */
 export interface ProcessorContext {
   readonly config: BrokerConfig;
@@ -179,6 +240,7 @@ export interface ProcessorContext {
   readonly schedule: Scheduler;
   readonly timer: Timers;
   readonly transactions: Transactions;
+  readonly pop: PopConsumption;
   readonly producers: Producers;
   readonly inspector: Inspector;
   readonly connections: Connections;

@@ -30,6 +30,7 @@ export const OPTIONS = {
   host: opt(text("<addr>"), "Network", "127.0.0.1", "Listen address."),
   port: opt(int(0, 65535), "Network", 9876, "Listen port; 0 picks any free one."),
   maxFrameSize: opt(size(1024, 1024 ** 3), "Network", 16 * 1024 * 1024, "Largest WebSocket frame accepted; a larger one closes the socket with FRAME_TOO_LARGE."),
+  grpcPort: opt(int(0, 65535), "Network", 8081, "gRPC endpoint for RocketMQ 5's own clients (apache.rocketmq.v2, docs/ROCKETMQ-COMPAT.md); 0 for none. A port in use is reported and the broker runs without it. --role broker / namesrv serve it only when given."),
 
   // Storage
   dataDir: opt(text("<dir>"), "Storage", "./data", "Data directory: CommitLog, ConsumeQueues, IndexFiles, snapshots, topic config."),

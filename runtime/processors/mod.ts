@@ -10,6 +10,7 @@ import { commitOffset, consumerList, consumerProgress, queryOffset, resetOffset 
 import { endTransaction } from "./end-transaction-processor.ts";
 import { inspect } from "./inspect-processor.ts";
 import { lockQueues, unlockQueues } from "./order-lock-processor.ts";
+import { ackMessage, changeInvisibleDuration, getSubscriptionGroup, popMessage, updateSubscriptionGroup } from "./pop.ts";
 import { pull } from "./pull-processor.ts";
 import { queryMessage } from "./query-message-processor.ts";
 import { clusterList, queryRoute, registerBroker } from "./route-processor.ts";
@@ -41,6 +42,11 @@ const processors: Partial<Record<string, Processor>> = {
   [Op.inspect]: inspect,
   [Op.registerBroker]: registerBroker,
   [Op.endTransaction]: endTransaction,
+  [Op.popMessage]: popMessage,
+  [Op.ackMessage]: ackMessage,
+  [Op.changeInvisibleDuration]: changeInvisibleDuration,
+  [Op.updateSubscriptionGroup]: updateSubscriptionGroup,
+  [Op.getSubscriptionGroup]: getSubscriptionGroup,
 };
 
 /** Runs the handler of `req.op` (the envelope, id and op, is checked by the front-end). */

@@ -7,6 +7,7 @@ import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, encode } from "../../proto
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import { offsetKey } from "../../actors/group.machine.ts";
 import type { Actors, Appender, Clock, Groups, MessageStore, Offsets, Topics } from "../context.ts";
+import type { AppendItem } from "../../storage/message-store.ts";
 import { replayQueue } from "./queue-replay.ts";
 
 interface CommitBody {
@@ -28,15 +29,21 @@ export interface OffsetServiceDeps {
 export class OffsetService implements Offsets {
   constructor(private readonly deps: OffsetServiceDeps) {}
 
-  commit(group: string, topic: string, queueId: number, offset: number, done: (err?: BrokerError) => void): void {
-    const { topics, clock, appends, actors } = this.deps;
+  /** The record of a commit, for a caller that appends it with other records (outside actor transitions: it may create the topic). */
+  item(group: string, topic: string, queueId: number, offset: number): AppendItem {
+    const { topics, clock } = this.deps;
     if (!topics.get(CONSUMER_OFFSETS_TOPIC)) topics.create(CONSUMER_OFFSETS_TOPIC, 1, PERM_RW);
     const body: CommitBody = { group, topic, queueId, offset };
     const now = clock.now();
     const id = `${group}:${topic}:${queueId}:${now}`;
     const bytes = encode({ topic: CONSUMER_OFFSETS_TOPIC, body: encode(body), id, born: now });
+    return { topic: CONSUMER_OFFSETS_TOPIC, queueId: 0, bytes, tagsCode: 0, msgId: id };
+  }
+
+  commit(group: string, topic: string, queueId: number, offset: number, done: (err?: BrokerError) => void): void {
+    const { appends, actors } = this.deps;
     appends.append(
-      [{ topic: CONSUMER_OFFSETS_TOPIC, queueId: 0, bytes, tagsCode: 0, msgId: id }],
+      [this.item(group, topic, queueId, offset)],
       (results) => done(results[0] instanceof BrokerError ? results[0] : undefined),
       () => actors.send({ type: "COMMIT_OFFSET", group, topic, queueId, offset }),
     );

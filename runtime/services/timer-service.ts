@@ -18,10 +18,10 @@
 // (its files lost a tail the CommitLog kept, or were remade for a new --timer-max-delay, which
 // keeps the cursor: records due at or before it were delivered and are not linked again; those
 // delivered in the second or two after it may be delivered again: at least once).
-import { BrokerError, decode, ErrorCode, type Message, MessageProp, TIMER_TOPIC } from "../../protocol/mod.ts";
+import { BrokerError, decode, ErrorCode, type Message, MessageProp, POP_CK_TOPIC, TIMER_TOPIC } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { TimerContext } from "../../actors/timer.machine.ts";
-import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
+import type { AppendItem, AppendResult, StoredRecord } from "../../storage/message-store.ts";
 import { TimerStore } from "../../storage/timer-wheel.ts";
 import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 import type { Actors, AppendOutcome, Appender, Clock, CommitLogDispatcher, Files, MessageStore, ScheduledItem, Timers, Topics } from "../context.ts";
@@ -53,6 +53,14 @@ const RETRY_MS = 1000;
 /** Into the timer topic: its time moves from deliverAt/delayMs into props, with the real queue. */
 const TO_TIMER = new MessageRewrite({ drop: ["deliverAt", "delayMs"], setProps: [MessageProp.REAL_TOPIC, MessageProp.REAL_QID, MessageProp.DELIVER_AT] });
 
+/** A timer-topic item; once stored, `timerLink` names its timer-log entry (what cancel takes). */
+export interface TimedItem extends AppendItem {
+  timerLink?: number;
+}
+
+/** What cancel found: the timer was cancelled, or it had fired (or never existed). */
+export type CancelOutcome = "cancelled" | "gone";
+
 interface Pending {
   at: number;
   second: number;
@@ -72,8 +80,50 @@ export class TimerService implements Timers, CommitLogDispatcher {
   /** When the actor will next tick: a new timer earlier than this wakes it. */
   private armedAt = 0;
   private topicReady = false;
+  /** Links of cancelled timers that may sit in the heap: skipped when they come up. */
+  private cancelled = new Set<number>();
+  /** Links of timers fired whose re-put is not yet written: too late to cancel them. */
+  private firing = new Set<number>();
 
   constructor(private readonly deps: TimerServiceDeps) {}
+
+  /** POP check-points that come due (the POP service; set by the broker). */
+  checkpoints?: { revive(ckRecord: StoredRecord): AppendItem | null };
+
+  /** The timer topic exists (outside actor transitions only). */
+  ensureTopic(): void {
+    if (this.topicReady) return;
+    if (!this.deps.topics.get(TIMER_TOPIC)) this.deps.topics.create(TIMER_TOPIC, 1, PERM_RW);
+    this.topicReady = true;
+  }
+
+  /**
+   * Cancels a pending timer (RecallMessage, a POP ack): its entry is marked delivered, so neither
+   * this run nor a restart fires it. `commitLogOffset` must be its record's, so a stale or forged
+   * link cancels nothing.
+   */
+  cancel(link: number, commitLogOffset: number): CancelOutcome {
+    const e = this.store?.log.read(link);
+    if (!e || e.commitLogOffset !== commitLogOffset || e.delivered || this.firing.has(link)) return "gone";
+    this.store!.log.markDelivered(link, e.size);
+    if (Math.floor(e.deliverAt / 1000) <= this.loadedThrough) this.cancelled.add(link);
+    return "cancelled";
+  }
+
+  /** Whether the timer is still to fire (not delivered, cancelled or firing). */
+  isPending(link: number, commitLogOffset: number): boolean {
+    const e = this.store?.log.read(link);
+    return !!e && e.commitLogOffset === commitLogOffset && !e.delivered && !this.firing.has(link);
+  }
+
+  /** Cancels the timer of the record at `commitLogOffset`, due at `deliverAt` (a recall handle says both). */
+  cancelAt(commitLogOffset: number, deliverAt: number): CancelOutcome {
+    const second = Math.floor(deliverAt / 1000);
+    for (const e of this.store?.entriesOf(second) ?? []) {
+      if (e.commitLogOffset === commitLogOffset) return this.cancel(e.link, commitLogOffset);
+    }
+    return "gone";
+  }
 
   /** When a message asks for a time (deliverAt or delayMs): that time, checked against the maximum delay. */
   deliverAtOf(msg: Message): number | undefined {
@@ -94,10 +144,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
    * allows, which spares a full re-encode (the body included); else the map is re-encoded.
    */
   item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number, bytes?: Uint8Array): ScheduledItem {
-    if (!this.topicReady) {
-      if (!this.deps.topics.get(TIMER_TOPIC)) this.deps.topics.create(TIMER_TOPIC, 1, PERM_RW);
-      this.topicReady = true;
-    }
+    this.ensureTopic();
     const keys = messageMap.keys;
     return {
       topic: TIMER_TOPIC,
@@ -173,15 +220,18 @@ export class TimerService implements Timers, CommitLogDispatcher {
     let earliest = Infinity;
     let linked = -1;
     const timed: { commitLogOffset: number; size: number; deliverAt: number }[] = [];
+    const timedItems: TimedItem[] = [];
     for (let i = 0; i < items.length; i++) {
       if (items[i].topic !== TIMER_TOPIC) continue;
       // A time in a second already delivered goes into the next one.
       const { commitLogOffset, size, queueOffset } = results[i];
       timed.push({ commitLogOffset, size, deliverAt: Math.max(items[i].tagsCode, (this.cursor + 1) * 1000) });
+      timedItems.push(items[i]);
       linked = queueOffset + 1;
     }
     if (timed.length === 0) return;
     const links = this.store.addMany(timed);
+    for (let k = 0; k < links.length; k++) timedItems[k].timerLink = links[k];
     timed.forEach(({ commitLogOffset, size, deliverAt: at }, i) => {
       const second = Math.floor(at / 1000);
       if (second > this.loadedThrough) return;
@@ -226,8 +276,16 @@ export class TimerService implements Timers, CommitLogDispatcher {
         break;
       }
       const t = this.heap.peek()!;
+      if (this.cancelled.delete(t.link)) {
+        // Cancelled after its second was loaded: it counts as delivered, with nothing to re-put.
+        this.heap.pop();
+        this.pending.set(t.second, (this.pending.get(t.second) ?? 1) - 1);
+        continue;
+      }
       const rec = store.readRecord(t.commitLogOffset);
-      const item = rec ? reputItem(rec, TIMER_TOPIC) : null;
+      let item = rec ? reputItem(rec, TIMER_TOPIC) : null;
+      // A POP check-point: its message was not acked in time (runtime/services/pop.ts).
+      if (rec && item?.topic === POP_CK_TOPIC) item = this.checkpoints?.revive(rec) ?? null;
       if (!rec) console.error(`${TIMER_TOPIC}: the record at ${t.commitLogOffset} is gone (retention?); its timer is dropped`);
       if (item && !((topics.get(item.topic)?.queues ?? 0) > item.queueId)) {
         // Its topic (or queue) is missing: created right after this transition, then a tick again.
@@ -236,6 +294,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
       }
       this.heap.pop();
       fired.push(t);
+      this.firing.add(t.link);
       if (item) items.push(item);
     }
     if (items.length > 0) appends.append(items, (results) => this.delivered(fired, results));
@@ -260,6 +319,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
     // Nothing was written: the timers go back into the heap and are fired again shortly.
     const failed = notWritten(results);
     if (this.deps.isClosing() && failed) return;
+    for (const t of fired) this.firing.delete(t.link);
     if (failed) {
       console.error(`timer: re-put of ${fired.length} messages failed (${failed.message}); retrying`);
       for (const t of fired) this.heap.push(t.at, t);

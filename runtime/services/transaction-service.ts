@@ -98,6 +98,12 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
   private outbox: [string, TxEvent][] = [];
   private closed = false;
 
+  /**
+   * Another front-end's way to ask a producer (the gRPC endpoint's, for RocketMQ 5 producers,
+   * which have no group): true when it asked one.
+   */
+  externalCheck?: (tx: TxContext) => boolean;
+
   constructor(private readonly deps: TransactionServiceDeps) {}
 
   /**
@@ -162,7 +168,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
   /** Pushes checkTransaction to one open connection of a producer of the group, in turn. */
   checkTransaction(tx: TxContext): boolean {
     const conn = this.deps.producers.pick(tx.group);
-    if (!conn) return false;
+    if (!conn) return this.externalCheck?.(tx) ?? false;
     const rec = this.deps.store.readRecord(tx.halfOffset);
     if (!rec) return false;
     let m: Record<string, unknown>;

@@ -17,6 +17,7 @@ export function brokerDeps(own: Partial<BrokerDeps> & Pick<BrokerDeps, "now">): 
     armCheck: () => {},
     checkTransaction: () => false,
     writeEnd: () => {},
+    popWaitersDue: () => {},
     ...own,
   };
 }

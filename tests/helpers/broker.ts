@@ -18,7 +18,7 @@ export function tempDir(prefix = "actormq-"): { path: string; remove(): void } {
 export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promise<{ broker: Broker; url: string; dir: string; stop(): Promise<void> }> {
   const dir = overrides.dataDir ?? tempDir().path;
   const platform = await loadPlatform();
-  const broker = await Broker.start(platform, { ...defaults, port: 0, dataDir: dir, ...overrides });
+  const broker = await Broker.start(platform, { ...defaults, port: 0, grpcPort: 0, dataDir: dir, ...overrides });
   return {
     broker,
     url: broker.address,
