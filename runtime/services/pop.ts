@@ -8,7 +8,7 @@
 //            once, so a concurrent receive cannot take the same messages; a commit record is
 //            appended after the check-points, so a torn write never keeps a commit without them).
 //            Each handed-out message gets a check-point (CK) record: a timer record on the
-//            persistent timing wheel (runtime/ops/timer.ts) due when its invisibility ends,
+//            persistent timing wheel (runtime/services/timer-service.ts) due when its invisibility ends,
 //            naming the group, the message and its delivery attempt. The receipt handle names
 //            the CK's timer-log entry and CommitLog offset.
 //   ack      cancels the CK's timer (one 4-byte mark in the timer log: a restart skips it too).
