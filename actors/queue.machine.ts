@@ -1,12 +1,13 @@
 // One queue of one topic: its offsets, permission and the long-poll pulls it holds.
 // Bodies never come here: the actor learns of appends as one APPENDED per batch, and a held
-// pull is plain data naming the connection and request; releasing it is an injected effect.
+// pull is plain data naming the session and request; releasing it is an injected effect.
 import { assign, setup } from "xstate";
 import { lockHolder, type OrderLocks, releaseLeft, tryLock, unlock } from "./order-lock.ts";
 
 /** A pull the queue holds until a message arrives or its deadline passes. */
 export interface Hold {
-  connId: string;
+  /** The session that asked (runtime/session.ts): the answer goes there, if it is still open. */
+  sessionId: string;
   reqId: number | string;
   offset: number;
   maxCount: number;

@@ -3,7 +3,7 @@
 // the actors' injected effects to the services, and starts the front-end. Everything hangs off
 // this object (no globals), so tests run two in a process.
 import { type Actor, type AnyActorRef, createActor } from "xstate";
-import { BrokerError, CONSUMER_OFFSETS_TOPIC, encode, ErrorCode, isSystemTopic, RETRY_PREFIX, type RequestId } from "../protocol/mod.ts";
+import { CONSUMER_OFFSETS_TOPIC, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import type { DelayContext } from "../actors/delay.machine.ts";
 import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
@@ -13,8 +13,8 @@ import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Platform, Server } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
-import type { Actors, BrokerFacts, Connections, Groups, ProcessorContext } from "./context.ts";
-import type { Connection } from "./session.ts";
+import type { Actors, BrokerFacts, Groups, ProcessorContext } from "./context.ts";
+import { type Session, SessionRegistry } from "./session.ts";
 import { AppendPipeline, queueNotifier } from "./services/append-pipeline.ts";
 import { InspectService } from "./services/inspect-service.ts";
 import { Metrics } from "./services/metrics.ts";
@@ -43,7 +43,8 @@ import { popActorId, type PopContext } from "../actors/pop.machine.ts";
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
 
 export class Broker implements BrokerFacts {
-  readonly connections = new Map<string, Connection>();
+  /** Every front-end's open sessions; a front-end registers each one it opens and closes. */
+  readonly sessions = new SessionRegistry();
   readonly actors: Actors;
   readonly topics: TopicService;
   readonly appends: AppendPipeline;
@@ -112,14 +113,8 @@ export class Broker implements BrokerFacts {
     };
     this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups });
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
-    const connections: Connections = {
-      get: (id) => this.connections.get(id),
-      push: (clientIds, frame) => this.push(clientIds, frame),
-      get size() {
-        return broker.connections.size;
-      },
-    };
-    this.pulls = new PullHoldService({ clock, store, actors, connections, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
+    const sessions = this.sessions;
+    this.pulls = new PullHoldService({ clock, store, actors, sessions, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
     this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing });
     this.timer = new TimerService({
       clock,
@@ -184,7 +179,6 @@ export class Broker implements BrokerFacts {
       root: () => this.root as unknown as AnyActorRef,
       store,
       topicCounters: () => metrics.topics,
-      reply: (conn, id, result) => this.reply(conn, id, result),
     });
     // In this order, in the turn of each write: the wheel links its timers, half messages get
     // their transaction actors, the counters count, and the queue actors hear of it last.
@@ -212,13 +206,14 @@ export class Broker implements BrokerFacts {
       pop: this.pop,
       producers: this.producers,
       inspector: this.inspector,
-      connections,
+      sessions,
       get namesrv() {
         return broker.namesrv;
       },
-      reply: (conn, id, result) => this.reply(conn, id, result),
-      replyError: (conn, id, e) => this.replyError(conn, id, e),
     };
+    // A session that ends leaves its consumer groups at once (RocketMQ does so on channel
+    // close), its producer groups and its inspect subscription.
+    sessions.onClose((session) => this.sessionClosed(session));
   }
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
@@ -245,10 +240,7 @@ export class Broker implements BrokerFacts {
       host: config.host,
       port: config.port,
       maxFrameSize: config.maxFrameSize,
-      socket: webSocketHandlers(broker.context, {
-        opened: (conn) => broker.connections.set(conn.id, conn),
-        closed: (conn) => broker.connectionClosed(conn),
-      }),
+      socket: webSocketHandlers(broker.context, broker.sessions),
       http: (method, path) => broker.http(method, path),
     });
     if (config.grpcPort) {
@@ -280,27 +272,6 @@ export class Broker implements BrokerFacts {
 
   send(event: BrokerEvent): void {
     this.root.send(event);
-  }
-
-  reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void {
-    if (conn.open) conn.socket.send(encode({ id, code: 0, ...result }));
-  }
-
-  replyError(conn: Connection, id: RequestId | null, e: unknown): void {
-    const code = e instanceof BrokerError ? e.code : ErrorCode.INTERNAL_ERROR;
-    const message = e instanceof Error ? e.message : String(e);
-    if (code === ErrorCode.INTERNAL_ERROR) console.error("internal error:", e);
-    const details = e instanceof BrokerError ? e.details : undefined;
-    if (conn.open) conn.socket.send(encode({ id, code, message, ...details }));
-  }
-
-  /** Sends a push frame to every open connection of these clients. */
-  push(clientIds: readonly string[], frame: Record<string, unknown>): void {
-    const wanted = new Set(clientIds);
-    const bytes = encode(frame);
-    for (const conn of this.connections.values()) {
-      if (conn.open && conn.clientId !== undefined && wanted.has(conn.clientId)) conn.socket.send(bytes);
-    }
   }
 
   /** Captures the tree and its CommitLog offset now, writes it in the background. */
@@ -336,12 +307,10 @@ export class Broker implements BrokerFacts {
     return this.closing;
   }
 
-  /** A connection closed: its client leaves its groups at once (RocketMQ does so on channel close). */
-  private connectionClosed(conn: Connection): void {
-    this.connections.delete(conn.id);
-    this.inspector.unsubscribe(conn);
-    for (const group of conn.groups) this.send({ type: "UNREGISTER", group, clientId: conn.clientId! });
-    this.producers.closed(conn);
+  private sessionClosed(session: Session): void {
+    this.inspector.unsubscribe(session);
+    for (const group of session.groups) this.send({ type: "UNREGISTER", group, clientId: session.clientId! });
+    this.producers.closed(session);
   }
 
   private restore(log: (line: string) => void): void {
@@ -361,7 +330,7 @@ export class Broker implements BrokerFacts {
       membersChanged: (group, clientIds, topics) => {
         // Order locks of departed members are freed now, rather than at their expiry.
         this.send({ type: "RELEASE_LEFT", group, members: clientIds, topics: [...topics, RETRY_PREFIX + group] });
-        this.push(clientIds, { op: "rebalance", group, clientIds });
+        this.sessions.push(clientIds, { op: "rebalance", group, clientIds });
       },
       checkIntervalMs: this.config.transactionCheckIntervalMs,
       maxChecks: this.config.transactionCheckMax,
@@ -445,7 +414,7 @@ export class Broker implements BrokerFacts {
         return kinds;
       },
       transactionsInFlight: () => this.transactions.inFlight(),
-      connections: () => this.connections.size,
+      sessions: () => this.sessions.size,
       inspectSubscribers: () => this.inspector.subscriberCount,
       inspectFramesSkipped: () => this.inspector.skipped,
     };

@@ -11,9 +11,9 @@ import type { AppendItem, AppendResult, GetResult, MessageStore } from "../stora
 import type { Clock, Files } from "../platform/platform.ts";
 import type { Hold } from "../actors/queue.machine.ts";
 import type { BrokerConfig } from "./config.ts";
-import type { Connection } from "./session.ts";
+import type { Session } from "./session.ts";
 
-export type { Clock, Files, MessageStore };
+export type { Clock, Files, MessageStore, Session };
 
 /** The actor tree as services see it: events go in; nothing is read back from a context. */
 export interface Actors {
@@ -102,7 +102,7 @@ export interface PullHolds {
   /** Checks an expression (a bad one fails now, not when the hold wakes). */
   checkExpression(expression: string): void;
   hold(topic: string, queueId: number, hold: Hold): void;
-  answer(conn: Connection, id: RequestId, result: GetResult, topic: string): void;
+  answer(session: Session, id: RequestId, result: GetResult, topic: string): void;
 }
 
 /** A record bound for a delay level or the timer: its real queue is in the item, its offset comes at delivery. */
@@ -139,18 +139,18 @@ export interface Transactions {
 
 /** The producers of each producer group, from heartbeats (RocketMQ's ProducerManager): whom to ask about a transaction. */
 export interface Producers {
-  heartbeat(conn: Connection, groups: string[]): void;
+  heartbeat(session: Session, groups: string[]): void;
 }
 
 /** The inspect op's subscriptions. */
 export interface Inspector {
-  subscribe(conn: Connection, reqId: RequestId, options: { intervalMs?: number; maxEvents?: number }): void;
-  unsubscribe(conn: Connection): boolean;
+  subscribe(session: Session, reqId: RequestId, options: { intervalMs?: number; maxEvents?: number }): void;
+  unsubscribe(session: Session): boolean;
 }
 
-/** The connections of the front-end, by id and by client. */
-export interface Connections {
-  get(id: string): Connection | undefined;
+/** Every front-end's open sessions, by id and by client (runtime/session.ts's SessionRegistry). */
+export interface Sessions {
+  get(id: string): Session | undefined;
   /** Sends a push frame to every open session of these clients. */
   push(clientIds: readonly string[], frame: Record<string, unknown>): void;
   readonly size: number;
@@ -223,7 +223,10 @@ export interface PopConsumption {
   };
 }
 
-/** Everything request handlers use: they never see a socket or another handler. */
+/**
+ * Everything request handlers use. A processor is `(ctx, session, req) => void`: it answers
+ * through the session it is given and never sees a socket or another handler.
+ */
 export interface ProcessorContext {
   readonly config: BrokerConfig;
   readonly clock: Clock;
@@ -243,11 +246,9 @@ export interface ProcessorContext {
   readonly pop: PopConsumption;
   readonly producers: Producers;
   readonly inspector: Inspector;
-  readonly connections: Connections;
+  readonly sessions: Sessions;
   /** The embedded name server of a standalone broker. */
   readonly namesrv: NameServerOps | undefined;
-  reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void;
-  replyError(conn: Connection, id: RequestId | null, e: unknown): void;
 }
 
 /**

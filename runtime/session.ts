@@ -1,11 +1,90 @@
-// A client's connection to the broker, as the request handlers see it.
-import type { ServerSocket } from "../platform/platform.ts";
+// A client's session with the broker, whatever carries it. A front-end (runtime/transports/)
+// makes one per connection or stream, registers it with the broker's Sessions, and hands each
+// request to the processors together with its session; processors answer through the session
+// and never see a socket. Registries that must reach a client later (producers asked about
+// transactions, held pulls, order locks, rebalance and inspect pushes) keep sessions too.
+import { BrokerError, ErrorCode, type RequestId } from "../protocol/mod.ts";
 
-export interface Connection {
-  id: string;
-  socket: ServerSocket;
-  open: boolean;
-  clientId?: string;
-  /** Consumer groups this connection's client heartbeats for: it leaves them when it closes. */
+export interface Session {
+  /** Unique in this broker process; a front-end's own prefix keeps its ids apart ("ws-1"). */
+  readonly id: string;
+  /** What carries it ("websocket", "grpc"), for logs and the inspector. */
+  readonly transport: string;
+  /** The peer's address as the front-end saw it. */
+  readonly remoteAddress: string;
+  /** False once closed: answers and pushes to a closed session are dropped. */
+  readonly open: boolean;
+  /** Who the peer proved to be (set by authentication; undefined while anonymous). */
+  identity: string | undefined;
+  /** The client id its first heartbeat bound it to. */
+  clientId: string | undefined;
+  /** Consumer groups its client heartbeats for: it leaves them when the session closes. */
   groups: Set<string>;
+  /** Answers request `id` with `{ id, code: 0, ...result }`. */
+  reply(id: RequestId, result: Record<string, unknown>): void;
+  /** Answers request `id` with the error's code, message and details (INTERNAL_ERROR for anything not a BrokerError). */
+  fail(id: RequestId | null, error: unknown): void;
+  /**
+   * Answers with a whole response frame already encoded (CBOR, protocol/frame.ts): what pull
+   * and queryMessage write around the stored message bytes without decoding them. A front-end
+   * that does not carry CBOR frames decodes it.
+   */
+  replyEncoded(frame: Uint8Array): void;
+  /** Sends a frame the client did not ask for (rebalance, resetOffset, checkTransaction, inspect). */
+  push(frame: Record<string, unknown>): void;
+  /** Bytes queued for the peer and not yet sent: a push to a peer this far behind may be skipped. */
+  readonly bufferedAmount: number;
+  /** Ends the session from the broker's side; the front-end then reports it closed. */
+  close(reason?: string): void;
+}
+
+/** The response frame of a failure: the error's code, message and details. */
+export function errorFrame(id: RequestId | null, error: unknown): Record<string, unknown> {
+  const code = error instanceof BrokerError ? error.code : ErrorCode.INTERNAL_ERROR;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === ErrorCode.INTERNAL_ERROR) console.error("internal error:", error);
+  const details = error instanceof BrokerError ? error.details : undefined;
+  return { id, code, message, ...details };
+}
+
+/** What is told when a session closes: it leaves its groups, producer registries, subscriptions. */
+export type SessionClosed = (session: Session) => void;
+
+/**
+ * Every open session of every front-end, by id, and the closing of one: front-ends call `open`
+ * when a session starts and `closed` when it ends, and whatever registered with `onClose`
+ * forgets it.
+ */
+export class SessionRegistry {
+  private readonly byId = new Map<string, Session>();
+  private readonly listeners: SessionClosed[] = [];
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Session | undefined {
+    return this.byId.get(id);
+  }
+
+  opened(session: Session): void {
+    this.byId.set(session.id, session);
+  }
+
+  closed(session: Session): void {
+    if (!this.byId.delete(session.id)) return;
+    for (const listener of this.listeners) listener(session);
+  }
+
+  onClose(listener: SessionClosed): void {
+    this.listeners.push(listener);
+  }
+
+  /** Pushes a frame to every open session of these clients. */
+  push(clientIds: readonly string[], frame: Record<string, unknown>): void {
+    const wanted = new Set(clientIds);
+    for (const s of this.byId.values()) {
+      if (s.open && s.clientId !== undefined && wanted.has(s.clientId)) s.push(frame);
+    }
+  }
 }

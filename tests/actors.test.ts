@@ -8,7 +8,7 @@ import { decode, encode } from "../protocol/mod.ts";
 import { brokerDeps } from "./helpers/broker-deps.ts";
 
 function hold(offset: number, deadline: number, reqId = 1): Hold {
-  return { connId: "c1", reqId, offset, maxCount: 32, maxBytes: 1 << 20, expression: "*", deadline };
+  return { sessionId: "ws-1", reqId, offset, maxCount: 32, maxBytes: 1 << 20, expression: "*", deadline };
 }
 
 function queueHarness() {

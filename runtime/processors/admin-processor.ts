@@ -3,11 +3,11 @@ import { BrokerError, checkTopicName, ErrorCode, type Request } from "../../prot
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 const MAX_QUEUES = 1024;
 
-export function createTopic(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function createTopic(ctx: ProcessorContext, session: Session, req: Request): void {
   const topic = checkTopicName(required<string>(req, "topic", "string"));
   const queues = optional(req, "queues", "uint", ctx.config.defaultQueues);
   const perm = optional(req, "perm", "uint", PERM_RW);
@@ -16,18 +16,18 @@ export function createTopic(ctx: ProcessorContext, conn: Connection, req: Reques
   // Answered once topics.cbor holds it: a created topic survives a SIGKILL right after.
   const saved = ctx.topics.create(topic, queues, perm);
   const t = ctx.topics.get(topic)!;
-  saved.then(() => ctx.reply(conn, req.id, { topic, queues: t.queues, perm: t.perm }));
+  saved.then(() => session.reply(req.id, { topic, queues: t.queues, perm: t.perm }));
 }
 
-export function topicList(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function topicList(ctx: ProcessorContext, session: Session, req: Request): void {
   const system = optional(req, "system", "boolean", false);
   const topics = Object.entries(ctx.topics.all())
     .filter(([, t]) => system || !t.system)
     .map(([topic, t]) => ({ topic, queues: t.queues, perm: t.perm }));
-  ctx.reply(conn, req.id, { topics });
+  session.reply(req.id, { topics });
 }
 
-export function topicStatus(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function topicStatus(ctx: ProcessorContext, session: Session, req: Request): void {
   const topic = required<string>(req, "topic", "string");
   const t = ctx.topics.forRead(topic);
   const { store } = ctx;
@@ -37,5 +37,5 @@ export function topicStatus(ctx: ProcessorContext, conn: Connection, req: Reques
     maxOffset: store.maxOffset(topic, queueId),
     lastStoreTimestamp: store.lastStoreTimestamp(topic, queueId),
   }));
-  ctx.reply(conn, req.id, { topic, queues });
+  session.reply(req.id, { topic, queues });
 }

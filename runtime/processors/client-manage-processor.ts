@@ -6,7 +6,7 @@ import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { ConsumeModel } from "../../actors/group.machine.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 interface GroupHeartbeat {
   group: string;
@@ -14,25 +14,25 @@ interface GroupHeartbeat {
   subscriptions: Record<string, string>;
 }
 
-export function heartbeat(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function heartbeat(ctx: ProcessorContext, session: Session, req: Request): void {
   const clientId = required<string>(req, "clientId", "string");
   const groups = optional<unknown[]>(req, "consumerGroups", "array", []).map(checkGroupHeartbeat);
   const producerGroups = producerGroupsOf(req);
-  if (conn.clientId !== undefined && conn.clientId !== clientId) {
-    throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: this connection belongs to client "${conn.clientId}"`);
+  if (session.clientId !== undefined && session.clientId !== clientId) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: this connection belongs to client "${session.clientId}"`);
   }
-  conn.clientId = clientId;
-  ctx.producers.heartbeat(conn, producerGroups);
+  session.clientId = clientId;
+  ctx.producers.heartbeat(session, producerGroups);
   const now = new Set(groups.map((g) => g.group));
-  for (const old of conn.groups) if (!now.has(old)) ctx.actors.send({ type: "UNREGISTER", group: old, clientId });
-  conn.groups = now;
+  for (const old of session.groups) if (!now.has(old)) ctx.actors.send({ type: "UNREGISTER", group: old, clientId });
+  session.groups = now;
   for (const g of groups) {
     // Clustering groups get their retry topic, which every member subscribes to.
     const retry = RETRY_PREFIX + g.group;
     if (g.model === "clustering" && !ctx.topics.get(retry)) ctx.topics.create(retry, 1, PERM_RW);
     ctx.actors.send({ type: "HEARTBEAT", group: g.group, clientId, model: g.model, subscriptions: g.subscriptions });
   }
-  ctx.reply(conn, req.id, {});
+  session.reply(req.id, {});
 }
 
 /** The producerGroups of a heartbeat: an array of group names. */

@@ -5,33 +5,33 @@ import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { offsetKey } from "../../actors/group.machine.ts";
 import { required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
-export function commitOffset(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function commitOffset(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   const topic = required<string>(req, "topic", "string");
   const queueId = required<number>(req, "queueId", "uint");
   const offset = required<number>(req, "offset", "uint");
   ctx.topics.forRead(topic, queueId);
-  ctx.offsets.commit(group, topic, queueId, offset, (err) => (err ? ctx.replyError(conn, req.id, err) : ctx.reply(conn, req.id, {})));
+  ctx.offsets.commit(group, topic, queueId, offset, (err) => (err ? session.fail(req.id, err) : session.reply(req.id, {})));
 }
 
-export function queryOffset(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function queryOffset(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   const topic = required<string>(req, "topic", "string");
   const queueId = required<number>(req, "queueId", "uint");
-  ctx.offsets.committed(group, topic, queueId, (offset) => ctx.reply(conn, req.id, { offset }));
+  ctx.offsets.committed(group, topic, queueId, (offset) => session.reply(req.id, { offset }));
 }
 
-export function consumerList(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function consumerList(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
-  ctx.groups.view(group, (view) => ctx.reply(conn, req.id, { group, clientIds: Object.keys(view?.members ?? {}).sort() }));
+  ctx.groups.view(group, (view) => session.reply(req.id, { group, clientIds: Object.keys(view?.members ?? {}).sort() }));
 }
 
-export function consumerProgress(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function consumerProgress(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   ctx.groups.view(group, (view) => {
-    if (!view) return ctx.replyError(conn, req.id, new BrokerError(ErrorCode.BAD_REQUEST, `consumer group "${group}" does not exist`));
+    if (!view) return session.fail(req.id, new BrokerError(ErrorCode.BAD_REQUEST, `consumer group "${group}" does not exist`));
     const topics = new Set<string>();
     for (const m of Object.values(view.members)) for (const t of Object.keys(m.subscriptions)) topics.add(t);
     for (const key of Object.keys(view.offsets)) topics.add(key.slice(0, key.lastIndexOf(":")));
@@ -50,12 +50,12 @@ export function consumerProgress(ctx: ProcessorContext, conn: Connection, req: R
       }
     }
     const members = Object.entries(view.members).map(([clientId, m]) => ({ clientId, model: m.model, subscriptions: m.subscriptions }));
-    ctx.reply(conn, req.id, { group, queues, totalLag, members });
+    session.reply(req.id, { group, queues, totalLag, members });
   });
 }
 
 /** Moves a group to the first message stored at or after a time, on every queue of a topic. */
-export function resetOffset(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function resetOffset(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   const topic = required<string>(req, "topic", "string");
   const timestamp = required<number>(req, "timestamp", "uint");
@@ -68,11 +68,11 @@ export function resetOffset(ctx: ProcessorContext, conn: Connection, req: Reques
     ctx.offsets.commit(group, topic, q, offsets[q], (err) => {
       failed ??= err;
       if (--left > 0) return;
-      if (failed) return ctx.replyError(conn, req.id, failed);
+      if (failed) return session.fail(req.id, failed);
       // Members drop what they hold of this topic and pull again from the new offsets.
       ctx.groups.view(group, (view) => {
-        ctx.connections.push(Object.keys(view?.members ?? {}), { op: "resetOffset", group, topic, offsets });
-        ctx.reply(conn, req.id, { group, topic, offsets });
+        ctx.sessions.push(Object.keys(view?.members ?? {}), { op: "resetOffset", group, topic, offsets });
+        session.reply(req.id, { group, topic, offsets });
       });
     });
   }

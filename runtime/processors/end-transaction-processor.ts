@@ -3,7 +3,7 @@
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 const RESOLUTIONS = new Set(["COMMIT", "ROLLBACK", "UNKNOWN"]);
 
@@ -13,22 +13,22 @@ const RESOLUTIONS = new Set(["COMMIT", "ROLLBACK", "UNKNOWN"]);
  * { results: [{ code: 0, msgId, state } | { code, message, msgId }, ...] } (a producer ends the
  * transactions of one turn together: one frame and one answer instead of one per transaction).
  */
-export function endTransaction(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function endTransaction(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   optional(req, "fromCheck", "boolean", false);
   const many = optional<unknown[] | undefined>(req, "transactions", "array", undefined);
   if (many === undefined) {
     const msgId = required<string>(req, "msgId", "string");
     const resolution = checkResolution(required<string>(req, "resolution", "string"));
-    ctx.transactions.end(group, msgId, resolution, (err, state) => (err ? ctx.replyError(conn, req.id, err) : ctx.reply(conn, req.id, { msgId, state })));
+    ctx.transactions.end(group, msgId, resolution, (err, state) => (err ? session.fail(req.id, err) : session.reply(req.id, { msgId, state })));
     return;
   }
   const results: Record<string, unknown>[] = new Array(many.length);
   let left = many.length;
-  if (left === 0) return ctx.reply(conn, req.id, { results });
+  if (left === 0) return session.reply(req.id, { results });
   const settle = (i: number, r: Record<string, unknown>) => {
     results[i] = r;
-    if (--left === 0) ctx.reply(conn, req.id, { results });
+    if (--left === 0) session.reply(req.id, { results });
   };
   many.forEach((t, i) => {
     const msgId = (t as { msgId?: unknown } | null)?.msgId;

@@ -3,15 +3,15 @@
 import type { Request } from "../../protocol/mod.ts";
 import { optional } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
-export function inspect(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function inspect(ctx: ProcessorContext, session: Session, req: Request): void {
   if (optional(req, "stop", "boolean", false)) {
-    const stopped = ctx.inspector.unsubscribe(conn);
-    ctx.reply(conn, req.id, { stopped });
+    const stopped = ctx.inspector.unsubscribe(session);
+    session.reply(req.id, { stopped });
     return;
   }
   const intervalMs = optional<number | undefined>(req, "intervalMs", "uint", undefined);
   const maxEvents = optional<number | undefined>(req, "maxEvents", "uint", undefined);
-  ctx.inspector.subscribe(conn, req.id, { intervalMs, maxEvents });
+  ctx.inspector.subscribe(session, req.id, { intervalMs, maxEvents });
 }

@@ -3,7 +3,7 @@
 // answers through the connection it is given, and a thrown BrokerError is answered with its code.
 import { BrokerError, ErrorCode, Op, type Request } from "../../protocol/mod.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 import { createTopic, topicList, topicStatus } from "./admin-processor.ts";
 import { heartbeat } from "./client-manage-processor.ts";
 import { commitOffset, consumerList, consumerProgress, queryOffset, resetOffset } from "./consumer-manage-processor.ts";
@@ -18,7 +18,7 @@ import { sendBack } from "./send-back-processor.ts";
 import { send, sendBatch } from "./send-processor.ts";
 import { withTestHooks } from "./test-hooks.ts";
 
-export type Processor = (ctx: ProcessorContext, conn: Connection, req: Request) => void;
+export type Processor = (ctx: ProcessorContext, session: Session, req: Request) => void;
 
 const processors: Partial<Record<string, Processor>> = {
   [Op.send]: send,
@@ -50,13 +50,13 @@ const processors: Partial<Record<string, Processor>> = {
 };
 
 /** Runs the handler of `req.op` (the envelope, id and op, is checked by the front-end). */
-export function processRequest(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function processRequest(ctx: ProcessorContext, session: Session, req: Request): void {
   const handler = Object.hasOwn(processors, req.op) ? processors[req.op] : undefined;
-  if (!handler) return ctx.replyError(conn, req.id, new BrokerError(ErrorCode.UNKNOWN_OP, `unknown op "${req.op.slice(0, 64)}"`));
-  if (ctx.facts.isClosing) return ctx.replyError(conn, req.id, new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the broker is shutting down"));
+  if (!handler) return session.fail(req.id, new BrokerError(ErrorCode.UNKNOWN_OP, `unknown op "${req.op.slice(0, 64)}"`));
+  if (ctx.facts.isClosing) return session.fail(req.id, new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the broker is shutting down"));
   try {
-    handler(ctx, withTestHooks(ctx.config.testSendDelayMs, conn, req), req);
+    handler(ctx, withTestHooks(ctx.config.testSendDelayMs, session, req), req);
   } catch (e) {
-    ctx.replyError(conn, req.id, e);
+    session.fail(req.id, e);
   }
 }

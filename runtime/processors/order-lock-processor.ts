@@ -4,32 +4,32 @@
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { required } from "../args.ts";
 import type { ProcessorContext, QueueRef } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 /** Most queues one request may name (a request is answered in one turn). */
 const MAX_QUEUES_PER_REQUEST = 4096;
 
 /** { group, clientId, queues: [{topic, queueId}] } -> { group, locked: [{topic, queueId}] } */
-export function lockQueues(ctx: ProcessorContext, conn: Connection, req: Request): void {
-  const { group, clientId, queues } = checkRequest(ctx, conn, req);
+export function lockQueues(ctx: ProcessorContext, session: Session, req: Request): void {
+  const { group, clientId, queues } = checkRequest(ctx, session, req);
   ctx.groups.view(group, (view) => {
     const members = Object.keys(view?.members ?? {});
-    ctx.locks.lock(group, clientId, members, queues, (locked) => ctx.reply(conn, req.id, { group, locked }));
+    ctx.locks.lock(group, clientId, members, queues, (locked) => session.reply(req.id, { group, locked }));
   });
 }
 
 /** { group, clientId, queues } -> { group, unlocked: [...] }: the queues this client held and freed. */
-export function unlockQueues(ctx: ProcessorContext, conn: Connection, req: Request): void {
-  const { group, clientId, queues } = checkRequest(ctx, conn, req);
-  ctx.locks.unlock(group, clientId, queues, (unlocked) => ctx.reply(conn, req.id, { group, unlocked }));
+export function unlockQueues(ctx: ProcessorContext, session: Session, req: Request): void {
+  const { group, clientId, queues } = checkRequest(ctx, session, req);
+  ctx.locks.unlock(group, clientId, queues, (unlocked) => session.reply(req.id, { group, unlocked }));
 }
 
-function checkRequest(ctx: ProcessorContext, conn: Connection, req: Request): { group: string; clientId: string; queues: QueueRef[] } {
+function checkRequest(ctx: ProcessorContext, session: Session, req: Request): { group: string; clientId: string; queues: QueueRef[] } {
   const group = required<string>(req, "group", "string");
   const clientId = required<string>(req, "clientId", "string");
   const raw = required<unknown[]>(req, "queues", "array");
   // A lock is held by a client the broker knows on this connection: no one locks for another.
-  if (conn.clientId !== clientId) {
+  if (session.clientId !== clientId) {
     throw new BrokerError(ErrorCode.BAD_REQUEST, `${req.op}: this connection has not heartbeated as client "${clientId}"`);
   }
   if (raw.length > MAX_QUEUES_PER_REQUEST) throw new BrokerError(ErrorCode.BAD_REQUEST, `${req.op}: at most ${MAX_QUEUES_PER_REQUEST} queues per request`);

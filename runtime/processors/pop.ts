@@ -4,11 +4,11 @@
 import { BrokerError, CborWriter, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { optional, required } from "../args.ts";
 import type { PoppedMessage, ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 const MAX_ACKS = 1024;
 
-export function popMessage(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function popMessage(ctx: ProcessorContext, session: Session, req: Request): void {
   ctx.pop.receive({
     group: required<string>(req, "group", "string"),
     topic: required<string>(req, "topic", "string"),
@@ -16,13 +16,13 @@ export function popMessage(ctx: ProcessorContext, conn: Connection, req: Request
     invisibleMs: optional(req, "invisibleMs", "uint", 30_000),
     expression: optional(req, "expression", "string", "*"),
     pollMs: optional(req, "pollMs", "uint", 0),
-    alive: () => conn.open,
-  }, (err, msgs) => (err ? ctx.replyError(conn, req.id, err) : answerPop(conn, req, msgs)));
+    alive: () => session.open,
+  }, (err, msgs) => (err ? session.fail(req.id, err) : answerPop(session, req, msgs)));
 }
 
 /** The stored message maps are copied into the frame as they are, as a pull's are. */
-function answerPop(conn: Connection, req: Request, msgs: PoppedMessage[]): void {
-  if (!conn.open) return;
+function answerPop(session: Session, req: Request, msgs: PoppedMessage[]): void {
+  if (!session.open) return;
   let size = 64;
   for (const m of msgs) size += m.message.length + m.topic.length + m.receiptHandle.length + 80;
   const w = new CborWriter(size);
@@ -31,14 +31,14 @@ function answerPop(conn: Connection, req: Request, msgs: PoppedMessage[]): void 
     w.array(9).text(m.topic).int(m.queueId).int(m.queueOffset).int(m.commitLogOffset).int(m.storeTimestamp)
       .int(m.attempt).text(m.receiptHandle).int(m.invisibleUntil).raw(m.message);
   }
-  conn.socket.send(w.bytes());
+  session.replyEncoded(w.bytes());
 }
 
-export function ackMessage(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function ackMessage(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   if (req.receiptHandles === undefined) {
     ctx.pop.ack(group, required<string>(req, "receiptHandle", "string"));
-    return ctx.reply(conn, req.id, {});
+    return session.reply(req.id, {});
   }
   const handles = required<unknown[]>(req, "receiptHandles", "array");
   if (handles.length > MAX_ACKS) throw new BrokerError(ErrorCode.BAD_REQUEST, `ackMessage: at most ${MAX_ACKS} receipt handles`);
@@ -51,25 +51,25 @@ export function ackMessage(ctx: ProcessorContext, conn: Connection, req: Request
       return e instanceof BrokerError ? { code: e.code, message: e.message } : { code: ErrorCode.INTERNAL_ERROR, message: String(e) };
     }
   });
-  ctx.reply(conn, req.id, { results });
+  session.reply(req.id, { results });
 }
 
-export function changeInvisibleDuration(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function changeInvisibleDuration(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   const handle = required<string>(req, "receiptHandle", "string");
   const invisibleMs = required<number>(req, "invisibleMs", "uint");
   ctx.pop.changeInvisible(group, handle, invisibleMs, (err, receiptHandle, invisibleUntil) =>
-    err ? ctx.replyError(conn, req.id, err) : ctx.reply(conn, req.id, { receiptHandle, invisibleUntil }));
+    err ? session.fail(req.id, err) : session.reply(req.id, { receiptHandle, invisibleUntil }));
 }
 
-export function updateSubscriptionGroup(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function updateSubscriptionGroup(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   const { id: _id, op: _op, group: _group, ...changes } = req;
   const { settings, saved } = ctx.pop.groups.update(group, changes);
-  saved.then(() => ctx.reply(conn, req.id, { group, ...settings }));
+  saved.then(() => session.reply(req.id, { group, ...settings }));
 }
 
-export function getSubscriptionGroup(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function getSubscriptionGroup(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
-  ctx.reply(conn, req.id, { group, ...ctx.pop.groups.get(group) });
+  session.reply(req.id, { group, ...ctx.pop.groups.get(group) });
 }

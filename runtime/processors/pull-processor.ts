@@ -5,13 +5,13 @@ import { PERM_READ } from "../../actors/broker.machine.ts";
 import type { Hold } from "../../actors/queue.machine.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 const DEFAULT_MAX_COUNT = 32;
 const MAX_COUNT_CAP = 1000;
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 
-export function pull(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function pull(ctx: ProcessorContext, session: Session, req: Request): void {
   const topic = required<string>(req, "topic", "string");
   const queueId = required<number>(req, "queueId", "uint");
   const offset = required<number>(req, "offset", "uint");
@@ -26,12 +26,12 @@ export function pull(ctx: ProcessorContext, conn: Connection, req: Request): voi
   const commit = optional<number | undefined>(req, "commitOffset", "uint", undefined);
   if (group !== undefined && commit !== undefined) ctx.offsets.commit(group, topic, queueId, commit, () => {});
 
-  const hold: Hold = { connId: conn.id, reqId: req.id, offset, maxCount, maxBytes, expression, deadline: 0 };
+  const hold: Hold = { sessionId: session.id, reqId: req.id, offset, maxCount, maxBytes, expression, deadline: 0 };
   const result = ctx.pulls.read(topic, queueId, hold);
   if (result.status === PullStatus.NO_NEW_MSG && pollMs > 0) {
     hold.deadline = ctx.clock.now() + pollMs;
     ctx.pulls.hold(topic, queueId, hold);
     return;
   }
-  ctx.pulls.answer(conn, req.id, result, topic);
+  ctx.pulls.answer(session, req.id, result, topic);
 }

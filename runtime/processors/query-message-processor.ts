@@ -3,9 +3,9 @@ import { CborWriter, type Request } from "../../protocol/mod.ts";
 import type { StoredRecord } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
-export function queryMessage(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function queryMessage(ctx: ProcessorContext, session: Session, req: Request): void {
   const msgId = optional<string | undefined>(req, "msgId", "string", undefined);
   const max = Math.min(1000, optional(req, "max", "uint", 32));
   let records: StoredRecord[];
@@ -21,5 +21,5 @@ export function queryMessage(ctx: ProcessorContext, conn: Connection, req: Reque
     w.array(8).text(ctx.store.topicOf(r)).int(r.queueId).int(r.queueOffset).int(r.commitLogOffset)
       .int(r.storeTimestamp).int(r.reconsumeTimes).int(r.flags).raw(r.message);
   }
-  if (conn.open) conn.socket.send(w.bytes());
+  session.replyEncoded(w.bytes());
 }

@@ -4,32 +4,32 @@
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { required } from "../args.ts";
 import type { NameServerOps, ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 import pkg from "../../package.json" with { type: "json" };
 
-export function registerBroker(ctx: ProcessorContext, conn: Connection, req: Request): void {
-  ctx.reply(conn, req.id, embedded(ctx, "registerBroker").registerBroker(req));
+export function registerBroker(ctx: ProcessorContext, session: Session, req: Request): void {
+  session.reply(req.id, embedded(ctx, "registerBroker").registerBroker(req));
 }
 
-export function queryRoute(ctx: ProcessorContext, conn: Connection, req: Request): void {
-  if (ctx.namesrv) return ctx.reply(conn, req.id, ctx.namesrv.queryRoute(req));
+export function queryRoute(ctx: ProcessorContext, session: Session, req: Request): void {
+  if (ctx.namesrv) return session.reply(req.id, ctx.namesrv.queryRoute(req));
   const topic = required<string>(req, "topic", "string");
   const t = ctx.topics.forRead(topic);
-  ctx.reply(conn, req.id, {
+  session.reply(req.id, {
     topic,
     brokers: [{ name: ctx.facts.brokerName, address: ctx.facts.address, queues: t.queues, perm: t.perm }],
   });
 }
 
 /** The brokers of this cluster: "standalone" while this broker is alone in its embedded name server. */
-export function clusterList(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function clusterList(ctx: ProcessorContext, session: Session, req: Request): void {
   const { facts, namesrv } = ctx;
   if (namesrv) {
     const alone = namesrv.brokers.every((b) => b.brokerName === facts.brokerName);
-    return ctx.reply(conn, req.id, namesrv.clusterList(alone ? "standalone" : "cluster"));
+    return session.reply(req.id, namesrv.clusterList(alone ? "standalone" : "cluster"));
   }
   const now = ctx.clock.now();
-  ctx.reply(conn, req.id, {
+  session.reply(req.id, {
     mode: "standalone",
     brokers: [{
       name: facts.brokerName,

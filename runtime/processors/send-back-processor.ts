@@ -5,11 +5,11 @@ import { BrokerError, DLQ_PREFIX, decode, encode, ErrorCode, type Request, RETRY
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 export const DEFAULT_MAX_RECONSUME_TIMES = 16;
 
-export function sendBack(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function sendBack(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
   const offset = required<number>(req, "commitLogOffset", "uint");
   const maxReconsumeTimes = optional(req, "maxReconsumeTimes", "uint", DEFAULT_MAX_RECONSUME_TIMES);
@@ -27,7 +27,7 @@ export function sendBack(ctx: ProcessorContext, conn: Connection, req: Request):
     ORIGIN_QUEUE_ID: msg.props?.ORIGIN_QUEUE_ID ?? String(record.queueId),
   };
   const answer = (topic: string) => (err?: BrokerError) =>
-    err ? ctx.replyError(conn, req.id, err) : ctx.reply(conn, req.id, { topic, reconsumeTimes });
+    err ? session.fail(req.id, err) : session.reply(req.id, { topic, reconsumeTimes });
 
   if (reconsumeTimes > maxReconsumeTimes) {
     const dlq = DLQ_PREFIX + group;

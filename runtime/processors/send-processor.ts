@@ -18,22 +18,22 @@ import { PERM_WRITE } from "../../actors/broker.machine.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { AppendOutcome, ProcessorContext, ScheduledItem } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
-export function send(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function send(ctx: ProcessorContext, session: Session, req: Request): void {
   const arrived = performance.now();
   const bytes = required<Uint8Array>(req, "msg", "bytes");
   const queueId = optional<number | undefined>(req, "queueId", "uint", undefined);
   const item = toAppendItem(ctx, bytes, queueId); // throws: the server answers with its code
   ctx.appends.append([item], (results) => {
     const r = results[0];
-    if (r instanceof BrokerError) ctx.replyError(conn, req.id, r);
-    else ctx.reply(conn, req.id, result(item, r));
+    if (r instanceof BrokerError) session.fail(req.id, r);
+    else session.reply(req.id, result(item, r));
     ctx.metrics.observeSend("send", (performance.now() - arrived) / 1000);
   });
 }
 
-export function sendBatch(ctx: ProcessorContext, conn: Connection, req: Request): void {
+export function sendBatch(ctx: ProcessorContext, session: Session, req: Request): void {
   const arrived = performance.now();
   const msgs = required<unknown[]>(req, "msgs", "array");
   const queueIds = optional<unknown[] | undefined>(req, "queueIds", "array", undefined);
@@ -67,7 +67,7 @@ export function sendBatch(ctx: ProcessorContext, conn: Connection, req: Request)
       if (isDelayed(item)) return { code: 0, queueId: (item as ScheduledItem).realQueueId, queueOffset: -1, commitLogOffset: r.commitLogOffset };
       return { code: 0, queueId: item.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset };
     });
-    ctx.reply(conn, req.id, { results: out });
+    session.reply(req.id, { results: out });
     ctx.metrics.observeSend("sendBatch", (performance.now() - arrived) / 1000);
   });
 }

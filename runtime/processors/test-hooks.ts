@@ -2,16 +2,14 @@
 // far-away one would, for the producer's latency fault tolerance tests and benchmarks. The
 // message is stored at once; only the response waits. Off (0) unless the flag is given.
 import type { Request } from "../../protocol/mod.ts";
-import type { ServerSocket } from "../../platform/platform.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
-export function withTestHooks(delayMs: number, conn: Connection, req: Request): Connection {
-  if (!(delayMs > 0) || (req.op !== "send" && req.op !== "sendBatch")) return conn;
-  const socket = conn.socket;
-  const late = Object.create(socket) as ServerSocket & { send(data: Uint8Array): void };
-  late.send = (data) => void setTimeout(() => conn.open && socket.send(data), delayMs);
-  // `open` and the rest read through to the real connection.
-  const delayed = Object.create(conn) as Connection;
-  delayed.socket = late;
-  return delayed;
+export function withTestHooks(delayMs: number, session: Session, req: Request): Session {
+  if (!(delayMs > 0) || (req.op !== "send" && req.op !== "sendBatch")) return session;
+  // The answers wait; everything else (open, clientId, pushes) reads through to the real session.
+  const late = Object.create(session) as Session;
+  late.reply = (id, result) => void setTimeout(() => session.reply(id, result), delayMs);
+  late.fail = (id, error) => void setTimeout(() => session.fail(id, error), delayMs);
+  late.replyEncoded = (frame) => void setTimeout(() => session.replyEncoded(frame), delayMs);
+  return late;
 }

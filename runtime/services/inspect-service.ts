@@ -7,10 +7,10 @@
 //
 // The inspector is the one part that reads every actor's snapshot: observing the tree is its job.
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from "xstate";
-import { type ActorView, encode, type EventView, type RequestId, type StateNodeView } from "../../protocol/mod.ts";
+import { type ActorView, type EventView, type RequestId, type StateNodeView } from "../../protocol/mod.ts";
 import type { GroupContext } from "../../actors/group.machine.ts";
 import type { Clock, Inspector, MessageStore } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 export interface InspectServiceDeps {
   clock: Clock;
@@ -20,11 +20,10 @@ export interface InspectServiceDeps {
   store: Pick<MessageStore, "maxOffset">;
   /** Cumulative counters per topic (Metrics.topics). */
   topicCounters(): Map<string, { msgsIn: number; bytesIn: number; msgsOut: number; bytesOut: number }>;
-  reply(conn: Connection, id: RequestId, result: Record<string, unknown>): void;
 }
 
 interface Subscriber {
-  conn: Connection;
+  session: Session;
   /** Machine kinds whose definitions it has been sent. */
   machines: Set<string>;
   /** Actor ids it knows, to tell it which ones went away. */
@@ -88,16 +87,16 @@ export class InspectService implements Inspector {
   };
 
   /** Starts a subscription: the reply is the whole tree; frames follow every interval. */
-  subscribe(conn: Connection, reqId: RequestId, options: { intervalMs?: number; maxEvents?: number }): void {
+  subscribe(session: Session, reqId: RequestId, options: { intervalMs?: number; maxEvents?: number }): void {
     if (options.intervalMs !== undefined) this.intervalMs = Math.max(50, Math.min(10_000, options.intervalMs));
     if (options.maxEvents !== undefined) this.maxEvents = Math.max(0, Math.min(5000, options.maxEvents));
-    const sub: Subscriber = { conn, machines: new Set(), known: new Set() };
+    const sub: Subscriber = { session, machines: new Set(), known: new Set() };
     const refs = this.allActors();
     const actors = refs.map((ref) => this.view(ref));
     for (const a of actors) sub.known.add(a.id);
-    this.subscribers.set(conn.id, sub);
+    this.subscribers.set(session.id, sub);
     this.observing ??= this.deps.root().system.inspect(this.observe);
-    this.deps.reply(conn, reqId, {
+    session.reply(reqId, {
       brokerName: this.deps.brokerName,
       now: Date.now(),
       intervalMs: this.intervalMs,
@@ -109,8 +108,8 @@ export class InspectService implements Inspector {
     this.schedule();
   }
 
-  unsubscribe(conn: Connection): boolean {
-    const had = this.subscribers.delete(conn.id);
+  unsubscribe(session: Session): boolean {
+    const had = this.subscribers.delete(session.id);
     if (this.subscribers.size === 0) this.reset();
     return had;
   }
@@ -147,7 +146,7 @@ export class InspectService implements Inspector {
 
   /** One frame for every subscriber: changed actors, gone actors, sampled events, rates, lag. */
   private flush(): void {
-    for (const [id, sub] of this.subscribers) if (!sub.conn.open) this.subscribers.delete(id);
+    for (const [id, sub] of this.subscribers) if (!sub.session.open) this.subscribers.delete(id);
     if (this.subscribers.size === 0) return this.reset();
     const changed = [...this.dirty];
     this.dirty.clear();
@@ -173,14 +172,14 @@ export class InspectService implements Inspector {
       const removed = [...sub.known].filter((id) => !live.has(id));
       for (const id of removed) sub.known.delete(id);
       for (const v of views) sub.known.add(v.id);
-      if (sub.conn.socket.bufferedAmount > MAX_BUFFERED) {
+      if (sub.session.bufferedAmount > MAX_BUFFERED) {
         this.skipped++;
         continue;
       }
       const machines = this.machinesFor(sub, changed);
       const frame: Record<string, unknown> = { op: "inspect", now: Date.now(), actors: views, removed, events, counts, seen, topics, lag };
       if (Object.keys(machines).length) frame.machines = machines;
-      sub.conn.socket.send(encode(frame));
+      sub.session.push(frame);
     }
   }
 

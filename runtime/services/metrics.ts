@@ -1,6 +1,6 @@
 // Prometheus metrics (text exposition format 0.0.4) for GET /metrics. Counters and histograms
 // are plain numbers bumped on the hot path, once per batch or frame, never an XState event;
-// gauges (lag, pending delayed messages, connections, actors) are read from the actors and the
+// gauges (lag, pending delayed messages, sessions, actors) are read from the actors and the
 // store when scraped. Hand-written: the format is small, and a library would be one more
 // dependency that must work on Node and Deno alike.
 import { SCHEDULE_TOPIC } from "../../protocol/mod.ts";
@@ -20,7 +20,8 @@ export interface GaugeSources {
   /** Live actors by kind, the root included. */
   actorKinds(): Map<string, number>;
   transactionsInFlight(): number;
-  connections(): number;
+  /** Open sessions of every front-end. */
+  sessions(): number;
   inspectSubscribers(): number;
   inspectFramesSkipped(): number;
 }
@@ -139,8 +140,8 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     out.family("actormq_transactions_in_flight", "gauge", "Transactions whose half message is stored and not yet committed, rolled back or discarded (transaction actors alive).");
     out.sample("actormq_transactions_in_flight", {}, src.transactionsInFlight());
 
-    out.family("actormq_connections", "gauge", "Open client WebSocket connections.");
-    out.sample("actormq_connections", {}, src.connections());
+    out.family("actormq_connections", "gauge", "Open client sessions (WebSocket connections).");
+    out.sample("actormq_connections", {}, src.sessions());
 
     out.family("actormq_inspect_subscribers", "gauge", "Connections subscribed to the inspect op (inspector pages).");
     out.sample("actormq_inspect_subscribers", {}, src.inspectSubscribers());

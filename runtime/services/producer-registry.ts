@@ -1,36 +1,36 @@
 // The producers of each producer group (RocketMQ's ProducerManager), from the producerGroups of
 // heartbeats: whom the broker asks about a transaction it cannot resolve (checkTransaction).
 import type { Producers } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Session } from "../session.ts";
 
 export class ProducerRegistry implements Producers {
-  private readonly byGroup = new Map<string, Set<Connection>>();
-  private readonly groupsOf = new WeakMap<Connection, string[]>();
+  private readonly byGroup = new Map<string, Set<Session>>();
+  private readonly groupsOf = new WeakMap<Session, string[]>();
   private roundRobin = 0;
 
-  heartbeat(conn: Connection, groups: string[]): void {
-    const before = this.groupsOf.get(conn) ?? [];
-    for (const g of before) if (!groups.includes(g)) this.byGroup.get(g)?.delete(conn);
+  heartbeat(session: Session, groups: string[]): void {
+    const before = this.groupsOf.get(session) ?? [];
+    for (const g of before) if (!groups.includes(g)) this.byGroup.get(g)?.delete(session);
     for (const g of groups) {
       let set = this.byGroup.get(g);
       if (!set) this.byGroup.set(g, (set = new Set()));
-      set.add(conn);
+      set.add(session);
     }
-    this.groupsOf.set(conn, groups);
+    this.groupsOf.set(session, groups);
   }
 
-  closed(conn: Connection): void {
-    for (const g of this.groupsOf.get(conn) ?? []) {
+  closed(session: Session): void {
+    for (const g of this.groupsOf.get(session) ?? []) {
       const set = this.byGroup.get(g);
-      set?.delete(conn);
+      set?.delete(session);
       if (set?.size === 0) this.byGroup.delete(g);
     }
-    this.groupsOf.delete(conn);
+    this.groupsOf.delete(session);
   }
 
-  /** One open connection of a producer of the group, in turn; undefined when none is connected. */
-  pick(group: string): Connection | undefined {
-    const open = [...(this.byGroup.get(group) ?? [])].filter((c) => c.open);
+  /** One open session of a producer of the group, in turn; undefined when none is connected. */
+  pick(group: string): Session | undefined {
+    const open = [...(this.byGroup.get(group) ?? [])].filter((s) => s.open);
     return open.length === 0 ? undefined : open[this.roundRobin++ % open.length];
   }
 }

@@ -5,14 +5,14 @@
 import { CborWriter, matchesCode, parseSubscription, PullStatus, type RequestId, type Subscription } from "../../protocol/mod.ts";
 import type { Hold } from "../../actors/queue.machine.ts";
 import type { GetResult } from "../../storage/message-store.ts";
-import type { Actors, Clock, Connections, MessageStore, PullHolds } from "../context.ts";
-import type { Connection } from "../session.ts";
+import type { Actors, Clock, MessageStore, PullHolds, Sessions } from "../context.ts";
+import type { Session } from "../session.ts";
 
 export interface PullHoldDeps {
   clock: Clock;
   store: Pick<MessageStore, "getMessages">;
   actors: Actors;
-  connections: Connections;
+  sessions: Pick<Sessions, "get">;
   /** Counts what a pull answer delivers (Metrics.delivered). */
   delivered(topic: string, messages: number, bytes: number): void;
 }
@@ -36,15 +36,15 @@ export class PullHoldService implements PullHolds {
   release(topic: string, queueId: number, holds: Hold[], reason: "wake" | "timeout"): void {
     const now = this.deps.clock.now();
     for (const hold of holds) {
-      const conn = this.deps.connections.get(hold.connId);
-      if (!conn?.open) continue; // the client left; nothing to answer
+      const session = this.deps.sessions.get(hold.sessionId);
+      if (!session?.open) continue; // the client left; nothing to answer
       const result = this.read(topic, queueId, hold);
       // Woken, but every new message was filtered out: keep waiting from past them.
       if (reason === "wake" && result.status === PullStatus.NO_MATCHED_MSG && hold.deadline > now) {
         this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
         continue;
       }
-      this.answer(conn, hold.reqId, result, topic);
+      this.answer(session, hold.reqId, result, topic);
     }
   }
 
@@ -55,8 +55,8 @@ export class PullHoldService implements PullHolds {
   }
 
   /** Writes the response around the stored bytes: no decode, no re-encode of any message. */
-  answer(conn: Connection, id: RequestId, r: GetResult, topic: string): void {
-    if (!conn.open) return;
+  answer(session: Session, id: RequestId, r: GetResult, topic: string): void {
+    if (!session.open) return;
     let size = 128;
     for (const rec of r.records) size += rec.message.length + 48;
     this.deps.delivered(topic, r.records.length, size - 128 - 48 * r.records.length);
@@ -67,7 +67,7 @@ export class PullHoldService implements PullHolds {
     for (const rec of r.records) {
       w.array(6).int(rec.queueOffset).int(rec.commitLogOffset).int(rec.storeTimestamp).int(rec.reconsumeTimes).int(rec.flags).raw(rec.message);
     }
-    conn.socket.send(w.bytes());
+    session.replyEncoded(w.bytes());
   }
 
   private subscription(expression: string): Subscription {

@@ -167,8 +167,8 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
 
   /** Pushes checkTransaction to one open connection of a producer of the group, in turn. */
   checkTransaction(tx: TxContext): boolean {
-    const conn = this.deps.producers.pick(tx.group);
-    if (!conn) return this.externalCheck?.(tx) ?? false;
+    const session = this.deps.producers.pick(tx.group);
+    if (!session) return this.externalCheck?.(tx) ?? false;
     const rec = this.deps.store.readRecord(tx.halfOffset);
     if (!rec) return false;
     let m: Record<string, unknown>;
@@ -182,14 +182,14 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
     const queueId = Number(props[MessageProp.REAL_QID]);
     delete props[MessageProp.REAL_TOPIC];
     delete props[MessageProp.REAL_QID];
-    conn.socket.send(encode({
+    session.push({
       op: "checkTransaction",
       group: tx.group,
       msgId: tx.id,
       commitLogOffset: tx.halfOffset,
       checks: tx.checks + 1,
       msg: { ...m, topic, props, queueId, queueOffset: -1, commitLogOffset: tx.halfOffset, storeTimestamp: rec.storeTimestamp, reconsumeTimes: 0 },
-    }));
+    });
     return true;
   }
 

@@ -1,58 +1,93 @@
-// The WebSocket front-end: CBOR frames in, one connection per socket. It decodes each frame,
-// checks the envelope (a map with an id and an op) and hands the request to the processors;
-// every failure is answered with a named error code. Nothing a client sends can crash the broker.
-import { BrokerError, decode, ErrorCode, type Request } from "../../protocol/mod.ts";
+// The WebSocket front-end, one adapter among several: CBOR frames in and out, one Session per
+// socket. It decodes each frame, checks the envelope (a map with an id and an op) and hands the
+// request to the processors with the socket's session; every failure is answered with a named
+// error code. Nothing a client sends can crash the broker.
+import { BrokerError, decode, encode, ErrorCode, type Request, type RequestId } from "../../protocol/mod.ts";
 import type { ServerSocket, SocketHandlers } from "../../platform/platform.ts";
 import type { ProcessorContext } from "../context.ts";
 import { processRequest } from "../processors/mod.ts";
-import type { Connection } from "../session.ts";
+import { errorFrame, type Session, type SessionRegistry } from "../session.ts";
 
-export interface WebSocketFrontEnd {
-  /** A connection opened; it is the broker's until `closed`. */
-  opened(conn: Connection): void;
-  /** A connection closed: its client leaves its groups, its registrations go. */
-  closed(conn: Connection): void;
+/** A WebSocket's session: answers and pushes are CBOR frames on the socket. */
+export class WebSocketSession implements Session {
+  readonly transport = "websocket";
+  open = true;
+  identity: string | undefined = undefined;
+  clientId: string | undefined = undefined;
+  groups = new Set<string>();
+
+  constructor(readonly id: string, private readonly socket: ServerSocket) {}
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  reply(id: RequestId, result: Record<string, unknown>): void {
+    if (this.open) this.socket.send(encode({ id, code: 0, ...result }));
+  }
+
+  fail(id: RequestId | null, error: unknown): void {
+    const frame = errorFrame(id, error);
+    if (this.open) this.socket.send(encode(frame));
+  }
+
+  replyEncoded(frame: Uint8Array): void {
+    if (this.open) this.socket.send(frame);
+  }
+
+  push(frame: Record<string, unknown>): void {
+    if (this.open) this.socket.send(encode(frame));
+  }
+
+  close(reason?: string): void {
+    this.socket.close(1000, reason);
+  }
 }
 
-export function webSocketHandlers(ctx: ProcessorContext, frontEnd: WebSocketFrontEnd): SocketHandlers {
-  const bySocket = new WeakMap<ServerSocket, Connection>();
+/** The socket handlers platform.serve calls: a session per socket, registered while it is open. */
+export function webSocketHandlers(ctx: ProcessorContext, sessions: SessionRegistry): SocketHandlers {
+  const bySocket = new WeakMap<ServerSocket, WebSocketSession>();
   let next = 0;
   return {
     onOpen(socket) {
-      const conn: Connection = { id: `c${++next}`, socket, open: true, groups: new Set() };
-      bySocket.set(socket, conn);
-      frontEnd.opened(conn);
+      const session = new WebSocketSession(`ws-${++next}`, socket);
+      bySocket.set(socket, session);
+      sessions.opened(session);
     },
     onClose(socket) {
-      const conn = bySocket.get(socket);
-      if (!conn) return;
-      conn.open = false;
-      frontEnd.closed(conn);
+      const session = bySocket.get(socket);
+      if (!session) return;
+      session.open = false;
+      sessions.closed(session);
     },
     onMessage(socket, data) {
-      const conn = bySocket.get(socket);
-      if (conn) dispatch(ctx, conn, data);
+      const session = bySocket.get(socket);
+      if (session) dispatch(ctx, session, data);
     },
   };
 }
 
-function dispatch(ctx: ProcessorContext, conn: Connection, data: Uint8Array): void {
+function dispatch(ctx: ProcessorContext, session: Session, data: Uint8Array): void {
   let req: Request;
   try {
     req = decode(data) as Request;
   } catch {
-    return ctx.replyError(conn, null, new BrokerError(ErrorCode.MALFORMED_FRAME, "the frame is not valid CBOR"));
+    return session.fail(null, new BrokerError(ErrorCode.MALFORMED_FRAME, "the frame is not valid CBOR"));
   }
   if (req === null || typeof req !== "object" || Array.isArray(req) || req instanceof Uint8Array) {
-    return ctx.replyError(conn, null, new BrokerError(ErrorCode.MALFORMED_FRAME, "a frame must be a CBOR map"));
+    return session.fail(null, new BrokerError(ErrorCode.MALFORMED_FRAME, "a frame must be a CBOR map"));
   }
   const id = req.id;
   if (typeof id !== "number" && typeof id !== "string") {
     const code = id === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE;
-    return ctx.replyError(conn, null, new BrokerError(code, 'a request needs an "id" (an integer or a string)'));
+    return session.fail(null, new BrokerError(code, 'a request needs an "id" (an integer or a string)'));
   }
   if (typeof req.op !== "string") {
-    return ctx.replyError(conn, id, new BrokerError(req.op === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, 'a request needs an "op" string'));
+    return session.fail(id, new BrokerError(req.op === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, 'a request needs an "op" string'));
   }
-  processRequest(ctx, conn, req);
+  processRequest(ctx, session, req);
 }
