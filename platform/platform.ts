@@ -37,6 +37,8 @@ export interface Files {
   rename(from: string, to: string): void;
   remove(path: string, options?: { recursive?: boolean }): void;
   mkdir(path: string): void;
+  /** Creates a file with data only if it does not exist (O_EXCL); false if it does. */
+  createExclusive(path: string, data: Uint8Array): boolean;
   /** Bytes free on the file system holding path, and its total size (for retention and disk guards). */
   diskUsage(path: string): { free: number; total: number } | null;
 }
@@ -119,5 +121,12 @@ export interface Platform {
     /** Called once on SIGINT or SIGTERM. */
     onSignal(fn: (signal: string) => void): void;
     readText(path: string): string;
+    /** This process's id. */
+    readonly pid: number;
+    /**
+     * A mark of a process's start, the same for its whole life (Linux: its start time from
+     * /proc), so a reused pid is told apart; "" when alive but unknown; null if no such process.
+     */
+    startMark(pid: number): string | null;
   };
 }

@@ -39,6 +39,7 @@ import { PopService } from "./services/pop.ts";
 import { SubscriptionGroups } from "./services/subscription-groups.ts";
 import { GrpcEndpoint } from "./transports/grpc/endpoint.ts";
 import { popActorId, type PopContext } from "../actors/pop.machine.ts";
+import { topicTableProblem, vetSnapshot } from "./snapshot-shape.ts";
 
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
 
@@ -101,6 +102,7 @@ export class Broker implements BrokerFacts {
       file: topicFile,
       defaultQueues: config.defaultQueues,
       changed: () => this.registrar?.topicsChanged(),
+      declareQueues: (topic, queues) => store.declareQueues(topic, queues),
     });
     const topics = this.topics;
     this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush });
@@ -231,9 +233,10 @@ export class Broker implements BrokerFacts {
       syncFlushTimeoutMs: config.syncFlushTimeoutMs,
       tagsCodeOf: scheduleTagsCode,
       onFlush: (ms) => metrics.flushLatency.observe(ms / 1000),
+      lock: { probe: platform.process, owner: `broker ${config.brokerName}, port ${config.port}` },
     }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
-    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`), new TopicFile(files, `${dir}/config`), metrics);
+    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem), metrics);
     broker.restore(log);
     broker.inspectorAssets = await InspectorAssets.locate(files, log);
     broker.server = await platform.serve({
@@ -350,7 +353,9 @@ export class Broker implements BrokerFacts {
     for (const [topic, n] of queues) {
       const t = topics.get(topic);
       if (!t || t.queues < n) {
-        this.send({ type: "CREATE_TOPIC", topic, queues: Math.max(n, t ? 0 : this.config.defaultQueues), perm: PERM_RW, ...(isSystemTopic(topic) ? { system: true } : {}) });
+        // Every queue of a topic has its ConsumeQueue directory (MessageStore.declareQueues), so
+        // with topics.cbor and the snapshots lost the count still comes back right.
+        this.send({ type: "CREATE_TOPIC", topic, queues: n, perm: PERM_RW, ...(isSystemTopic(topic) ? { system: true } : {}) });
       }
     }
     // Offset commits after the snapshot, then every queue's offsets as the store has them now.

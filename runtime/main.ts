@@ -50,6 +50,7 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
   }
   const stat = platform.files.stat(config.dataDir);
   if (stat && !stat.isDirectory) throw new ConfigError(`--data-dir ${config.dataDir} is not a directory`);
+  await checkPort(platform, config);
   const broker = await Broker.start(platform, config, log);
   // Before the listening line: whoever waits for it may stop the broker at once.
   platform.process.onSignal(async (signal) => {
@@ -69,6 +70,22 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
   const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms` : "";
   logger.info("data directory {dir}, flush {flush}{cluster}", { dir: config.dataDir, flush: config.flush, cluster });
 
+}
+
+/**
+ * The port is free: found out by listening on it and closing again, before storage is touched
+ * (a start that cannot listen must not open, let alone recover, a data directory first).
+ */
+async function checkPort(platform: Platform, config: BrokerConfig): Promise<void> {
+  if (config.port === 0) return;
+  const probe = await platform.serve({
+    host: config.host,
+    port: config.port,
+    maxFrameSize: 1024,
+    socket: { onOpen: (s) => s.close(1013, "starting"), onMessage: () => {}, onClose: () => {} },
+    http: () => ({ status: 503, body: "starting\n" }),
+  });
+  await probe.close();
 }
 
 function fail(line: string): never {

@@ -46,6 +46,7 @@ export function startupErrorLine(e: unknown, config?: BrokerConfig): string {
     case "EROFS":
       return `--data-dir ${config?.dataDir ?? ""} is on a read-only file system`;
   }
+  if (err.name === "DirLockedError" || err.name === "StoreFormatError") return err.message ?? String(e);
   const message = (err.message ?? String(e)).split("\n")[0];
   return code ? `${message} (${code})` : message;
 }

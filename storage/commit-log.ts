@@ -38,6 +38,30 @@ interface Segment {
   handle: FileHandle | null;
 }
 
+/** Bytes recovery or a walk found damaged: skipped, never served. */
+export interface DamagedRange {
+  from: number;
+  to: number;
+  reason: "invalid" | "short segment" | "torn";
+}
+
+/** Why a read returned no record: its bytes are gone (a missing segment, a short file), its header does not describe it, or its CRC does not match. */
+export type CorruptReason = "missing" | "header" | "crc";
+
+/** What CommitLog.recover found. */
+export interface RecoveryReport {
+  /** Where verification started. */
+  from: number;
+  /** Damaged ranges before the end of the log: skipped, the records around them kept. */
+  damaged: DamagedRange[];
+  /** Segments missing from the middle of the chain: [from, to) of CommitLog offsets. */
+  missing: { from: number; to: number }[];
+  /** Files in commitlog/ named like segments but not at a multiple of the segment size. */
+  foreign: string[];
+  /** Bytes after the last valid record (a crash mid-write), cut. */
+  tornTail: DamagedRange | null;
+}
+
 interface Waiter {
   target: number;
   resolve: () => void;
@@ -73,6 +97,10 @@ export class CommitLog {
   /** readMany's window, reused: what callers keep is copied out of it. */
   private window = new Uint8Array(0);
   private readonly headerView = viewOf(this.headerScratch);
+  /** Check the CRC of every record read from disk (on by default; off only to measure its cost). */
+  verifyReads = true;
+  /** Told of every record a read from disk found damaged (CRC) or missing (it is not returned). */
+  onCorrupt: ((offset: number, reason: CorruptReason) => void) | undefined;
   /** Told each fsync's duration in ms (metrics); optional. */
   onFsync: ((ms: number) => void) | undefined;
 
@@ -111,25 +139,31 @@ export class CommitLog {
 
   /**
    * Opens the segments and verifies records with their CRC from `trustedBelow` (everything
-   * below it was fsynced and checkpointed) to the end, then cuts the log at the first invalid
-   * record. Returns the first verified position.
+   * below it was fsynced and checkpointed) to the end. A damaged record is skipped: the walk
+   * resynchronises on the next valid record header (magic, size, its own position, CRC) and
+   * keeps everything after it. A missing or short segment is reported, never a reason to drop
+   * the segments after it. Only a torn tail (bytes after the last valid record, with no valid
+   * record after them) is cut. Returns the first verified position and what was found.
    */
-  recover(trustedBelow: number, onProgress?: (verified: number, total: number) => void): number {
+  recover(trustedBelow: number, onProgress?: (verified: number, total: number) => void): RecoveryReport {
     this.files.mkdir(this.dir);
-    let starts = this.files.list(this.dir).filter((n) => NAME.test(n)).map(Number);
-    // A gap in the chain ends the log: nothing after it can be reached.
+    const report: RecoveryReport = { from: 0, damaged: [], missing: [], foreign: [], tornTail: null };
+    const starts: number[] = [];
+    for (const name of this.files.list(this.dir)) {
+      if (!NAME.test(name)) continue;
+      // A name that is no multiple of the segment size is not a segment of this log.
+      if (Number(name) % this.segmentSize !== 0) report.foreign.push(name);
+      else starts.push(Number(name));
+    }
     for (let k = 1; k < starts.length; k++) {
-      if (starts[k] !== starts[0] + k * this.segmentSize || starts[k] % this.segmentSize !== 0) {
-        for (const s of starts.slice(k)) this.files.remove(`${this.dir}/${offsetName(s)}`);
-        starts = starts.slice(0, k);
-        break;
-      }
+      if (starts[k] !== starts[k - 1] + this.segmentSize) report.missing.push({ from: starts[k - 1] + this.segmentSize, to: starts[k] });
     }
     this.segments = starts.map((start) => ({ start, path: `${this.dir}/${offsetName(start)}`, handle: null }));
     if (this.segments.length === 0) {
       const start = trustedBelow - (trustedBelow % this.segmentSize);
       this.writePos = this.flushedPos = start;
-      return start;
+      report.from = start;
+      return report;
     }
     // Verify from the trusted point (the checkpoint's records are whole and fsynced), but from
     // the start of any finished segment that is short: a cut file is damage whatever the
@@ -143,6 +177,7 @@ export class CommitLog {
         break;
       }
     }
+    if (this.indexOf(from) < 0) from = this.segments.find((s) => s.start > from)?.start ?? last.start;
     // Bytes on disk at or past a position: the progress total.
     const total = () => {
       let t = 0;
@@ -154,31 +189,44 @@ export class CommitLog {
       return t;
     };
     let totalBytes = total();
-    let end = this.walk(from, true, undefined, onProgress && ((pos) => onProgress(Math.min(pos - from, totalBytes), totalBytes)));
-    const at = this.indexOf(from);
-    if (end === from && from % this.segmentSize !== 0 && at >= 0 && from < this.segments[at].start + this.handle(at).size()) {
-      // Bytes at the trusted point, but no valid record: either a torn record there, or a
-      // checkpoint that is not a record boundary of this log. Walking its segment from the
-      // start tells which.
+    const damaged: DamagedRange[] = [];
+    const onDamage = (d: DamagedRange) => damaged.push(d);
+    const progress = onProgress && ((pos: number) => onProgress(Math.min(pos - from, totalBytes), totalBytes));
+    let walked = this.walk(from, true, undefined, progress, onDamage);
+    if (damaged.length > 0 && damaged[0].from === from && from % this.segmentSize !== 0) {
+      // No valid record at the trusted point: either a torn record there, or a checkpoint that
+      // is not a record boundary of this log. Walking its segment from the start tells which.
       from -= from % this.segmentSize;
       totalBytes = total();
-      end = this.walk(from, true, undefined, onProgress && ((pos) => onProgress(Math.min(pos - from, totalBytes), totalBytes)));
+      damaged.length = 0;
+      walked = this.walk(from, true, undefined, progress, onDamage);
     }
-    const verified = totalBytes;
-    onProgress?.(verified, verified);
+    onProgress?.(totalBytes, totalBytes);
+    const end = walked.end;
+    // Damage at or past the end is a torn tail (a crash mid-write): cut. Before it, damage is
+    // skipped and reported; the records around it stay.
+    for (const d of damaged) {
+      if (d.from >= end) report.tornTail = { from: Math.min(report.tornTail?.from ?? d.from, d.from), to: Math.max(report.tornTail?.to ?? d.to, d.to), reason: "torn" };
+      else report.damaged.push(d);
+    }
     this.cut(end);
     this.writePos = end;
     // The verified range may hold bytes a crashed process wrote but never fsynced: the first
     // sync covers them again.
     this.flushedPos = Math.min(from, end);
-    return from;
+    report.from = from;
+    return report;
   }
 
-  /** Drops everything at or past `end`: truncates its segment, deletes later ones. */
+  /**
+   * Drops the torn tail at or past `end`: truncates its segment, deletes later segment files
+   * (the walk found no valid record in them). Segments before it that ended in a valid blank
+   * marker are made full length (their extension may not have reached the disk).
+   */
   private cut(end: number): void {
     for (let i = this.segments.length - 1; i >= 0; i--) {
       const seg = this.segments[i];
-      if (seg.start > end) {
+      if (seg.start > end || (seg.start === end && i > 0)) {
         seg.handle?.close();
         this.files.remove(seg.path);
         this.segments.pop();
@@ -187,36 +235,48 @@ export class CommitLog {
       const h = this.handle(i);
       const keep = end - seg.start;
       if (keep < this.segmentSize) {
-        if (h.size() !== keep) h.truncate(keep);
+        if (h.size() > keep) h.truncate(keep);
       } else if (h.size() < this.segmentSize) {
         h.truncate(this.segmentSize); // a finished segment whose extension did not reach the disk
       }
-      // Segments before it ended with a valid blank marker: make them full length too.
-      for (let j = 0; j < i; j++) if (this.handle(j).size() < this.segmentSize) this.handle(j).truncate(this.segmentSize);
       break;
     }
+    for (const i of this.blankEnded) if (i < this.segments.length - 1 && this.handle(i).size() < this.segmentSize) this.handle(i).truncate(this.segmentSize);
+    this.blankEnded.clear();
     this.tail.truncate(end);
   }
 
+  /** Segments whose blank marker the last walk found (cut() makes them full length). */
+  private blankEnded = new Set<number>();
+
   /**
-   * Walks records from `from` (a record boundary) to the end of the log; returns the position
-   * of the first invalid record, or the end. `verify` checks CRCs as well as structure.
+   * Walks records from `from` (a record boundary) to the end of the log, visiting each valid
+   * one. A record that fails its checks (structure; the CRC too if `verify`, or at and past
+   * `verify` when it is an offset) is skipped: the
+   * walk looks for the next position holding a valid record (or the segment's blank marker)
+   * and reports the bytes in between to `onDamage`. Missing segments are jumped over. Returns
+   * the end of the last valid record (or blank marker) and how many records were visited.
    */
-  walk(from: number, verify: boolean, visit?: (r: StoredRecord) => void, progress?: (pos: number) => void): number {
-    let pos = from;
-    for (let i = this.indexOf(from); i >= 0 && i < this.segments.length; i++) {
+  walk(from: number, verify: boolean | number, visit?: (r: StoredRecord) => void, progress?: (pos: number) => void, onDamage?: (d: DamagedRange) => void, stopAt = Infinity): { end: number; records: number } {
+    let end = from;
+    let records = 0;
+    let first = this.indexOf(from);
+    if (first < 0) first = this.segments.findIndex((s) => s.start > from);
+    if (first < 0) return { end, records };
+    this.blankEnded.clear();
+    for (let i = first; i < this.segments.length && this.segments[i].start < stopAt; i++) {
       const seg = this.segments[i];
-      if (pos !== seg.start && i !== this.indexOf(from)) return pos;
       const segEnd = seg.start + this.segmentSize;
       const h = this.handle(i);
-      const end = Math.min(segEnd, seg.start + h.size());
+      const fileEnd = Math.min(segEnd, seg.start + h.size());
+      let pos = Math.max(from, seg.start);
       let buf = new Uint8Array(0);
       let view = viewOf(buf);
       let bufStart = pos;
       // Makes [at, at + n) available in buf; false if the file ends first.
       const load = (at: number, n: number): boolean => {
         if (at >= bufStart && at + n <= bufStart + buf.length) return true;
-        const len = Math.min(Math.max(n, WALK_CHUNK), end - at);
+        const len = Math.min(Math.max(n, WALK_CHUNK), fileEnd - at);
         if (len < n) return false;
         buf = new Uint8Array(len);
         const got = h.read(buf, at - seg.start);
@@ -227,28 +287,66 @@ export class CommitLog {
         progress?.(at);
         return true;
       };
-      let nextSegment = false;
-      while (!nextSegment) {
-        if (!load(pos, BLANK_MIN)) return pos;
-        const at = pos - bufStart;
-        const size = recordSize(view, at);
-        const magic = recordMagic(view, at);
-        if (magic === MAGIC_BLANK) {
-          if (size !== segEnd - pos) return pos;
-          pos = segEnd;
-          nextSegment = true;
-        } else if (magic === MAGIC_MESSAGE) {
-          if (size < HEADER_SIZE || pos + size > segEnd - BLANK_MIN) return pos;
-          if (!load(pos, size)) return pos;
-          if (!isValidRecord(buf, view, pos - bufStart, pos, verify)) return pos;
-          visit?.(toStoredRecord(buf, view, pos - bufStart));
-          pos += size;
-        } else {
-          return pos;
+      // What sits at `at`: a valid record's size, the blank marker (-1), or 0 (nothing valid).
+      const validAt = (at: number): number => {
+        if (!load(at, BLANK_MIN)) return 0;
+        const size = recordSize(view, at - bufStart);
+        const magic = recordMagic(view, at - bufStart);
+        if (magic === MAGIC_BLANK) return size === segEnd - at ? -1 : 0;
+        if (magic !== MAGIC_MESSAGE || size < HEADER_SIZE || at + size > segEnd - BLANK_MIN || !load(at, size)) return 0;
+        return isValidRecord(buf, view, at - bufStart, at, verify === true || (verify !== false && at >= verify)) ? size : 0;
+      };
+      while (pos < fileEnd && pos < stopAt) {
+        const size = validAt(pos);
+        if (size === -1) {
+          end = segEnd;
+          this.blankEnded.add(i);
+          break;
         }
+        if (size > 0) {
+          visit?.(toStoredRecord(buf, view, pos - bufStart));
+          records++;
+          pos += size;
+          end = pos;
+          continue;
+        }
+        // Damaged: find the next position that holds a valid record or the blank marker.
+        const bad = pos;
+        pos = this.resync(bad + 1, fileEnd, validAt, (at) => (at < fileEnd && load(at, 1) ? buf.subarray(at - bufStart) : null));
+        onDamage?.({ from: bad, to: pos, reason: "invalid" });
+      }
+      // A segment that is not the last one must end in its blank marker; a short one lost bytes.
+      if (!this.blankEnded.has(i) && i < this.segments.length - 1 && fileEnd < segEnd && pos < stopAt) {
+        onDamage?.({ from: Math.max(pos, fileEnd), to: segEnd, reason: "short segment" });
       }
     }
-    return pos;
+    return { end, records };
+  }
+
+  /**
+   * The first position in [from, limit) where `validAt` finds a record or a blank marker, or
+   * limit. Candidates are positions whose magic (four bytes on) starts with a magic's first
+   * byte; `bytesAt` gives the loaded bytes from a position on (null past the file).
+   */
+  private resync(from: number, limit: number, validAt: (at: number) => number, bytesAt: (at: number) => Uint8Array | null): number {
+    const message = MAGIC_MESSAGE >>> 24;
+    const blank = MAGIC_BLANK >>> 24;
+    let p = from;
+    while (p < limit) {
+      const bytes = bytesAt(p + 4);
+      if (!bytes || bytes.length === 0) return limit;
+      let k = 0;
+      while (k < bytes.length && bytes[k] !== message && bytes[k] !== blank) k++;
+      if (k === bytes.length) {
+        p += bytes.length;
+        continue;
+      }
+      const candidate = p + k;
+      if (candidate >= limit) return limit;
+      if (validAt(candidate) !== 0) return candidate;
+      p = candidate + 1;
+    }
+    return limit;
   }
 
   // ---------------------------------------------------------------- appends
@@ -353,28 +451,48 @@ export class CommitLog {
    * a header read. Fresh records are views of the tail; older ones one positional read each.
    */
   read(offset: number, size = 0): StoredRecord | null {
-    if (offset < this.minOffset || offset >= this.writePos) return null;
+    const r = this.readChecked(offset, size);
+    return typeof r === "string" ? null : r;
+  }
+
+  /**
+   * As read, but says why there is no record: "absent" when the offset is outside the log (or
+   * the size cannot be right), else why the bytes there are no valid record (reported to
+   * onCorrupt).
+   */
+  readChecked(offset: number, size = 0): StoredRecord | CorruptReason | "absent" {
+    if (offset < this.minOffset || offset >= this.writePos) return "absent";
     if (size <= 0) {
       const h = this.peekHeader(offset);
-      if (!h) return null;
+      if (!h) return "absent";
       size = recordSize(h.view, h.at);
     }
-    if (size < HEADER_SIZE || offset + size > this.writePos) return null;
+    if (size < HEADER_SIZE || offset + size > this.writePos) return "absent";
     const chunk = this.tail.find(offset, size);
     if (chunk) {
       const at = offset - chunk.start;
-      if (recordSize(chunk.view, at) !== size || !isValidRecord(chunk.bytes, chunk.view, at, offset, false)) return null;
+      if (recordSize(chunk.view, at) !== size || !isValidRecord(chunk.bytes, chunk.view, at, offset, false)) return "header";
       return toStoredRecord(chunk.bytes, chunk.view, at);
     }
+    // From disk: the bytes left the process, so they are checked, CRC included, before they
+    // leave the broker (Kafka's consumers check CRCs; here the broker does, for every client).
     const idx = this.indexOf(offset);
-    if (idx < 0) return null;
+    if (idx < 0) return this.corrupt(offset, "missing");
     const seg = this.segments[idx];
-    if (offset + size > seg.start + this.segmentSize) return null;
+    // A header that does not describe the record the caller expects may be a wrong ConsumeQueue
+    // entry rather than damage: the caller decides (MessageStore repairs the entry).
+    if (offset + size > seg.start + this.segmentSize) return "header";
     const buf = new Uint8Array(size);
-    if (this.handle(idx).read(buf, offset - seg.start) < size) return null;
+    if (this.handle(idx).read(buf, offset - seg.start) < size) return this.corrupt(offset, "missing");
     const dv = viewOf(buf);
-    if (recordSize(dv, 0) !== size || !isValidRecord(buf, dv, 0, offset, false)) return null;
+    if (recordSize(dv, 0) !== size || !isValidRecord(buf, dv, 0, offset, false)) return "header";
+    if (this.verifyReads && !isValidRecord(buf, dv, 0, offset, true)) return this.corrupt(offset, "crc");
     return toStoredRecord(buf, dv, 0);
+  }
+
+  private corrupt(offset: number, reason: CorruptReason): CorruptReason {
+    this.onCorrupt?.(offset, reason);
+    return reason;
   }
 
   /**
@@ -382,10 +500,10 @@ export class CommitLog {
    * read() gives them: fresh ones are views of the tail; the others are read with one positional
    * read per window of nearby records, and their messages copied into one buffer for the call
    * (so they stay valid, as read()'s do, however long they are kept). A record that is not where
-   * its entry says is null.
+   * its entry says, or fails its CRC, is the reason instead, as readChecked gives it.
    */
-  readMany(offsets: readonly number[], sizes: readonly number[], n: number): (StoredRecord | null)[] {
-    const out: (StoredRecord | null)[] = new Array(n).fill(null);
+  readMany(offsets: readonly number[], sizes: readonly number[], n: number): (StoredRecord | CorruptReason | "absent")[] {
+    const out: (StoredRecord | CorruptReason | "absent")[] = new Array(n).fill("absent");
     let i = 0;
     // Records the tail no longer holds come first (the tail is the log's newest bytes).
     let diskBytes = 0;
@@ -401,8 +519,13 @@ export class CommitLog {
     let used = 0;
     while (i < fromTail) {
       const start = offsets[i];
+      if (start < this.minOffset || sizes[i] < HEADER_SIZE || start + sizes[i] > this.writePos) {
+        i++;
+        continue;
+      }
       const idx = this.indexOf(start);
-      if (idx < 0 || sizes[i] < HEADER_SIZE || start + sizes[i] > this.writePos) {
+      if (idx < 0) {
+        out[i] = this.corrupt(start, "missing");
         i++;
         continue;
       }
@@ -415,7 +538,7 @@ export class CommitLog {
         j++;
       }
       if (end > segEnd) {
-        i = j;
+        for (; i < j; i++) out[i] = "header";
         continue;
       }
       if (this.window.length < end - start) this.window = new Uint8Array(Math.max(end - start, READ_WINDOW));
@@ -425,7 +548,19 @@ export class CommitLog {
       for (; i < j; i++) {
         const at = offsets[i] - start;
         const size = sizes[i];
-        if (at + size > got || size < HEADER_SIZE || recordSize(dv, at) !== size || !isValidRecord(buf, dv, at, offsets[i], false)) continue;
+        if (at + size > got) {
+          out[i] = this.corrupt(offsets[i], "missing");
+          continue;
+        }
+        if (size < HEADER_SIZE || recordSize(dv, at) !== size || !isValidRecord(buf, dv, at, offsets[i], false)) {
+          out[i] = "header";
+          continue;
+        }
+        // From disk: checked, CRC included, before it leaves the broker.
+        if (this.verifyReads && !isValidRecord(buf, dv, at, offsets[i], true)) {
+          out[i] = this.corrupt(offsets[i], "crc");
+          continue;
+        }
         const r = toStoredRecord(buf, dv, at);
         const len = size - HEADER_SIZE;
         messages!.set(r.message, used);
@@ -434,7 +569,7 @@ export class CommitLog {
         out[i] = r;
       }
     }
-    for (; i < n; i++) out[i] = this.read(offsets[i], sizes[i]);
+    for (; i < n; i++) out[i] = this.readChecked(offsets[i], sizes[i]);
     return out;
   }
 
@@ -495,11 +630,11 @@ export class CommitLog {
 
   private async fsyncTo(target: number): Promise<void> {
     if (target <= this.flushedPos || this.segments.length === 0) return;
-    const first = this.flushedPos < this.segments[0].start ? 0 : this.indexOf(this.flushedPos);
-    const last = this.indexOf(target - 1);
-    if (first < 0 || last < 0) throw new Error(`no segment holds ${this.flushedPos}..${target}`);
     const started = this.onFsync ? performance.now() : 0;
-    for (let i = first; i <= last; i++) await this.handle(i).sync();
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      if (seg.start < target && seg.start + this.segmentSize > this.flushedPos) await this.handle(i).sync();
+    }
     this.onFsync?.(performance.now() - started);
     if (target > this.flushedPos) this.flushedPos = target;
   }
@@ -518,10 +653,22 @@ export class CommitLog {
 
   // ---------------------------------------------------------------- helpers
 
+  /** The segment holding offset, or -1 (before the log, past it, or in a missing segment). */
   private indexOf(offset: number): number {
-    if (this.segments.length === 0) return -1;
-    const i = Math.floor((offset - this.segments[0].start) / this.segmentSize);
-    return i >= 0 && i < this.segments.length ? i : -1;
+    const segs = this.segments;
+    if (segs.length === 0) return -1;
+    // Segments are contiguous unless one is missing: try the arithmetic first.
+    const guess = Math.floor((offset - segs[0].start) / this.segmentSize);
+    if (guess >= 0 && guess < segs.length && segs[guess].start <= offset && offset < segs[guess].start + this.segmentSize) return guess;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (segs[mid].start > offset) hi = mid - 1;
+      else if (segs[mid].start + this.segmentSize <= offset) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
   }
 
   private handle(i: number): FileHandle {

@@ -46,6 +46,11 @@ export class ConsumeQueue {
     this.fileBytes = entriesPerFile * CQ_ENTRY_SIZE;
   }
 
+  /** Makes the queue's directory, before any entry is written to it. */
+  declare(): void {
+    this.files.mkdir(this.dir);
+  }
+
   /**
    * Opens the files on disk. Returns the entry count the files hold (before validation), which
    * recovery compares with the checkpoint to notice deleted files.

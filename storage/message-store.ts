@@ -2,15 +2,23 @@
 // ConsumeQueues and the key index (both derived from it), flushes them, and on open runs
 // recovery: verify the CommitLog past the checkpoint, cut a torn tail, trim the queues, and
 // re-dispatch whatever the queues or the index are missing.
+import { getLogger } from "@logtape/logtape";
 import { BrokerError, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
 import type { Clock, FileHandle, Files } from "../platform/platform.ts";
 import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
-import { CommitLog } from "./commit-log.ts";
+import { CommitLog, type CorruptReason, type DamagedRange, type RecoveryReport } from "./commit-log.ts";
 import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode } from "./consume-queue.ts";
+import { DirLock, type ProcessProbe } from "./dir-lock.ts";
+import { type Geometry, openFormat } from "./format.ts";
 import { KeyIndex } from "./key-index.ts";
 import { type StoredRecord, viewOf } from "./record.ts";
 
 export type { StoredRecord } from "./record.ts";
+
+/** A line for LogTape, whose templates take braces as placeholders. */
+function literal(line: string): string {
+  return line.replace(/[{}]/g, (b) => b + b);
+}
 
 export interface StoreConfig {
   /** Data dir; commitlog/, consumequeue/, index/ and checkpoint live inside. */
@@ -38,6 +46,11 @@ export interface StoreConfig {
   tagsCodeOf?: (topic: string, message: Record<string, unknown>, record: StoredRecord) => number;
   /** Told the duration of every CommitLog fsync, ms (for metrics). */
   onFlush?: (ms: number) => void;
+  /**
+   * Take the directory's lock (storage/dir-lock.ts) before reading anything: one owner per
+   * data directory. `owner` says who in the lock file (a broker's name and address).
+   */
+  lock?: { probe: ProcessProbe; owner?: string };
 }
 
 export interface AppendItem {
@@ -87,6 +100,26 @@ export type RecoveryProgress = (done: number, total: number, phase: "verify" | "
 
 /** queryById returns at most this many copies of one id (retries and dead letters share it). */
 const MAX_ID_MATCHES = 1000;
+/** A ConsumeQueue repair looks this many entries either side for ones that agree with their records. */
+const REPAIR_PROBE = 4096;
+/** Damaged offsets remembered so each is logged once (pulls may meet it again and again). */
+const LOGGED_DAMAGE = 4096;
+
+const log = getLogger(["actormq", "storage"]);
+
+/** What the store found damaged, missing or wrong, since it opened (for /metrics and tests). */
+export interface StoreHealth {
+  /** Damaged CommitLog ranges recovery (or a rebuild) skipped, and their bytes. */
+  damagedRanges: number;
+  damagedBytes: number;
+  /** CommitLog segments missing from the middle of the chain. */
+  missingSegments: number;
+  /** Records not served because a read found them damaged: by reason. */
+  corruptReads: Record<CorruptReason, number>;
+  /** ConsumeQueue entries that did not match the record they point to, and the repairs run. */
+  queueEntryMismatches: number;
+  queueRepairs: number;
+}
 
 export class MessageStore {
   /** Decodes a record's topic (off the hot path: admin queries, replay). */
@@ -104,9 +137,24 @@ export class MessageStore {
   private unsynced: FileHandle[] = [];
   private closed = false;
   private scratch = new Uint8Array(MIN_SCAN_ENTRIES * CQ_ENTRY_SIZE);
-  /** getMessages: where and how large the records it takes are. */
+  /** getMessages: where and how large the records it takes are, and their queue offsets. */
   private readonly positions: number[] = [];
   private readonly sizes: number[] = [];
+  private readonly logical: number[] = [];
+  readonly health: StoreHealth = {
+    damagedRanges: 0,
+    damagedBytes: 0,
+    missingSegments: 0,
+    corruptReads: { missing: 0, header: 0, crc: 0 },
+    queueEntryMismatches: 0,
+    queueRepairs: 0,
+  };
+  private readonly loggedDamage = new Set<number>();
+  private readonly lock: DirLock | null = null;
+  /** The geometry this directory was written with (format.json), which wins over the configuration. */
+  readonly geometry: Geometry;
+  /** What opening found: format notes and the CommitLog's recovery report. */
+  readonly opened: { notes: string[]; recovery: RecoveryReport | null } = { notes: [], recovery: null };
 
   private constructor(
     private readonly files: Files,
@@ -116,9 +164,21 @@ export class MessageStore {
     const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
     this.cfg = { ...DEFAULTS, ...given } as typeof DEFAULTS & { dir: string };
     this.cfg.dir = config.dir.replace(/\/+$/, "");
+    files.mkdir(this.cfg.dir);
+    if (config.lock) {
+      this.lock = DirLock.acquire(files, this.cfg.dir, config.lock.probe, clock.now(), config.lock.owner, (stale) => {
+        this.opened.notes.push(`took over the lock of pid ${stale.pid} (since ${new Date(stale.since).toISOString()}), which is no longer running`);
+      });
+    }
+    // The directory's own geometry wins: records and entries sit where it put them.
+    const format = openFormat(files, this.cfg.dir, this.cfg, clock.now());
+    Object.assign(this.cfg, format.geometry);
+    this.geometry = format.geometry;
+    this.opened.notes.push(...format.notes);
     this.tagsCodeOf = config.tagsCodeOf;
     this.commitLog = new CommitLog(files, `${this.cfg.dir}/commitlog`, this.cfg.segmentSize, this.cfg.tailBytes);
     this.commitLog.onFsync = config.onFlush;
+    this.commitLog.onCorrupt = (offset, reason) => this.corruptRead(offset, reason);
     this.index = new KeyIndex(files, `${this.cfg.dir}/index`, { slots: this.cfg.indexSlots, capacity: this.cfg.indexEntries });
   }
 
@@ -131,6 +191,7 @@ export class MessageStore {
    */
   static open(files: Files, clock: Clock, config: StoreConfig, onProgress?: RecoveryProgress): MessageStore {
     const store = new MessageStore(files, clock, config);
+    for (const note of store.opened.notes) log.warn(literal(note));
     store.recover(onProgress);
     store.schedule();
     return store;
@@ -223,7 +284,7 @@ export class MessageStore {
 
   // ---------------------------------------------------------------- reads
 
-  getMessages(topic: string, queueId: number, offset: number, maxCount: number, maxBytes: number, match?: (tagsCode: number) => boolean): GetResult {
+  getMessages(topic: string, queueId: number, offset: number, maxCount: number, maxBytes: number, match?: (tagsCode: number) => boolean, repair = true): GetResult {
     const cq = this.queue(topic, queueId, false);
     const minOffset = cq ? cq.minOffset : 0;
     const maxOffset = cq ? cq.maxOffset : 0;
@@ -239,6 +300,7 @@ export class MessageStore {
     // Which records to take, from the entries alone; then all of them read at once.
     const positions = this.positions;
     const sizes = this.sizes;
+    const logical = this.logical;
     const clMin = this.commitLog.minOffset;
     let taken = 0;
     let bytes = 0;
@@ -252,12 +314,101 @@ export class MessageStore {
       if (taken >= want || (taken > 0 && bytes + size > maxBytes)) break;
       if (match && !match(entryTagsCode(dv, at))) continue;
       positions[taken] = pos;
-      sizes[taken++] = size;
+      sizes[taken] = size;
+      logical[taken++] = offset + consumed;
       bytes += size;
     }
     const records: StoredRecord[] = [];
-    if (taken > 0) for (const r of this.commitLog.readMany(positions, sizes, taken)) if (r) records.push(r);
+    if (taken === 0) return result("NO_MATCHED_MSG", offset + consumed, records);
+    const read = this.commitLog.readMany(positions, sizes, taken);
+    for (let k = 0; k < taken; k++) {
+      const r = read[k];
+      // Damaged or missing bytes are counted and never served; an entry that points at no
+      // record, or at another queue's or offset's record, is repaired from the CommitLog.
+      const wrongEntry = typeof r === "string" ? r === "header" || r === "absent" : r.queueId !== queueId || r.queueOffset !== logical[k];
+      if (wrongEntry && repair) return this.repairAndRetry(cq, logical[k], () => this.getMessages(topic, queueId, offset, maxCount, maxBytes, match, false));
+      if (typeof r !== "string" && !wrongEntry) records.push(r);
+    }
     return result(records.length ? "FOUND" : "NO_MATCHED_MSG", offset + consumed, records);
+  }
+
+  private repairAndRetry(cq: ConsumeQueue, n: number, retry: () => GetResult): GetResult {
+    this.health.queueEntryMismatches++;
+    this.repairQueue(cq, n);
+    return retry();
+  }
+
+  /**
+   * ConsumeQueue entry n does not match the record it points to: rebuilds the entries around it
+   * from the CommitLog. The nearest entries on either side that do match bound where the
+   * records of the entries in between can be (a queue's records are in CommitLog order); the
+   * log is walked between them and every entry in between is rewritten from what it holds:
+   * the record with that queue offset, or a hole (size 0) when the record is gone or damaged.
+   */
+  private repairQueue(cq: ConsumeQueue, n: number): void {
+    const started = this.clock.now();
+    const agrees = (k: number): [number, number] | null => {
+      const [pos, size] = cq.entry(k);
+      if (size === 0) return null;
+      const r = this.commitLog.readChecked(pos, size);
+      return typeof r !== "string" && r.queueId === cq.queueId && r.queueOffset === k ? [pos, size] : null;
+    };
+    let lowK = n - 1;
+    let from = this.commitLog.minOffset;
+    for (; lowK >= Math.max(cq.minOffset, n - REPAIR_PROBE); lowK--) {
+      const e = agrees(lowK);
+      if (e) {
+        from = e[0] + e[1];
+        break;
+      }
+    }
+    if (lowK < Math.max(cq.minOffset, n - REPAIR_PROBE)) lowK = Math.max(cq.minOffset, n - REPAIR_PROBE) - 1;
+    let highK = n + 1;
+    let to = this.commitLog.maxOffset;
+    for (; highK < Math.min(cq.maxOffset, n + REPAIR_PROBE); highK++) {
+      const e = agrees(highK);
+      if (e) {
+        to = e[0];
+        break;
+      }
+    }
+    // Entries lowK+1 .. highK-1 are rewritten from the records found in [from, to).
+    const first = lowK + 1;
+    const count = Math.min(highK, cq.maxOffset) - first;
+    if (count <= 0) return;
+    const buf = new Uint8Array(count * CQ_ENTRY_SIZE); // zeros: holes unless a record is found
+    const dv = viewOf(buf);
+    let found = 0;
+    this.commitLog.walk(from, true, (r) => {
+      if (r.queueId !== cq.queueId || r.queueOffset < first || r.queueOffset >= first + count) return;
+      const m = decodeMap(r.message);
+      if (!m || m.topic !== cq.topic) return;
+      const code = this.tagsCodeOf ? this.tagsCodeOf(cq.topic, m, r) : tagsCodeOfTag(typeof m.tags === "string" ? m.tags : undefined);
+      encodeEntry(dv, (r.queueOffset - first) * CQ_ENTRY_SIZE, r.commitLogOffset, r.size, code);
+      found++;
+    }, undefined, (d) => this.damaged(d), to);
+    cq.write(first, buf);
+    this.health.queueRepairs++;
+    log.warn("ConsumeQueue {topic}/{queueId}: entry {n} did not match its record; rebuilt entries {first}..{last} from CommitLog {from}..{to}: {found} found, {holes} gone or damaged ({ms} ms)", {
+      topic: cq.topic, queueId: cq.queueId, n, first, last: first + count - 1, from, to, found, holes: count - found, ms: this.clock.now() - started,
+    });
+  }
+
+  private corruptRead(offset: number, reason: CorruptReason): void {
+    this.health.corruptReads[reason]++;
+    if (this.loggedDamage.has(offset)) return;
+    if (this.loggedDamage.size >= LOGGED_DAMAGE) this.loggedDamage.clear();
+    this.loggedDamage.add(offset);
+    const what = reason === "crc" ? "failed its CRC check" : "is missing (its segment or bytes are gone)";
+    log.error("CORRUPT_RECORD: the record at CommitLog offset {offset} {what}; it is skipped, never served", { offset, what, reason });
+  }
+
+  private damaged(d: DamagedRange): void {
+    if (this.loggedDamage.has(d.from)) return;
+    this.loggedDamage.add(d.from);
+    this.health.damagedRanges++;
+    this.health.damagedBytes += d.to - d.from;
+    log.error("CORRUPT_RECORD: CommitLog bytes {from}..{to} ({bytes} bytes, {reason}) hold no valid record: skipped; the records after them are kept", { from: d.from, to: d.to, bytes: d.to - d.from, reason: d.reason });
   }
 
   readRecord(commitLogOffset: number): StoredRecord | null {
@@ -280,6 +431,17 @@ export class MessageStore {
       cq.lastTimestamp = size > 0 ? Math.max(0, this.commitLog.timestampAt(pos)) : 0;
     }
     return cq.lastTimestamp;
+  }
+
+  /**
+   * Makes the ConsumeQueue directory of each of a topic's queues, written to or not: with the
+   * topic table and the snapshots lost, the directories still tell how many queues it had.
+   */
+  declareQueues(topic: string, queues: number): void {
+    for (let q = 0; q < queues; q++) {
+      if (this.queue(topic, q, false)) continue;
+      this.queue(topic, q, true)!.declare();
+    }
   }
 
   queueKeys(): { topic: string; queueId: number }[] {
@@ -343,10 +505,10 @@ export class MessageStore {
     return { tailBytes: this.commitLog.tailBytes, indexBytes: this.index.memoryBytes, indexPendingEntries: this.index.pendingEntries };
   }
 
-  /** Visits every valid record from a record boundary to the end of the log. */
+  /** Visits every valid record from a record boundary to the end of the log (damaged ones are skipped and reported). */
   scan(fromCommitLogOffset: number, visit: (r: StoredRecord) => void): void {
     const from = Math.max(fromCommitLogOffset, this.commitLog.minOffset);
-    if (from < this.commitLog.maxOffset) this.commitLog.walk(from, false, visit);
+    if (from < this.commitLog.maxOffset) this.commitLog.walk(from, false, visit, undefined, (d) => this.damaged(d));
   }
 
   // ---------------------------------------------------------------- flush and close
@@ -370,6 +532,7 @@ export class MessageStore {
       for (const m of this.queues.values()) for (const cq of m.values()) cq.close();
       this.index.close();
       this.commitLog.close();
+      this.lock?.release();
     }
   }
 
@@ -432,7 +595,9 @@ export class MessageStore {
     files.mkdir(this.cfg.dir);
     const cp = readCheckpoint(files, this.checkpointPath());
     if (typeof cp?.storeTimestamp === "number") this.lastTimestamp = cp.storeTimestamp;
-    this.commitLog.recover(cp ? Math.min(cp.commitLogFlushed, cp.dispatched) : 0, onProgress && ((done, total) => onProgress(done, total, "verify")));
+    const report = this.commitLog.recover(cp ? Math.min(cp.commitLogFlushed, cp.dispatched) : 0, onProgress && ((done, total) => onProgress(done, total, "verify")));
+    this.opened.recovery = report;
+    this.reportRecovery(report);
     const clMin = this.commitLog.minOffset;
     const clEnd = this.commitLog.maxOffset;
 
@@ -465,12 +630,18 @@ export class MessageStore {
     if (from < clEnd) {
       const visit = (r: StoredRecord) => this.redispatch(r, cqFrom, indexFrom);
       const progress = onProgress && ((pos: number) => onProgress(Math.min(pos, clEnd) - from, clEnd - from, "dispatch"));
-      let end = this.commitLog.walk(from, false, visit, progress);
-      if (end === from) {
+      const damage: DamagedRange[] = [];
+      // Past the point recovery verified from, records are CRC-checked here too: a damaged one
+      // is never dispatched to a queue.
+      const verifyFrom = report.from;
+      const walked = this.commitLog.walk(from, verifyFrom, visit, progress, (d) => damage.push(d));
+      if (walked.records === 0 || damage[0]?.from === from) {
         // `from` was not a record boundary (a checkpoint from another life): start at its segment.
         const segStart = from - (from % this.cfg.segmentSize);
-        end = this.commitLog.walk(Math.max(segStart, clMin), false, (r) => r.commitLogOffset >= from && visit(r));
+        damage.length = 0;
+        this.commitLog.walk(Math.max(segStart, clMin), verifyFrom, (r) => r.commitLogOffset >= from && visit(r), undefined, (d) => damage.push(d));
       }
+      for (const d of damage) this.damaged(d);
       onProgress?.(clEnd - from, clEnd - from, "dispatch");
     }
     for (const m of this.queues.values()) for (const cq of m.values()) cq.finishPuts();
@@ -480,6 +651,16 @@ export class MessageStore {
     // than at the first interval, so a second crash does not redo (or misjudge) this work.
     const stale = cp ? cp.commitLogFlushed > clEnd || cp.dispatched > clEnd : clEnd > clMin;
     if (stale || from < clEnd) void this.flush().catch(() => {});
+  }
+
+  private reportRecovery(r: RecoveryReport): void {
+    for (const d of r.damaged) this.damaged(d);
+    for (const m of r.missing) {
+      this.health.missingSegments += Math.round((m.to - m.from) / this.cfg.segmentSize);
+      log.error("CommitLog segments {from}..{to} are missing: their records are lost; the segments after them are kept", { from: m.from, to: m.to });
+    }
+    for (const name of r.foreign) log.warn("commitlog/{name} is not at a multiple of the segment size ({segmentSize}): not part of the log, left alone", { name, segmentSize: this.cfg.segmentSize });
+    if (r.tornTail) log.warn("CommitLog: cut a torn tail of {bytes} bytes at {from} (a write cut off by a crash)", { bytes: r.tornTail.to - r.tornTail.from, from: r.tornTail.from });
   }
 
   private redispatch(r: StoredRecord, cqFrom: number, indexFrom: number): void {

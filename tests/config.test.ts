@@ -177,12 +177,12 @@ test("each bad value: one line, exit 1, within a second, storage untouched", asy
   dir.remove();
 });
 
-test("port in use: one line naming the port, exit 1", async () => {
+test("port in use: one line naming the port, exit 1, before storage is touched", async () => {
   const dir = tempDir();
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
   const port = (blocker.address() as { port: number }).port;
-  await refusedStart(["--port", String(port), "--data-dir", dir.path], new RegExp(`^actormq: port ${port} on 127\\.0\\.0\\.1 is already in use`));
+  await refusedStart(["--port", String(port), "--data-dir", dir.path], new RegExp(`^actormq: port ${port} on 127\\.0\\.0\\.1 is already in use`), dir.path);
   blocker.close();
   dir.remove();
 });

@@ -1,6 +1,7 @@
 // Crash recovery of the CommitLog: a torn or corrupted last record of a segment, cut at every
 // byte and bit-flipped field by field. Each case starts from a fresh copy of one crash image
-// (the data dir copied while the store was open, after a checkpoint and more appends).
+// (the data dir copied while the store was open, after a checkpoint and more appends). The
+// damaged record is skipped and reported; every other record, before and after it, is kept.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
@@ -56,33 +57,38 @@ async function crashImage(sb: Sandbox): Promise<{ image: string; sent: Sent[]; v
   return { image, sent, victim };
 }
 
-/** Opens a damaged copy and checks it holds exactly the records before the victim, then takes new ones. */
+/**
+ * Opens a damaged copy and checks it holds every record but the victim, each served once and
+ * the victim never, that the damage was reported, and that it takes new messages.
+ */
 async function checkRecovered(work: string, sent: Sent[], victim: Sent, label: string): Promise<void> {
   const s = MessageStore.open(noSyncFiles, clock, { dir: work, ...cfg });
   try {
-    assert.is(s.maxCommitLogOffset, victim.commitLogOffset, `${label}: log ends where the victim began`);
-    assert.is(s.readRecord(victim.commitLogOffset), null);
-    const kept = sent.filter((x) => x.commitLogOffset < victim.commitLogOffset);
+    const end = Math.max(...sent.map((x) => x.commitLogOffset + x.size));
+    assert.is(s.maxCommitLogOffset, end, `${label}: the records after the victim are kept`);
+    assert.is(s.readRecord(victim.commitLogOffset), null, `${label}: the victim is not served`);
+    assert.ok(s.health.damagedRanges >= 1, `${label}: the damage is reported`);
+    const kept = sent.filter((x) => x !== victim);
     for (const [topic, queueId] of QUEUES) {
       const expected = kept.filter((x) => x.topic === topic && x.queueId === queueId);
-      assert.is(s.maxOffset(topic, queueId), expected.length, `${label}: max offset of ${topic}/${queueId}`);
+      const slots = sent.filter((x) => x.topic === topic && x.queueId === queueId).length;
+      assert.is(s.maxOffset(topic, queueId), slots, `${label}: max offset of ${topic}/${queueId}`);
       const got: StoredRecord[] = [];
-      for (let off = 0; off < expected.length;) {
+      for (let off = 0; off < slots;) {
         const r = s.getMessages(topic, queueId, off, 32, 1 << 20);
-        assert.is(r.status, "FOUND");
         got.push(...r.records);
         off = r.nextOffset;
       }
-      assert.is(got.length, expected.length);
+      assert.is(got.length, expected.length, `${label}: ${topic}/${queueId} serves every kept record once`);
       got.forEach((r, i) => {
         assert.is(r.commitLogOffset, expected[i].commitLogOffset);
         assert.equal(bodyOfRecord(r), expected[i].body);
       });
-      assert.is(s.getMessages(topic, queueId, expected.length, 32, 1 << 20).status, "NO_NEW_MSG");
+      assert.is(s.getMessages(topic, queueId, slots, 32, 1 << 20).status, "NO_NEW_MSG");
     }
-    // The survivors are still found through the index; the lost victim is not.
-    const survivor = kept[kept.length - 1];
-    assert.is(s.queryById(survivor.id).length, 1);
+    // The survivors are still found through the index; the damaged victim is not.
+    assert.is(s.queryById(kept[kept.length - 1].id).length, 1);
+    assert.is(s.queryById(kept[0].id).length, 1);
     assert.is(s.queryById(victim.id).length, 0);
     // And the store takes new messages, which read back.
     const before = s.maxOffset(victim.topic, victim.queueId);
@@ -96,14 +102,16 @@ async function checkRecovered(work: string, sent: Sent[], victim: Sent, label: s
   }
 }
 
-test("truncating the last record of a segment at every byte: exactly the records before it survive", async () => {
+test("a segment cut inside its last record, in every header field and the body: that record is reported and skipped, everything else kept", async () => {
   const sb = new Sandbox();
   try {
     const { image, sent, victim } = await crashImage(sb);
     const segStart = victim.commitLogOffset - (victim.commitLogOffset % SEG);
     const work = sb.dir();
     assert.ok(victim.size > 56, "a record with a body");
-    for (let j = 0; j < victim.size; j++) {
+    // A cut at each field boundary of the header (and just past it), and in the body.
+    const cuts = [0, 1, 4, 7, 8, 11, 12, 16, 20, 27, 28, 35, 36, 43, 44, 48, 55, 56, 57, Math.floor((56 + victim.size) / 2), victim.size - 1];
+    for (const j of cuts) {
       files.remove(work, { recursive: true });
       copyDir(image, work);
       const h = files.open(`${work}/commitlog/${offsetName(segStart)}`);
@@ -116,7 +124,7 @@ test("truncating the last record of a segment at every byte: exactly the records
   }
 });
 
-test("flipping a bit in each header field and in the body of that record: the same cut", async () => {
+test("flipping a bit in each header field and in the body of that record: it alone is skipped", async () => {
   const sb = new Sandbox();
   try {
     const { image, sent, victim } = await crashImage(sb);
@@ -205,27 +213,40 @@ test("a segment ending in a blank marker with no successor on disk, and a segmen
       sent.push({ queueId: i % 2, offset: r.commitLogOffset, body });
     }
     await s.close();
-    const expectAt = async (end: number) => {
+    /** Reopens: the log ends at `end`, every record not `lost` is served once, a new one lands at the end. */
+    const expectAt = async (end: number, lost: (offset: number) => boolean) => {
       s = sb.open(dir, cfg);
       assert.is(s.maxCommitLogOffset, end);
       for (const q of [0, 1]) {
-        const kept = sent.filter((x) => x.queueId === q && x.offset < end);
-        assert.is(s.maxOffset("T", q), kept.length);
-        const last = s.getMessages("T", q, kept.length - 1, 1, 1 << 20).records[0];
-        assert.equal(bodyOfRecord(last), kept[kept.length - 1].body);
+        const inLog = sent.filter((x) => x.queueId === q && x.offset < end);
+        const got: StoredRecord[] = [];
+        for (let off = 0; off < s.maxOffset("T", q);) {
+          const r = s.getMessages("T", q, off, 32, 1 << 20);
+          got.push(...r.records);
+          off = r.nextOffset;
+        }
+        const want = inLog.filter((x) => !lost(x.offset));
+        assert.equal(got.map((r) => r.commitLogOffset), want.map((x) => x.offset), `queue ${q}`);
+        assert.equal(got.map(bodyOfRecord), want.map((x) => x.body));
       }
-      const [r] = s.appendBatch([item("T", 0, { body: "again" })]);
+      const body = bodyOf(10, 999);
+      const [r] = s.appendBatch([item("T", 0, { body })]);
       assert.is(r.commitLogOffset, end);
-      assert.is(s.readRecord(end)!.commitLogOffset, end);
+      sent.splice(0, sent.length, ...sent.filter((x) => x.offset < end)); // records past the end are gone
+      sent.push({ queueId: 0, offset: end, body });
+      const health = { ...s.health };
       await s.close();
+      return { health, end: end + r.size };
     };
     // The newest segment is lost: the log ends where its predecessor's blank marker says.
     files.remove(`${dir}/commitlog/${offsetName(4 * SEG)}`);
-    await expectAt(4 * SEG);
-    // A gap: segment 2 gone; 3 and 4 cannot be reached and go too.
+    const first = await expectAt(4 * SEG, () => false);
+    // A gap: segment 2 gone. It is reported; segments 3 and 4 are kept and served.
     files.remove(`${dir}/commitlog/${offsetName(2 * SEG)}`);
-    await expectAt(2 * SEG);
-    assert.equal(files.list(`${dir}/commitlog`), [offsetName(0), offsetName(SEG), offsetName(2 * SEG)]);
+    const second = await expectAt(first.end, (o) => o >= 2 * SEG && o < 3 * SEG);
+    assert.is(second.health.missingSegments, 1);
+    assert.ok(second.health.corruptReads.missing > 0, "reads of the lost records are counted");
+    assert.equal(files.list(`${dir}/commitlog`), [offsetName(0), offsetName(SEG), offsetName(3 * SEG), offsetName(4 * SEG)]);
   } finally {
     await sb.cleanup();
   }

@@ -96,6 +96,23 @@ export const denoFiles: Files = {
   rename(from, to) {
     Deno.renameSync(from, to);
   },
+  createExclusive(path, data) {
+    let f: Deno.FsFile;
+    try {
+      f = Deno.openSync(path, { write: true, createNew: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+    try {
+      let done = 0;
+      while (done < data.length) done += f.writeSync(data.subarray(done));
+      f.syncDataSync();
+    } finally {
+      f.close();
+    }
+    return true;
+  },
   remove(path, options) {
     try {
       Deno.removeSync(path, { recursive: options?.recursive ?? false });

@@ -2,6 +2,7 @@ import { dialWith } from "../dial.ts";
 import type { Platform } from "../platform.ts";
 import { denoFiles } from "./files.ts";
 import { denoServe } from "./serve.ts";
+import { procStartTime } from "../proc-stat.ts";
 
 export const denoPlatform: Platform = {
   name: "deno",
@@ -30,5 +31,19 @@ export const denoPlatform: Platform = {
       }
     },
     readText: (path) => Deno.readTextFileSync(path),
+    pid: Deno.pid,
+    startMark(pid) {
+      try {
+        return procStartTime(Deno.readTextFileSync(`/proc/${pid}/stat`));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) return "";
+        try {
+          Deno.statSync("/proc/self/stat");
+          return null; // /proc exists and has no such process
+        } catch {
+          return ""; // no /proc (macOS): assume alive; a stale lock there is removed by hand
+        }
+      }
+    },
   },
 };

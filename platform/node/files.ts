@@ -88,6 +88,22 @@ export const nodeFiles: Files = {
   rename(from, to) {
     fs.renameSync(from, to);
   },
+  createExclusive(path, data) {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, "wx");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+    try {
+      fs.writeSync(fd, data);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  },
   remove(path, options) {
     fs.rmSync(path, { force: true, recursive: options?.recursive ?? false });
   },

@@ -5,6 +5,7 @@ import { dialWith } from "../dial.ts";
 import type { Platform } from "../platform.ts";
 import { nodeFiles } from "./files.ts";
 import { nodeServe } from "./serve.ts";
+import { procStartTime } from "../proc-stat.ts";
 
 export const nodePlatform: Platform = {
   name: "node",
@@ -26,5 +27,20 @@ export const nodePlatform: Platform = {
       process.once("SIGTERM", () => fn("SIGTERM"));
     },
     readText: (path) => fs.readFileSync(path, "utf8"),
+    pid: process.pid,
+    startMark(pid) {
+      try {
+        return procStartTime(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT" || fs.existsSync("/proc/self/stat")) return null;
+      }
+      // No /proc (macOS): alive or not is all there is to know.
+      try {
+        process.kill(pid, 0);
+        return "";
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM" ? "" : null;
+      }
+    },
   },
 };

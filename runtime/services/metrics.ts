@@ -11,7 +11,7 @@ import type { Clock, CommitLogDispatcher, MessageStore, RequestMetrics } from ".
 export interface GaugeSources {
   clock: Clock;
   startedAt: number;
-  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset">;
+  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health">;
   topicCount(): number;
   /** Each group's committed offsets, "topic:queueId" -> offset. */
   groupOffsets(): [group: string, offsets: Record<string, number>][];
@@ -151,6 +151,19 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     out.family("actormq_actors", "gauge", "Live actors by kind (the root broker actor is kind \"broker\").");
     const kinds = src.actorKinds();
     for (const kind of [...kinds.keys()].sort()) out.sample("actormq_actors", { kind }, kinds.get(kind)!);
+
+    // What storage found damaged: never served, each also logged (CORRUPT_RECORD) once.
+    const health = store.health;
+    out.family("actormq_corrupt_records_total", "counter", "Records not served because a read from disk found them damaged (reason crc) or gone (reason missing).");
+    for (const reason of ["crc", "missing"] as const) out.sample("actormq_corrupt_records_total", { reason }, health.corruptReads[reason]);
+    out.family("actormq_commitlog_damaged_ranges_total", "counter", "Damaged CommitLog ranges skipped by recovery or a scan (the records around them are kept).");
+    out.sample("actormq_commitlog_damaged_ranges_total", {}, health.damagedRanges);
+    out.family("actormq_commitlog_damaged_bytes_total", "counter", "Bytes in those ranges.");
+    out.sample("actormq_commitlog_damaged_bytes_total", {}, health.damagedBytes);
+    out.family("actormq_commitlog_missing_segments", "gauge", "CommitLog segments missing from the middle of the chain at start.");
+    out.sample("actormq_commitlog_missing_segments", {}, health.missingSegments);
+    out.family("actormq_consumequeue_repairs_total", "counter", "ConsumeQueue entries found not to match their record, and rebuilt from the CommitLog.");
+    out.sample("actormq_consumequeue_repairs_total", {}, health.queueRepairs);
 
     out.family("actormq_topics", "gauge", "Topics, system topics included.");
     out.sample("actormq_topics", {}, src.topicCount());

@@ -14,6 +14,8 @@ export interface TopicServiceDeps {
   defaultQueues: number;
   /** Called after every change (the name-server registration follows it). */
   changed(): void;
+  /** The store makes each queue's ConsumeQueue directory: queue counts survive losing the topic table. */
+  declareQueues(topic: string, queues: number): void;
 }
 
 export class TopicService implements Topics {
@@ -53,6 +55,7 @@ export class TopicService implements Topics {
 
   create(topic: string, queues: number, perm: number): Promise<void> {
     this.deps.actors.send({ type: "CREATE_TOPIC", topic, queues, perm, ...(isSystemTopic(topic) ? { system: true } : {}) });
+    this.deps.declareQueues(topic, this.get(topic)?.queues ?? queues);
     // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
     const saved = this.save();
     this.deps.changed();

@@ -1,0 +1,99 @@
+// What a snapshot of the actor tree and config/topics.cbor must look like before the broker
+// trusts them. A file that decodes but has another shape (a bad copy, a bug, a hand edit) would
+// otherwise restore topics with NaN queues or throw at every start; one that fails these checks
+// is set aside and the broker restores from an older snapshot or from storage alone.
+import * as v from "valibot";
+
+const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const time = v.pipe(v.number(), v.finite());
+
+/** A topic's entry in the topic table: as the broker's root context and topics.cbor hold it. */
+export const TopicConfigSchema = v.object({
+  queues: v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(65_535)),
+  perm: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
+  system: v.optional(v.boolean()),
+});
+
+export const TopicTableSchema = v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(1024)), TopicConfigSchema);
+
+/** An XState persisted snapshot: the parts restore reads for every actor. */
+const persisted = <C extends v.GenericSchema>(context: C) =>
+  v.object({
+    status: v.string(),
+    value: v.union([v.string(), v.record(v.string(), v.unknown())]),
+    context,
+    children: v.optional(v.record(v.string(), v.unknown())),
+  });
+
+const QueueContext = v.looseObject({
+  topic: v.string(),
+  queueId: count,
+  perm: v.number(),
+  minOffset: count,
+  maxOffset: count,
+  lastStoreTimestamp: time,
+  holds: v.array(v.unknown()),
+  locks: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const GroupContext = v.looseObject({
+  group: v.string(),
+  members: v.record(v.string(), v.looseObject({ lastHeartbeat: time })),
+  offsets: v.record(v.string(), count),
+});
+
+const DelayContext = v.looseObject({ level: count, delayMs: count, progress: count, dueAt: time });
+const TimerContext = v.looseObject({ cursor: time, nextAt: time });
+
+/** Children by the prefix of their system id; other kinds (tx, txs) are checked as snapshots only. */
+const CHILD_CONTEXTS: Record<string, v.GenericSchema> = { queue: QueueContext, group: GroupContext, delay: DelayContext, timer: TimerContext };
+
+const RootSchema = v.object({
+  status: v.literal("active"),
+  value: v.unknown(),
+  context: v.looseObject({
+    brokerName: v.string(),
+    topics: TopicTableSchema,
+    nextSnapshotAt: time,
+    restarts: v.record(v.string(), count),
+  }),
+  children: v.record(v.string(), v.looseObject({ snapshot: v.looseObject({ status: v.string(), context: v.unknown() }) })),
+});
+
+/** Why a snapshot's root cannot be restored, or null when it can. */
+export function snapshotProblem(root: unknown): string | null {
+  const r = v.safeParse(RootSchema, root);
+  if (!r.success) return describe(r.issues);
+  for (const [id, child] of Object.entries(r.output.children)) {
+    const schema = CHILD_CONTEXTS[id.split(":")[0]];
+    if (!schema) continue;
+    const c = v.safeParse(persisted(schema), child.snapshot);
+    if (!c.success) return `child ${id}: ${describe(c.issues)}`;
+  }
+  return null;
+}
+
+/**
+ * SnapshotStore's vet: the root's problem, or null after making it ready to restore. Held pulls
+ * are dropped: they belong to connections of a previous life, and connection ids of this life
+ * must never be answered with them.
+ */
+export function vetSnapshot(root: unknown): string | null {
+  const problem = snapshotProblem(root);
+  if (problem) return problem;
+  const children = (root as { children: Record<string, { snapshot: { context: { holds?: unknown[] } } }> }).children;
+  for (const [id, child] of Object.entries(children)) if (id.startsWith("queue:")) child.snapshot.context.holds = [];
+  return null;
+}
+
+/** Why a topic table cannot be used, or null when it can. */
+export function topicTableProblem(table: unknown): string | null {
+  const r = v.safeParse(TopicTableSchema, table);
+  return r.success ? null : describe(r.issues);
+}
+
+function describe(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  const path = v.getDotPath(first) ?? "(the whole value)";
+  return `${path}: ${first.message}`;
+}
