@@ -57,7 +57,9 @@ const RootSchema = v.object({
     nextSnapshotAt: time,
     restarts: v.record(v.string(), count),
   }),
-  children: v.record(v.string(), v.looseObject({ snapshot: v.looseObject({ status: v.string(), context: v.unknown() }) })),
+  // Children of kinds this file knows are checked below; others (txs, hand-written actor logic
+  // with its own snapshot format) only need to be objects.
+  children: v.record(v.string(), v.looseObject({ snapshot: v.looseObject({}) })),
 });
 
 /** Why a snapshot's root cannot be restored, or null when it can. */
