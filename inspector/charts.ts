@@ -1,59 +1,71 @@
-// Small live charts on canvas: per topic, messages in and out per second; per consumer group,
-// its lag. One canvas per series, redrawn after each frame.
+// Time-series charts drawn by uPlot (a small, well-kept canvas library): a real time axis, a
+// value axis, a legend with each series' colour and its value under the cursor, and gaps where
+// nothing is known (the page was disconnected or the broker restarted: null points). The
+// caption says each series' current value, never the axis maximum.
+import uPlot from "uplot";
 import { h } from "./dom.ts";
-import type { Model, Point } from "./model.ts";
+import { clock } from "./format.ts";
 
-const W = 220;
-const H = 60;
-const COLORS = ["#2563eb", "#16a34a"];
+export interface Series {
+  label: string;
+  values: (number | null)[];
+}
 
-export function renderCharts(el: HTMLElement, model: Model): void {
-  const wanted: [key: string, title: string, points: Point[], legend: string[]][] = [];
-  for (const [topic, points] of model.rates) wanted.push([`rate:${topic}`, topic, points, ["in/s", "out/s"]]);
-  for (const [group, points] of model.lag) wanted.push([`lag:${group}`, `lag of ${group}`, points, ["lag"]]);
-  const existing = new Map([...el.querySelectorAll<HTMLElement>("figure.chart")].map((f) => [f.dataset.chart!, f]));
-  for (const [key, title, points, legend] of wanted) {
-    let fig = existing.get(key);
-    existing.delete(key);
-    if (!fig) {
-      fig = h("figure", { class: "chart", "data-chart": key }, h("canvas", { width: W, height: H }), h("figcaption", {}, ""));
-      el.append(fig);
+const PALETTE = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+
+export class TimeChart {
+  readonly el: HTMLElement;
+  private readonly plotBox: HTMLElement;
+  private readonly caption: HTMLElement;
+  private plot: uPlot | null = null;
+  /** The series labels and theme the plot was built for: rebuilt when either changes. */
+  private shape = "";
+  private readonly resize: ResizeObserver;
+
+  constructor(id: string, private readonly title: string, private readonly format: (v: number) => string, private readonly height = 160) {
+    this.plotBox = h("div", { class: "plot" });
+    this.caption = h("figcaption", {}, title);
+    this.el = h("figure", { class: "chart", id, "data-chart": id }, this.caption, this.plotBox);
+    this.resize = new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: this.height }));
+    this.resize.observe(this.plotBox);
+  }
+
+  /** xs: milliseconds since the epoch; each series a value per x, null for a gap. */
+  update(xs: number[], series: Series[]): void {
+    const last = (s: Series) => {
+      for (let i = s.values.length - 1; i >= 0; i--) if (s.values[i] !== null) return i === s.values.length - 1 ? s.values[i] : null;
+      return null;
+    };
+    const now = series.map((s) => `${s.label} ${last(s) === null ? "–" : this.format(last(s)!)}`);
+    this.caption.replaceChildren(h("b", {}, this.title), " ", h("span", { class: "current", "data-current": "" }, series.length ? now.join(" · ") : "no data yet"));
+    const theme = document.documentElement.dataset.theme ?? "";
+    const shape = `${theme}\n${series.map((s) => s.label).join("\n")}`;
+    const data = [xs.map((t) => t / 1000), ...series.map((s) => s.values)] as uPlot.AlignedData;
+    if (this.plot && shape === this.shape) {
+      this.plot.setData(data);
+      return;
     }
-    const last = points[points.length - 1]?.values ?? [];
-    fig.querySelector("figcaption")!.textContent = `${title}: ${legend.map((l, i) => `${l} ${format(last[i] ?? 0)}`).join(", ")}`;
-    draw(fig.querySelector("canvas")!, points);
+    this.plot?.destroy();
+    this.shape = shape;
+    const css = getComputedStyle(document.documentElement);
+    const fg = css.getPropertyValue("--muted").trim() || "#666";
+    const grid = css.getPropertyValue("--line").trim() || "#ddd";
+    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    this.plot = new uPlot({
+      width: this.width(),
+      height: this.height,
+      cursor: { drag: { x: false, y: false } },
+      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // Whole seconds at least: ticks every 1, 2, 5, 10, 15, 30 s, then minutes.
+      axes: [{ ...axis, space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], values: (_u, ticks) => ticks.map((t) => clock(t * 1000)) }, { ...axis, size: 56, values: (_u, ticks) => ticks.map((v) => this.format(v)) }],
+      series: [
+        { value: "{HH}:{mm}:{ss}" },
+        ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? "–" : this.format(v)) })),
+      ],
+    }, data, this.plotBox);
   }
-  for (const stale of existing.values()) stale.remove();
-  if (!wanted.length && !el.querySelector(".empty")) el.replaceChildren(h("p", { class: "empty" }, "no traffic yet"));
-  else if (wanted.length) el.querySelector(".empty")?.remove();
-}
 
-function draw(canvas: HTMLCanvasElement, points: Point[]): void {
-  const g = canvas.getContext("2d");
-  if (!g) return;
-  g.clearRect(0, 0, W, H);
-  if (points.length < 2) return;
-  const max = Math.max(1, ...points.flatMap((p) => p.values));
-  const t0 = points[0].t;
-  const span = Math.max(1, points[points.length - 1].t - t0);
-  const series = points[0].values.length;
-  for (let s = 0; s < series; s++) {
-    g.strokeStyle = COLORS[s % COLORS.length];
-    g.lineWidth = 1.5;
-    g.beginPath();
-    points.forEach((p, i) => {
-      const x = ((p.t - t0) / span) * (W - 2) + 1;
-      const y = H - 2 - ((p.values[s] ?? 0) / max) * (H - 6);
-      if (i === 0) g.moveTo(x, y);
-      else g.lineTo(x, y);
-    });
-    g.stroke();
+  private width(): number {
+    return Math.max(200, Math.floor(this.plotBox.clientWidth || 320));
   }
-  g.fillStyle = "#6b6b70";
-  g.font = "10px sans-serif";
-  g.fillText(format(max), 2, 10);
-}
-
-function format(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : n >= 100 ? n.toFixed(0) : n.toFixed(1).replace(/\.0$/, "");
 }

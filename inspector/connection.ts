@@ -8,10 +8,17 @@ import type { Push } from "../protocol/mod.ts";
 
 export type Status = "connecting" | "connected" | "reconnecting";
 
+/** The reply to a request the peer does not serve (a name server asked for `inspect`). */
+export function isUnknownOp(e: unknown): boolean {
+  return (e as { code?: unknown })?.code === "UNKNOWN_OP";
+}
+
 export interface ConnectionEvents {
   onSnapshot(reply: Reply): void;
   onFrame(push: Push): void;
   onStatus(status: Status, detail?: string): void;
+  /** The peer does not serve `inspect`: it is a name server, and the page shows the cluster. */
+  onNotABroker?(): void;
 }
 
 const WATCH_EVERY_MS = 500;
@@ -57,6 +64,11 @@ export class InspectorConnection {
       this.events.onStatus("connected");
       this.events.onSnapshot(reply);
     } catch (e) {
+      if (isUnknownOp(e) && this.events.onNotABroker) {
+        clearInterval(this.timer);
+        this.events.onNotABroker();
+        return;
+      }
       this.events.onStatus("reconnecting", (e as Error).message);
     } finally {
       this.subscribing = false;
@@ -69,9 +81,14 @@ export class InspectorConnection {
   }
 }
 
-/** The broker's WebSocket URL, from the page's own address (the broker serves both). */
-export function brokerUrl(location: { protocol: string; host: string; search: string }): string {
+/**
+ * The broker's WebSocket URL, from the page's own address: the broker serves the page at
+ * <prefix>/inspector/ and its socket at <prefix>/ws, so behind a reverse proxy that adds a path
+ * prefix both move together. `?broker=ws://host:port/ws` points the page elsewhere.
+ */
+export function brokerUrl(location: { protocol: string; host: string; pathname: string; search: string }): string {
   const given = new URLSearchParams(location.search).get("broker");
   if (given) return given;
-  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`;
+  const prefix = location.pathname.replace(/inspector\/?(index\.html)?$/, "").replace(/\/?$/, "/");
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${prefix}ws`;
 }

@@ -28,11 +28,6 @@ export function brief(v: unknown, max = 160): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-export function time(t: number): string {
-  const d = new Date(t);
-  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`;
-}
-
 /** A state value as text: "idle", or "a.b" for nested states. */
 export function stateText(value: unknown): string {
   if (typeof value === "string") return value;

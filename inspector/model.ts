@@ -1,7 +1,8 @@
-// What the page knows about the broker: the actor tree, machine definitions, the event log and
-// the rate and lag histories. Fed by the broker's inspect snapshot and frames (and by
-// @statelyai/inspect events, see stately.ts); views read it after every change.
-import type { ActorView as WireActorView, EventView, StateNodeView } from "../protocol/mod.ts";
+// What the page knows about the broker: the actor tree, machine definitions, the event log, the
+// latest overview (health, topics, groups) and a history of rates and lag for the charts. Fed by
+// the broker's inspect snapshot and frames (and by @statelyai/inspect events, see stately.ts);
+// views read it after every change.
+import type { ActorView as WireActorView, EventView, OverviewView, StateNodeView } from "../protocol/inspect.ts";
 
 /** An actor on the page: the broker's view of it, or one of another app's. */
 export interface ActorView extends WireActorView {
@@ -9,17 +10,26 @@ export interface ActorView extends WireActorView {
   origin?: "broker" | "external";
 }
 
-export type { EventView, StateNodeView };
+export type { EventView, OverviewView, StateNodeView };
 
-export interface Point {
+/**
+ * One point of the charts' history, a second or so apart. `null` values are gaps: the page was
+ * disconnected, or the broker restarted, and nothing is known about that time.
+ */
+export interface Sample {
   t: number;
-  values: number[];
+  /** All topics: messages in and out per second. */
+  in: number | null;
+  out: number | null;
+  /** Per topic [in/s, out/s]; per group [lag, commits/s]. */
+  topics: Map<string, [number, number]>;
+  groups: Map<string, [number, number]>;
 }
 
-/** Log entries kept in the page; the broker sends a sample of at most ~200 per frame. */
+/** Log entries kept in the page; the broker sends a sample of at most maxEvents per frame. */
 const LOG_CAP = 2000;
-/** Chart points kept per series (a point per frame: a minute or so at 250 ms). */
-const HISTORY_CAP = 240;
+/** Chart samples kept: ten minutes at one a second. */
+const HISTORY_CAP = 600;
 
 export class Model {
   brokerName = "";
@@ -31,11 +41,16 @@ export class Model {
   /** Events processed since connecting, and how many of them the page was sent. */
   seen = 0;
   sampled = 0;
-  /** Per topic: [in msgs/s, out msgs/s] over time. */
-  rates = new Map<string, Point[]>();
-  /** Per group: [lag] over time. */
-  lag = new Map<string, Point[]>();
-  private lastCounters: { t: number; topics: Record<string, number[]> } | null = null;
+  /** The broker's sampling: one frame per intervalMs with at most maxEvents events. */
+  intervalMs = 250;
+  maxEvents = 200;
+  overview: OverviewView | null = null;
+  history: Sample[] = [];
+  /** Connection: when it was lost (null while connected), and when the page last heard the broker. */
+  disconnectedAt: number | null = null;
+  lastHeard = 0;
+  /** Whether `overview` came over the current connection, so rates can be taken against it. */
+  private baseline = false;
   private listeners = new Set<() => void>();
 
   onChange(fn: () => void): void {
@@ -47,14 +62,17 @@ export class Model {
   }
 
   /** A (re)connection's snapshot replaces everything the broker reported before. */
-  applySnapshot(s: { brokerName?: string; now: number; actors: ActorView[]; machines: Record<string, StateNodeView>; topics: Record<string, number[]>; lag: Record<string, number> }): void {
+  applySnapshot(s: { brokerName?: string; now: number; intervalMs?: number; maxEvents?: number; actors: ActorView[]; machines: Record<string, StateNodeView>; overview?: OverviewView }): void {
     this.brokerName = String(s.brokerName ?? "");
+    if (s.intervalMs) this.intervalMs = s.intervalMs;
+    if (s.maxEvents !== undefined) this.maxEvents = s.maxEvents;
     for (const [id, a] of this.actors) if (a.origin !== "external") this.actors.delete(id);
     for (const a of s.actors) this.actors.set(a.id, { ...a, origin: "broker" });
     this.machines = { ...this.machines, ...s.machines };
-    this.lastCounters = null;
-    this.recordRates(s.now, s.topics);
-    this.recordLag(s.now, s.lag);
+    this.disconnectedAt = null;
+    this.lastHeard = Date.now();
+    this.baseline = false;
+    if (s.overview) this.applyOverview(s.overview);
     this.changed();
   }
 
@@ -66,8 +84,7 @@ export class Model {
     counts: Record<string, number>;
     seen: number;
     machines?: Record<string, StateNodeView>;
-    topics: Record<string, number[]>;
-    lag: Record<string, number>;
+    overview?: OverviewView;
   }): void {
     for (const a of f.actors) this.actors.set(a.id, { ...a, origin: "broker" });
     for (const id of f.removed) this.actors.delete(id);
@@ -76,8 +93,8 @@ export class Model {
     for (const [type, n] of Object.entries(f.counts)) this.counts.set(type, (this.counts.get(type) ?? 0) + n);
     this.seen += f.seen;
     this.sampled += f.events.length;
-    this.recordRates(f.now, f.topics);
-    this.recordLag(f.now, f.lag);
+    this.lastHeard = Date.now();
+    if (f.overview) this.applyOverview(f.overview);
     this.changed();
   }
 
@@ -86,32 +103,54 @@ export class Model {
     if (this.events.length > LOG_CAP) this.events.splice(0, this.events.length - LOG_CAP);
   }
 
-  /** Rates from cumulative counters: messages per second since a sample at least a second old. */
-  private recordRates(now: number, topics: Record<string, number[]>): void {
-    const prev = this.lastCounters;
-    if (!prev) {
-      this.lastCounters = { t: now, topics };
-      return;
-    }
-    const dt = (now - prev.t) / 1000;
-    if (dt < 1) return;
-    for (const [topic, c] of Object.entries(topics)) {
-      const p = prev.topics[topic] ?? [0, 0, 0, 0];
-      push(this.rates, topic, { t: now, values: [Math.max(0, c[0] - p[0]) / dt, Math.max(0, c[2] - p[2]) / dt] });
-    }
-    this.lastCounters = { t: now, topics };
+  /** The connection dropped: the charts get a gap from here, the views grey what they show. */
+  disconnected(at = Date.now()): void {
+    if (this.disconnectedAt !== null) return;
+    this.disconnectedAt = at;
+    this.baseline = false;
+    this.gap(at);
+    this.changed();
   }
 
-  private recordLag(now: number, lag: Record<string, number>): void {
-    for (const [group, n] of Object.entries(lag)) push(this.lag, group, { t: now, values: [n] });
+  /**
+   * A new overview: the latest figures, and a history sample with rates from the counters'
+   * growth since the previous overview. After a gap or a broker restart (its counters start
+   * again from zero) there is no previous one, so the first sample only sets the baseline.
+   */
+  applyOverview(o: OverviewView): void {
+    const prev = this.baseline ? this.overview : null;
+    this.overview = o;
+    this.baseline = true;
+    if (!prev || prev.broker.startedAt !== o.broker.startedAt || o.now <= prev.now) return this.gap(o.now);
+    const dt = (o.now - prev.now) / 1000;
+    const per = (a: number, b: number) => Math.max(0, a - b) / dt;
+    const before = new Map(prev.topics.map((t) => [t.topic, t.counters]));
+    const topics = new Map<string, [number, number]>();
+    for (const t of o.topics) {
+      const p = before.get(t.topic) ?? [0, 0, 0, 0];
+      topics.set(t.topic, [per(t.counters[0], p[0]), per(t.counters[2], p[2])]);
+    }
+    const committedBefore = new Map(prev.groups.map((g) => [g.group, g.committed]));
+    const groups = new Map<string, [number, number]>();
+    for (const g of o.groups) groups.set(g.group, [g.lag, per(g.committed, committedBefore.get(g.group) ?? g.committed)]);
+    this.push({ t: o.now, in: per(o.totals[0], prev.totals[0]), out: per(o.totals[2], prev.totals[2]), topics, groups });
   }
-}
 
-function push(map: Map<string, Point[]>, key: string, point: Point): void {
-  let list = map.get(key);
-  if (!list) map.set(key, (list = []));
-  list.push(point);
-  if (list.length > HISTORY_CAP) list.shift();
+  /** The latest rates of a topic ([in/s, out/s]) or a group ([lag, commits/s]). */
+  latest(kind: "topics" | "groups", name: string): [number, number] | undefined {
+    const last = this.history.at(-1);
+    return last?.in === null ? undefined : last?.[kind].get(name);
+  }
+
+  private gap(t: number): void {
+    if (this.history.length === 0 || this.history.at(-1)!.in === null) return;
+    this.push({ t, in: null, out: null, topics: new Map(), groups: new Map() });
+  }
+
+  private push(s: Sample): void {
+    this.history.push(s);
+    if (this.history.length > HISTORY_CAP) this.history.splice(0, this.history.length - HISTORY_CAP);
+  }
 }
 
 /** The kind of an actor id: its prefix before ":" ("queue:T:0" -> "queue"), or the id itself. */

@@ -19,3 +19,10 @@ export const DLQ_PREFIX = "%DLQ%";
 export function isSystemTopic(topic: string): boolean {
   return topic.startsWith("RMQ_SYS_") || topic === SCHEDULE_TOPIC || topic === TRANS_CHECK_MAX_TIME_TOPIC;
 }
+
+/** What a topic is for: the user's, a group's retry or dead-letter topic, or the broker's own. */
+export function topicKind(topic: string): "user" | "retry" | "dlq" | "system" {
+  if (topic.startsWith(RETRY_PREFIX)) return "retry";
+  if (topic.startsWith(DLQ_PREFIX)) return "dlq";
+  return isSystemTopic(topic) ? "system" : "user";
+}

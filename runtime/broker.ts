@@ -17,6 +17,7 @@ import type { Actors, BrokerFacts, Groups, ProcessorContext } from "./context.ts
 import { type Session, SessionRegistry } from "./session.ts";
 import { AppendPipeline, queueNotifier } from "./services/append-pipeline.ts";
 import { InspectService } from "./services/inspect-service.ts";
+import { OverviewService } from "./services/overview-service.ts";
 import { Metrics } from "./services/metrics.ts";
 import { OffsetService } from "./services/offset-service.ts";
 import { OrderLockService } from "./services/order-lock-service.ts";
@@ -62,6 +63,7 @@ export class Broker implements BrokerFacts {
   /** The gRPC endpoint for RocketMQ 5 clients, when --grpc-port gives one and it could be bound. */
   grpc?: GrpcEndpoint;
   readonly inspector: InspectService;
+  readonly overview: OverviewService;
   /** What request handlers get: every service, through its interface. */
   readonly context: ProcessorContext;
   root!: RootActor;
@@ -175,12 +177,25 @@ export class Broker implements BrokerFacts {
       },
     }, new SubscriptionGroups(platform.files, `${config.dataDir.replace(/\/+$/, "")}/config`));
     this.timer.checkpoints = this.pop;
+    this.overview = new OverviewService({
+      clock,
+      facts: this,
+      dataDir: config.dataDir,
+      store,
+      topics,
+      topicCounters: () => metrics.topics,
+      root: () => this.root as unknown as AnyActorRef,
+      connections: () => this.sessions.size,
+      inspectors: () => this.inspector.subscriberCount,
+      transactionsInFlight: () => this.transactions.inFlight(),
+      memory: () => platform.memoryUsage(),
+      disk: () => platform.files.diskUsage(config.dataDir),
+    });
     this.inspector = new InspectService({
       clock,
       brokerName: config.brokerName,
       root: () => this.root as unknown as AnyActorRef,
-      store,
-      topicCounters: () => metrics.topics,
+      overview: () => this.overview.build(),
     });
     // In this order, in the turn of each write: the wheel links its timers, half messages get
     // their transaction actors, the counters count, and the queue actors hear of it last.
@@ -436,7 +451,8 @@ export class Broker implements BrokerFacts {
     if (path.split("?")[0] === "/metrics" && method === "GET") {
       return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this.gauges()) };
     }
-    const page = path.startsWith("/inspector") && method === "GET" ? this.inspectorAssets?.serve(path) : null;
+    // `/` and `/inspector...`: the console (runtime/inspector-assets.ts).
+    const page = method === "GET" ? this.inspectorAssets?.serve(path) : null;
     if (page) return page;
     return { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${method} ${path}\n` };
   }

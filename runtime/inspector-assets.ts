@@ -1,11 +1,16 @@
-// The inspector page's files: found in dist/ (built by `npm run build`), bundled with esbuild at
+// The console page's files: found in dist/ (built by `npm run build`), bundled with esbuild at
 // start when they are missing (a fresh checkout run with Deno, which needs no build), and served
-// at /inspector. Files are read per request: they are small, and a rebuild shows up on reload.
+// at /inspector/. `/` and `/inspector` redirect there. Files are read per request: they are
+// small, and a rebuild shows up on reload. The page refers to its files by relative paths and
+// the redirects are relative too, so a reverse proxy may serve it all under a path prefix.
 import type { Files, HttpResponse } from "../platform/platform.ts";
 
+/** Where the page lives, relative to `/` and to `/inspector` alike. */
+const REDIRECTS: Record<string, string> = { "/": "inspector/", "/inspector": "inspector/" };
+
 const FILES: Record<string, [name: string, type: string]> = {
-  "/inspector": ["inspector.html", "text/html; charset=utf-8"],
   "/inspector/": ["inspector.html", "text/html; charset=utf-8"],
+  "/inspector/index.html": ["inspector.html", "text/html; charset=utf-8"],
   "/inspector/inspector.js": ["inspector.js", "text/javascript; charset=utf-8"],
   "/inspector/inspector.js.map": ["inspector.js.map", "application/json"],
   "/inspector/inspector.css": ["inspector.css", "text/css; charset=utf-8"],
@@ -28,7 +33,7 @@ export class InspectorAssets {
       if (files.stat(`${root}/inspector/main.ts`)?.isFile) {
         try {
           const started = Date.now();
-          await buildInspector(files, root);
+          await buildInspector(root);
           log(`built the inspector page into ${dist} in ${Date.now() - started} ms`);
           return new InspectorAssets(files, dist);
         } catch (e) {
@@ -40,9 +45,12 @@ export class InspectorAssets {
     return new InspectorAssets(files, null);
   }
 
-  /** The response for an /inspector path, or null when the path is not the inspector's. */
+  /** The response for `/` or an /inspector path, or null when the path is not the console's. */
   serve(path: string): HttpResponse | null {
-    const entry = FILES[path.split("?")[0]];
+    const [bare, query] = path.split("?");
+    const to = REDIRECTS[bare];
+    if (to) return { status: 302, headers: { location: query ? `${to}?${query}` : to, "content-type": "text/plain" }, body: `the console is at ${to}\n` };
+    const entry = FILES[bare];
     if (!entry) return null;
     const body = this.distDir ? this.files.readFile(`${this.distDir}/${entry[0]}`) : null;
     if (!body) return { status: 404, headers: { "content-type": "text/plain" }, body: "the inspector page is not built: run npm run build\n" };
@@ -50,26 +58,8 @@ export class InspectorAssets {
   }
 }
 
-/**
- * The same bundle scripts/build.mjs makes (keep the two in step): inspector/main.ts for
- * browsers, and the page and its style sheet copied beside it.
- */
-async function buildInspector(files: Files, root: string): Promise<void> {
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [`${root}/inspector/main.ts`],
-    bundle: true,
-    platform: "browser",
-    format: "esm",
-    target: "es2022",
-    external: ["ws"],
-    outfile: `${root}/dist/inspector.js`,
-    sourcemap: "linked",
-    logLevel: "error",
-  });
-  for (const [from, to] of [["index.html", "inspector.html"], ["style.css", "inspector.css"]]) {
-    const data = files.readFile(`${root}/inspector/${from}`);
-    if (!data) throw new Error(`inspector/${from} is missing`);
-    await files.writeFileAtomic(`${root}/dist/${to}`, data);
-  }
+/** inspector/build.mjs, the same build `npm run build` runs (esbuild, uPlot's style sheet and ours). */
+async function buildInspector(root: string): Promise<void> {
+  const builder = await import(`file://${root}/inspector/build.mjs`);
+  await builder.buildInspector(root);
 }

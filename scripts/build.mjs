@@ -31,11 +31,11 @@ const outputs = {
   embed: () => bundle({ ...node, entryPoints: ["runtime/embed.ts"], outfile: "dist/embed.mjs" }),
   /** `actormq` in browsers (the `browser` condition, or a <script type="module">): one self-contained file. */
   "browser-client": () => bundle({ ...browser, entryPoints: ["client/mod.ts"], outfile: "dist/actormq-client.js" }),
-  /** The inspector page (runtime/inspector-assets.ts builds the same when the broker finds it missing). */
+  /** The console page, uPlot's style sheet before ours (a broker that finds it missing builds the same with inspector/build.mjs). */
   inspector: async () => {
     await bundle({ ...browser, entryPoints: ["inspector/main.ts"], outfile: "dist/inspector.js" });
     replace("dist/inspector.html", readFileSync("inspector/index.html"));
-    replace("dist/inspector.css", readFileSync("inspector/style.css"));
+    replace("dist/inspector.css", Buffer.concat([readFileSync("node_modules/uplot/dist/uPlot.min.css"), Buffer.from("\n"), readFileSync("inspector/style.css")]));
   },
   /** .d.ts files for the package's entry points, under dist/types. */
   types,

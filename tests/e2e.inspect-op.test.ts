@@ -1,6 +1,6 @@
 // The inspect op over a real socket, without a browser: the reply is the actor tree and the
 // machines' states; frames follow at the interval with the actors that changed, a sample of
-// the events (capped by maxEvents, all of them counted), per-topic counters and group lag;
+// the events (capped by maxEvents, all of them counted), and the overview (per-topic counters, group lag);
 // never a message body. Stop ends the frames; bad arguments get named errors.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -43,7 +43,7 @@ test("the reply is the whole actor tree with the machines' definitions", async (
   s.close();
 });
 
-test("frames carry changed actors, sampled events, counters and lag, never a body", async () => {
+test("frames carry changed actors, sampled events, and about once a second the overview (counters, lag), never a body", async () => {
   await noSubscribers();
   const s = await rawSocket(env.url);
   const producer = new Producer({ endpoints: env.url, group: "pg" });
@@ -60,6 +60,8 @@ test("frames carry changed actors, sampled events, counters and lag, never a bod
     const maxOffsets = new Map<string, number>();
     const events: Frame[] = [];
     let machines: Frame = {};
+    let overview: Frame | null = null;
+    const lagOf = (o: Frame | null, group: string) => o?.groups.find((g: Frame) => g.group === group)?.lag;
     await until("frames showing all 20 appends and the group", async () => {
       const f: Frame = await s.next(5000);
       assert.is(f.op, "inspect");
@@ -67,11 +69,15 @@ test("frames carry changed actors, sampled events, counters and lag, never a bod
       for (const a of f.actors) if (a.kind === "queue" && a.context.topic === "InspOp") maxOffsets.set(a.id, a.context.maxOffset);
       events.push(...f.events);
       machines = { ...machines, ...f.machines };
-      return maxOffsets.get("queue:InspOp:0") === 10 && maxOffsets.get("queue:InspOp:1") === 10 && f.lag["op-cg"] === 6; // committed 4 of queue 0's 10
+      overview = f.overview ?? overview;
+      return maxOffsets.get("queue:InspOp:0") === 10 && maxOffsets.get("queue:InspOp:1") === 10 && lagOf(overview, "op-cg") === 6; // committed 4 of queue 0's 10
     }, 15_000, 0);
-    const last = frames[frames.length - 1];
-    assert.equal(last.topics.InspOp.slice(0, 1), [20], "messages in, per topic");
-    assert.ok(last.topics.InspOp[1] > 20 * MARKER.length, "bytes in, per topic");
+    const topic = overview!.topics.find((t: Frame) => t.topic === "InspOp");
+    assert.equal([topic.kind, topic.queues, topic.messages, topic.counters[0]], ["user", 4, 20, 20], "messages stored and in, per topic (auto-created with 4 queues)");
+    assert.ok(topic.counters[1] > 20 * MARKER.length, "bytes in, per topic");
+    assert.equal(overview!.groups.find((g: Frame) => g.group === "op-cg").queues, [["InspOp", 0, 4, 10, 6]], "lag per queue: topic, queue, committed, max, lag");
+    const withOverview = frames.filter((f) => f.overview).map((f) => f.now);
+    for (let i = 1; i < withOverview.length; i++) assert.ok(withOverview[i] - withOverview[i - 1] >= 1000, "the overview at most once a second");
     assert.ok(events.some((e) => e.to === "queue:InspOp:0" && e.type === "APPENDED" && e.from === "broker"));
     assert.ok(events.some((e) => e.to === "broker" && e.type === "APPEND_BATCH" && e.from === null));
     assert.ok(events.some((e) => e.to === "group:op-cg" && e.type === "COMMIT_OFFSET"));

@@ -1,15 +1,24 @@
 // The inspector page's model, without a browser: snapshots and frames build the actor tree,
-// rates come from the broker's cumulative counters, a reconnection's snapshot replaces the
+// rates come from the growth of the overview's counters with gaps for downtime, a reconnection's snapshot replaces the
 // broker's actors but keeps external ones, and @statelyai/inspect events become actors, a
 // machine and log entries.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type ActorView, kindOf, Model } from "../inspector/model.ts";
+import { type ActorView, kindOf, Model, type OverviewView } from "../inspector/model.ts";
 import { ingestStately } from "../inspector/stately.ts";
 
 const actor = (id: string, value: unknown, context: unknown = {}): ActorView => ({ id, kind: kindOf(id), parent: id === "broker" ? null : "broker", status: "active", value, context });
-const snapshot = (now: number, actors: ActorView[], topics: Record<string, number[]> = {}) => ({ brokerName: "b", now, actors, machines: {}, topics, lag: {} });
-const frame = (now: number, f: Partial<Parameters<Model["applyFrame"]>[0]>) => ({ now, actors: [], removed: [], events: [], counts: {}, seen: 0, topics: {}, lag: {}, ...f });
+
+/** An overview at `now` with one topic T (cumulative in/out) and one group g (lag, committed sum). */
+const overview = (now: number, [msgsIn, msgsOut]: [number, number], [lag, committed]: [number, number] = [0, 0], startedAt = 1): OverviewView => ({
+  now,
+  broker: { name: "b", address: "", status: "ok", version: "0", runtime: "node", startedAt, connections: 1, inspectors: 1, actors: 3, memory: { rss: 0, heapUsed: 0 }, commitLog: { min: 0, max: 0 }, disk: null, dataDir: "" },
+  totals: [msgsIn, 0, msgsOut, 0],
+  topics: [{ topic: "T", kind: "user", queues: 1, perm: 6, messages: msgsIn, lastStoreTimestamp: now, counters: [msgsIn, 0, msgsOut, 0] }],
+  groups: [{ group: "g", state: "consuming", members: [], queues: [["T", 0, committed, msgsIn, lag]], lag, committed, lastCommitAt: 0, retry: 0, dlq: 0 }],
+});
+const snapshot = (now: number, actors: ActorView[], o?: OverviewView) => ({ brokerName: "b", now, actors, machines: {}, ...(o ? { overview: o } : {}) });
+const frame = (now: number, f: Partial<Parameters<Model["applyFrame"]>[0]>) => ({ now, actors: [], removed: [], events: [], counts: {}, seen: 0, ...f });
 
 test("frames update and remove actors, and count events", () => {
   const m = new Model();
@@ -29,16 +38,35 @@ test("frames update and remove actors, and count events", () => {
   assert.is(changes, 2);
 });
 
-test("rates are messages per second between counter samples at least a second apart", () => {
+test("rates are the counters' growth between overviews; lag and commits per second per group", () => {
   const m = new Model();
-  m.applySnapshot(snapshot(1000, [], { T: [100, 0, 40, 0] }));
-  m.applyFrame(frame(1500, { topics: { T: [150, 0, 40, 0] } })); // under a second: no point yet
-  assert.is(m.rates.get("T"), undefined);
-  m.applyFrame(frame(3000, { topics: { T: [500, 0, 240, 0] } }));
-  assert.equal(m.rates.get("T")!.map((p) => p.values), [[200, 100]]); // 400 in, 200 out over 2 s
-  m.applyFrame(frame(4000, { topics: { T: [500, 0, 240, 0] }, lag: { g: 7 } }));
-  assert.equal(m.rates.get("T")!.map((p) => p.values), [[200, 100], [0, 0]]);
-  assert.equal(m.lag.get("g")!.map((p) => p.values), [[7]]);
+  m.applySnapshot(snapshot(1000, [], overview(1000, [100, 40], [60, 40])));
+  assert.equal(m.history, [], "the first overview is only a baseline");
+  m.applyFrame(frame(3000, { overview: overview(3000, [500, 240], [260, 240]) }));
+  const s = m.history.at(-1)!;
+  assert.equal([s.in, s.out, s.topics.get("T"), s.groups.get("g")], [200, 100, [200, 100], [260, 100]]); // 400 in, 200 out, 200 commits over 2 s
+  assert.equal(m.latest("groups", "g"), [260, 100]);
+  m.applyFrame(frame(3250, {})); // a frame without an overview adds no point
+  assert.is(m.history.length, 1);
+});
+
+test("downtime is a gap: disconnection, reconnection and a broker restart never draw a rate across it", () => {
+  const m = new Model();
+  m.applySnapshot(snapshot(1000, [], overview(1000, [100, 0])));
+  m.applyFrame(frame(2000, { overview: overview(2000, [200, 0]) }));
+  m.disconnected(2500);
+  assert.equal(m.history.map((s) => s.in), [100, null]);
+  assert.is(m.latest("topics", "T"), undefined, "no current rate while disconnected");
+  // Back: the snapshot's overview is a new baseline, not compared with the one before the gap.
+  m.applySnapshot(snapshot(9000, [], overview(9000, [900, 0])));
+  assert.equal(m.history.map((s) => s.in), [100, null]);
+  m.applyFrame(frame(10_000, { overview: overview(10_000, [1000, 0]) }));
+  assert.equal(m.history.map((s) => s.in), [100, null, 100]);
+  // The broker restarted (a new start time, counters from zero) without the page noticing a disconnection.
+  m.applyFrame(frame(11_000, { overview: overview(11_000, [30, 0], [0, 0], 2) }));
+  assert.equal(m.history.map((s) => s.in), [100, null, 100, null]);
+  m.applyFrame(frame(12_000, { overview: overview(12_000, [80, 0], [0, 0], 2) }));
+  assert.equal(m.history.map((s) => s.in), [100, null, 100, null, 50]);
 });
 
 test("a reconnection's snapshot replaces the broker's actors and keeps external ones", () => {

@@ -7,9 +7,8 @@
 //
 // The inspector is the one part that reads every actor's snapshot: observing the tree is its job.
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from "xstate";
-import { type ActorView, type EventView, type RequestId, type StateNodeView } from "../../protocol/mod.ts";
-import type { GroupContext } from "../../actors/group.machine.ts";
-import type { Clock, Inspector, MessageStore } from "../context.ts";
+import { type ActorView, type EventView, type OverviewView, type RequestId, type StateNodeView } from "../../protocol/mod.ts";
+import type { Clock, Inspector } from "../context.ts";
 import type { Session } from "../session.ts";
 
 export interface InspectServiceDeps {
@@ -17,9 +16,8 @@ export interface InspectServiceDeps {
   brokerName: string;
   /** The root actor (there from start-up on). */
   root(): AnyActorRef;
-  store: Pick<MessageStore, "maxOffset">;
-  /** Cumulative counters per topic (Metrics.topics). */
-  topicCounters(): Map<string, { msgsIn: number; bytesIn: number; msgsOut: number; bytesOut: number }>;
+  /** The console's overview, computed now (services/overview-service.ts). */
+  overview(): OverviewView;
 }
 
 interface Subscriber {
@@ -33,6 +31,8 @@ interface Subscriber {
 export const DEFAULT_INTERVAL_MS = 250;
 /** Events kept per interval; the rest are counted by type, not sent. */
 export const DEFAULT_MAX_EVENTS = 200;
+/** The overview (topics, groups, health) rides in a frame at most this often. */
+const OVERVIEW_EVERY_MS = 1000;
 /** A subscriber this far behind skips frames (counted) instead of growing the broker's memory. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
@@ -58,8 +58,13 @@ export class InspectService implements Inspector {
   private maxEvents = DEFAULT_MAX_EVENTS;
   /** Frames skipped because a subscriber's socket was backed up. */
   skipped = 0;
+  private overviewAt = 0;
 
   constructor(private readonly deps: InspectServiceDeps) {}
+
+  overview(): OverviewView {
+    return this.deps.overview();
+  }
 
   get active(): boolean {
     return this.subscribers.size > 0;
@@ -100,10 +105,10 @@ export class InspectService implements Inspector {
       brokerName: this.deps.brokerName,
       now: Date.now(),
       intervalMs: this.intervalMs,
+      maxEvents: this.maxEvents,
       actors,
       machines: this.machinesFor(sub, refs),
-      topics: this.topicCounters(),
-      lag: this.groupLag(),
+      overview: this.deps.overview(),
     });
     this.schedule();
   }
@@ -166,8 +171,9 @@ export class InspectService implements Inspector {
     this.ringNext = 0;
     this.counts.clear();
     this.seen = 0;
-    const topics = this.topicCounters();
-    const lag = this.groupLag();
+    const now = Date.now();
+    const overview = now - this.overviewAt >= OVERVIEW_EVERY_MS ? this.deps.overview() : undefined;
+    if (overview) this.overviewAt = now;
     for (const sub of this.subscribers.values()) {
       const removed = [...sub.known].filter((id) => !live.has(id));
       for (const id of removed) sub.known.delete(id);
@@ -177,8 +183,9 @@ export class InspectService implements Inspector {
         continue;
       }
       const machines = this.machinesFor(sub, changed);
-      const frame: Record<string, unknown> = { op: "inspect", now: Date.now(), actors: views, removed, events, counts, seen, topics, lag };
+      const frame: Record<string, unknown> = { op: "inspect", now, actors: views, removed, events, counts, seen };
       if (Object.keys(machines).length) frame.machines = machines;
+      if (overview) frame.overview = overview;
       sub.session.push(frame);
     }
   }
@@ -214,30 +221,6 @@ export class InspectService implements Inspector {
       if (!logic?.root) continue;
       sub.machines.add(kind);
       out[kind] = describeState(logic.root as unknown as StateNodeLike);
-    }
-    return out;
-  }
-
-  /** Cumulative counters per topic, [msgsIn, bytesIn, msgsOut, bytesOut]: the page derives rates. */
-  private topicCounters(): Record<string, number[]> {
-    const out: Record<string, number[]> = {};
-    for (const [topic, c] of this.deps.topicCounters()) out[topic] = [c.msgsIn, c.bytesIn, c.msgsOut, c.bytesOut];
-    return out;
-  }
-
-  /** Total lag per consumer group: the queues' max offsets minus its committed offsets. */
-  private groupLag(): Record<string, number> {
-    const out: Record<string, number> = {};
-    const { store } = this.deps;
-    const children = this.deps.root().getSnapshot().children as Record<string, { getSnapshot(): { context: unknown } } | undefined>;
-    for (const [id, child] of Object.entries(children)) {
-      if (!id.startsWith("group:") || !child) continue;
-      let lag = 0;
-      for (const [key, offset] of Object.entries((child.getSnapshot().context as GroupContext).offsets)) {
-        const at = key.lastIndexOf(":");
-        lag += Math.max(0, store.maxOffset(key.slice(0, at), Number(key.slice(at + 1))) - Math.max(0, offset));
-      }
-      out[id.slice("group:".length)] = lag;
     }
     return out;
   }

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -31,4 +32,15 @@ export async function launchChromium() {
 export function artifactPath(name: string): string {
   mkdirSync("tests/artifacts", { recursive: true });
   return join("tests/artifacts", name);
+}
+
+/**
+ * Where a test's screenshot of the console goes: docs/screenshots/ (committed, linked from the
+ * README) when UPDATE_SCREENSHOTS=1, tests/artifacts/screenshots/ otherwise, so an ordinary test
+ * run leaves the working tree as it was.
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "tests/artifacts/screenshots";
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
 }

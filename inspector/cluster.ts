@@ -1,0 +1,151 @@
+// The cluster view, for the page a name server serves: its brokers (from clusterList), each
+// one's health from its own `overview` (asked every few seconds over a socket to that broker),
+// and the topics across brokers. Each broker links to its own console.
+import { Transport } from "../client/transport.ts";
+import type { WebSocketConstructor } from "../client/websocket.ts";
+import type { OverviewView } from "../protocol/inspect.ts";
+import { h } from "./dom.ts";
+import { ago, bytes, count, duration, percent, rate } from "./format.ts";
+import { setCard } from "./overview.ts";
+import { type Column, DataTable } from "./table.ts";
+
+const POLL_MS = 2000;
+
+interface BrokerEntry {
+  name: string;
+  address: string;
+  topicNames: string[];
+  version: string;
+  runtime: string;
+  startedAt: number;
+  lastUpdate: number;
+}
+
+interface BrokerState {
+  entry: BrokerEntry;
+  transport: Transport;
+  overview: OverviewView | null;
+  previous: OverviewView | null;
+  error: string | null;
+}
+
+interface TopicAcross {
+  topic: string;
+  brokers: string[];
+  queues: number;
+  messages: number;
+  inRate: number;
+}
+
+/** http://host:port/inspector/ for a broker's ws://host:port/ws. */
+export function consoleUrl(address: string): string {
+  return address.replace(/^ws(s?):\/\//, "http$1://").replace(/\/ws$/, "/inspector/");
+}
+
+export class ClusterView {
+  private readonly brokers = new Map<string, BrokerState>();
+  private readonly brokerTable: DataTable<BrokerState>;
+  private readonly topicTable: DataTable<TopicAcross>;
+  private readonly summary = h("div", { class: "cards", id: "cluster-health" });
+  private error: string | null = null;
+
+  constructor(readonly el: HTMLElement, private readonly ask: (op: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>) {
+    const healthOf = (b: BrokerState) => (b.error ? "unreachable" : b.overview ? b.overview.broker.status : "…");
+    const columns: Column<BrokerState>[] = [
+      { key: "name", label: "broker", value: (b) => b.entry.name, render: (b) => h("a", { href: consoleUrl(b.entry.address), class: "broker-link" }, b.entry.name) },
+      { key: "health", label: "health", value: healthOf, render: (b) => h("span", { class: `badge health-${healthOf(b)}`, title: b.error ?? "" }, healthOf(b)) },
+      { key: "address", label: "address", value: (b) => b.entry.address },
+      { key: "uptime", label: "up", numeric: true, value: (b) => b.entry.startedAt, render: (b) => (b.entry.startedAt ? duration(Date.now() - b.entry.startedAt) : "–") },
+      { key: "in", label: "in/s", numeric: true, value: (b) => this.rate(b, 0), render: (b) => rate(this.rate(b, 0)) },
+      { key: "out", label: "out/s", numeric: true, value: (b) => this.rate(b, 2), render: (b) => rate(this.rate(b, 2)) },
+      { key: "topics", label: "topics", numeric: true, value: (b) => b.entry.topicNames.length },
+      { key: "connections", label: "connections", numeric: true, value: (b) => b.overview?.broker.connections ?? 0 },
+      { key: "disk", label: "disk free", numeric: true, value: (b) => b.overview?.broker.disk?.free ?? 0, render: (b) => (b.overview?.broker.disk ? `${bytes(b.overview.broker.disk.free)} (${percent(b.overview.broker.disk.free, b.overview.broker.disk.total)})` : "–") },
+      { key: "registered", label: "registered", numeric: true, value: (b) => b.entry.lastUpdate, render: (b) => ago(b.entry.lastUpdate) },
+    ];
+    this.brokerTable = new DataTable({ id: "cluster-brokers", columns, rowKey: (b) => b.entry.name, filterLabel: "filter brokers", empty: "no broker has registered yet" });
+    this.topicTable = new DataTable({
+      id: "cluster-topics",
+      columns: [
+        { key: "topic", label: "topic", value: (t) => t.topic },
+        { key: "brokers", label: "brokers", value: (t) => t.brokers.join(", ") },
+        { key: "queues", label: "queues", numeric: true, value: (t) => t.queues },
+        { key: "messages", label: "messages", numeric: true, value: (t) => t.messages, render: (t) => count(t.messages) },
+        { key: "in", label: "in/s", numeric: true, value: (t) => t.inRate, render: (t) => rate(t.inRate) },
+      ],
+      rowKey: (t) => t.topic,
+      filterLabel: "filter topics",
+      empty: "no topics",
+    });
+    el.replaceChildren(h("h2", {}, "Cluster"), this.summary, h("h2", {}, "Brokers"), this.brokerTable.el, h("h2", {}, "Topics across brokers"), this.topicTable.el);
+  }
+
+  start(onChange: () => void): void {
+    const tick = async () => {
+      try {
+        const r = await this.ask("clusterList", {});
+        this.error = null;
+        const entries = (r.brokers as BrokerEntry[]) ?? [];
+        for (const e of entries) {
+          const known = this.brokers.get(e.name);
+          if (known && known.entry.address === e.address) known.entry = e;
+          else {
+            known?.transport.close();
+            this.brokers.set(e.name, { entry: e, transport: new Transport(e.address, { WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket, minBackoffMs: 500, maxBackoffMs: 5000 }), overview: null, previous: null, error: null });
+          }
+        }
+        for (const [name, b] of this.brokers) if (!entries.some((e) => e.name === name)) (b.transport.close(), this.brokers.delete(name));
+        await Promise.all([...this.brokers.values()].map(async (b) => {
+          try {
+            const o = (await b.transport.request("overview", {}, POLL_MS)) as unknown as { overview: OverviewView };
+            b.previous = b.overview;
+            b.overview = o.overview;
+            b.error = null;
+          } catch (e) {
+            b.error = (e as Error).message;
+          }
+        }));
+      } catch (e) {
+        this.error = (e as Error).message;
+      }
+      onChange();
+      setTimeout(tick, POLL_MS);
+    };
+    void tick();
+  }
+
+  /** Messages per second from a broker's last two overviews: totals[0] in, totals[2] out. */
+  private rate(b: BrokerState, i: 0 | 2): number {
+    const [p, o] = [b.previous, b.overview];
+    if (!p || !o || o.broker.startedAt !== p.broker.startedAt || o.now <= p.now) return 0;
+    return Math.max(0, o.totals[i] - p.totals[i]) / ((o.now - p.now) / 1000);
+  }
+
+  render(): void {
+    const brokers = [...this.brokers.values()];
+    const healthy = brokers.filter((b) => !b.error && b.overview?.broker.status === "ok").length;
+    const card = (key: string, label: string, value: string, sub: string, tone = "") => setCard(this.summary, key, label, value, sub, tone);
+    this.summary.querySelector('[data-figure="namesrv"]')?.remove();
+    card("brokers", "brokers", `${healthy} of ${brokers.length}`, "healthy", healthy === brokers.length && brokers.length ? "good" : "warn");
+    card("in", "in", rate(brokers.reduce((n, b) => n + this.rate(b, 0), 0)), "all brokers");
+    card("out", "out", rate(brokers.reduce((n, b) => n + this.rate(b, 2), 0)), "all brokers");
+    if (this.error) card("namesrv", "name server", "error", this.error, "bad");
+    this.brokerTable.update(brokers);
+    const topics = new Map<string, TopicAcross>();
+    for (const b of brokers) {
+      for (const name of b.entry.topicNames) {
+        const t = topics.get(name) ?? { topic: name, brokers: [], queues: 0, messages: 0, inRate: 0 };
+        t.brokers.push(b.entry.name);
+        const row = b.overview?.topics.find((x) => x.topic === name);
+        const before = b.previous?.topics.find((x) => x.topic === name);
+        if (row) {
+          t.queues += row.queues;
+          t.messages += row.messages;
+          if (before && b.previous && b.overview!.now > b.previous.now) t.inRate += Math.max(0, row.counters[0] - before.counters[0]) / ((b.overview!.now - b.previous.now) / 1000);
+        }
+        topics.set(name, t);
+      }
+    }
+    this.topicTable.update([...topics.values()]);
+  }
+}
