@@ -33,7 +33,7 @@ export class MessageBrowser {
       key: input("key", { placeholder: "key", "aria-label": "key" }),
       msgId: input("msgId", { placeholder: "message id", "aria-label": "message id" }),
     };
-    const label = (text: string, el: HTMLElement, cls = "") => h("label", { class: cls }, h("span", {}, text), el);
+    const label = (text: string, el: HTMLElement, cls?: string) => h("label", { class: cls }, h("span", {}, text), el);
     this.form = h("form", { id: "browse", class: "toolbar" },
       label("find by", this.field.mode),
       label("topic", this.field.topic, "by-topic by-key"),
@@ -167,7 +167,7 @@ export class MessageBrowser {
     const traceBox = h("div", { id: "message-trace" }, h("p", { class: "hint" }, "tracing…"));
     const kv = (k: string, v: string) => h("tr", { "data-key": k }, h("th", {}, k), h("td", {}, v));
     this.detail.replaceChildren(
-      h("h3", {}, `Message ${m.id}`),
+      h("h3", { class: "plain" }, `Message ${m.id}`),
       h("table", { class: "kv", id: "message-meta" },
         kv("topic", m.topic), kv("queue", String(m.queueId)), kv("offset", String(m.queueOffset)),
         kv("stored", `${clockMs(m.storeTimestamp)} (${ago(m.storeTimestamp)})`), kv("born", m.born ? clockMs(m.born) : "–"),
@@ -196,7 +196,7 @@ export class MessageBrowser {
       const step = (kind: string, text: string, t?: number) => steps.push(h("li", { "data-step": kind }, t ? h("time", {}, clockMs(t)) : null, " ", text));
       const originTopic = m.props?.ORIGIN_TOPIC ?? m.topic;
       for (const c of copies) {
-        if (c.topic.startsWith("%DLQ%")) step("dead-lettered", `dead-lettered to ${c.topic} after ${c.reconsumeTimes} attempts`, c.storeTimestamp);
+        if (c.topic.startsWith("%DLQ%")) step("dead-lettered", `dead-lettered to ${c.topic} after ${c.reconsumeTimes} failed ${c.reconsumeTimes === 1 ? "attempt" : "attempts"}`, c.storeTimestamp);
         else if (c.topic.startsWith("%RETRY%")) step("retried", `back for retry ${c.reconsumeTimes} in ${c.topic} (queue ${c.queueId}, offset ${c.queueOffset})`, c.storeTimestamp);
         else if (c.topic === "SCHEDULE_TOPIC_XXXX") step("scheduled", `given back: waiting in the schedule topic to be retried (${c.props?.REAL_TOPIC ?? ""})`, c.storeTimestamp);
         else if (c.props?.RESENT_FROM) step("resent", `resent from ${c.props.RESENT_FROM} to ${c.topic} (queue ${c.queueId}, offset ${c.queueOffset})`, c.storeTimestamp);
@@ -207,7 +207,8 @@ export class MessageBrowser {
         for (const g of this.model.overview?.groups ?? []) {
           const q = g.queues.find(([t, id]) => t === c.topic && id === c.queueId);
           if (!q) continue;
-          step(q[2] > c.queueOffset ? "consumed" : "pending", q[2] > c.queueOffset ? `consumed by ${g.group} (committed offset ${q[2]} on ${c.topic}:${c.queueId})` : `not yet consumed by ${g.group} (committed offset ${q[2]})`);
+          const past = q[2] > c.queueOffset;
+          step(past ? "consumed" : "pending", `${g.group} has ${past ? "" : "not yet "}committed past it on ${c.topic}:${c.queueId} (its offset there: ${q[2]})`);
         }
       }
       box.replaceChildren(steps.length ? h("ol", { class: "trace" }, ...steps) : h("p", { class: "empty" }, "no stored copy found"));

@@ -6,7 +6,7 @@
 import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
 import type { GroupContext } from "../actors/group.machine.ts";
 import type { QueueEvent } from "../actors/queue.machine.ts";
-import type { BrokerError, Message, RequestId } from "../protocol/mod.ts";
+import type { BrokerError, Message, OverviewView, RequestId } from "../protocol/mod.ts";
 import type { AppendItem, AppendResult, GetResult, MessageStore } from "../storage/message-store.ts";
 import type { Clock, Files } from "../platform/platform.ts";
 import type { Hold } from "../actors/queue.machine.ts";
@@ -146,6 +146,8 @@ export interface Producers {
 export interface Inspector {
   subscribe(session: Session, reqId: RequestId, options: { intervalMs?: number; maxEvents?: number }): void;
   unsubscribe(session: Session): boolean;
+  /** The console's overview, now. */
+  overview(): OverviewView;
 }
 
 /** Every front-end's open sessions, by id and by client (runtime/session.ts's SessionRegistry). */

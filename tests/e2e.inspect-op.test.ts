@@ -1,7 +1,8 @@
 // The inspect op over a real socket, without a browser: the reply is the actor tree and the
 // machines' states; frames follow at the interval with the actors that changed, a sample of
 // the events (capped by maxEvents, all of them counted), and the overview (per-topic counters, group lag);
-// never a message body. Stop ends the frames; bad arguments get named errors.
+// never a message body. Stop ends the frames; bad arguments get named errors. The console's other
+// requests: overview, browseMessages, resendMessage.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { encode, ErrorCode } from "../protocol/mod.ts";
@@ -158,6 +159,45 @@ test("bad arguments get named errors", async () => {
   assert.equal([(await s.next()).code], [ErrorCode.WRONG_TYPE]);
   assert.not.ok(env.broker.inspector.active);
   s.close();
+});
+
+test("overview, browseMessages and resendMessage: answers, and bad input refused with named codes", async () => {
+  const s = await rawSocket(env.url);
+  const producer = new Producer({ endpoints: env.url, group: "pg" });
+  try {
+    await producer.start();
+    for (let i = 0; i < 6; i++) await producer.send({ topic: "Browse", body: `b${i}`, queueId: i % 2 });
+    s.send(encode({ id: 1, op: "overview" }));
+    const o = (await s.next()).overview;
+    assert.equal(o.topics.find((t: Frame) => t.topic === "Browse").messages, 6);
+    // A topic oldest first across its queues, capped at max with "more"; one queue; a time range.
+    s.send(encode({ id: 2, op: "browseMessages", topic: "Browse", max: 4 }));
+    let r = await s.next();
+    assert.equal([r.code, r.more, r.msgs.map((m: unknown[]) => [m[1], m[2]])], [0, true, [[0, 0], [1, 0], [0, 1], [1, 1]]], "in store order");
+    const firstOffset = r.msgs[0][3] as number;
+    s.send(encode({ id: 3, op: "browseMessages", topic: "Browse", queueId: 1 }));
+    r = await s.next();
+    assert.equal([r.more, r.msgs.map((m: unknown[]) => [m[1], m[2]])], [false, [[1, 0], [1, 1], [1, 2]]]);
+    const stamps = r.msgs.map((m: unknown[]) => m[4] as number);
+    s.send(encode({ id: 4, op: "browseMessages", topic: "Browse", queueId: 1, from: stamps[1], to: stamps[1] }));
+    r = await s.next();
+    assert.ok(r.msgs.length >= 1 && r.msgs.every((m: unknown[]) => m[4] === stamps[1]), "only what was stored in the range");
+    // Refused: a range backwards, a topic that does not exist, resending a message that is no dead letter.
+    s.send(encode({ id: 5, op: "browseMessages", topic: "Browse", from: 10, to: 5 }));
+    assert.is((await s.next()).code, ErrorCode.BAD_REQUEST);
+    s.send(encode({ id: 6, op: "browseMessages", topic: "NoSuchTopic" }));
+    assert.is((await s.next()).code, ErrorCode.TOPIC_NOT_FOUND);
+    s.send(encode({ id: 7, op: "resendMessage", commitLogOffset: firstOffset }));
+    r = await s.next();
+    assert.equal([r.code, /only dead letters are resent/.test(r.message)], [ErrorCode.BAD_REQUEST, true]);
+    s.send(encode({ id: 8, op: "resendMessage", commitLogOffset: 1e12 }));
+    assert.is((await s.next()).code, ErrorCode.BAD_REQUEST);
+    s.send(encode({ id: 9, op: "resendMessage" }));
+    assert.is((await s.next()).code, ErrorCode.MISSING_FIELD);
+  } finally {
+    await producer.shutdown();
+    s.close();
+  }
 });
 
 test.after(() => env.stop());

@@ -1,9 +1,11 @@
 // A name server in a process of its own (--role namesrv): the NameServer service on /ws, with
-// the broker's envelope rules (CBOR map, id, op, named error codes) and /health over HTTP. It
-// stores no messages: data ops get UNKNOWN_OP naming the brokers to use instead.
+// the broker's envelope rules (CBOR map, id, op, named error codes), /health over HTTP, and the
+// console at / (the same page a broker serves: here it shows the cluster). It stores no
+// messages: data ops get UNKNOWN_OP naming the brokers to use instead.
 import { BrokerError, decode, encode, ErrorCode, type Request, type RequestId } from "../../protocol/mod.ts";
 import type { Platform, Server, ServerSocket } from "../../platform/platform.ts";
 import type { BrokerConfig } from "../config.ts";
+import { InspectorAssets } from "../inspector-assets.ts";
 import { NameServer, nameServerOps } from "./name-server.ts";
 
 export interface NameServerProcess {
@@ -16,6 +18,7 @@ export interface NameServerProcess {
 export async function startNameServer(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<NameServerProcess> {
   const namesrv = new NameServer({ platform, brokerExpiryMs: config.brokerExpiryMs, log });
   let closing = false;
+  const page = await InspectorAssets.locate(platform.files, log);
   const server: Server = await platform.serve({
     host: config.host,
     port: config.port,
@@ -25,10 +28,10 @@ export async function startNameServer(platform: Platform, config: BrokerConfig, 
       onClose() {},
       onMessage: (socket, data) => void dispatch(namesrv, socket, data, closing),
     },
-    http: (_method, path) =>
+    http: (method, path) =>
       path === "/health"
         ? { status: closing ? 503 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: closing ? "closing" : "ok", role: "namesrv", brokers: namesrv.brokers.length }) }
-        : { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${path}\n` },
+        : (method === "GET" ? page.serve(path) : null) ?? { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${path}\n` },
   });
   return {
     namesrv,

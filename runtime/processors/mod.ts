@@ -8,11 +8,12 @@ import { createTopic, topicList, topicStatus } from "./admin-processor.ts";
 import { heartbeat } from "./client-manage-processor.ts";
 import { commitOffset, consumerList, consumerProgress, queryOffset, resetOffset } from "./consumer-manage-processor.ts";
 import { endTransaction } from "./end-transaction-processor.ts";
-import { inspect } from "./inspect-processor.ts";
+import { inspect, overview } from "./inspect-processor.ts";
 import { lockQueues, unlockQueues } from "./order-lock-processor.ts";
 import { ackMessage, changeInvisibleDuration, getSubscriptionGroup, popMessage, updateSubscriptionGroup } from "./pop.ts";
 import { pull } from "./pull-processor.ts";
-import { queryMessage } from "./query-message-processor.ts";
+import { browseMessages, queryMessage } from "./query-message-processor.ts";
+import { resendMessage } from "./resend-processor.ts";
 import { clusterList, queryRoute, registerBroker } from "./route-processor.ts";
 import { sendBack } from "./send-back-processor.ts";
 import { send, sendBatch } from "./send-processor.ts";
@@ -40,6 +41,9 @@ const processors: Partial<Record<string, Processor>> = {
   [Op.lockQueues]: lockQueues,
   [Op.unlockQueues]: unlockQueues,
   [Op.inspect]: inspect,
+  [Op.overview]: overview,
+  [Op.browseMessages]: browseMessages,
+  [Op.resendMessage]: resendMessage,
   [Op.registerBroker]: registerBroker,
   [Op.endTransaction]: endTransaction,
   [Op.popMessage]: popMessage,
