@@ -168,11 +168,11 @@ test("overview, browseMessages and resendMessage: answers, and bad input refused
     await producer.start();
     for (let i = 0; i < 6; i++) await producer.send({ topic: "Browse", body: `b${i}`, queueId: i % 2 });
     s.send(encode({ id: 1, op: "overview" }));
-    const o = (await s.next()).overview;
+    const o: Frame = (await s.next()).overview as Frame;
     assert.equal(o.topics.find((t: Frame) => t.topic === "Browse").messages, 6);
     // A topic oldest first across its queues, capped at max with "more"; one queue; a time range.
     s.send(encode({ id: 2, op: "browseMessages", topic: "Browse", max: 4 }));
-    let r = await s.next();
+    let r: Frame = await s.next();
     assert.equal([r.code, r.more, r.msgs.map((m: unknown[]) => [m[1], m[2]])], [0, true, [[0, 0], [1, 0], [0, 1], [1, 1]]], "in store order");
     const firstOffset = r.msgs[0][3] as number;
     s.send(encode({ id: 3, op: "browseMessages", topic: "Browse", queueId: 1 }));

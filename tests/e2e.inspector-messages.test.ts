@@ -36,7 +36,7 @@ it("a dead letter found in the browser, resent to its topic, and consumed; brows
     await Promise.all([admin.start(), producer.start()]);
     await admin.createTopic("Payments", 1);
     await consumer.start();
-    const sent = [];
+    const sent: Awaited<ReturnType<Producer["send"]>>[] = [];
     for (const [i, kind] of ["charge", "refund", "charge"].entries()) sent.push(await producer.send({ topic: "Payments", body: JSON.stringify({ payment: i, kind }), keys: [`pay-${i}`], tags: kind }));
     await until("the refund dead-lettered", async () => {
       const dlq = (await admin.topicList({ system: true })).some((t) => t.topic === "%DLQ%audit");
