@@ -31,8 +31,12 @@ interface Subscriber {
 export const DEFAULT_INTERVAL_MS = 250;
 /** Events kept per interval; the rest are counted by type, not sent. */
 export const DEFAULT_MAX_EVENTS = 200;
-/** The overview (topics, groups, health) rides in a frame at most this often. */
-const OVERVIEW_EVERY_MS = 1000;
+/**
+ * The overview (topics, groups, health) rides in a frame at most once a second, and less often
+ * on a broker with thousands of topics and groups (1 ms per row, at most every 30 s): its cost
+ * and size grow with them.
+ */
+const overviewEveryMs = (rows: number) => Math.min(30_000, Math.max(1000, rows));
 /** A subscriber this far behind skips frames (counted) instead of growing the broker's memory. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
@@ -59,6 +63,7 @@ export class InspectService implements Inspector {
   /** Frames skipped because a subscriber's socket was backed up. */
   skipped = 0;
   private overviewAt = 0;
+  private overviewRows = 0;
 
   constructor(private readonly deps: InspectServiceDeps) {}
 
@@ -172,8 +177,8 @@ export class InspectService implements Inspector {
     this.counts.clear();
     this.seen = 0;
     const now = Date.now();
-    const overview = now - this.overviewAt >= OVERVIEW_EVERY_MS ? this.deps.overview() : undefined;
-    if (overview) this.overviewAt = now;
+    const overview = now - this.overviewAt >= overviewEveryMs(this.overviewRows) ? this.deps.overview() : undefined;
+    if (overview) [this.overviewAt, this.overviewRows] = [now, overview.topics.length + overview.groups.length];
     for (const sub of this.subscribers.values()) {
       const removed = [...sub.known].filter((id) => !live.has(id));
       for (const id of removed) sub.known.delete(id);
