@@ -1,6 +1,8 @@
 // Topic administration and message lookup, per docs/PROTOCOL.md.
 import { BrokerError, checkTopicName, ErrorCode, type MessageView } from "../protocol/mod.ts";
-import { ClientCore, type ClientOptions } from "./client-core.ts";
+import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
+import type { ClientEvents, Listener } from "./events.ts";
+import { refuseUnknown } from "./options-check.ts";
 import { fromQueryItem } from "./message.ts";
 
 export interface TopicConfig {
@@ -86,7 +88,13 @@ export class Admin {
   private readonly core: ClientCore;
 
   constructor(options: ClientOptions) {
-    this.core = new ClientCore(options);
+    if (options !== null && typeof options === "object") refuseUnknown(options, CLIENT_OPTIONS, "Admin");
+    this.core = new ClientCore(options, "Admin");
+  }
+
+  /** Listens to the client's events: "error" and "connection" (see ClientEvents). */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    return this.core.on(type, listener);
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,18 @@ import { dialableAddress, normalizeEndpoints } from "./endpoints.ts";
 import { type BrokerRoute, type TopicRoute, TopicPublishInfo } from "./topic-route.ts";
 import { type Reply, Transport } from "./transport.ts";
 import { resolveWebSocket, type WebSocketConstructor } from "./websocket.ts";
+import { ClientEmitter, type ClientEvents, type ConnectionEvent, type Listener } from "./events.ts";
+import { type ClientLog, clientLog, type Logger, type LogLevel, why } from "./log.ts";
+import { optionNames, refuseUnknown } from "./options-check.ts";
+
+export interface ReconnectOptions {
+  /** The wait after a first failed attempt to connect. Default 100 ms. */
+  initialDelayMs?: number;
+  /** The wait doubles per failed attempt up to this. Default 5000 ms. */
+  maxDelayMs?: number;
+  /** Each wait is shortened at random by up to this fraction of it, so that the clients of a restarted broker do not all redial at once. 0..1, default 0.5. */
+  jitter?: number;
+}
 
 export interface ClientOptions {
   /** One or more brokers or name servers: "host:port", "ws://host:port[/ws]", or a list (also "a:1;b:2"). */
@@ -17,7 +29,15 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor;
   /** This client's id in heartbeats; a random one by default. */
   clientId?: string;
+  /** Where log lines go. Default: the console. */
+  logger?: Logger;
+  /** The least severe level logged: "debug", "info", "warn" (default), "error" or "silent". */
+  logLevel?: LogLevel;
+  /** How a lost connection is dialed again. */
+  reconnect?: ReconnectOptions;
 }
+
+export const CLIENT_OPTIONS = optionNames<ClientOptions>({ endpoints: true, requestTimeoutMs: true, WebSocket: true, clientId: true, logger: true, logLevel: true, reconnect: true });
 
 /** Routes are refreshed this often, as RocketMQ clients do. */
 export const ROUTE_TTL_MS = 30_000;
@@ -36,6 +56,9 @@ export class ClientCore {
   readonly endpoints: string[];
   readonly clientId: string;
   readonly requestTimeoutMs: number;
+  readonly log: ClientLog;
+  readonly events: ClientEmitter;
+  private readonly reconnect: Required<ReconnectOptions>;
   private readonly webSocket: Promise<WebSocketConstructor>;
   private readonly transports = new Map<string, Transport>();
   private readonly routes = new Map<string, CachedRoute>();
@@ -48,11 +71,15 @@ export class ClientCore {
   /** Broker pushes (frames without an id), with the address of the connection they came on. */
   onPush: ((push: Push, address: string) => void) | undefined;
 
-  constructor(options: ClientOptions) {
+  /** `name` prefixes the client's log lines ("Producer", "PushConsumer cg"). */
+  constructor(options: ClientOptions, name = "client") {
     if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints } are required");
     this.endpoints = normalizeEndpoints(options.endpoints);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
     this.clientId = options.clientId ?? `actormq-${nanoid(12)}`;
+    this.log = clientLog(options, name);
+    this.events = new ClientEmitter(this.log);
+    this.reconnect = reconnectSettings(options.reconnect);
     this.webSocket = options.WebSocket ? Promise.resolve(options.WebSocket) : resolveWebSocket();
     this.webSocket.catch(() => {}); // reported by the first connect
   }
@@ -85,7 +112,15 @@ export class ClientCore {
   transport(address: string): Transport {
     let t = this.transports.get(address);
     if (!t) {
-      t = new Transport(address, { WebSocket: this.webSocket, connectTimeoutMs: this.requestTimeoutMs, onPush: (p) => this.onPush?.(p, address) });
+      t = new Transport(address, {
+        WebSocket: this.webSocket,
+        connectTimeoutMs: this.requestTimeoutMs,
+        minBackoffMs: this.reconnect.initialDelayMs,
+        maxBackoffMs: this.reconnect.maxDelayMs,
+        jitter: this.reconnect.jitter,
+        onPush: (p) => this.onPush?.(p, address),
+        onState: (e) => this.connectionChanged(e),
+      });
       this.transports.set(address, t);
       // A broker first reached after start (a queue's home, from a route) hears who this is
       // before the first request on the connection: it may need to check back with us.
@@ -95,11 +130,11 @@ export class ClientCore {
   }
 
   /** A request to the endpoint in use; a connection failure moves later requests to the next endpoint. */
-  async request(op: string, args: Record<string, unknown>, timeoutMs = this.requestTimeoutMs): Promise<Reply> {
+  async request(op: string, args: Record<string, unknown>, timeoutMs = this.requestTimeoutMs, signal?: AbortSignal): Promise<Reply> {
     if (this.closed) throw new BrokerError(ErrorCode.CONNECTION_CLOSED, "the client is shut down");
     const transport = this.transport(this.endpoint);
     try {
-      return await transport.request(op, args, timeoutMs);
+      return await transport.request(op, args, timeoutMs, signal);
     } catch (e) {
       if (e instanceof BrokerError && e.code === ErrorCode.CONNECTION_CLOSED && !transport.isOpen && this.endpoints.length > 1) {
         if (this.endpoint === transport.url) this.current = (this.current + 1) % this.endpoints.length;
@@ -222,7 +257,34 @@ export class ClientCore {
 
   private beat(address: string): void {
     if (this.closed || !this.heartbeatArgs) return;
-    this.transport(address).request("heartbeat", this.heartbeatArgs, this.requestTimeoutMs).catch(() => {});
+    this.transport(address).request("heartbeat", this.heartbeatArgs, this.requestTimeoutMs).then(
+      () => this.log.recovered(`heartbeat ${address}`, `heartbeats to ${address} work again`),
+      (e) => this.failed({ kind: "heartbeat", error: e, address }, `heartbeat ${address}`, `heartbeat to ${address} failed: ${why(e)}; the next at the heartbeat interval`),
+    );
+  }
+
+  /** Listens to the client's events: "error" (every failure it meets) and "connection". */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    return this.events.on(type, listener);
+  }
+
+  /**
+   * A failure in the background: an "error" event, and a log line the first time in a row that
+   * `key` fails (while the client is open; failures of a client shutting down are expected).
+   */
+  failed(event: ClientEvents["error"], key: string, message: string): void {
+    if (this.closed) return;
+    this.events.emit("error", event);
+    this.log.failing(key, message);
+  }
+
+  private connectionChanged(e: ConnectionEvent): void {
+    if (this.closed) return;
+    this.events.emit("connection", e);
+    const key = `connection ${e.address}`;
+    if (e.state === "connected") this.log.recovered(key, `connected to ${e.address} again`);
+    else if (e.state === "disconnected") this.log.failing(key, `connection to ${e.address} lost: ${why(e.error)}`);
+    else this.log.failing(key, `cannot connect to ${e.address}: ${why(e.error)}; next attempt in ${e.delayMs} ms`);
   }
 
   /** Closes every connection; requests in flight fail with CONNECTION_CLOSED. */
@@ -242,4 +304,15 @@ export function routeOf(topic: string, reply: Reply): TopicRoute {
       typeof b.queues === "number" && typeof b.perm === "number"
     ),
   };
+}
+
+function reconnectSettings(r: ReconnectOptions | undefined): Required<ReconnectOptions> {
+  if (r !== undefined && (r === null || typeof r !== "object")) throw new BrokerError(ErrorCode.WRONG_TYPE, "reconnect must be { initialDelayMs, maxDelayMs, jitter }");
+  if (r) refuseUnknown(r, ["initialDelayMs", "maxDelayMs", "jitter"], "reconnect");
+  const initialDelayMs = r?.initialDelayMs ?? 100;
+  const maxDelayMs = r?.maxDelayMs ?? 5000;
+  const jitter = r?.jitter ?? 0.5;
+  if (!(initialDelayMs >= 0) || !(maxDelayMs >= initialDelayMs)) throw new BrokerError(ErrorCode.BAD_REQUEST, "reconnect: 0 <= initialDelayMs <= maxDelayMs");
+  if (!(jitter >= 0 && jitter <= 1)) throw new BrokerError(ErrorCode.BAD_REQUEST, "reconnect.jitter must be 0..1");
+  return { initialDelayMs, maxDelayMs, jitter };
 }

@@ -8,6 +8,12 @@ import type { ProcessQueue } from "./process-queue.ts";
 /** RocketMQ: a message that could not be sent back is consumed again here after 5 s. */
 const RETRY_LATER_LOCALLY_MS = 5000;
 
+/**
+ * A handler's answer for messages it neither consumed nor failed (an iterator loop that was
+ * left): they stay cached, holding the queue's committed offset, for the group to read again.
+ */
+export const ABANDONED = Symbol("abandoned");
+
 export interface ConcurrentlyDeps {
   group: string;
   model: "clustering" | "broadcasting";
@@ -20,6 +26,8 @@ export interface ConcurrentlyDeps {
   counters: { succeeded: number; failed: number; sentBack: number };
   /** Runs `f` after `ms` while the consumer runs (always, with `keep`); cleared when it stops. */
   later(ms: number, f: () => void, keep?: boolean): void;
+  /** A failed message could not be sent back: it is consumed here again later. */
+  sendBackFailed?(msg: MessageView, error: unknown): void;
 }
 
 interface ConsumeRequest {
@@ -112,7 +120,7 @@ export class ConsumeConcurrentlyService {
       result = "RECONSUME_LATER";
     }
     if (result === "SUCCESS") return this.succeeded(req);
-    if (pq.discarded) return;
+    if (pq.discarded || result === ABANDONED) return;
     const { counters } = this.deps;
     counters.failed += msgs.length;
     if (this.deps.model === "broadcasting") {
@@ -125,7 +133,10 @@ export class ConsumeConcurrentlyService {
     const local: MessageView[] = [];
     await Promise.all(msgs.map((m) =>
       this.deps.call(pq.mq.address, "sendBack", { group: this.deps.group, commitLogOffset: m.commitLogOffset, maxReconsumeTimes: this.deps.maxReconsumeTimes })
-        .then(() => back.push(m), () => local.push(m))
+        .then(() => back.push(m), (e) => {
+          local.push(m);
+          this.deps.sendBackFailed?.(m, e);
+        })
     ));
     if (pq.discarded) return;
     counters.sentBack += back.length;

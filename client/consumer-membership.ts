@@ -19,6 +19,8 @@ export interface MembershipDeps {
   call(address: string, op: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** A topic's route from any name server (or broker) that answers; null when the topic does not exist. */
   queryRoute(topic: string): Promise<{ route: TopicRoute; via: string } | null>;
+  /** A periodic heartbeat to `address` failed (or, with no error, worked). */
+  heartbeated(address: string, error?: unknown): void;
 }
 
 export class ConsumerMembership {
@@ -50,7 +52,7 @@ export class ConsumerMembership {
       return;
     }
     const targets = new Set([deps.endpoint(), ...this.brokers]);
-    await Promise.all([...targets].map((a) => deps.call(a, "heartbeat", args).catch(() => {})));
+    await Promise.all([...targets].map((a) => deps.call(a, "heartbeat", args).then(() => deps.heartbeated(a), (e) => deps.heartbeated(a, e))));
   }
 
   /** A topic's route; every broker in it first heard of here gets a heartbeat before it is returned. */

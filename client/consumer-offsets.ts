@@ -14,6 +14,8 @@ export interface OffsetDeps {
   call(address: string, op: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** The queues owned now: what a periodic persist records. */
   owned(): ProcessQueue[];
+  /** Recording a queue's offset failed (it is recorded again later); or, with no error, it worked. */
+  committed(mq: MessageQueue, error?: unknown): void;
 }
 
 export class ConsumerOffsets {
@@ -35,8 +37,12 @@ export class ConsumerOffsets {
     // Never committed. A pull below the queue's min offset is corrected by OFFSET_ILLEGAL.
     if (mq.topic.startsWith(RETRY_PREFIX) || deps.consumeFrom === "first") return 0;
     const status = await deps.call(mq.address, "topicStatus", { topic: mq.topic });
-    const queues = Array.isArray(status.queues) ? (status.queues as { queueId: number; maxOffset: number }[]) : [];
-    return queues.find((q) => q.queueId === mq.queueId)?.maxOffset ?? 0;
+    const queues = Array.isArray(status.queues) ? (status.queues as { queueId: number; minOffset: number; maxOffset: number }[]) : [];
+    const q = queues.find((q) => q.queueId === mq.queueId);
+    // "last" is RocketMQ's CONSUME_FROM_LAST_OFFSET: a queue whose first message is still stored
+    // is read from its start (so a group started after the first sends, or before its topic
+    // existed, misses nothing); one whose oldest messages are gone is read from its end.
+    return q === undefined || q.minOffset === 0 ? 0 : q.maxOffset;
   }
 
   /** Records every owned queue's committable offset that changed since the last record. */
@@ -52,20 +58,31 @@ export class ConsumerOffsets {
     return p;
   }
 
-  /** Records the committable offsets of `pqs` that changed; rejects if any could not be. */
+  /** Records the committable offsets of `pqs` that changed; rejects if any could not be (each failure is reported). */
   async commit(pqs: ProcessQueue[]): Promise<void> {
     const { deps } = this;
     const changed = pqs.filter((pq) => !pq.discarded && pq.committableOffset() !== pq.lastCommitted);
     if (changed.length === 0) return;
     if (deps.model === "broadcasting") {
       const offsets = changed.map((pq) => ({ broker: pq.mq.broker, topic: pq.mq.topic, queueId: pq.mq.queueId, offset: pq.committableOffset() }));
-      await deps.offsetStore.persist(deps.group, offsets);
+      try {
+        await deps.offsetStore.persist(deps.group, offsets);
+      } catch (e) {
+        for (const pq of changed) deps.committed(pq.mq, e);
+        throw e;
+      }
       changed.forEach((pq, i) => (pq.lastCommitted = offsets[i].offset));
       return;
     }
     const results = await Promise.allSettled(changed.map(async (pq) => {
       const offset = pq.committableOffset();
-      await deps.call(pq.mq.address, "commitOffset", { group: deps.group, topic: pq.mq.topic, queueId: pq.mq.queueId, offset });
+      try {
+        await deps.call(pq.mq.address, "commitOffset", { group: deps.group, topic: pq.mq.topic, queueId: pq.mq.queueId, offset });
+      } catch (e) {
+        deps.committed(pq.mq, e);
+        throw e;
+      }
+      deps.committed(pq.mq);
       pq.lastCommitted = Math.max(pq.lastCommitted, offset);
     }));
     const failed = results.find((r) => r.status === "rejected");

@@ -1,6 +1,6 @@
 // ActorMQ's client SDK: the same code in browsers, Deno and Node (>= 20).
 export { Producer, SendBatchError } from "./producer.ts";
-export type { ProducerOptions, SendResult } from "./producer.ts";
+export type { ProducerOptions, SendOptions, SendResult } from "./producer.ts";
 export { selectMessageQueueByHash } from "./queue-selector.ts";
 export type { MessageQueueSelector } from "./queue-selector.ts";
 export type { MessageQueue } from "./topic-route.ts";
@@ -19,7 +19,9 @@ export { LocalStorageOffsetStore, MemoryOffsetStore } from "./offset-store.ts";
 export type { OffsetStore, StorageLike, StoredOffset } from "./offset-store.ts";
 export { Admin } from "./admin.ts";
 export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, SubscriptionGroupSettings, TopicConfig, TopicStatus } from "./admin.ts";
-export type { ClientOptions } from "./client-core.ts";
+export type { ClientOptions, ReconnectOptions } from "./client-core.ts";
+export type { ClientErrorEvent, ClientEvents, ConnectionEvent, QueueName } from "./events.ts";
+export type { Logger, LogLevel } from "./log.ts";
 export type { SendMessage } from "./outgoing-message.ts";
 export type { MessageView } from "./message.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./websocket.ts";

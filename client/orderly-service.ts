@@ -7,6 +7,7 @@
 // the next owner starts exactly where this one stopped.
 import type { MessageView } from "../protocol/mod.ts";
 import { queueKey } from "./allocate.ts";
+import { ABANDONED } from "./consume-concurrently-service.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import { QueueLocks } from "./queue-locks.ts";
 import type { MessageQueue } from "./topic-route.ts";
@@ -188,7 +189,7 @@ export class ConsumeOrderlyService {
     } catch {
       result = "SUSPEND_CURRENT_QUEUE_A_MOMENT";
     }
-    if (pq.discarded) return "next";
+    if (pq.discarded || result === ABANDONED) return "next";
     if (result === "SUCCESS") {
       this.deps.counters.succeeded += msgs.length;
       pq.remove(msgs);

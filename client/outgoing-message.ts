@@ -50,6 +50,8 @@ export interface EncodedMessage {
   shardingKey?: string;
   /** A MessageQueueSelector bound to its message and arg (Producer.send's third form). */
   select?: (queues: MessageQueue[]) => MessageQueue;
+  /** The send's signal: no attempt starts once it aborted. */
+  signal?: AbortSignal;
 }
 
 /** Checks a message and encodes it; throws a BrokerError with a named code. */

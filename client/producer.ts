@@ -3,7 +3,9 @@
 // it to the coalescer of that broker's connection, which batches the sends of one turn into one
 // frame. Failures of the connection are retried on another broker, RocketMQ's way.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
-import { ClientCore, type ClientOptions } from "./client-core.ts";
+import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
+import type { ClientEvents, Listener } from "./events.ts";
+import { optionNames, refuseUnknown } from "./options-check.ts";
 import { type EncodedMessage, encodeMessage, newMessageId, type SendMessage } from "./outgoing-message.ts";
 import { type MessageQueueSelector, runSelector } from "./queue-selector.ts";
 import { type FlushSchedule, type ItemOutcome, type OutgoingFrame, SendCoalescer } from "./send-coalescer.ts";
@@ -33,6 +35,30 @@ export interface ProducerOptions extends Omit<ClientOptions, "requestTimeoutMs">
   latencyMax?: number[];
   /** How long a broker at each threshold is avoided, ms. Default [0, 0, 30000, 60000, 120000, 180000, 600000]. */
   notAvailableDuration?: number[];
+}
+
+export const PRODUCER_OPTIONS = [
+  ...CLIENT_OPTIONS.filter((o) => o !== "requestTimeoutMs"),
+  ...optionNames<Omit<ProducerOptions, keyof ClientOptions>>({
+    group: true,
+    sendTimeoutMs: true,
+    retryTimesWhenSendFailed: true,
+    maxBatchMessages: true,
+    maxBatchBytes: true,
+    flushSchedule: true,
+    sendLatencyFaultEnable: true,
+    latencyMax: true,
+    notAvailableDuration: true,
+  }),
+];
+
+/** A send's options. */
+export interface SendOptions {
+  /**
+   * Stops waiting for the send when it aborts: the promise rejects with the signal's reason, and
+   * no attempt (or retry) starts after that. One already on its way may still be stored.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SendResult {
@@ -70,16 +96,23 @@ export class Producer {
   readonly faultTolerance: LatencyFaultTolerance | undefined;
 
   constructor(private readonly options: ProducerOptions) {
+    // A subclass (TransactionProducer) checks its own, wider, set of options.
+    if (new.target === Producer && options !== null && typeof options === "object") refuseUnknown(options, PRODUCER_OPTIONS, "Producer");
     this.sendTimeoutMs = positive(options.sendTimeoutMs, 3000, "sendTimeoutMs");
     this.retries = nonNegativeInt(options.retryTimesWhenSendFailed, 2, "retryTimesWhenSendFailed");
     positive(options.maxBatchMessages, 256, "maxBatchMessages");
     positive(options.maxBatchBytes, 1024 * 1024, "maxBatchBytes");
     if (options.group !== undefined && typeof options.group !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "group must be a string");
     this.group = options.group;
-    this.core = new ClientCore({ ...options, requestTimeoutMs: this.sendTimeoutMs });
+    this.core = new ClientCore({ ...options, requestTimeoutMs: this.sendTimeoutMs }, new.target.name);
     this.faultTolerance = options.sendLatencyFaultEnable === false
       ? undefined
       : new LatencyFaultTolerance({ latencyMax: options.latencyMax, notAvailableDuration: options.notAvailableDuration });
+  }
+
+  /** Listens to the producer's events: "error" and "connection" (see ClientEvents). */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    return this.core.on(type, listener);
   }
 
   /** Connects to a broker (sends before start connect on demand) and starts heartbeats. */
@@ -92,10 +125,15 @@ export class Producer {
   /**
    * Sends one message; resolves when the broker has stored it. With a `selector` (RocketMQ's
    * send(msg, selector, arg)), `selector(queues, msg, arg)` picks its queue from the topic's
-   * writable queues: ordered messages of one key go to one queue.
+   * writable queues: ordered messages of one key go to one queue. `options.signal` stops waiting.
    */
-  send(msg: SendMessage, selector?: MessageQueueSelector, arg?: unknown): Promise<SendResult> {
+  send(msg: SendMessage, options?: SendOptions): Promise<SendResult>;
+  send(msg: SendMessage, selector: MessageQueueSelector, arg?: unknown, options?: SendOptions): Promise<SendResult>;
+  send(msg: SendMessage, selector?: MessageQueueSelector | SendOptions, arg?: unknown, options?: SendOptions): Promise<SendResult> {
     if (this.stopped) return Promise.reject(new BrokerError(ErrorCode.CONNECTION_CLOSED, "the producer is shut down"));
+    if (selector !== null && typeof selector === "object") [options, selector] = [selector, undefined];
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     let m: EncodedMessage;
     try {
       m = encodeMessage(msg, newMessageId(), Date.now(), this.group);
@@ -106,7 +144,9 @@ export class Producer {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.track(this.deliver(m, Date.now() + this.sendTimeoutMs));
+    if (!signal) return this.track(this.deliver(m, Date.now() + this.sendTimeoutMs));
+    m.signal = signal;
+    return this.track(untilAborted(this.deliver(m, Date.now() + this.sendTimeoutMs), signal));
   }
 
   /**
@@ -149,6 +189,7 @@ export class Producer {
    * share a frame.
    */
   private deliver(m: EncodedMessage, deadline: number, attempt = 0, lastBroker?: string): Promise<SendResult> {
+    if (m.signal?.aborted) return Promise.reject(m.signal.reason);
     const info = this.core.cachedRoute(m.topic);
     if (info !== undefined) return this.deliverVia(info, m, deadline, attempt, lastBroker);
     return this.core.route(m.topic).then(
@@ -158,6 +199,7 @@ export class Producer {
   }
 
   private deliverVia(info: TopicPublishInfo | null, m: EncodedMessage, deadline: number, attempt: number, lastBroker?: string): Promise<SendResult> {
+    if (m.signal?.aborted) return Promise.reject(m.signal.reason);
     let mq: MessageQueue | undefined;
     try {
       mq = info ? this.pickQueue(info, m, lastBroker) : undefined;
@@ -241,6 +283,15 @@ export class Producer {
     p.then(done, done);
     return p;
   }
+}
+
+/** `p`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 /** A frame of one message goes as `send`, of more as `sendBatch`; both answer per message. */

@@ -1,7 +1,9 @@
 // The PullConsumer: the application says which queue and offset to read, RocketMQ's
 // DefaultMQPullConsumer style, and commits the offsets it has consumed for its group.
 import { BrokerError, checkTopicName, ErrorCode, type MessageView, matchesTag, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
-import { ClientCore, type ClientOptions } from "./client-core.ts";
+import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
+import type { ClientEvents, Listener } from "./events.ts";
+import { refuseUnknown } from "./options-check.ts";
 import { fromPullItem } from "./message.ts";
 import { readableQueues } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
@@ -29,6 +31,8 @@ export interface PullOptions {
   pollMs?: number;
   /** Also commit this offset for the group, in the same request. */
   commitOffset?: number;
+  /** Gives up waiting when it aborts: the pull rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface PullResult {
@@ -58,8 +62,14 @@ export class PullConsumer {
   constructor(options: PullConsumerOptions) {
     if (options?.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PullConsumer needs a group");
     if (typeof options.group !== "string" || options.group === "") throw new BrokerError(ErrorCode.BAD_REQUEST, "group must be a non-empty string");
+    refuseUnknown(options, [...CLIENT_OPTIONS, "group"], "PullConsumer");
     this.group = options.group;
-    this.core = new ClientCore(options);
+    this.core = new ClientCore(options, `PullConsumer ${options.group}`);
+  }
+
+  /** Listens to the consumer's events: "error" and "connection" (see ClientEvents). */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    return this.core.on(type, listener);
   }
 
   /** Connects to a broker and starts heartbeats. */
@@ -87,7 +97,7 @@ export class PullConsumer {
       args.commitOffset = uint(options.commitOffset, "commitOffset");
     }
     // A held pull is answered up to pollMs later: the timeout covers that and a request's margin.
-    const reply = await this.call({ topic, queueId, broker }, "pull", args, pollMs + this.core.requestTimeoutMs);
+    const reply = await this.call({ topic, queueId, broker }, "pull", args, pollMs + this.core.requestTimeoutMs, options.signal);
     const items = Array.isArray(reply.msgs) ? reply.msgs : [];
     let msgs = items.map((item) => fromPullItem(item, queueId));
     let status = String(reply.status) as PullStatus;
@@ -126,13 +136,13 @@ export class PullConsumer {
   }
 
   /** A request to the queue's broker when it is named, else to the endpoint. */
-  private async call(ref: QueueRef, op: string, args: Record<string, unknown>, timeoutMs = this.core.requestTimeoutMs): Promise<Reply> {
-    if (ref.broker === undefined) return this.core.request(op, args, timeoutMs);
+  private async call(ref: QueueRef, op: string, args: Record<string, unknown>, timeoutMs = this.core.requestTimeoutMs, signal?: AbortSignal): Promise<Reply> {
+    if (ref.broker === undefined) return this.core.request(op, args, timeoutMs, signal);
     let mq = (await this.queuesOf(ref.topic, false)).find((q) => q.broker === ref.broker && q.queueId === ref.queueId);
     // Not in the cached route: the route may have changed since; ask once more.
     mq ??= (await this.queuesOf(ref.topic, true)).find((q) => q.broker === ref.broker && q.queueId === ref.queueId);
     if (!mq) throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `no broker "${ref.broker}" with queue ${ref.queueId} of topic "${ref.topic}" in its route`);
-    return this.core.transport(mq.address).request(op, args, timeoutMs);
+    return this.core.transport(mq.address).request(op, args, timeoutMs, signal);
   }
 
   /** The topic's readable queues from its route, cached 30 s (as routes are). */

@@ -39,6 +39,8 @@ export interface PullDeps {
   connectionLost(): void;
   /** The broker no longer serves the queue (topic or queue gone, or no permission). */
   queueGone(): void;
+  /** A pull failed (it is tried again after a pause); or, with no error, one worked. */
+  pulled?(pq: ProcessQueue, error?: unknown): void;
 }
 
 export class PullService {
@@ -101,6 +103,7 @@ export class PullService {
         reply = await transport.request("pull", args, deps.pollMs + deps.requestTimeoutMs);
       } catch (e) {
         if (pq.dropped) return;
+        deps.pulled?.(pq, e);
         const code = e instanceof BrokerError ? e.code : "";
         if (code === ErrorCode.CONNECTION_CLOSED) deps.connectionLost();
         else if (code === ErrorCode.TOPIC_NOT_FOUND || code === ErrorCode.QUEUE_NOT_FOUND || code === ErrorCode.NO_PERMISSION) deps.queueGone();
@@ -108,6 +111,7 @@ export class PullService {
         continue;
       }
       if (pq.dropped) return;
+      deps.pulled?.(pq);
       if (args.commitOffset !== undefined) pq.lastCommitted = Math.max(pq.lastCommitted, commit);
       behind = Number(reply.maxOffset) - Number(reply.nextOffset) || 0;
       try {

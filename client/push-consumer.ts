@@ -6,11 +6,15 @@
 // (which queues it owns, and when); the parts live beside it: push-options.ts (checks and
 // defaults), consumer-membership.ts (heartbeats to every broker), pull-service.ts (each queue's
 // pull loop), consume-concurrently-service.ts and orderly-service.ts (running the handler),
-// consumer-offsets.ts (reading and recording progress).
+// consumer-offsets.ts (reading and recording progress), message-iterator.ts (`for await`).
+// Every failure it meets is reported (client-core.ts: an "error" event and a log line).
 import { BrokerError, ErrorCode, type MessageView, type Push, type Subscription } from "../protocol/mod.ts";
 import { type AllocatableQueue, queueKey } from "./allocate.ts";
 import { ClientCore } from "./client-core.ts";
-import { ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
+import { ABANDONED, ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
+import type { ClientEvents, Listener, QueueName } from "./events.ts";
+import { why } from "./log.ts";
+import { MessageIterator } from "./message-iterator.ts";
 import { ConsumerMembership } from "./consumer-membership.ts";
 import { ConsumerOffsets } from "./consumer-offsets.ts";
 import { ConsumeOrderlyService } from "./orderly-service.ts";
@@ -39,7 +43,10 @@ export interface ConsumerStats {
 }
 
 const DRAIN_WAIT_MS = 3000; // a queue taken away: how long its running handlers may finish before the commit
+/** A rebalance that failed, or found a subscribed topic missing, runs again this soon. */
 const FAILED_REBALANCE_RETRY_MS = 1000;
+/** At most one handler-failure line a second; the events report every one. */
+const HANDLER_LOG_EVERY_MS = 1000;
 
 type State = "created" | "starting" | "running" | "stopping" | "stopped";
 
@@ -69,6 +76,10 @@ export class PushConsumer {
   private intervals: ReturnType<typeof setInterval>[] = [];
   private heartbeatPending: ReturnType<typeof setTimeout> | undefined;
   private counters = { succeeded: 0, failed: 0, sentBack: 0 };
+  /** Iterator mode (no handler given): the messages the `for await` loop takes. */
+  private readonly iterator: MessageIterator | undefined;
+  private handlerLoggedAt = -Infinity;
+  private handlerUnlogged = 0;
 
   constructor(options: PushConsumerOptions) {
     const settings = pushSettings(options);
@@ -79,11 +90,31 @@ export class PushConsumer {
     this.rebalanceIntervalMs = settings.rebalanceIntervalMs;
     this.persistOffsetIntervalMs = settings.persistOffsetIntervalMs;
     const call = (address: string, op: string, args: Record<string, unknown>) => this.call(address, op, args);
-    // One batch for either handler (a single-message one gets the first); called as a method of
-    // the consumer, as it always was. Its result as it comes: a value, or a promise of one.
-    const consume = (msgs: MessageView[]): unknown => (settings.batchHandler ? settings.batchHandler.call(this, msgs) : settings.handler!.call(this, msgs[0]));
+    if (!settings.handler && !settings.batchHandler) this.iterator = new MessageIterator(() => this.shutdown());
+    // One batch for either handler (a single-message one gets the first), or for the iterator;
+    // handlers are called as methods of the consumer, as they always were.
+    const handle = settings.batchHandler
+      ? (msgs: MessageView[]) => settings.batchHandler!.call(this, msgs)
+      : settings.handler
+      ? (msgs: MessageView[]) => settings.handler!.call(this, msgs[0])
+      : (msgs: MessageView[]) => this.iterator!.handler(msgs[0]);
+    // Its result as it comes, a value or a promise of one (a handler that succeeds at once costs
+    // no promise); throws and values other than the two results are reported.
+    const consume = (msgs: MessageView[]): unknown => {
+      let r: unknown;
+      try {
+        r = handle(msgs);
+      } catch (e) {
+        return this.handlerFailed(msgs, e);
+      }
+      if (r === "SUCCESS" || r === "RECONSUME_LATER") return r;
+      if (typeof (r as PromiseLike<unknown> | null)?.then === "function") {
+        return Promise.resolve(r).then((v) => this.handlerResult(msgs, v), (e) => this.handlerFailed(msgs, e));
+      }
+      return this.handlerResult(msgs, r);
+    };
 
-    this.core = new ClientCore(options);
+    this.core = new ClientCore(options, `PushConsumer ${this.group}`);
     this.membership = new ConsumerMembership({
       clientId: this.core.clientId,
       group: this.group,
@@ -93,6 +124,10 @@ export class PushConsumer {
       request: (op, args) => this.core.request(op, args),
       call,
       queryRoute: (topic) => this.core.queryRoute(topic),
+      heartbeated: (address, error) =>
+        error === undefined
+          ? this.core.log.recovered(`heartbeat ${address}`, `heartbeats to ${address} work again`)
+          : this.core.failed({ kind: "heartbeat", error, address }, `heartbeat ${address}`, `heartbeat to ${address} failed: ${why(error)}; the next in ${this.heartbeatIntervalMs} ms`),
     });
     const orderly = orderlySettings(options, this.model);
     if (orderly) {
@@ -116,8 +151,18 @@ export class PushConsumer {
       call,
       counters: this.counters,
       later: (ms, f, keep) => this.later(ms, f, keep),
+      sendBackFailed: (m, error) =>
+        this.core.failed({ kind: "sendBack", error, messageId: m.id }, `sendBack ${m.topic}`, `a failed message (${m.id}) could not be sent back for a retry: ${why(error)}; consuming it here again in 5 s`),
     });
-    this.offsets = new ConsumerOffsets({ ...settings, call, owned: () => [...this.pqs.values()] });
+    this.offsets = new ConsumerOffsets({
+      ...settings,
+      call,
+      owned: () => [...this.pqs.values()],
+      committed: (mq, error) =>
+        error === undefined
+          ? this.core.log.recovered(`commit ${mq.address}`, `offset commits to ${mq.address} work again`)
+          : this.core.failed({ kind: "commit", error, queue: queueName(mq) }, `commit ${mq.address}`, `recording the offset of ${queueKey(mq)} failed: ${why(error)}; it is recorded again with the next pull`),
+    });
     this.puller = new PullService({
       ...settings,
       requestTimeoutMs: this.core.requestTimeoutMs,
@@ -126,6 +171,10 @@ export class PushConsumer {
       submit: (pq, msgs) => this.submit(pq, msgs),
       connectionLost: () => this.heartbeatSoon(),
       queueGone: () => void this.rebalance(),
+      pulled: (pq, error) =>
+        error === undefined
+          ? this.core.log.recovered(`pull ${pq.mq.address}`, `pulls from ${pq.mq.address} work again`)
+          : this.core.failed({ kind: "pull", error, queue: queueName(pq.mq) }, `pull ${pq.mq.address}`, `pulls from ${pq.mq.address} are failing (${queueKey(pq.mq)}: ${why(error)}); retrying every second`),
     });
     this.core.onPush = (push, address) => this.onPush(push, address);
     this.rebalancer = new Rebalancer({
@@ -142,6 +191,32 @@ export class PushConsumer {
 
   get clientId(): string {
     return this.core.clientId;
+  }
+
+  /** Listens to the consumer's events: "error" (handler failures and background ones) and "connection" (see ClientEvents). */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    return this.core.on(type, listener);
+  }
+
+  /**
+   * `for await (const msg of consumer)`, for a consumer made without a handler: it starts if it
+   * was not started, and each message counts as consumed when the loop asks for the next one.
+   * Leaving the loop shuts the consumer down; the message it was on is left for the group to
+   * read again (at least once).
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<MessageView> {
+    const it = this.iterator;
+    if (!it) throw new BrokerError(ErrorCode.BAD_REQUEST, "this consumer has a handler; to iterate one, make it without handler and batchHandler");
+    if (this.state !== "created") return it;
+    const starting = this.start();
+    starting.catch(() => {}); // the loop's first step rejects with it
+    return {
+      next: () => starting.then(() => it.next()),
+      return: () => it.return(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   /** Joins the group (a heartbeat the broker accepted) and takes a first share of the queues. */
@@ -184,6 +259,7 @@ export class PushConsumer {
     this.state = "stopping";
     this.stopTimers();
     for (const pq of this.pqs.values()) pq.drop();
+    this.iterator?.end();
     this.stopping = (async () => {
       await this.concurrently.idle(timeoutMs);
       await this.orderly?.idle(timeoutMs);
@@ -214,6 +290,7 @@ export class PushConsumer {
     }
     this.pqs.clear();
     this.concurrently.clear();
+    this.iterator?.end();
     return (this.stopping = this.core.close());
   }
 
@@ -239,7 +316,19 @@ export class PushConsumer {
   rebalance(): Promise<void> {
     if (this.state !== "running") return Promise.resolve();
     return this.rebalancer.trigger().then(() => {
-      if (this.rebalancer.failures.size > 0 && this.state === "running") this.later(FAILED_REBALANCE_RETRY_MS, () => void this.rebalance());
+      const { failures, missing } = this.rebalancer;
+      for (const topic of this.subs.keys()) {
+        const error = failures.get(topic);
+        if (error !== undefined) {
+          this.core.failed({ kind: "rebalance", error, topic }, `rebalance ${topic}`, `taking the queues of ${topic} failed: ${why(error)}; trying again in a second`);
+        } else this.core.log.recovered(`rebalance ${topic}`, `the queues of ${topic} are balanced again`);
+        if (missing.has(topic)) this.core.log.failing(`missing ${topic}`, `topic ${topic} does not exist yet: its queues are taken as soon as it is created`);
+        else this.core.log.recovered(`missing ${topic}`, `topic ${topic} exists now: consuming it`);
+      }
+      // A subscribed topic that does not exist yet is looked for again soon: the broker that
+      // creates it tells this member (a "rebalance" push), but in a cluster that broker may not
+      // know this member yet.
+      if ((failures.size > 0 || missing.size > 0) && this.state === "running") this.later(FAILED_REBALANCE_RETRY_MS, () => void this.rebalance());
     });
   }
 
@@ -348,6 +437,27 @@ export class PushConsumer {
 
   // ---- consuming ----
 
+  /** A handler's value: the two results (and the iterator's ABANDONED) as they are; anything else is reported and retried. */
+  private handlerResult(msgs: MessageView[], value: unknown): unknown {
+    if (value === "SUCCESS" || value === "RECONSUME_LATER" || value === ABANDONED) return value;
+    const shown = value === undefined ? "nothing" : typeof value === "string" ? JSON.stringify(value) : typeof value;
+    return this.handlerFailed(msgs, new BrokerError(ErrorCode.BAD_REQUEST, `the handler returned ${shown}; expected "SUCCESS" or "RECONSUME_LATER"`));
+  }
+
+  /** A handler failed on `msgs`: an "error" event per message, a log line (at most one a second), and a retry. */
+  private handlerFailed(msgs: MessageView[], error: unknown): "RECONSUME_LATER" {
+    for (const m of msgs) this.core.events.emit("error", { kind: "handler", error, messageId: m.id, message: m });
+    const now = Date.now();
+    if (now - this.handlerLoggedAt < HANDLER_LOG_EVERY_MS) this.handlerUnlogged += msgs.length;
+    else {
+      const more = this.handlerUnlogged ? ` (and ${this.handlerUnlogged} more failures since the last line)` : "";
+      this.core.log.error(`the handler failed on message ${msgs[0].id} of ${msgs[0].topic}${msgs.length > 1 ? ` and ${msgs.length - 1} more` : ""}: ${why(error)}; it will be retried${more}`, error);
+      this.handlerLoggedAt = now;
+      this.handlerUnlogged = 0;
+    }
+    return "RECONSUME_LATER";
+  }
+
   private submit(pq: ProcessQueue, msgs: MessageView[]): void {
     if (this.orderly) return this.orderly.submit(pq);
     this.concurrently.submit(pq, msgs);
@@ -377,4 +487,8 @@ export class PushConsumer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
+}
+
+function queueName(mq: MessageQueue): QueueName {
+  return { broker: mq.broker, topic: mq.topic, queueId: mq.queueId };
 }

@@ -3,7 +3,8 @@
 // throws a named error code before anything connects.
 import { BrokerError, checkTopicName, ErrorCode, type MessageView, parseSubscription, RETRY_PREFIX, type Subscription } from "../protocol/mod.ts";
 import { type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy } from "./allocate.ts";
-import type { ClientOptions } from "./client-core.ts";
+import { CLIENT_OPTIONS, type ClientOptions } from "./client-core.ts";
+import { optionNames, refuseUnknown } from "./options-check.ts";
 import { MemoryOffsetStore, type OffsetStore } from "./offset-store.ts";
 import { DEFAULT_SUSPEND_MS } from "./orderly-service.ts";
 import { LOCK_RENEW_INTERVAL_MS, LOCK_VALID_MS } from "./queue-locks.ts";
@@ -28,7 +29,9 @@ export interface PushConsumerOptions extends ClientOptions {
   allocate?: AllocateStrategyName | AllocateFunction;
   /**
    * Called with one message. "SUCCESS" finishes it; anything else ("RECONSUME_LATER", a throw,
-   * a missing return value, as in RocketMQ) sends it back for a retry. Give this or batchHandler.
+   * a missing return value, as in RocketMQ) sends it back for a retry. A throw or a value other
+   * than the two is also reported (an "error" event and a log line). Give this or batchHandler,
+   * or neither and iterate the consumer: `for await (const msg of consumer)`.
    */
   handler?: MessageHandler;
   /** Called with up to `batchSize` messages of one queue; the result counts for all of them. */
@@ -52,7 +55,13 @@ export interface PushConsumerOptions extends ClientOptions {
   persistOffsetIntervalMs?: number;
   /** Long-poll time of a pull. Default 15000. */
   pollMs?: number;
-  /** Where a queue the group never committed starts: "last" (default, RocketMQ's CONSUME_FROM_LAST_OFFSET) or "first". Retry topics always start at the first. */
+  /**
+   * Where a queue the group never committed starts (RocketMQ's consumeFromWhere). "last"
+   * (default, CONSUME_FROM_LAST_OFFSET): at its first message while that is still stored, so a
+   * new group misses nothing of a young topic, or of one created after it started; at its end
+   * once older messages were deleted. "first": at its oldest stored message. Retry topics always
+   * start at the first.
+   */
   consumeFrom?: "first" | "last";
   /** Broadcasting: where offsets live. Default: in memory. */
   offsetStore?: OffsetStore;
@@ -71,6 +80,35 @@ export interface PushConsumerOptions extends ClientOptions {
   lockMaxLiveTimeMs?: number;
 }
 
+const PUSH_OPTIONS = [
+  ...CLIENT_OPTIONS,
+  ...optionNames<Omit<PushConsumerOptions, keyof ClientOptions>>({
+    group: true,
+    subscriptions: true,
+    model: true,
+    allocate: true,
+    handler: true,
+    batchHandler: true,
+    concurrency: true,
+    batchSize: true,
+    pullBatchSize: true,
+    pullThresholdForQueue: true,
+    pullThresholdSizeForQueue: true,
+    consumeConcurrentlyMaxSpan: true,
+    maxReconsumeTimes: true,
+    heartbeatIntervalMs: true,
+    rebalanceIntervalMs: true,
+    persistOffsetIntervalMs: true,
+    pollMs: true,
+    consumeFrom: true,
+    offsetStore: true,
+    orderly: true,
+    suspendCurrentQueueTimeMillis: true,
+    lockIntervalMs: true,
+    lockMaxLiveTimeMs: true,
+  }),
+];
+
 /** The checked options, defaults filled in. */
 export interface PushSettings {
   group: string;
@@ -78,7 +116,7 @@ export interface PushSettings {
   /** topic -> subscription, the group's retry topic included in clustering. */
   subs: Map<string, Subscription>;
   retryTopic: string;
-  /** Exactly one of handler and batchHandler is given. */
+  /** At most one of handler and batchHandler is given; neither: the consumer is iterated. */
   handler: MessageHandler | undefined;
   batchHandler: BatchMessageHandler | undefined;
   concurrency: number;
@@ -108,6 +146,7 @@ export interface OrderlySettings {
 /** Checks everything but the orderly options, in the order the consumer always has. */
 export function pushSettings(options: PushConsumerOptions): PushSettings {
   if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints, group, subscriptions, handler } are required");
+  refuseUnknown(options, PUSH_OPTIONS, "PushConsumer");
   if (options.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PushConsumer needs a group");
   const group = checkTopicName(options.group); // group names follow the topic rules
   const model = options.model ?? "clustering";
@@ -126,13 +165,13 @@ export function pushSettings(options: PushConsumerOptions): PushSettings {
   if (model === "clustering" && !subs.has(retryTopic)) subs.set(retryTopic, parseSubscription("*"));
 
   const { handler, batchHandler } = options;
-  if ((handler === undefined) === (batchHandler === undefined)) {
-    throw new BrokerError(ErrorCode.BAD_REQUEST, "give exactly one of handler (one message) and batchHandler (an array)");
+  if (handler !== undefined && batchHandler !== undefined) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, "give one of handler (one message) and batchHandler (an array), or neither to iterate the consumer");
   }
   if (handler !== undefined && typeof handler !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "handler must be a function");
   if (batchHandler !== undefined && typeof batchHandler !== "function") throw new BrokerError(ErrorCode.WRONG_TYPE, "batchHandler must be a function");
   const batchSize = int(options.batchSize, 1, "batchSize", 1, 1024);
-  if (handler && batchSize !== 1) throw new BrokerError(ErrorCode.BAD_REQUEST, "batchSize > 1 needs a batchHandler, which receives an array");
+  if (!batchHandler && batchSize !== 1) throw new BrokerError(ErrorCode.BAD_REQUEST, "batchSize > 1 needs a batchHandler, which receives an array");
   const concurrency = int(options.concurrency, 20, "concurrency", 1);
   const pullBatchSize = int(options.pullBatchSize, 32, "pullBatchSize", 1, 1024);
   const pullThresholdForQueue = int(options.pullThresholdForQueue, 1000, "pullThresholdForQueue", 1);

@@ -29,6 +29,8 @@ export class Rebalancer {
   runs = 0;
   /** The last run's failures (topic -> error), retried at the next run. */
   failures = new Map<string, unknown>();
+  /** Topics that did not exist at the last run. */
+  missing = new Set<string>();
 
   constructor(private readonly deps: RebalanceDeps) {}
 
@@ -54,21 +56,25 @@ export class Rebalancer {
 
   private async runOnce(): Promise<void> {
     const failures = new Map<string, unknown>();
+    const missing = new Set<string>();
     await Promise.all(this.deps.topics().map(async (topic) => {
       try {
-        await this.deps.apply(topic, await this.target(topic));
+        const queues = await this.target(topic);
+        if (queues === null) missing.add(topic);
+        await this.deps.apply(topic, queues ?? []);
       } catch (e) {
         // A topic that could not be balanced keeps what it has until the next run.
         failures.set(topic, e);
       }
     }));
     this.failures = failures;
+    this.missing = missing;
   }
 
-  /** The queues of one topic this member takes. */
-  async target(topic: string): Promise<MessageQueue[]> {
+  /** The queues of one topic this member takes; null when the topic does not exist. */
+  private async target(topic: string): Promise<MessageQueue[] | null> {
     const r = await this.deps.route(topic);
-    if (!r) return [];
+    if (!r) return null;
     const queues = readableQueues(r.route, r.via);
     if (queues.length === 0) return [];
     if (this.deps.model === "broadcasting") return queues;

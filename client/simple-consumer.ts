@@ -5,7 +5,9 @@
 // %DLQ%<group>. Any number of consumers share a topic, however many queues it has, and none
 // rebalances: nothing is delivered twice because a member came or went.
 import { BrokerError, checkTopicName, ErrorCode, type MessageView, parseSubscription } from "../protocol/mod.ts";
-import { ClientCore, type ClientOptions } from "./client-core.ts";
+import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
+import type { ClientEvents, Listener } from "./events.ts";
+import { refuseUnknown } from "./options-check.ts";
 import { dialableAddress } from "./endpoints.ts";
 
 export interface SimpleConsumerOptions extends ClientOptions {
@@ -38,6 +40,7 @@ export class SimpleConsumer {
   constructor(options: SimpleConsumerOptions) {
     if (options?.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a SimpleConsumer needs a group");
     if (typeof options.group !== "string" || options.group === "") throw new BrokerError(ErrorCode.BAD_REQUEST, "group must be a non-empty string");
+    refuseUnknown(options, [...CLIENT_OPTIONS, "group", "subscriptions", "awaitMs"], "SimpleConsumer");
     const subs = options.subscriptions;
     if (subs === null || typeof subs !== "object" || Object.keys(subs).length === 0) {
       throw new BrokerError(ErrorCode.MISSING_FIELD, "a SimpleConsumer needs subscriptions: { topic: expression }");
@@ -49,7 +52,12 @@ export class SimpleConsumer {
     this.group = options.group;
     this.subscriptions = new Map(Object.entries(subs));
     this.awaitMs = options.awaitMs ?? 20_000;
-    this.core = new ClientCore(options);
+    this.core = new ClientCore(options, `SimpleConsumer ${options.group}`);
+  }
+
+  /** Listens to the consumer's events: "error" and "connection" (see ClientEvents). */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    return this.core.on(type, listener);
   }
 
   async start(): Promise<void> {

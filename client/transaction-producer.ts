@@ -4,7 +4,9 @@
 // it pushes checkTransaction to a producer of the group, and `check` answers. A plain Producer
 // underneath: the half message travels the same batched send path, and `send` works as usual.
 import { BrokerError, ErrorCode, MessageProp, type MessageView, type Push } from "../protocol/mod.ts";
-import { Producer, type ProducerOptions, type SendResult } from "./producer.ts";
+import { Producer, PRODUCER_OPTIONS, type ProducerOptions, type SendResult } from "./producer.ts";
+import { why } from "./log.ts";
+import { refuseUnknown } from "./options-check.ts";
 import type { SendMessage } from "./outgoing-message.ts";
 import type { Answer } from "./push-options.ts";
 
@@ -58,6 +60,7 @@ export class TransactionProducer extends Producer {
     if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints, group, check } are required");
     if (typeof options.group !== "string" || options.group === "") throw new BrokerError(ErrorCode.MISSING_FIELD, "a TransactionProducer needs its producer group");
     if (typeof options.check !== "function") throw new BrokerError(ErrorCode.MISSING_FIELD, "a TransactionProducer needs check(msg), which answers the broker's checks");
+    refuseUnknown(options, [...PRODUCER_OPTIONS, "check", "heartbeatIntervalMs", "endTransactionRetryMs"], "TransactionProducer");
     super(options);
     this.check = options.check;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 30_000;
@@ -103,13 +106,8 @@ export class TransactionProducer extends Producer {
     executeLocal: (msg: SendMessage, sent: SendResult) => Answer<LocalTransactionState>,
   ): Promise<TransactionSendResult> {
     const sent = await this.send({ ...msg, props: { ...msg.props, [MessageProp.TRAN_MSG]: "true" } });
-    let state: LocalTransactionState;
-    try {
-      const s = await executeLocal(msg, sent);
-      state = isState(s) ? s : "UNKNOWN";
-    } catch {
-      state = "UNKNOWN"; // RocketMQ's way: the broker will check back
-    }
+    // A throw or an answer of another kind is UNKNOWN, RocketMQ's way: the broker will check back.
+    const state = await this.answer(sent.msgId, "local transaction", () => executeLocal(msg, sent));
     const endState = await this.end(sent, state);
     return { ...sent, localTransactionState: state, endState };
   }
@@ -178,16 +176,27 @@ export class TransactionProducer extends Producer {
     if (this.checking.has(msgId) || this.core.isClosed) return;
     this.checking.add(msgId);
     const answer = async () => {
-      let state: LocalTransactionState;
-      try {
-        const s = await this.check(push.msg as MessageView);
-        state = isState(s) ? s : "UNKNOWN";
-      } catch {
-        state = "UNKNOWN";
-      }
+      const state = await this.answer(msgId, "check", () => this.check(push.msg as MessageView));
       // No retry: an answer that does not arrive is asked for again at the next check.
       await this.core.transport(address).request("endTransaction", { group: this.group, msgId, resolution: state, fromCheck: true }, this.core.requestTimeoutMs);
     };
-    answer().catch(() => {}).finally(() => this.checking.delete(msgId));
+    answer()
+      .catch((e) => this.core.failed({ kind: "transaction", error: e, messageId: msgId }, `check answer ${address}`, `the answer to the broker's check of ${msgId} could not be delivered: ${why(e)}`))
+      .finally(() => this.checking.delete(msgId));
+  }
+
+  /** What the application's callback answered; UNKNOWN, reported, when it threw or answered something else. */
+  private async answer(msgId: string, what: string, callback: () => Answer<LocalTransactionState>): Promise<LocalTransactionState> {
+    let error: unknown;
+    try {
+      const s = await callback();
+      if (isState(s)) return s;
+      error = new BrokerError(ErrorCode.BAD_REQUEST, `the ${what} answered ${JSON.stringify(s)}; expected "COMMIT", "ROLLBACK" or "UNKNOWN"`);
+    } catch (e) {
+      error = e;
+    }
+    this.core.events.emit("error", { kind: "transaction", error, messageId: msgId });
+    this.core.log.warn(`the ${what} of ${msgId} failed, taken as UNKNOWN (the broker will check back): ${why(error)}`);
+    return "UNKNOWN";
   }
 }

@@ -1,8 +1,10 @@
 // One WebSocket connection to one broker: requests correlated with responses by id, a timeout per
-// request, pushes handed to a listener, and reconnection on demand with exponential backoff.
+// request, pushes handed to a listener, and reconnection on demand with exponential backoff and
+// jitter (so the clients of a restarted broker do not all redial in the same millisecond).
 // Every failure reaches the caller as a BrokerError with a code (TIMEOUT, CONNECTION_CLOSED, or
 // the broker's own).
 import { BrokerError, decode, encode, ErrorCode, type Push } from "../protocol/mod.ts";
+import type { ConnectionEvent } from "./events.ts";
 import { frameBytes, OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 
 export interface TransportOptions {
@@ -13,6 +15,10 @@ export interface TransportOptions {
   /** First reconnect delay after a failed attempt; doubles per failure up to maxBackoffMs. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Each delay is shortened by up to this fraction of it, at random (0: none, the default; 1: anywhere from 0). */
+  jitter?: number;
+  /** Told when the connection opens, closes, or an attempt to open it fails. */
+  onState?: (event: ConnectionEvent) => void;
   /** Frames without an id: broker pushes (and errors the broker could not attribute, id null). */
   onPush?: (push: Push) => void;
 }
@@ -22,7 +28,8 @@ export type Reply = Record<string, unknown> & { code: 0 };
 
 interface InFlight {
   resolve(reply: Reply): void;
-  reject(err: BrokerError): void;
+  /** A BrokerError, or an abort signal's reason. */
+  reject(err: unknown): void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -32,16 +39,19 @@ export class Transport {
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 0;
   private failures = 0;
-  private lastFailureAt = 0;
+  /** When the next attempt may start (after a failure). */
+  private retryAt = 0;
   private closed = false;
   private readonly connectTimeoutMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly jitter: number;
 
   constructor(readonly url: string, private readonly options: TransportOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
     this.minBackoffMs = options.minBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5000;
+    this.jitter = options.jitter ?? 0;
   }
 
   get isOpen(): boolean {
@@ -61,10 +71,12 @@ export class Transport {
   /**
    * Sends `{ id, op, ...args }` and resolves with the response when its code is 0; rejects with
    * a BrokerError carrying the broker's code otherwise, TIMEOUT after `timeoutMs` (counted from
-   * now, connecting included) or CONNECTION_CLOSED if the socket goes away first.
+   * now, connecting included) or CONNECTION_CLOSED if the socket goes away first; with the
+   * signal's reason when `signal` aborts first (the request may still have reached the broker).
    */
-  request(op: string, args: Record<string, unknown>, timeoutMs: number): Promise<Reply> {
+  request(op: string, args: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<Reply> {
     if (this.closed) return Promise.reject(closedError(this.url, "the client is shut down"));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = ++this.nextId;
     let frame: Uint8Array;
     try {
@@ -72,12 +84,21 @@ export class Transport {
     } catch (e) {
       return Promise.reject(new BrokerError(ErrorCode.WRONG_TYPE, `${op}: cannot encode the request: ${(e as Error).message}`));
     }
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<Reply>((resolveOnce, rejectOnce) => {
+      let resolve = resolveOnce;
+      let reject = rejectOnce;
       const timer = setTimeout(() => {
         if (this.inFlight.delete(id)) {
           reject(new BrokerError(ErrorCode.TIMEOUT, `${op} to ${this.url}: no response in ${timeoutMs} ms`));
         }
       }, timeoutMs);
+      if (signal) {
+        const abort = () => this.settle(id)?.reject(signal.reason);
+        signal.addEventListener("abort", abort, { once: true });
+        const done = () => signal.removeEventListener("abort", abort);
+        resolve = (r) => (done(), resolveOnce(r));
+        reject = (e) => (done(), rejectOnce(e));
+      }
       this.inFlight.set(id, { resolve, reject, timer });
       if (this.isOpen) return this.write(id, frame);
       this.open().then(
@@ -133,17 +154,22 @@ export class Transport {
   }
 
   private async dial(): Promise<WebSocketLike> {
-    const wait = this.backoffRemaining();
+    const wait = this.retryAt - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (this.closed) throw closedError(this.url, "the client is shut down");
     try {
       const socket = await this.handshake(await this.options.WebSocket);
+      const attempt = this.failures + 1;
       this.failures = 0;
+      this.options.onState?.({ address: this.url, state: "connected", attempt });
       return socket;
     } catch (e) {
+      const err = e instanceof BrokerError ? e : closedError(this.url, `cannot connect: ${(e as Error).message ?? e}`);
       this.failures++;
-      this.lastFailureAt = Date.now();
-      throw e instanceof BrokerError ? e : closedError(this.url, `cannot connect: ${(e as Error).message ?? e}`);
+      const delay = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1)) * (1 - this.jitter * Math.random());
+      this.retryAt = Date.now() + delay;
+      if (!this.closed) this.options.onState?.({ address: this.url, state: "reconnecting", attempt: this.failures, delayMs: Math.round(delay), error: err });
+      throw err;
     }
   }
 
@@ -195,7 +221,9 @@ export class Transport {
       if (this.socket !== socket) return;
       this.socket = null;
       this.failures = 0;
-      this.failAll(closedError(this.url, `the socket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
+      const err = closedError(this.url, `the socket closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
+      if (!this.closed) this.options.onState?.({ address: this.url, state: "disconnected", attempt: 0, error: err });
+      this.failAll(err);
     };
   }
 
@@ -238,11 +266,6 @@ export class Transport {
     }
   }
 
-  private backoffRemaining(): number {
-    if (this.failures === 0) return 0;
-    const delay = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1));
-    return this.lastFailureAt + delay - Date.now();
-  }
 }
 
 function closedError(url: string, why: string): BrokerError {

@@ -13,8 +13,10 @@ export function parseSubscription(expression: string | undefined): Subscription 
   const expr = (expression ?? "*").trim();
   if (expr === "" || expr === "*") return { expression: "*", tags: null, codes: null };
   const tags = expr.split("||").map((t) => t.trim());
-  if (tags.some((t) => t === "" || t === "*")) {
-    throw new BrokerError(ErrorCode.BAD_REQUEST, `bad subscription expression "${expr}": use "*", "TagA" or "TagA || TagB"`);
+  // A lone "|", a space or a "*" inside a tag is a mistyped expression ("a | b", "a b", "a || *"),
+  // not a tag anyone sends: refused rather than matched against nothing.
+  if (tags.some((t) => t === "" || t.includes("*") || /[|\s]/.test(t))) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `bad subscription expression "${expr}": use "*", "TagA" or "TagA || TagB" (tags joined by ||, without spaces or | inside a tag)`);
   }
   return { expression: expr, tags: new Set(tags), codes: new Set(tags.map(tagsCode)) };
 }

@@ -103,7 +103,10 @@ export class Broker implements BrokerFacts {
       table: () => this.root.getSnapshot().context.topics,
       file: topicFile,
       defaultQueues: config.defaultQueues,
-      changed: () => this.registrar?.topicsChanged(),
+      changed: (topic) => {
+        this.registrar?.topicsChanged();
+        this.tellSubscribers(topic);
+      },
       declareQueues: (topic, queues) => store.declareQueues(topic, queues),
     });
     const topics = this.topics;
@@ -290,6 +293,21 @@ export class Broker implements BrokerFacts {
 
   send(event: BrokerEvent): void {
     this.root.send(event);
+  }
+
+  /**
+   * A topic was created or widened: the groups whose members subscribe to it rebalance now, as
+   * on a membership change, so a consumer started before its topic existed takes its queues at
+   * once (not at its next periodic rebalance). The groups are those of the open sessions.
+   */
+  private tellSubscribers(topic: string): void {
+    for (const group of this.sessions.groups()) {
+      this.groups.view(group, (view) => {
+        if (!view || !Object.values(view.members).some((m) => topic in m.subscriptions)) return;
+        const clientIds = Object.keys(view.members).sort();
+        this.sessions.push(clientIds, { op: "rebalance", group, clientIds });
+      });
+    }
   }
 
   /** Captures the tree and its CommitLog offset now, writes it in the background. */

@@ -80,6 +80,13 @@ export class SessionRegistry {
     this.listeners.push(listener);
   }
 
+  /** The consumer groups of the open sessions' clients. */
+  groups(): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.byId.values()) for (const g of s.groups) out.add(g);
+    return out;
+  }
+
   /** Pushes a frame to every open session of these clients. */
   push(clientIds: readonly string[], frame: Record<string, unknown>): void {
     const wanted = new Set(clientIds);

@@ -12,8 +12,8 @@ export interface TopicServiceDeps {
   table(): Record<string, TopicConfig>;
   file: TopicFile;
   defaultQueues: number;
-  /** Called after every change (the name-server registration follows it). */
-  changed(): void;
+  /** Called after every change of a topic (the name-server registration and the subscribers follow it). */
+  changed(topic: string): void;
   /** The store makes each queue's ConsumeQueue directory: queue counts survive losing the topic table. */
   declareQueues(topic: string, queues: number): void;
 }
@@ -58,7 +58,7 @@ export class TopicService implements Topics {
     this.deps.declareQueues(topic, this.get(topic)?.queues ?? queues);
     // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
     const saved = this.save();
-    this.deps.changed();
+    this.deps.changed(topic);
     return saved;
   }
 
