@@ -5,7 +5,8 @@
 // group re-arms it (XState does not persist timers).
 import { assign, enqueueActions, setup } from "xstate";
 
-export type ConsumeModel = "clustering" | "broadcasting";
+/** "pop": a POP consumer (RocketMQ 5 clients, SimpleConsumer): a member that takes no queues of its own. */
+export type ConsumeModel = "clustering" | "broadcasting" | "pop";
 
 export interface Member {
   model: ConsumeModel;

@@ -50,7 +50,7 @@ function reading(broker: Broker): Reading {
 }
 
 async function child(dataDir: string): Promise<void> {
-  const broker = await Broker.start(await loadPlatform(), { ...defaults, port: 0, dataDir });
+  const broker = await Broker.start(await loadPlatform(), { ...defaults, port: 0, grpcPort: 0, dataDir });
   process.send!({ url: broker.address });
   process.on("message", async (m: string) => {
     if (m === "measure") {

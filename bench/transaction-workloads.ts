@@ -154,7 +154,7 @@ if (process.argv.includes("--actor-lifecycle")) {
 /** The child of memoryPerTransaction: a broker in this process, measured on request after gc(). */
 if (process.argv.includes("--tx-broker")) {
   const dataDir = process.argv[process.argv.indexOf("--tx-broker") + 1];
-  const broker = await Broker.start(await loadPlatform(), { ...defaults, port: 0, dataDir, transactionTimeoutMs: 3_600_000 });
+  const broker = await Broker.start(await loadPlatform(), { ...defaults, port: 0, grpcPort: 0, dataDir, transactionTimeoutMs: 3_600_000 });
   process.send!({ url: broker.address });
   process.on("message", async (m) => {
     if (m === "measure") {

@@ -265,7 +265,7 @@ export class Broker implements BrokerFacts {
       http: (method, path) => broker.http(method, path),
     });
     if (config.grpcPort) {
-      broker.grpc = await GrpcEndpoint.start(broker.context, (check) => (broker.transactions.externalCheck = check), config.host, config.grpcPort, log);
+      broker.grpc = await GrpcEndpoint.start(broker.context, broker.sessions, config.host, config.grpcPort, log);
       if (broker.grpc) log(`gRPC (apache.rocketmq.v2, RocketMQ 5 clients) on ${broker.grpc.address(config.host)}`);
     }
     const cluster = joinCluster(broker, log);

@@ -190,7 +190,7 @@ test("port in use: one line naming the port, exit 1, before storage is touched",
 test("--log-format json: one JSON object per line, with level, logger and the message", async () => {
   const dir = tempDir();
   const [cmd, argv] = isDeno ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/main.ts"]] : [process.execPath, ["dist/broker.mjs"]];
-  const child = spawn(cmd, [...argv, "--port", "0", "--data-dir", dir.path, "--log-format", "json", "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, [...argv, "--port", "0", "--grpc-port", "0", "--data-dir", dir.path, "--log-format", "json", "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     child.stdout!.on("data", (d) => {

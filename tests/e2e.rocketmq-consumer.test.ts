@@ -7,6 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, Producer as AmqProducer, PullConsumer } from "../client/mod.ts";
 import { killSpawned, until } from "./helpers/broker.ts";
+import { rawSocket } from "./helpers/raw-socket.ts";
+import { encode } from "../protocol/mod.ts";
 import { clientErrors, ConsumeResult, logger, Producer, PushConsumer, SimpleConsumer, exitWhenIdle, spawnGrpcBroker, stopBroker, text, type MessageView } from "./helpers/rocketmq.ts";
 
 const broker = await spawnGrpcBroker();
@@ -154,6 +156,20 @@ test("PushConsumer FIFO: a message group in order; a failed message retried in p
     }
   }, 10_000);
   assert.is(text(dead.body as Uint8Array), "g2-poison");
+});
+
+test("a RocketMQ consumer is a session of the broker: a POP member of its group while it runs (not among the members that share queues), gone once it shuts down", async () => {
+  const c = new SimpleConsumer({ endpoints: broker.grpc, namespace: "", consumerGroup: "rc-member", subscriptions: new Map([["RcSimple", "T1 || T2"]]), awaitDuration: 1000, logger });
+  await c.startup();
+  const member = await until("the consumer listed as a member", async () => (await admin.consumerProgress("rc-member")).members.find((m) => m.clientId === c.clientId));
+  assert.is(member.model, "pop");
+  assert.equal(member.subscriptions, { RcSimple: "T1 || T2" });
+  const ws = await rawSocket(broker.url);
+  ws.send(encode({ id: 1, op: "consumerList", group: "rc-member" }));
+  assert.equal((await ws.next()).clientIds, [], "pull consumers rebalance over the other members only");
+  ws.close();
+  await c.shutdown();
+  assert.equal((await admin.consumerProgress("rc-member")).members, [], "NotifyClientTermination took it out of its group at once");
 });
 
 test("RocketMQ Producer -> ActorMQ SDK: body, tag, keys and properties intact", async () => {

@@ -17,7 +17,7 @@ function startBroker(dir: string, flush: "async" | "sync" = "async"): Promise<Ch
   const [cmd, argv] = isDeno
     ? [process.execPath, ["run", "-A", "--quiet", "runtime/main.ts"]]
     : [process.execPath, [...profile(), "dist/broker.mjs"]];
-  return startChild(cmd, [...argv, "--port", "0", "--data-dir", dir, "--flush", flush], { ready: /listening on ws:\/\/\S+\s/ });
+  return startChild(cmd, [...argv, "--port", "0", "--grpc-port", "0", "--data-dir", dir, "--flush", flush], { ready: /listening on ws:\/\/\S+\s/ });
 }
 
 const urlOf = (b: Child) => /listening on (ws:\/\/\S+)/.exec(b.output())![1];

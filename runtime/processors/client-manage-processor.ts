@@ -47,7 +47,7 @@ function checkGroupHeartbeat(g: unknown, i: number): GroupHeartbeat {
   const { group, model = "clustering", subscriptions = {} } = g as Record<string, unknown>;
   if (typeof group !== "string") throw new BrokerError(group === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}].group must be a string`);
   checkTopicName(group); // group names follow the topic rules
-  if (model !== "clustering" && model !== "broadcasting") throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: model must be "clustering" or "broadcasting"`);
+  if (model !== "clustering" && model !== "broadcasting" && model !== "pop") throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: model must be "clustering", "broadcasting" or "pop"`);
   if (subscriptions === null || typeof subscriptions !== "object" || Array.isArray(subscriptions)) {
     throw new BrokerError(ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}].subscriptions must be a map of topic to expression`);
   }

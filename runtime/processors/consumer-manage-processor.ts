@@ -23,9 +23,13 @@ export function queryOffset(ctx: ProcessorContext, session: Session, req: Reques
   ctx.offsets.committed(group, topic, queueId, (offset) => session.reply(req.id, { offset }));
 }
 
+/** The members that share the group's queues: POP members take none (the broker hands their messages out). */
 export function consumerList(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = required<string>(req, "group", "string");
-  ctx.groups.view(group, (view) => session.reply(req.id, { group, clientIds: Object.keys(view?.members ?? {}).sort() }));
+  ctx.groups.view(group, (view) => {
+    const clientIds = Object.entries(view?.members ?? {}).filter(([, m]) => m.model !== "pop").map(([id]) => id).sort();
+    session.reply(req.id, { group, clientIds });
+  });
 }
 
 export function consumerProgress(ctx: ProcessorContext, session: Session, req: Request): void {

@@ -98,12 +98,6 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
   private outbox: [string, TxEvent][] = [];
   private closed = false;
 
-  /**
-   * Another front-end's way to ask a producer (the gRPC endpoint's, for RocketMQ 5 producers,
-   * which have no group): true when it asked one.
-   */
-  externalCheck?: (tx: TxContext) => boolean;
-
   constructor(private readonly deps: TransactionServiceDeps) {}
 
   /**
@@ -168,7 +162,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
   /** Pushes checkTransaction to one open connection of a producer of the group, in turn. */
   checkTransaction(tx: TxContext): boolean {
     const session = this.deps.producers.pick(tx.group);
-    if (!session) return this.externalCheck?.(tx) ?? false;
+    if (!session) return false;
     const rec = this.deps.store.readRecord(tx.halfOffset);
     if (!rec) return false;
     let m: Record<string, unknown>;

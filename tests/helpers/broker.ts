@@ -46,8 +46,13 @@ export function killSpawned(): void {
   spawned.clear();
 }
 
-/** Starts `npm start`'s entry point as a child process and waits for its listening line. */
+/**
+ * Starts `npm start`'s entry point as a child process and waits for its listening line. Without
+ * a --grpc-port in `args` it serves no gRPC endpoint: test files run side by side, and a
+ * standalone broker's default (8081) would be taken by the first.
+ */
 export function spawnBroker(args: string[], timeoutMs = 20_000): Promise<BrokerProcess> {
+  if (!args.includes("--grpc-port")) args = [...args, "--grpc-port", "0"];
   const [cmd, argv] = isDeno
     ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/main.ts", ...args]]
     : [process.execPath, ["dist/broker.mjs", ...args]];

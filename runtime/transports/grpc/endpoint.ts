@@ -2,13 +2,15 @@
 // service definition from RocketMQ's own .proto files, descriptor.ts), so RocketMQ 5's clients
 // (Java, Go, Python, C#, C++, Node.js) use ActorMQ unchanged. It runs on Node and on Deno (whose
 // node:http2 carries grpc-js's server). The RPCs are messaging.ts; this file starts and stops
-// the server.
+// the server. Each client is a session of the broker (session.ts), registered with the broker's
+// sessions as a WebSocket's is.
 import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import type { ProcessorContext } from "../../context.ts";
-import { RocketClients } from "./clients.ts";
+import type { SessionRegistry } from "../../session.ts";
 import { ROCKETMQ_V2_DESCRIPTOR } from "./descriptor.ts";
-import { type CheckBack, messagingService } from "./messaging.ts";
+import { messagingService } from "./messaging.ts";
+import { GrpcSessions } from "./session.ts";
 
 /** The RocketMQ proxy's gRPC port: a standalone broker's default. */
 export const DEFAULT_GRPC_PORT = 8081;
@@ -25,18 +27,18 @@ function serviceDefinition(): grpc.ServiceDefinition {
 }
 
 export class GrpcEndpoint {
-  readonly clients: RocketClients;
+  readonly sessions: GrpcSessions;
   private sweeper: unknown;
 
-  private constructor(private server: grpc.Server, readonly port: number, private ctx: ProcessorContext) {
-    this.clients = new RocketClients(() => ctx.clock.now());
+  private constructor(private server: grpc.Server, readonly port: number, private ctx: ProcessorContext, registry: SessionRegistry) {
+    this.sessions = new GrpcSessions(registry, () => ctx.clock.now(), ctx.config.brokerName);
   }
 
   /**
    * Serves on host:port. A port in use is not fatal: the broker says so (log) and runs without
    * the endpoint (resolves undefined), as a RocketMQ proxy port is optional to the broker.
    */
-  static async start(ctx: ProcessorContext, setCheckBack: (check: CheckBack) => void, host: string, port: number, log: (line: string) => void): Promise<GrpcEndpoint | undefined> {
+  static async start(ctx: ProcessorContext, registry: SessionRegistry, host: string, port: number, log: (line: string) => void): Promise<GrpcEndpoint | undefined> {
     const server = new grpc.Server({
       "grpc.max_receive_message_length": ctx.config.maxFrameSize,
       "grpc.max_send_message_length": ctx.config.maxFrameSize,
@@ -50,15 +52,15 @@ export class GrpcEndpoint {
       log(`gRPC port ${port} ${inUse ? "is in use" : `cannot be served (${bound.message})`}: running without the gRPC endpoint (--grpc-port <n> for another port, 0 for none)`);
       return undefined;
     }
-    const endpoint = new GrpcEndpoint(server, bound, ctx);
-    server.addService(serviceDefinition(), messagingService(ctx, endpoint, setCheckBack) as unknown as grpc.UntypedServiceImplementation);
+    const endpoint = new GrpcEndpoint(server, bound, ctx, registry);
+    server.addService(serviceDefinition(), messagingService(ctx, endpoint.sessions, bound) as unknown as grpc.UntypedServiceImplementation);
     endpoint.sweep();
     return endpoint;
   }
 
   private sweep(): void {
     this.sweeper = this.ctx.clock.setTimeout(() => {
-      this.clients.sweep();
+      this.sessions.sweep();
       this.sweep();
     }, 30_000);
   }
@@ -71,6 +73,8 @@ export class GrpcEndpoint {
   close(): Promise<void> {
     const { clock } = this.ctx;
     clock.clearTimeout(this.sweeper);
+    // Clients leave their groups as WebSocket clients do when the server closes; their Telemetry streams end.
+    this.sessions.closeAll();
     return new Promise((resolve) => {
       // In-flight long polls are cut: clients retry elsewhere, their messages reappear when due.
       const timer = clock.setTimeout(() => this.server.forceShutdown(), 1000);

@@ -12,15 +12,13 @@
 //   system_properties.born_timestamp         born (ms)
 //   system_properties.message_group (FIFO)   props.__SHARDINGKEY (RocketMQ's property name)
 //   system_properties.delivery_timestamp     deliverAt (the timing wheel)
-//   message_type TRANSACTION                 props.TRAN_MSG = "true" (+ group, see GRPC_PRODUCER_GROUP)
+//   message_type TRANSACTION                 props.TRAN_MSG = "true", group = the topic (RocketMQ's proxy
+//                                            checks a transaction with a producer of its topic)
 //
 // Status codes: BrokerError codes map onto v2 Codes (codeOf).
 import { BrokerError, ErrorCode, type Message, MessageProp } from "../../../protocol/mod.ts";
 import type { PoppedMessage } from "../../context.ts";
 import { md5Hex } from "./md5.ts";
-
-/** RocketMQ 5 producers have no group: their transactions are kept under this one, and checked with any producer of the topic. */
-export const GRPC_PRODUCER_GROUP = "%GRPC_PRODUCER%";
 
 /** Names the broker keeps for itself in props: never shown as user properties. */
 const SYSTEM_PROPS = new Set<string>([
@@ -92,7 +90,7 @@ export function toActorMQ(m: V2Message, transactional: boolean): Message {
   if (sys.tag) msg.tags = sys.tag;
   if (sys.keys && sys.keys.length > 0) msg.keys = sys.keys;
   if (Object.keys(props).length > 0) msg.props = props;
-  if (transactional) msg.group = GRPC_PRODUCER_GROUP;
+  if (transactional) msg.group = topic;
   const at = toMs(sys.delivery_timestamp);
   if (at !== undefined && !transactional) msg.deliverAt = Math.max(0, at);
   return msg;
@@ -150,6 +148,9 @@ export function fromPopped(p: PoppedMessage, decoded: Record<string, unknown>, b
   }, brokerName);
 }
 
+/** apache.rocketmq.v2.Code names a BrokerError may carry as they are. */
+const V2_CODES = new Set<string>(["CLIENT_ID_REQUIRED", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "NOT_IMPLEMENTED", "ILLEGAL_FILTER_EXPRESSION", "INVALID_TRANSACTION_ID", "UNRECOGNIZED_CLIENT_TYPE", "MESSAGE_NOT_FOUND", "OFFSET_NOT_FOUND", "TOPIC_NOT_FOUND"]);
+
 /** v2 status code names (apache.rocketmq.v2.Code) for BrokerError codes. */
 export function codeOf(e: unknown): string {
   const code = e instanceof BrokerError ? e.code : ErrorCode.INTERNAL_ERROR;
@@ -172,10 +173,8 @@ export function codeOf(e: unknown): string {
     case ErrorCode.QUEUE_NOT_FOUND:
     case ErrorCode.MALFORMED_FRAME:
       return "BAD_REQUEST";
-    case "UNAUTHORIZED":
-      return "UNAUTHORIZED";
     default:
-      return "INTERNAL_SERVER_ERROR";
+      return V2_CODES.has(code) ? code : "INTERNAL_SERVER_ERROR";
   }
 }
 
