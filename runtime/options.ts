@@ -45,6 +45,7 @@ export const OPTIONS = {
   defaultQueues: opt(int(1, 1024), "Topics and consumers", 4, "Queues of a topic created by its first send."),
   maxPollMs: opt(duration(0, 600_000), "Topics and consumers", 30_000, "Longest a pull is held waiting for messages, whatever the client asks.", "max-poll"),
   clientExpiryMs: opt(duration(100, DAY), "Topics and consumers", 120_000, "A consumer that has not heartbeated for this long leaves its groups.", "client-expiry"),
+  autoRenewMs: opt(duration(100, DAY), "Topics and consumers", 60_000, "A RocketMQ 5 push consumer's message is handed out invisible for this long and renewed while it is being consumed (auto_renew): shortly before it is due, by 1, 3, 5, 10, 30, then 60 times this, for at most 180 times this, then given back with the group's retry back-off (RocketMQ's proxy: 1 min ... 1 h, 3 h).", "auto-renew-invisible"),
   orderLockExpiryMs: opt(duration(100, DAY), "Topics and consumers", 60_000, "An orderly consumer's queue lock not renewed for this long is free for another member (keep it above the clients' lockMaxLiveTimeMs, 30 s).", "order-lock-expiry"),
 
   // Delays and timers

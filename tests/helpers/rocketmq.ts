@@ -2,6 +2,9 @@
 // against ActorMQ's gRPC endpoint: a broker process with --grpc-port on a free port, and the
 // client's classes with a quiet logger (its default writes to ~/logs).
 import rmq from "rocketmq-client-nodejs";
+import * as grpc from "@grpc/grpc-js";
+import { fromJSON } from "@grpc/proto-loader";
+import { ROCKETMQ_V2_DESCRIPTOR } from "../../runtime/transports/grpc/descriptor.ts";
 import { createServer } from "node:net";
 import { writeFileSync } from "node:fs";
 import { spawnBroker, tempDir, type BrokerProcess } from "./broker.ts";
@@ -94,3 +97,35 @@ process.on("uncaughtException", (e: Error) => {
   }
   throw e;
 });
+
+/**
+ * A bare apache.rocketmq.v2 client (grpc-js with the broker's own service definition), for what
+ * the official client does not let a test do: hold a message and vanish, call one RPC at a time.
+ */
+export function rawGrpc(address: string, clientId: string) {
+  const pkg = fromJSON(ROCKETMQ_V2_DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: true });
+  const Service = (grpc.loadPackageDefinition(pkg) as any).apache.rocketmq.v2.MessagingService;
+  const client = new Service(address, grpc.credentials.createInsecure());
+  const metadata = (extra: Record<string, string> = {}) => {
+    const m = new grpc.Metadata();
+    m.set("x-mq-client-id", clientId);
+    for (const [k, v] of Object.entries(extra)) m.set(k, v);
+    return m;
+  };
+  return {
+    unary(method: string, req: Record<string, unknown>, headers?: Record<string, string>): Promise<Record<string, any>> {
+      return new Promise((resolve, reject) => client[method](req, metadata(headers), (err: Error | null, r: Record<string, any>) => (err ? reject(err) : resolve(r))));
+    },
+    /** ReceiveMessage: every response of the stream. */
+    receive(req: Record<string, unknown>): Promise<Record<string, any>[]> {
+      return new Promise((resolve, reject) => {
+        const out: Record<string, any>[] = [];
+        const call = client.ReceiveMessage(req, metadata());
+        call.on("data", (r: Record<string, any>) => out.push(r));
+        call.on("end", () => resolve(out));
+        call.on("error", reject);
+      });
+    },
+    close: () => client.close(),
+  };
+}

@@ -10,7 +10,8 @@ import type { ProcessorContext } from "../../context.ts";
 import type { SessionRegistry } from "../../session.ts";
 import { ROCKETMQ_V2_DESCRIPTOR } from "./descriptor.ts";
 import { messagingService } from "./messaging.ts";
-import { GrpcSessions } from "./session.ts";
+import { Renewals } from "./renewals.ts";
+import { GrpcSession, GrpcSessions } from "./session.ts";
 
 /** The RocketMQ proxy's gRPC port: a standalone broker's default. */
 export const DEFAULT_GRPC_PORT = 8081;
@@ -28,10 +29,14 @@ function serviceDefinition(): grpc.ServiceDefinition {
 
 export class GrpcEndpoint {
   readonly sessions: GrpcSessions;
+  readonly renewals: Renewals;
   private sweeper: unknown;
 
   private constructor(private server: grpc.Server, readonly port: number, private ctx: ProcessorContext, registry: SessionRegistry) {
     this.sessions = new GrpcSessions(registry, () => ctx.clock.now(), ctx.config.brokerName);
+    this.renewals = new Renewals(ctx, ctx.config.autoRenewMs);
+    // What a client held with auto-renewal comes back soon once it is gone.
+    registry.onClose((s) => s instanceof GrpcSession && this.renewals.release(s));
   }
 
   /**
@@ -53,7 +58,7 @@ export class GrpcEndpoint {
       return undefined;
     }
     const endpoint = new GrpcEndpoint(server, bound, ctx, registry);
-    server.addService(serviceDefinition(), messagingService(ctx, endpoint.sessions, bound) as unknown as grpc.UntypedServiceImplementation);
+    server.addService(serviceDefinition(), messagingService(ctx, endpoint.sessions, endpoint.renewals, bound) as unknown as grpc.UntypedServiceImplementation);
     endpoint.sweep();
     return endpoint;
   }
@@ -75,6 +80,7 @@ export class GrpcEndpoint {
     clock.clearTimeout(this.sweeper);
     // Clients leave their groups as WebSocket clients do when the server closes; their Telemetry streams end.
     this.sessions.closeAll();
+    this.renewals.close();
     return new Promise((resolve) => {
       // In-flight long polls are cut: clients retry elsewhere, their messages reappear when due.
       const timer = clock.setTimeout(() => this.server.forceShutdown(), 1000);

@@ -11,6 +11,7 @@ import { BrokerError, decode, encode, ErrorCode, MessageProp } from "../../../pr
 import { PERM_READ, PERM_WRITE } from "../../../actors/broker.machine.ts";
 import type { ProcessorContext } from "../../context.ts";
 import { fromMs, fromPopped, statusOf, toActorMQ, toMs, type V2Message, type V2Resource } from "./mapping.ts";
+import type { Renewals } from "./renewals.ts";
 import type { Answer, GrpcSession, GrpcSessions } from "./session.ts";
 import { beat, sendSettings, telemetry } from "./telemetry.ts";
 
@@ -18,7 +19,7 @@ type Call = grpc.ServerUnaryCall<Record<string, any>, unknown> | grpc.ServerWrit
 type Unary = (call: grpc.ServerUnaryCall<Record<string, any>, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
 type Reply = (r: Record<string, unknown>) => void;
 
-/** A push consumer sends no invisible duration (it asks for auto-renewal instead): this one. */
+/** A receive that names no invisible duration and asks for no auto-renewal. */
 const DEFAULT_INVISIBLE_MS = 60_000;
 const DEFAULT_POLL_MS = 20_000;
 /** Settings are sent again this long after a client's QueryRoute (see QueryRoute). */
@@ -30,7 +31,7 @@ interface Address {
   port?: number;
 }
 
-export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, port: number) {
+export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, renewals: Renewals, port: number) {
   /** The calling client's session; CLIENT_ID_REQUIRED without the header. */
   const sessionOf = (call: Call): GrpcSession => {
     const v = call.metadata.get("x-mq-client-id")[0];
@@ -64,6 +65,17 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
       queues.push({ topic: { name: topic, resource_namespace: "" }, id: q, permission, broker: brokerPb, accept_message_types: ["NORMAL", "FIFO", "DELAY", "TRANSACTION"] });
     }
     return queues;
+  };
+
+  /** The handles to settle messages with (the latest renewals'), in order, once all are known. */
+  const settleAll = (session: GrpcSession, handles: string[], use: (handles: string[]) => void) => {
+    const out = new Array<string>(handles.length);
+    let left = handles.length;
+    if (left === 0) return use(out);
+    handles.forEach((h, i) => renewals.settle(session, h, (current) => {
+      out[i] = current;
+      if (--left === 0) use(out);
+    }));
   };
 
   return {
@@ -166,13 +178,15 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
         const topic = resourceName(req.message_queue?.topic, "message_queue.topic");
         const filter = req.filter_expression ?? {};
         if (filter.type === "SQL") return finish({ code: "ILLEGAL_FILTER_EXPRESSION", message: "SQL92 filters are not supported; use a tag expression" });
+        // Push consumers ask for auto-renewal (renewals.ts) and name no invisible duration.
+        const autoRenew = req.auto_renew === true;
         // A receive answers on a stream, and what it pops is lost to invisibility if the call is
         // gone by then: the POP service is called here, with the call's own liveness.
         ctx.pop.receive({
           group,
           topic,
           maxCount: req.batch_size || 32,
-          invisibleMs: toMs(req.invisible_duration) ?? DEFAULT_INVISIBLE_MS,
+          invisibleMs: autoRenew ? renewals.unitMs : toMs(req.invisible_duration) ?? DEFAULT_INVISIBLE_MS,
           expression: filter.expression || "*",
           pollMs: toMs(req.long_polling_timeout) ?? DEFAULT_POLL_MS,
           alive: () => alive && session.open,
@@ -180,6 +194,7 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
           if (err) return finish(statusOf(err));
           if (msgs.length === 0) return finish({ code: "MESSAGE_NOT_FOUND", message: "no new message" });
           if (!alive) return;
+          if (autoRenew) for (const p of msgs) renewals.hold(session, group, p.receiptHandle, p.invisibleUntil, p.attempt);
           call.write({ status: OK });
           for (const p of msgs) call.write({ message: fromPopped(p, decode(p.message) as Record<string, unknown>, ctx.config.brokerName) });
           call.write({ delivery_timestamp: fromMs(ctx.clock.now()) });
@@ -193,7 +208,7 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
     AckMessage: unary((req, session, reply) => {
       const group = resourceName(req.group, "group");
       const list = (req.entries ?? []) as { message_id?: string; receipt_handle?: string }[];
-      session.request(ctx, "ackMessage", { group, receiptHandles: list.map((e) => String(e.receipt_handle ?? "")) }, answer(reply, (r) => {
+      settleAll(session, list.map((e) => String(e.receipt_handle ?? "")), (receiptHandles) => session.request(ctx, "ackMessage", { group, receiptHandles }, answer(reply, (r) => {
         const results = r.results as { code: number | string; message?: string }[];
         const entries = list.map((e, i) => ({
           message_id: e.message_id,
@@ -202,19 +217,26 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
         }));
         const failed = entries.find((e) => e.status.code !== "OK");
         return { status: failed ? failed.status : OK, entries };
-      }));
+      })));
     }),
 
     ChangeInvisibleDuration: unary((req, session, reply) => {
       const group = resourceName(req.group, "group");
       // A nack may ask for 0 ms (the Node.js client's backoff has a unit bug): accepted.
       const invisibleMs = toMs(req.invisible_duration) ?? 0;
-      session.request(ctx, "changeInvisibleDuration", { group, receiptHandle: String(req.receipt_handle ?? ""), invisibleMs }, answer(reply, (r) => ({ receipt_handle: r.receiptHandle })));
+      renewals.settle(session, String(req.receipt_handle ?? ""), (receiptHandle) =>
+        session.request(ctx, "changeInvisibleDuration", { group, receiptHandle, invisibleMs }, answer(reply, (r) => ({ receipt_handle: r.receiptHandle }))));
     }),
 
-    ForwardMessageToDeadLetterQueue: unary((req, _session, reply) => {
+    ForwardMessageToDeadLetterQueue: unary((req, session, reply) => {
       const group = resourceName(req.group, "group");
-      ctx.pop.forwardToDeadLetter(group, String(req.receipt_handle ?? ""), (err) => reply(err ? { status: statusOf(err) } : {}));
+      renewals.settle(session, String(req.receipt_handle ?? ""), (handle) => {
+        try {
+          ctx.pop.forwardToDeadLetter(group, handle, (err) => reply(err ? { status: statusOf(err) } : {}));
+        } catch (e) {
+          reply({ status: statusOf(e) });
+        }
+      });
     }),
 
     /** The client leaves its groups now (the session closes); it ends its Telemetry streams itself. */

@@ -14,6 +14,7 @@ import type { ProcessorContext } from "../../context.ts";
 import { processRequest } from "../../processors/mod.ts";
 import type { Session, SessionRegistry } from "../../session.ts";
 import { fromActorMQ } from "./mapping.ts";
+import type { Held } from "./renewals.ts";
 
 /** A Telemetry stream's writable side (grpc-js ServerDuplexStream). */
 export interface TelemetryStream {
@@ -54,6 +55,8 @@ export class GrpcSession implements Session {
   /** The client's settings, as its last Telemetry command sent them. */
   settings: ClientSettings | undefined;
   readonly streams = new Set<TelemetryStream>();
+  /** Messages it holds with auto-renewal, by the receipt handle it was given (renewals.ts). */
+  readonly held = new Map<string, Held>();
   lastSeen = 0;
   private readonly pending = new Map<RequestId, Answer>();
   private seq = 0;
