@@ -21,9 +21,16 @@ export class MessageIterator implements AsyncIterableIterator<MessageView> {
   /** A `next()` waiting for a message. */
   private wanted: ((r: IteratorResult<MessageView>) => void) | null = null;
   private ended = false;
+  /** Messages the loop takes before the iteration ends by itself (and the consumer stops). */
+  private left = Infinity;
 
   /** @param stop shuts the consumer down when the loop is left (after this iterator ended). */
   constructor(private readonly stop: () => Promise<void>) {}
+
+  /** Ends the iteration after `max` messages, each consumed: the loop then finishes as an iteration does. */
+  limit(max: number): void {
+    this.left = max;
+  }
 
   /** The consumer's handler in iterator mode: answers once the loop is done with `msg`. */
   readonly handler = (msg: MessageView): Promise<"SUCCESS" | typeof ABANDONED> =>
@@ -31,23 +38,26 @@ export class MessageIterator implements AsyncIterableIterator<MessageView> {
       if (this.ended) return settle(ABANDONED);
       const w = { msg, settle };
       if (this.wanted) {
-        const give = this.wanted;
+        const wanted = this.wanted;
         this.wanted = null;
-        this.current = w;
-        give({ value: msg, done: false });
+        wanted(this.give(w));
       } else this.queue.push(w);
     });
 
   next(): Promise<IteratorResult<MessageView>> {
     this.current?.settle("SUCCESS");
     this.current = null;
+    if (this.left <= 0 && !this.ended) return this.return(); // all it asked for: consumed, and done
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     const w = this.queue.shift();
-    if (w) {
-      this.current = w;
-      return Promise.resolve({ value: w.msg, done: false });
-    }
+    if (w) return Promise.resolve(this.give(w));
     return new Promise((resolve) => (this.wanted = resolve));
+  }
+
+  private give(w: Waiting): IteratorResult<MessageView> {
+    this.current = w;
+    this.left--;
+    return { value: w.msg, done: false };
   }
 
   /** The loop was left: stop the consumer, leaving what was not consumed for the group to read again. */

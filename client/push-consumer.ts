@@ -205,8 +205,20 @@ export class PushConsumer {
    * read again (at least once).
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<MessageView> {
+    return this.messages();
+  }
+
+  /**
+   * The same iteration, ending by itself after `max` messages (each consumed) with the consumer
+   * stopped, as nats.js's subscriptions with `max` do: `for await (const m of c.messages({ max: 1 }))`.
+   */
+  messages(options: { max?: number } = {}): AsyncIterableIterator<MessageView> {
     const it = this.iterator;
     if (!it) throw new BrokerError(ErrorCode.BAD_REQUEST, "this consumer has a handler; to iterate one, make it without handler and batchHandler");
+    if (options.max !== undefined) {
+      if (!Number.isInteger(options.max) || options.max < 1) throw new BrokerError(ErrorCode.BAD_REQUEST, "max must be a positive integer");
+      it.limit(options.max);
+    }
     if (this.state !== "created") return it;
     const starting = this.start();
     starting.catch(() => {}); // the loop's first step rejects with it

@@ -4,6 +4,7 @@
 // this object (no globals), so tests run two in a process.
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { CONSUMER_OFFSETS_TOPIC, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
+import { normalizeEndpoint } from "../protocol/endpoint.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import type { DelayContext } from "../actors/delay.machine.ts";
 import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
@@ -279,7 +280,12 @@ export class Broker implements BrokerFacts {
     return this.server?.port ?? this.config.port;
   }
 
+  /** The address clients are given (routes, registrations): --advertised-address, else where it listens. */
   get address(): string {
+    return this.config.advertisedAddress ? normalizeEndpoint(this.config.advertisedAddress) : this.listenAddress;
+  }
+
+  get listenAddress(): string {
     return `ws://${this.config.host}:${this.port}/ws`;
   }
 

@@ -11,7 +11,8 @@ export type { BrokerConfig } from "./config.ts";
 export interface StartBrokerOptions {
   /**
    * Any broker option by its config-file name, the flag in camelCase (`npx actormq --help`
-   * lists them): `{ port: 0, dataDir: "./data", flush: "sync", flushInterval: "500ms" }`.
+   * lists them): `{ port: 0, dataDir: "./data", flush: "sync", flushInterval: "500ms" }`. The
+   * defaults are the command's, except `grpcPort`: none unless given.
    */
   [option: string]: unknown;
   /** Where the broker's log lines go (default: nowhere). */
@@ -27,7 +28,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const { log, ...given } = options;
   let config;
   try {
-    config = parseConfig(["--config", "startBroker options"], () => JSON.stringify(given));
+    // RocketMQ 5's gRPC endpoint only when asked for: a broker in a program (a test) should not
+    // take port 8081 by default.
+    config = parseConfig(["--config", "startBroker options"], () => JSON.stringify({ grpcPort: 0, ...given }));
   } catch (e) {
     throw e instanceof ConfigError ? new BrokerError(ErrorCode.BAD_REQUEST, e.message.replace(/^config file /, "")) : e;
   }

@@ -65,7 +65,8 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
     }
   });
   const http = `http://${config.host}:${broker.port}`;
-  logger.info("ActorMQ {version}, broker {name} on {runtime}: listening on {url}", { version: pkg.version, name: config.brokerName, runtime: platform.name, url: broker.address });
+  const advertised = broker.address !== broker.listenAddress ? ` (advertised as ${broker.address})` : "";
+  logger.info("ActorMQ {version}, broker {name} on {runtime}: listening on {url}{advertised}", { version: pkg.version, name: config.brokerName, runtime: platform.name, url: broker.listenAddress, advertised });
   logger.info("inspector {http}/inspector, metrics {http}/metrics, health {http}/health", { http });
   const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms` : "";
   logger.info("data directory {dir}, flush {flush}{cluster}", { dir: config.dataDir, flush: config.flush, cluster });

@@ -30,6 +30,12 @@ export const OPTIONS = {
   host: opt(text("<addr>"), "Network", "127.0.0.1", "Listen address."),
   port: opt(int(0, 65535), "Network", 9876, "Listen port; 0 picks any free one."),
   maxFrameSize: opt(size(1024, 1024 ** 3), "Network", 16 * 1024 * 1024, "Largest WebSocket frame accepted; a larger one closes the socket with FRAME_TOO_LARGE."),
+  advertisedAddress: opt(
+    { ...text("<host:port>", "host:port or a ws:// URL", /^(wss?:\/\/\S+|\S+:\d{1,5})$/), show: (s: string) => s || "ws://<host>:<port>/ws" },
+    "Network",
+    "",
+    "The address this broker gives clients in routes and registers with name servers (host:port or a ws:// URL): set it when clients reach the broker elsewhere than --host:--port (--host 0.0.0.0, a container, NAT, a proxy).",
+  ),
   grpcPort: opt(int(0, 65535), "Network", 8081, "gRPC endpoint for RocketMQ 5's own clients (apache.rocketmq.v2, docs/ROCKETMQ-COMPAT.md); 0 for none. A port in use is reported and the broker runs without it. --role broker / namesrv serve it only when given."),
 
   // Storage

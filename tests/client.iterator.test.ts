@@ -41,6 +41,18 @@ test("for await takes every message once; leaving the loop stops the consumer an
   assert.equal(rest, sent.slice(5));
 });
 
+test("messages({ max }) ends the loop by itself after max messages, each consumed, and stops the consumer", async () => {
+  await admin.createTopic("IterMax", 1);
+  const sent = await sendN("IterMax", 4);
+  const consumer = new PushConsumer({ endpoints: env.url, group: "cg-iter-max", subscriptions: { IterMax: "*" } });
+  const seen: string[] = [];
+  for await (const msg of consumer.messages({ max: 2 })) seen.push(msg.id);
+  assert.equal(seen, sent.slice(0, 2));
+  assert.is(consumer.stats().queues.length, 0, "stopped");
+  assert.is((await admin.consumerProgress("cg-iter-max")).queues.find((q) => q.topic === "IterMax")?.consumerOffset, 2, "both committed");
+  assert.throws(() => consumer.messages({ max: 0 }), /max must be a positive integer/);
+});
+
 test("a loop that throws stops the consumer too; a consumer with a handler cannot be iterated", async () => {
   await admin.createTopic("IterThrows", 1);
   await sendN("IterThrows", 3);

@@ -21,7 +21,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promis
   const broker = await Broker.start(platform, { ...defaults, port: 0, grpcPort: 0, dataDir: dir, ...overrides });
   return {
     broker,
-    url: broker.address,
+    url: broker.listenAddress,
     dir,
     async stop() {
       await broker.shutdown();
