@@ -22,6 +22,14 @@ export interface BrokerEntry {
   expiresAt: number;
   /** Queues of a topic it creates on a first send (RocketMQ's autoCreateTopicEnable); absent: it creates none. */
   autoCreateQueues?: number;
+  /**
+   * A member of a replicated group (docs/REPLICATION.md): its id in the group named brokerName,
+   * its role and its master epoch. The group's route is its master's (the newest epoch's), or,
+   * with no master registered, a slave's, read-only (RocketMQ's slaveReadEnable).
+   */
+  brokerId?: number;
+  role?: "master" | "slave";
+  epoch?: number;
 }
 
 export interface NamesrvContext {
@@ -37,7 +45,8 @@ export interface NamesrvDeps {
 }
 
 export type NamesrvEvent =
-  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic>; autoCreateQueues?: number }
+  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic>; autoCreateQueues?: number; brokerId?: number; role?: "master" | "slave"; epoch?: number }
+  /** `brokerName` is the entry's key (memberKey for a group's member). */
   | { type: "UNREGISTER_BROKER"; brokerName: string }
   /** A topic was created on a broker through the name server: visible before the broker's own registration arrives. */
   | { type: "TOPIC_CREATED"; brokerName: string; topic: string; queues: number; perm: number }
@@ -62,7 +71,8 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
         const now = deps.now();
         const entry: BrokerEntry = { brokerName: e.brokerName, address: e.address, topics: e.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
         if (e.autoCreateQueues !== undefined) entry.autoCreateQueues = e.autoCreateQueues;
-        enqueue.assign({ brokers: { ...context.brokers, [e.brokerName]: entry } });
+        if (e.brokerId !== undefined) Object.assign(entry, { brokerId: e.brokerId, role: e.role ?? "slave", epoch: e.epoch ?? 0 });
+        enqueue.assign({ brokers: { ...context.brokers, [memberKey(e.brokerName, e.brokerId)]: entry } });
       }),
       unregister: enqueueActions(({ context, event, enqueue }) => {
         const name = (event as Extract<NamesrvEvent, { type: "UNREGISTER_BROKER" }>).brokerName;
@@ -72,10 +82,11 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
       }),
       topicCreated: enqueueActions(({ context, event, enqueue }) => {
         const e = event as Extract<NamesrvEvent, { type: "TOPIC_CREATED" }>;
-        const b = context.brokers[e.brokerName];
-        if (!b) return;
+        const key = Object.keys(context.brokers).find((k) => context.brokers[k].brokerName === e.brokerName && context.brokers[k].role !== "slave");
+        if (key === undefined) return;
+        const b = context.brokers[key];
         const topics = { ...b.topics, [e.topic]: { queues: e.queues, perm: e.perm } };
-        enqueue.assign({ brokers: { ...context.brokers, [e.brokerName]: { ...b, topics } } });
+        enqueue.assign({ brokers: { ...context.brokers, [key]: { ...b, topics } } });
       }),
       expire: enqueueActions(({ context, enqueue }) => {
         const now = deps.now();
@@ -118,29 +129,57 @@ export interface RouteBroker {
   perm: number;
 }
 
+/** The table key of a broker: its name, or name#id for a replicated group's member. */
+export function memberKey(brokerName: string, brokerId?: number): string {
+  return brokerId === undefined ? brokerName : `${brokerName}#${brokerId}`;
+}
+
+/**
+ * Each group's entry that serves it: a broker alone, or a group's master (of the newest epoch if
+ * a deposed one is still registered); a group with no master registered is served by a slave
+ * (the newest epoch's, then the lowest id) for reads only. Sorted by name.
+ */
+export function servingBrokers(context: NamesrvContext, now: number): (BrokerEntry & { readOnly?: boolean })[] {
+  const groups = new Map<string, BrokerEntry[]>();
+  for (const b of liveBrokers(context, now)) {
+    const list = groups.get(b.brokerName);
+    if (list) list.push(b);
+    else groups.set(b.brokerName, [b]);
+  }
+  const out: (BrokerEntry & { readOnly?: boolean })[] = [];
+  for (const members of groups.values()) {
+    const best = (list: BrokerEntry[]) => list.sort((a, b) => (b.epoch ?? 0) - (a.epoch ?? 0) || (a.brokerId ?? 0) - (b.brokerId ?? 0))[0];
+    const master = best(members.filter((b) => b.role !== "slave"));
+    if (master) out.push(master);
+    else out.push({ ...best(members), readOnly: true });
+  }
+  return out;
+}
+
 /**
  * The route a producer may use for a topic no broker holds yet (RocketMQ's TBW102 route): every
  * live broker that creates topics on a first send, with the queue count it would create.
  */
 export function autoCreateRoute(context: NamesrvContext, now: number): RouteBroker[] {
-  return liveBrokers(context, now)
-    .filter((b) => b.autoCreateQueues !== undefined)
+  return servingBrokers(context, now)
+    .filter((b) => b.autoCreateQueues !== undefined && !b.readOnly)
     .map((b) => ({ name: b.brokerName, address: b.address, queues: b.autoCreateQueues!, perm: 6 }));
 }
 
-/** Brokers still within their expiry, sorted by name. */
+/** Brokers still within their expiry, sorted by name (and a group's members by id). */
 export function liveBrokers(context: NamesrvContext, now: number): BrokerEntry[] {
   return Object.values(context.brokers)
     .filter((b) => b.expiresAt > now)
-    .sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+    .sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : (a.brokerId ?? 0) - (b.brokerId ?? 0)));
 }
 
 /** The brokers holding a topic, with its queue count and permission on each; [] when none does. */
 export function topicRoute(context: NamesrvContext, topic: string, now: number): RouteBroker[] {
   const out: RouteBroker[] = [];
-  for (const b of liveBrokers(context, now)) {
+  for (const b of servingBrokers(context, now)) {
     const t = Object.hasOwn(b.topics, topic) ? b.topics[topic] : undefined;
-    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: t.perm });
+    // A slave standing in for its group's lost master is read, never written (PERM_READ = 4).
+    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: b.readOnly ? t.perm & 4 : t.perm });
   }
   return out;
 }

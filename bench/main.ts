@@ -11,6 +11,7 @@ import { groupDrain, groupLatency } from "./group-workloads.ts";
 import { orderedDrain } from "./ordered-workloads.ts";
 import { storeMany, timerLateness } from "./timer-workloads.ts";
 import { clusterProduce, killRecovery, startClusterProcesses } from "./cluster-workloads.ts";
+import { failoverTimes, groupProduce, produceWithLatency } from "./replication-workloads.ts";
 import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
 import { grpcVersusWebSocket } from "./grpc-workloads.ts";
@@ -80,6 +81,13 @@ async function main() {
   const inspectSampled = row("events the broker processed / sampled into frames (%)", "%");
   // --only <word>: run the sections whose name contains it (e.g. --only timer).
   const on = (section: string) => !values.only || section.includes(values.only);
+  const rbase = row("replication baseline: produce to one broker alone, 1 KiB, 1,000 in flight", "msg/s");
+  const rasync = row("replication: group of 3, --replication async", "msg/s", rbase);
+  const rsync = row("replication: group of 3, --replication sync --min-in-sync-replicas 2", "msg/s", rbase);
+  const rbase99 = row("replication baseline: send latency p99, one broker alone", "ms");
+  const rasync99 = row("replication: send latency p99, group of 3, async", "ms", rbase99);
+  const rsync99 = row("replication: send latency p99, group of 3, sync", "ms", rbase99);
+  const rfail = row("replication: failover, SIGKILL of the master -> first acknowledged send (sync, --flush sync, 2 s lease; every kill of every run)", "ms");
   const cbase = row("cluster baseline: produce to one broker alone, --flush async, 1,000 in flight", "msg/s");
   const cprod = row("cluster: produce via name server over 2 brokers, --flush async, 1,000 in flight", "msg/s", cbase);
   const krec = row("cluster: SIGKILL of 1 of 2 brokers -> sends 100% successful again (default 2 retries)", "ms");
@@ -234,6 +242,22 @@ async function main() {
       const dir = mkdtempSync(join(root, "broker-scale-"));
       scaleRuns.push(await scaleCurve(dir, scaleSizes, Number(values["scale-budget"]), (line) => console.error(line)));
       rmSync(dir, { recursive: true, force: true });
+    }
+    if (on("replication")) {
+      // The baseline in the same run: the same workload against one broker alone.
+      const dir = mkdtempSync(join(root, "replication-single-"));
+      const single = await startBrokerProcess(["--data-dir", dir]);
+      const base = await produceWithLatency(single.url, "ReplBase", N, 1000);
+      await single.stop();
+      rmSync(dir, { recursive: true, force: true });
+      rbase.values.push(base.rate);
+      rbase99.values.push(base.p99);
+      for (const [mode, rate, p99] of [["async", rasync, rasync99], ["sync", rsync, rsync99]] as const) {
+        const r = await groupProduce(mode, N, 1000);
+        rate.values.push(r.rate);
+        p99.values.push(r.p99);
+      }
+      rfail.values.push(...await failoverTimes(quick ? 2 : 5, 50, (line) => console.error(line)));
     }
     if (on("cluster")) {
       const dir = mkdtempSync(join(root, "cluster-"));

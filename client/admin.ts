@@ -55,6 +55,27 @@ export interface ClusterBroker {
   topicNames?: string[];
   /** When the broker last registered with the name server that answered, ms since the epoch. */
   lastUpdate?: number;
+  /** A replicated group's member (docs/REPLICATION.md), as of its last registration. */
+  group?: ReplicaInfo;
+}
+
+/** A replicated group member's role and replication, as clusterList shows it. */
+export interface ReplicaInfo {
+  brokerId: number;
+  role: "master" | "slave";
+  /** The epoch of its last epoch entry, and the group's master epoch as the controller last said. */
+  epoch: number;
+  masterEpoch: number;
+  syncStateSet: number[];
+  maxOffset: number;
+  replication: "async" | "sync";
+  /** A master's: what every in-sync member holds, and each connected slave. */
+  confirmOffset?: number;
+  replicas?: { brokerId: number; address: string; ackOffset: number; lagBytes: number; inSync: boolean }[];
+  /** A slave's: its master and how far behind it is. */
+  master?: string;
+  connected?: boolean;
+  lagBytes?: number;
 }
 
 export interface ClusterInfo {

@@ -18,7 +18,7 @@ export type { AllocatableQueue, AllocateContext, AllocateFunction, AllocateStrat
 export { LocalStorageOffsetStore, MemoryOffsetStore } from "./offset-store.ts";
 export type { OffsetStore, StorageLike, StoredOffset } from "./offset-store.ts";
 export { Admin } from "./admin.ts";
-export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, SubscriptionGroupSettings, TopicConfig, TopicStatus } from "./admin.ts";
+export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, ReplicaInfo, SubscriptionGroupSettings, TopicConfig, TopicStatus } from "./admin.ts";
 export type { ClientOptions, ReconnectOptions } from "./client-core.ts";
 export type { ClientErrorEvent, ClientEvents, ConnectionEvent, QueueName } from "./events.ts";
 export type { Logger, LogLevel } from "./log.ts";

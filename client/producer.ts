@@ -77,9 +77,10 @@ export class SendBatchError extends BrokerError {
   }
 }
 
-const RETRYABLE = new Set<string>([ErrorCode.CONNECTION_CLOSED, ErrorCode.TIMEOUT, ErrorCode.SERVICE_UNAVAILABLE]);
+// NOT_MASTER: a replicated group's slave was sent to (its master changed since the route was read).
+const RETRYABLE = new Set<string>([ErrorCode.CONNECTION_CLOSED, ErrorCode.TIMEOUT, ErrorCode.SERVICE_UNAVAILABLE, "NOT_MASTER"]);
 /** Errors that say the cached route is wrong. */
-const STALE_ROUTE = new Set<string>([ErrorCode.TOPIC_NOT_FOUND, ErrorCode.QUEUE_NOT_FOUND, ErrorCode.NO_PERMISSION]);
+const STALE_ROUTE = new Set<string>([ErrorCode.TOPIC_NOT_FOUND, ErrorCode.QUEUE_NOT_FOUND, ErrorCode.NO_PERMISSION, "NOT_MASTER"]);
 
 export class Producer {
   readonly group: string | undefined;
@@ -203,6 +204,11 @@ export class Producer {
     let mq: MessageQueue | undefined;
     try {
       mq = info ? this.pickQueue(info, m, lastBroker) : undefined;
+      if (info && !mq && info.queues.length === 0 && info.route.brokers.length > 0) {
+        // Every broker holding the topic is read-only now (a replicated group between masters): ask again soon.
+        this.core.invalidateRoute(m.topic);
+        throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, `topic "${m.topic}" has no writable queue: its brokers are read-only (a group without a master?)`);
+      }
       // A selector chooses among the queues of the route: without one, the broker would pick.
       if (m.select && (!info || info.autoCreate)) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${m.topic}" does not exist: a selector needs its queues (create the topic first)`);
     } catch (e) {

@@ -64,6 +64,8 @@ export interface BrokerHealthView {
   /** The data directory's file system, null where the platform cannot say. */
   disk: { free: number; total: number } | null;
   dataDir: string;
+  /** A replicated group's member (docs/REPLICATION.md): its id, role, epochs, SyncStateSet and lag. */
+  replication?: Record<string, unknown>;
 }
 
 export type TopicKind = ReturnType<typeof topicKind>;

@@ -3,7 +3,7 @@
 // the actors' injected effects to the services, and starts the front-end. Everything hangs off
 // this object (no globals), so tests run two in a process.
 import { type Actor, type AnyActorRef, createActor } from "xstate";
-import { CONSUMER_OFFSETS_TOPIC, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
 import { normalizeEndpoint } from "../protocol/endpoint.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import type { DelayContext } from "../actors/delay.machine.ts";
@@ -14,12 +14,12 @@ import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Platform, Server } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
-import type { Actors, BrokerFacts, Groups, ProcessorContext } from "./context.ts";
+import type { Actors, BrokerFacts, Groups, ProcessorContext, Replication, ReplicationOps } from "./context.ts";
 import { type Session, SessionRegistry } from "./session.ts";
 import { AppendPipeline, queueNotifier } from "./services/append-pipeline.ts";
 import { InspectService } from "./services/inspect-service.ts";
 import { OverviewService } from "./services/overview-service.ts";
-import { Metrics } from "./services/metrics.ts";
+import { Metrics, type ReplicationGauges } from "./services/metrics.ts";
 import { OffsetService } from "./services/offset-service.ts";
 import { OrderLockService } from "./services/order-lock-service.ts";
 import { ProducerRegistry } from "./services/producer-registry.ts";
@@ -42,6 +42,15 @@ import { SubscriptionGroups } from "./services/subscription-groups.ts";
 import { GrpcEndpoint } from "./transports/grpc/endpoint.ts";
 import { popActorId, type PopContext } from "../actors/pop.machine.ts";
 import { topicTableProblem, vetSnapshot } from "./snapshot-shape.ts";
+import type { HAService } from "./ha/ha-service.ts";
+import type { HAClient } from "./ha/ha-client.ts";
+import { notMaster } from "./ha/not-master.ts";
+
+/**
+ * standalone: a broker alone (the default); master / slave: a member of a replicated group
+ * (--controller), its role given by the controllers (runtime/ha/replica-node.ts).
+ */
+export type BrokerRole = "standalone" | "master" | "slave";
 
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
 
@@ -76,6 +85,12 @@ export class Broker implements BrokerFacts {
   /** The embedded name server of a standalone broker. */
   namesrv?: NameServer;
   registrar?: BrokerRegistrar;
+  /** A replicated group's master: its slaves, the SyncStateSet, sync acknowledgements. */
+  ha?: HAService;
+  /** A replicated group's slave: its replication from the master. */
+  replica?: HAClient;
+  /** A group member's view of its group, for registrations, clusterList, /metrics and the inspector (set by its ReplicaNode). */
+  groupInfo?: () => Record<string, unknown>;
 
   private constructor(
     readonly platform: Platform,
@@ -84,6 +99,7 @@ export class Broker implements BrokerFacts {
     private readonly snapshots: SnapshotStore,
     topicFile: TopicFile,
     readonly metrics: Metrics,
+    public role: BrokerRole,
   ) {
     const { clock } = platform;
     // deno-lint-ignore no-this-alias
@@ -106,12 +122,33 @@ export class Broker implements BrokerFacts {
       defaultQueues: config.defaultQueues,
       changed: (topic) => {
         this.registrar?.topicsChanged();
+        this.ha?.topicsChanged();
         this.tellSubscribers(topic);
       },
       declareQueues: (topic, queues) => store.declareQueues(topic, queues),
     });
     const topics = this.topics;
-    this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush });
+    const isSlave = () => this.role === "slave";
+    // A group member registers as one from its first registration on (its ReplicaNode then says more).
+    if (role !== "standalone") this.groupInfo = () => ({ brokerId: config.brokerId, role: this.role, epoch: 0 });
+    // A group member's part in each write: a slave refuses it, a sync master waits for its set.
+    const replication: Replication = {
+      checkWritable: () => {
+        if (this.role === "slave") throw notMaster(config.brokerName, this.replica?.master);
+        this.ha?.checkWritable();
+      },
+      appended: () => this.ha?.appended(),
+      replicated: (end) => (this.ha?.mode === "sync" ? this.ha.waitReplicated(end) : null),
+    };
+    const replicationOps: ReplicationOps = {
+      writeRefusal: () => (this.role === "slave" ? notMaster(config.brokerName, this.replica?.master) : undefined),
+      handshake: (session, req) => {
+        if (!this.ha) throw this.role === "slave" ? notMaster(config.brokerName, this.replica?.master) : new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "haHandshake: this broker is not master yet");
+        return this.ha.handshake(session, req as never);
+      },
+      ack: (session, offset) => this.ha?.ack(session, offset),
+    };
+    this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush, ...(role !== "standalone" ? { replication } : {}) });
     const appends = this.appends;
     this.groups = {
       view: (group, answer) => {
@@ -119,11 +156,11 @@ export class Broker implements BrokerFacts {
         answer(ctx && { members: ctx.members, offsets: ctx.offsets });
       },
     };
-    this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups });
+    this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups, isSlave });
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
     const sessions = this.sessions;
     this.pulls = new PullHoldService({ clock, store, actors, sessions, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
-    this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing });
+    this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing, isSlave });
     this.timer = new TimerService({
       clock,
       files: platform.files,
@@ -153,6 +190,7 @@ export class Broker implements BrokerFacts {
         const txs = this.root.getSnapshot().children[TX_REGISTRY_ID] as { getSnapshot(): { children: Record<string, unknown> } } | undefined;
         return txs ? Object.keys(txs.getSnapshot().children).length : 0;
       },
+      isSlave,
     });
     this.pop = new PopService({
       clock,
@@ -231,13 +269,14 @@ export class Broker implements BrokerFacts {
       get namesrv() {
         return broker.namesrv;
       },
+      replication: role !== "standalone" ? replicationOps : undefined,
     };
     // A session that ends leaves its consumer groups at once (RocketMQ does so on channel
     // close), its producer groups and its inspect subscription.
     sessions.onClose((session) => this.sessionClosed(session));
   }
 
-  static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}): Promise<Broker> {
+  static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}, role: BrokerRole = "standalone"): Promise<Broker> {
     const { files, clock } = platform;
     const dir = config.dataDir.replace(/\/+$/, "");
     files.mkdir(dir);
@@ -255,7 +294,7 @@ export class Broker implements BrokerFacts {
       lock: { probe: platform.process, owner: `broker ${config.brokerName}, port ${config.port}` },
     }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
-    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem), metrics);
+    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem), metrics, role);
     broker.restore(log);
     broker.inspectorAssets = await InspectorAssets.locate(files, log);
     broker.server = await platform.serve({
@@ -297,6 +336,25 @@ export class Broker implements BrokerFacts {
     return this.platform.name;
   }
 
+  /** A slave takes no writes: its log is its master's. */
+  get isSlave(): boolean {
+    return this.role === "slave";
+  }
+
+  /**
+   * A slave promoted in place: what restore skipped on a slave starts now (the timer firing from
+   * the wheel it kept linking, the delay levels from their progress records, transaction checks
+   * re-armed). Everything else (queues, offsets, transactions in flight) the slave kept current.
+   */
+  becomeMaster(): { timerBehind: number; delayLevels: number } {
+    this.role = "master";
+    this.timer.close();
+    const t = this.timer.start();
+    const delayLevels = this.schedule.start(restoredTree(undefined));
+    this.send({ type: "TX_REARM" });
+    return { timerBehind: t.behind, delayLevels };
+  }
+
   send(event: BrokerEvent): void {
     this.root.send(event);
   }
@@ -332,6 +390,8 @@ export class Broker implements BrokerFacts {
   async shutdown(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.replica?.stop();
+    this.ha?.close();
     await this.server?.close();
     await this.grpc?.close();
     await this.registrar?.close();
@@ -353,6 +413,7 @@ export class Broker implements BrokerFacts {
     this.inspector.unsubscribe(session);
     for (const group of session.groups) this.send({ type: "UNREGISTER", group, clientId: session.clientId! });
     this.producers.closed(session);
+    this.ha?.connectionClosed(session);
   }
 
   private restore(log: (line: string) => void): void {
@@ -400,9 +461,11 @@ export class Broker implements BrokerFacts {
     // Offset commits after the snapshot, then every queue's offsets as the store has them now.
     const replayed = this.offsets.replay(restored.queueMaxOffset(CONSUMER_OFFSETS_TOPIC, 0));
     // Delay levels: actors spawned or configured, progress from the CommitLog, due messages re-put.
-    const delayProgress = this.schedule.start(restored);
+    // A slave delivers nothing (its master does): it starts them when it is promoted.
+    const delayProgress = this.isSlave ? 0 : this.schedule.start(restored);
     // The timing wheel: the timer actor started from the wheel's cursor; seconds missed while down are delivered at once.
-    const timer = this.timer.start();
+    // A slave's wheel only links what it replicates.
+    const timer = this.isSlave ? this.timer.follow() : this.timer.start();
     // Transactions: half and op records after the snapshot replayed, then every one re-armed.
     const tx = this.transactions.start(restored);
     this.send({
@@ -438,6 +501,16 @@ export class Broker implements BrokerFacts {
   private gauges() {
     const children = () => Object.entries(this.root.getSnapshot().children as Record<string, AnyActorRef | undefined>);
     return {
+      replication: (): ReplicationGauges | undefined => {
+        if (this.role === "standalone") return undefined;
+        const { ha, replica, store } = this;
+        return {
+          role: this.role === "master" ? "master" : "slave",
+          inSync: ha ? ha.state.syncStateSet.length : 0,
+          lagBytes: ha ? ha.status().replicas.map((r) => [String(r.brokerId), r.lagBytes]) : replica ? [["master", replica.lagBytes]] : [],
+          confirmOffset: ha ? ha.confirmOffset : Number.isFinite(store.readLimit) ? store.readLimit : store.maxCommitLogOffset,
+        };
+      },
       clock: this.platform.clock,
       startedAt: this.startedAt,
       store: this.store,

@@ -113,6 +113,8 @@ function check(entry: Entry, value: unknown, where: string): unknown {
 /** Rules between options, checked once every value is in. */
 function checkTogether(c: BrokerConfig): BrokerConfig {
   if (c.role === "broker" && c.namesrvAddrs.length === 0) throw new ConfigError("--role broker needs --namesrv host:port[,host:port]");
+  if (c.controllerAddrs.length > 0 && c.role !== "broker") throw new ConfigError("--controller needs --role broker (a replicated group's brokers register with --namesrv)");
+  if (c.brokerId > 0 && c.controllerAddrs.length === 0) throw new ConfigError("--broker-id needs --controller host:port[,host:port]: a group's roles come from its controllers");
   return c;
 }
 

@@ -63,6 +63,32 @@ export interface Appender {
  */
 export interface CommitLogDispatcher {
   dispatch(items: readonly AppendItem[], results: readonly AppendResult[]): void;
+  /**
+   * Called once readers may see the write rather than in its turn: under sync replication, when
+   * every in-sync replica holds it (the queue actors, whose news wakes held pulls).
+   */
+  readonly whenVisible?: boolean;
+}
+
+/**
+ * A replicated group member's part in every write (runtime/ha/). A standalone broker has none.
+ */
+export interface Replication {
+  /** Before a write: NOT_MASTER on a slave, IN_SYNC_REPLICAS_NOT_ENOUGH on a sync master with too few in sync. */
+  checkWritable(): void;
+  /** Right after a write: a master streams it to its slaves. */
+  appended(): void;
+  /** Sync replication: settles once every in-sync replica holds everything below `end`; null when nothing is to be waited for. */
+  replicated(end: number): Promise<void> | null;
+}
+
+/** A replicated group member's side of the replication ops (runtime/ha/). */
+export interface ReplicationOps {
+  /** A slave answers writes NOT_MASTER (this error). */
+  writeRefusal(): BrokerError | undefined;
+  /** A slave's haHandshake at its master: where their logs agree (throws on a broker that is no master). */
+  handshake(session: Session, req: Record<string, unknown>): Record<string, unknown>;
+  ack(session: Session, offset: number): void;
 }
 
 /** What request handlers count. */
@@ -78,6 +104,8 @@ export interface BrokerFacts {
   readonly runtime: string;
   readonly startedAt: number;
   readonly isClosing: boolean;
+  /** A replicated group's member: its id, role, epochs and replication (runtime/ha/). */
+  readonly groupInfo?: () => Record<string, unknown>;
 }
 
 /** A consumer group's members and committed offsets, as the group actor holds them. */
@@ -251,6 +279,8 @@ export interface ProcessorContext {
   readonly sessions: Sessions;
   /** The embedded name server of a standalone broker. */
   readonly namesrv: NameServerOps | undefined;
+  /** A replicated group's member (runtime/ha/); undefined for a broker alone. */
+  readonly replication: ReplicationOps | undefined;
 }
 
 /**

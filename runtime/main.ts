@@ -48,15 +48,32 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
     });
     return;
   }
+  if (config.role === "controller") {
+    // A replication controller: its state in etcd, whose client is loaded only here.
+    const { startController } = await import("./controller/controller-server.ts");
+    const { EtcdStore } = await import("./controller/etcd-store.ts");
+    const c = await startController(platform, config, new EtcdStore(config.etcdEndpoints.map((a) => `http://${a}`)), log);
+    platform.process.onSignal(async (signal) => {
+      logger.info("{signal}: closing", { signal });
+      await c.shutdown();
+      platform.process.exit(0);
+    });
+    logger.info("ActorMQ {version}, controller on {runtime}: listening on {url} (etcd {etcd}, prefix {prefix}, member lease {ttl} s)", {
+      version: pkg.version, runtime: platform.name, url: c.address, etcd: config.etcdEndpoints.join(","), prefix: config.etcdPrefix, ttl: config.leaseTtlSeconds,
+    });
+    return;
+  }
   const stat = platform.files.stat(config.dataDir);
   if (stat && !stat.isDirectory) throw new ConfigError(`--data-dir ${config.dataDir} is not a directory`);
   await checkPort(platform, config);
-  const broker = await Broker.start(platform, config, log);
+  // A member of a replicated group starts as a slave; its controllers say whether it is master.
+  const node = config.controllerAddrs.length > 0 ? await (await import("./ha/replica-node.ts")).ReplicaNode.start(platform, config, log) : null;
+  const broker = node ? node.broker : await Broker.start(platform, config, log);
   // Before the listening line: whoever waits for it may stop the broker at once.
   platform.process.onSignal(async (signal) => {
     logger.info("{signal}: flushing, snapshotting and closing", { signal });
     try {
-      await broker.shutdown();
+      await (node ?? broker).shutdown();
       logger.info("stopped cleanly");
       platform.process.exit(0);
     } catch (e) {
@@ -68,7 +85,8 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
   const advertised = broker.address !== broker.listenAddress ? ` (advertised as ${broker.address})` : "";
   logger.info("ActorMQ {version}, broker {name} on {runtime}: listening on {url}{advertised}", { version: pkg.version, name: config.brokerName, runtime: platform.name, url: broker.listenAddress, advertised });
   logger.info("inspector {http}/inspector, metrics {http}/metrics, health {http}/health", { http });
-  const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms` : "";
+  const group = node ? `, group ${config.brokerName} broker id ${config.brokerId} (controllers ${config.controllerAddrs.join(", ")}), replication ${config.replication}${config.replication === "sync" ? ` (min in sync ${config.minInSyncReplicas})` : ""}` : "";
+  const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms${group}` : "";
   logger.info("data directory {dir}, flush {flush}{cluster}", { dir: config.dataDir, flush: config.flush, cluster });
 
 }

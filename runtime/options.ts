@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import { choice, delayList, duration, hostPorts, int, type Kind, size, text } from "./option-kinds.ts";
 
-export type Section = "Network" | "Storage" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Logging" | "Testing";
+export type Section = "Network" | "Storage" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
 
 export interface Option<T> extends Kind<T> {
   section: Section;
@@ -64,11 +64,22 @@ export const OPTIONS = {
   transactionCheckMax: opt(int(0, 100_000), "Transactions", 15, "Unanswered checks before the half message goes to TRANS_CHECK_MAX_TIME_TOPIC, never delivered."),
 
   // Cluster
-  role: opt(choice(["standalone", "broker", "namesrv"] as const), "Cluster", "standalone", "standalone: a broker with its own embedded name server; broker: registers with --namesrv; namesrv: a name server only (no storage)."),
+  role: opt(choice(["standalone", "broker", "namesrv", "controller"] as const), "Cluster", "standalone", "standalone: a broker with its own embedded name server; broker: registers with --namesrv; namesrv: a name server only (no storage); controller: a replication controller, its state in etcd (docs/REPLICATION.md)."),
   brokerName: opt(text("<name>", "a name of letters, digits, _ and -", /^[a-zA-Z0-9_-]{1,127}$/), "Cluster", "broker-a", "This broker's name in routes."),
   namesrvAddrs: opt(hostPorts(), "Cluster", [] as string[], "Name servers this broker registers with, every one of them.", "namesrv"),
   registerIntervalMs: opt(duration(100, DAY), "Cluster", 30_000, "How often a broker registers with its name servers (also at start and after every topic change).", "register-interval"),
   brokerExpiryMs: opt(duration(100, DAY), "Cluster", 120_000, "A name server drops a broker that has not registered for this long.", "broker-expiry"),
+
+  // Replication (docs/REPLICATION.md)
+  brokerId: opt(int(0, 1023), "Replication", 0, "This broker's id in its group (--broker-name names the group): 0 is the group's master at its first start, the others its slaves."),
+  controllerAddrs: opt(hostPorts(), "Replication", [] as string[], "Controllers of the broker's replicated group: with them the broker is a member of a group whose master they choose.", "controller"),
+  replication: opt(choice(["async", "sync"] as const), "Replication", "async", "async: acknowledge after the master's write; sync: once every in-sync replica holds the message (fsynced, under --flush sync)."),
+  minInSyncReplicas: opt(int(1, 1024), "Replication", 1, "--replication sync: sends fail with IN_SYNC_REPLICAS_NOT_ENOUGH while fewer members than this (the master included) are in sync."),
+  haMaxLagMs: opt(duration(100, 3_600_000), "Replication", 3000, "A slave that has not caught up with its master for this long leaves the SyncStateSet.", "ha-max-lag-ms"),
+  controllerHeartbeatIntervalMs: opt(duration(50, 60_000), "Replication", 500, "How often a group's broker heartbeats to its controllers (and learns its role).", "controller-heartbeat-interval"),
+  etcdEndpoints: opt(hostPorts(), "Replication", ["127.0.0.1:2379"], "--role controller: etcd's client endpoints.", "etcd"),
+  etcdPrefix: opt(text("<key>"), "Replication", "/actormq", "--role controller: this cluster's key prefix in etcd."),
+  leaseTtlSeconds: opt(int(1, 3600), "Replication", 2, "--role controller: a group member silent this many seconds is gone (its etcd lease runs out); a lost master is replaced then.", "lease-ttl"),
 
   // Logging
   logLevel: opt(choice(["trace", "debug", "info", "warning", "error", "fatal"] as const), "Logging", "info", "Lowest level logged; debug adds client connects, disconnects and refused requests."),
@@ -90,4 +101,4 @@ export const META_FLAGS = [
   { flag: "help", short: "h", arg: "", doc: "Print this text and exit." },
 ] as const;
 
-export const SECTIONS: Section[] = ["Network", "Storage", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Logging", "Testing"];
+export const SECTIONS: Section[] = ["Network", "Storage", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Replication", "Logging", "Testing"];

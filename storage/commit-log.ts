@@ -444,6 +444,97 @@ export class CommitLog {
     return this.indexOf(segStart);
   }
 
+  // ---------------------------------------------------------------- replication
+
+  /**
+   * The log's bytes from `from` (a record boundary) as they are on disk, for a replica: whole
+   * records up to `maxBytes` (one record even if it is larger), never past the end of from's
+   * segment. A blank marker comes with the rest of its segment (zeros), so the replica's segment
+   * file ends exactly as this one does. A copy; empty when nothing is there yet.
+   */
+  readRaw(from: number, maxBytes: number): Uint8Array {
+    if (from >= this.writePos || from < this.minOffset) return new Uint8Array(0);
+    const idx = this.indexOf(from);
+    if (idx < 0) return new Uint8Array(0);
+    const segEnd = this.segments[idx].start + this.segmentSize;
+    const avail = Math.min(this.writePos, segEnd) - from;
+    const take = (len: number): Uint8Array => {
+      const buf = new Uint8Array(len);
+      const chunk = this.tail.find(from, len);
+      if (chunk) buf.set(chunk.bytes.subarray(from - chunk.start, from - chunk.start + len));
+      else if (this.handle(idx).read(buf, from - this.segments[idx].start) < len) return new Uint8Array(0);
+      return buf;
+    };
+    let buf = take(Math.min(avail, Math.max(maxBytes, BLANK_MIN)));
+    const whole = (b: Uint8Array): number => {
+      const dv = viewOf(b);
+      let pos = 0;
+      while (pos + BLANK_MIN <= b.length) {
+        const size = recordSize(dv, pos);
+        const magic = recordMagic(dv, pos);
+        if (magic === MAGIC_BLANK) {
+          if (from + pos + size !== segEnd) throw new Error(`CommitLog: a blank at ${from + pos} does not end its segment`);
+          // Records before it go first; the blank alone comes with all of its zeros.
+          return pos > 0 ? pos : size <= b.length ? size : -size;
+        }
+        if (magic !== MAGIC_MESSAGE || size < HEADER_SIZE) throw new Error(`CommitLog: no record at ${from + pos}`);
+        if (pos + size > b.length) return pos === 0 ? -size : pos;
+        pos += size;
+      }
+      return pos;
+    };
+    let n = whole(buf);
+    if (n < 0) {
+      // The first record (or a blank's zeros) does not fit maxBytes: read exactly what it needs.
+      buf = take(Math.min(avail, -n));
+      n = whole(buf);
+      if (n < 0) return new Uint8Array(0);
+    }
+    return n === buf.length ? buf : buf.subarray(0, n);
+  }
+
+  /**
+   * Writes a replica's copy of its master's bytes at `offset`, which must be this log's end:
+   * whole records (checked: structure and position, as readRaw cut them) within one segment, a
+   * blank marker only with the zeros to the segment's end.
+   */
+  appendRaw(offset: number, bytes: Uint8Array, visit: (r: StoredRecord) => void): void {
+    if (offset !== this.writePos) throw new Error(`CommitLog: a replicated chunk at ${offset} does not continue the log at ${this.writePos}`);
+    if (bytes.length === 0) return;
+    const segEnd = offset - (offset % this.segmentSize) + this.segmentSize;
+    if (offset + bytes.length > segEnd) throw new Error(`CommitLog: a replicated chunk at ${offset} crosses its segment's end`);
+    const dv = viewOf(bytes);
+    let pos = 0;
+    let records = 0;
+    let blank = false;
+    while (pos < bytes.length) {
+      if (pos + BLANK_MIN > bytes.length) throw new Error(`CommitLog: a replicated chunk at ${offset} ends inside a record`);
+      const size = recordSize(dv, pos);
+      const magic = recordMagic(dv, pos);
+      if (magic === MAGIC_BLANK) {
+        if (offset + pos + size !== segEnd || pos + size !== bytes.length) throw new Error(`CommitLog: a replicated blank at ${offset + pos} does not end its segment`);
+        blank = true;
+        break;
+      }
+      if (size < HEADER_SIZE || pos + size > bytes.length || !isValidRecord(bytes, dv, pos, offset + pos, false)) {
+        throw new Error(`CommitLog: the replicated record at ${offset + pos} is malformed`);
+      }
+      pos += size;
+      records = pos;
+    }
+    const idx = this.segmentFor(offset);
+    this.handle(idx).write(bytes, offset - this.segments[idx].start);
+    if (blank) this.handle(idx).truncate(this.segmentSize);
+    this.writePos = offset + bytes.length;
+    if (records > 0) {
+      const kept = this.tail.alloc(records);
+      kept.set(bytes.subarray(0, records));
+      this.tail.add(offset, kept);
+      const kv = viewOf(kept);
+      for (let at = 0; at < records; at += recordSize(kv, at)) visit(toStoredRecord(kept, kv, at));
+    }
+  }
+
   // ---------------------------------------------------------------- reads
 
   /**
@@ -674,5 +765,26 @@ export class CommitLog {
   private handle(i: number): FileHandle {
     const seg = this.segments[i];
     return (seg.handle ??= this.files.open(seg.path));
+  }
+}
+
+/**
+ * Cuts a closed log's files at `offset`, a record boundary (a replica dropping a diverged tail):
+ * segments from it on are deleted, the one holding it is shortened. The next open recovers the
+ * shorter log as it would a torn one.
+ */
+export function truncateLogFiles(files: Files, dir: string, segmentSize: number, offset: number): void {
+  for (const name of files.list(dir).filter((n) => NAME.test(n))) {
+    const start = Number(name);
+    const path = `${dir}/${name}`;
+    if (start >= offset) files.remove(path);
+    else if (start + segmentSize > offset) {
+      const h = files.open(path, { create: false });
+      try {
+        if (h.size() > offset - start) h.truncate(offset - start);
+      } finally {
+        h.close();
+      }
+    }
   }
 }

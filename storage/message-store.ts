@@ -67,6 +67,19 @@ export interface AppendItem {
   txOffset?: number;
 }
 
+/** A record a slave received from its master, dispatched and decoded. */
+export interface ReplicatedRecord {
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  commitLogOffset: number;
+  size: number;
+  storeTimestamp: number;
+  tagsCode: number;
+  /** The decoded message map. */
+  message: Record<string, unknown>;
+}
+
 export interface AppendResult {
   commitLogOffset: number;
   queueOffset: number;
@@ -155,6 +168,12 @@ export class MessageStore {
   readonly geometry: Geometry;
   /** What opening found: format notes and the CommitLog's recovery report. */
   readonly opened: { notes: string[]; recovery: RecoveryReport | null } = { notes: [], recovery: null };
+
+  /**
+   * Records ending past this CommitLog offset are not read yet: a replicated master's confirmed
+   * offset (on every in-sync replica), a slave's as its master last said. Infinity: no limit.
+   */
+  readLimit = Infinity;
 
   private constructor(
     private readonly files: Files,
@@ -282,6 +301,63 @@ export class MessageStore {
     });
   }
 
+  // ---------------------------------------------------------------- replication
+
+  /** The log's bytes from `from` as they are on disk (whole records, one segment at most): what a master streams. */
+  readRaw(from: number, maxBytes: number): Uint8Array {
+    return this.commitLog.readRaw(from, maxBytes);
+  }
+
+  get flushedCommitLogOffset(): number {
+    return this.commitLog.flushedOffset;
+  }
+
+  /** fsyncs the CommitLog up to `offset` (a slave acknowledging under --flush sync). */
+  syncCommitLog(offset: number): Promise<void> {
+    return this.commitLog.sync(offset);
+  }
+
+  /**
+   * A slave's append: its master's bytes written at `offset` (this log's end) byte for byte, then
+   * dispatched as recovery would (consume queue entries at the queue offsets the master chose,
+   * index entries). Returns what was dispatched, decoded, for the broker's own state.
+   */
+  appendReplicated(offset: number, bytes: Uint8Array): ReplicatedRecord[] {
+    if (this.closed) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the message store is closed");
+    const out: ReplicatedRecord[] = [];
+    const byQueue = new Map<ConsumeQueue, ReplicatedRecord[]>();
+    this.commitLog.appendRaw(offset, bytes, (r) => {
+      const m = decodeMap(r.message);
+      if (!m || typeof m.topic !== "string") return;
+      const topic = m.topic;
+      const tagsCode = this.tagsCodeOf ? this.tagsCodeOf(topic, m, r) : tagsCodeOfTag(typeof m.tags === "string" ? m.tags : undefined);
+      const rec: ReplicatedRecord = { topic, queueId: r.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset, size: r.size, storeTimestamp: r.storeTimestamp, tagsCode, message: m };
+      out.push(rec);
+      const cq = this.queue(topic, r.queueId, true)!;
+      let list = byQueue.get(cq);
+      if (!list) byQueue.set(cq, (list = []));
+      list.push(rec);
+      if (r.storeTimestamp > this.lastTimestamp) this.lastTimestamp = r.storeTimestamp;
+      const keys = Array.isArray(m.keys) ? m.keys.filter((k): k is string => typeof k === "string") : undefined;
+      this.index.addRecord(r.commitLogOffset, r.size, r.storeTimestamp, topic, keys, typeof m.id === "string" ? m.id : "");
+    });
+    for (const [cq, list] of byQueue) {
+      // The master's queue offsets: contiguous runs are one write each.
+      let start = 0;
+      for (let k = 1; k <= list.length; k++) {
+        if (k < list.length && list[k].queueOffset === list[k - 1].queueOffset + 1) continue;
+        const buf = new Uint8Array((k - start) * CQ_ENTRY_SIZE);
+        const dv = viewOf(buf);
+        for (let i = start; i < k; i++) encodeEntry(dv, (i - start) * CQ_ENTRY_SIZE, list[i].commitLogOffset, list[i].size, list[i].tagsCode);
+        cq.write(list[start].queueOffset, buf);
+        start = k;
+      }
+      cq.lastTimestamp = list[list.length - 1].storeTimestamp;
+    }
+    this.index.markCovered(this.commitLog.maxOffset);
+    return out;
+  }
+
   // ---------------------------------------------------------------- reads
 
   getMessages(topic: string, queueId: number, offset: number, maxCount: number, maxBytes: number, match?: (tagsCode: number) => boolean, repair = true): GetResult {
@@ -305,11 +381,16 @@ export class MessageStore {
     let taken = 0;
     let bytes = 0;
     let consumed = 0;
+    let limited = false;
     for (; consumed < got; consumed++) {
       const at = consumed * CQ_ENTRY_SIZE;
       const size = entrySizeAt(dv, at);
       const pos = entryOffset(dv, at);
       if (size === 0 || pos < clMin) continue; // a hole, or a record retention deleted
+      if (pos + size > this.readLimit) {
+        limited = true; // not yet on enough replicas to be read (see readLimit)
+        break;
+      }
       // Full before filtering, as RocketMQ: the next pull starts right after the last record taken.
       if (taken >= want || (taken > 0 && bytes + size > maxBytes)) break;
       if (match && !match(entryTagsCode(dv, at))) continue;
@@ -318,6 +399,7 @@ export class MessageStore {
       logical[taken++] = offset + consumed;
       bytes += size;
     }
+    if (limited && consumed === 0) return result("NO_NEW_MSG", offset);
     const records: StoredRecord[] = [];
     if (taken === 0) return result("NO_MATCHED_MSG", offset + consumed, records);
     const read = this.commitLog.readMany(positions, sizes, taken);

@@ -14,6 +14,8 @@ export interface ClusterMember {
   address: string;
   startedAt: number;
   topics: Pick<Topics, "all">;
+  /** A replicated group's member: its id, role, epoch and replication, read at each registration. */
+  groupInfo?: () => Record<string, unknown>;
 }
 
 export function joinCluster(member: ClusterMember, log: (line: string) => void): { namesrv?: NameServer; registrar: BrokerRegistrar } {
@@ -35,6 +37,7 @@ export function joinCluster(member: ClusterMember, log: (line: string) => void):
       version: pkg.version,
       runtime: platform.name,
       startedAt: member.startedAt,
+      ...(member.groupInfo ? { group: member.groupInfo() } : {}),
     }),
   });
   return { namesrv, registrar };

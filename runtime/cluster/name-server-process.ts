@@ -2,11 +2,12 @@
 // the broker's envelope rules (CBOR map, id, op, named error codes), /health over HTTP, and the
 // console at / (the same page a broker serves: here it shows the cluster). It stores no
 // messages: data ops get UNKNOWN_OP naming the brokers to use instead.
-import { BrokerError, decode, encode, ErrorCode, type Request, type RequestId } from "../../protocol/mod.ts";
+import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
 import type { Platform, Server, ServerSocket } from "../../platform/platform.ts";
 import type { BrokerConfig } from "../config.ts";
 import { InspectorAssets } from "../inspector-assets.ts";
 import { NameServer, nameServerOps } from "./name-server.ts";
+import { answerFrame } from "./op-frames.ts";
 
 export interface NameServerProcess {
   namesrv: NameServer;
@@ -19,14 +20,24 @@ export async function startNameServer(platform: Platform, config: BrokerConfig, 
   const namesrv = new NameServer({ platform, brokerExpiryMs: config.brokerExpiryMs, log });
   let closing = false;
   const page = await InspectorAssets.locate(platform.files, log);
+  // Which brokers registered on each connection: a replicated group's member is dropped when its closes.
+  const registeredOn = new Map<ServerSocket, Set<string>>();
   const server: Server = await platform.serve({
     host: config.host,
     port: config.port,
     maxFrameSize: config.maxFrameSize,
     socket: {
       onOpen() {},
-      onClose() {},
-      onMessage: (socket, data) => void dispatch(namesrv, socket, data, closing),
+      onClose(socket) {
+        const keys = registeredOn.get(socket);
+        registeredOn.delete(socket);
+        if (keys && !closing) namesrv.connectionClosed(keys);
+      },
+      onMessage: (socket, data) => void dispatch(namesrv, socket, data, closing, (key) => {
+        let keys = registeredOn.get(socket);
+        if (!keys) registeredOn.set(socket, (keys = new Set()));
+        keys.add(key);
+      }),
     },
     http: (method, path) =>
       path === "/health"
@@ -45,36 +56,16 @@ export async function startNameServer(platform: Platform, config: BrokerConfig, 
   };
 }
 
-async function dispatch(ns: NameServer, socket: ServerSocket, data: Uint8Array, closing: boolean): Promise<void> {
-  let id: RequestId | null = null;
-  try {
-    let req: Request;
-    try {
-      req = decode(data) as Request;
-    } catch {
-      throw new BrokerError(ErrorCode.MALFORMED_FRAME, "the frame is not valid CBOR");
-    }
-    if (req === null || typeof req !== "object" || Array.isArray(req) || req instanceof Uint8Array) throw new BrokerError(ErrorCode.MALFORMED_FRAME, "a frame must be a CBOR map");
-    if (typeof req.id !== "number" && typeof req.id !== "string") {
-      throw new BrokerError(req.id === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, 'a request needs an "id" (an integer or a string)');
-    }
-    id = req.id;
-    if (typeof req.op !== "string") throw new BrokerError(req.op === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, 'a request needs an "op" string');
+function dispatch(ns: NameServer, socket: ServerSocket, data: Uint8Array, closing: boolean, registered: (key: string) => void): Promise<void> {
+  return answerFrame(socket, data, (req) => {
     if (closing) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the name server is shutting down");
     // Clients greet whatever endpoint they were given; a name server takes the greeting and keeps nothing.
-    if (req.op === "heartbeat") return socket.send(encode({ id, code: 0, role: "namesrv" }));
+    if (req.op === "heartbeat") return { role: "namesrv" };
     const op = Object.hasOwn(nameServerOps, req.op) ? nameServerOps[req.op] : undefined;
     if (!op) {
       const brokers = ns.brokers.map((b) => b.address).join(", ") || "none registered";
       throw new BrokerError(ErrorCode.UNKNOWN_OP, `op "${req.op.slice(0, 64)}" is not served by a name server (it serves registerBroker, queryRoute, clusterList, createTopic); brokers: ${brokers}`);
     }
-    const result = await op(ns, req, "cluster");
-    socket.send(encode({ id, code: 0, ...result }));
-  } catch (e) {
-    const code = e instanceof BrokerError ? e.code : ErrorCode.INTERNAL_ERROR;
-    if (code === ErrorCode.INTERNAL_ERROR) console.error("internal error:", e);
-    try {
-      socket.send(encode({ id, code, message: e instanceof Error ? e.message : String(e) }));
-    } catch { /* the socket is gone */ }
-  }
+    return req.op === "registerBroker" ? ns.registerBroker(req, registered) : op(ns, req, "cluster");
+  });
 }

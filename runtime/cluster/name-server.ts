@@ -3,7 +3,7 @@
 // (which registers itself with it in-process) and in a `--role namesrv` process of its own.
 import { type Actor, createActor } from "xstate";
 import { BrokerError, checkTopicName, ErrorCode, isSystemTopic, type Request } from "../../protocol/mod.ts";
-import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, type NamesrvTopic, topicRoute } from "../../actors/namesrv.machine.ts";
+import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, memberKey, type NamesrvTopic, servingBrokers, topicRoute } from "../../actors/namesrv.machine.ts";
 import type { Platform } from "../../platform/platform.ts";
 import { optional, required } from "../args.ts";
 import { PeerLink } from "./peer-link.ts";
@@ -18,6 +18,8 @@ export interface BrokerRegistration {
   version?: string;
   runtime?: string;
   startedAt?: number;
+  /** A replicated group's member: { brokerId, role, epoch, ... } as its ReplicaNode reports it (clusterList shows all of it). */
+  group?: Record<string, unknown>;
 }
 
 export interface NameServerOptions {
@@ -36,7 +38,7 @@ const MAX_QUEUES = 1024;
 export class NameServer {
   private readonly actor: Actor<ReturnType<typeof createNamesrvMachine>>;
   /** Extra facts per broker that routes do not need (version, runtime, start time). */
-  private readonly info = new Map<string, { version?: string; runtime?: string; startedAt?: number }>();
+  private readonly info = new Map<string, { version?: string; runtime?: string; startedAt?: number; group?: Record<string, unknown> }>();
   private readonly links = new Map<string, PeerLink>();
   readonly startedAt: number;
 
@@ -55,16 +57,46 @@ export class NameServer {
     return liveBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now());
   }
 
-  register(r: BrokerRegistration): void {
-    const known = this.actor.getSnapshot().context.brokers[r.brokerName];
-    if (!known || known.address !== r.address) this.options.log?.(`broker ${r.brokerName} registered from ${r.address}`);
-    this.info.set(r.brokerName, { version: r.version, runtime: r.runtime, startedAt: r.startedAt });
-    this.actor.send({ type: "REGISTER_BROKER", brokerName: r.brokerName, address: r.address, topics: r.topics, ...(r.autoCreateQueues ? { autoCreateQueues: r.autoCreateQueues } : {}) });
+  /** Returns the broker's key in the table (for connectionClosed). */
+  register(r: BrokerRegistration): string {
+    const g = r.group;
+    const brokerId = typeof g?.brokerId === "number" ? g.brokerId : undefined;
+    const role = g?.role === "master" ? "master" as const : "slave" as const;
+    const epoch = typeof g?.epoch === "number" ? g.epoch : 0;
+    const key = memberKey(r.brokerName, brokerId);
+    const known = this.actor.getSnapshot().context.brokers[key];
+    if (!known || known.address !== r.address || (brokerId !== undefined && (known.role !== role || known.epoch !== epoch))) {
+      this.options.log?.(`broker ${r.brokerName}${brokerId !== undefined ? ` #${brokerId} (${role}, epoch ${epoch})` : ""} registered from ${r.address}`);
+    }
+    this.info.set(key, { version: r.version, runtime: r.runtime, startedAt: r.startedAt, group: g });
+    this.actor.send({
+      type: "REGISTER_BROKER",
+      brokerName: r.brokerName,
+      address: r.address,
+      topics: r.topics,
+      ...(r.autoCreateQueues ? { autoCreateQueues: r.autoCreateQueues } : {}),
+      ...(brokerId !== undefined ? { brokerId, role, epoch } : {}),
+    });
+    return key;
+  }
+
+  /**
+   * A group member's registration connection closed (RocketMQ's BrokerHousekeepingService): it is
+   * dropped from routes at once, so a lost master's group is served by a slave, read-only, until
+   * the new master registers, instead of by a dead address until its expiry.
+   */
+  connectionClosed(keys: Iterable<string>): void {
+    for (const key of keys) {
+      const b = this.actor.getSnapshot().context.brokers[key];
+      if (!b || b.brokerId === undefined) continue;
+      this.options.log?.(`broker ${b.brokerName} #${b.brokerId} (${b.address}) disconnected: dropped from routes`);
+      this.actor.send({ type: "UNREGISTER_BROKER", brokerName: key });
+    }
   }
 
   // ---- ops ----
 
-  registerBroker(req: Request): OpResult {
+  registerBroker(req: Request, onKey?: (key: string) => void): OpResult {
     const brokerName = checkTopicName(required<string>(req, "brokerName", "string"));
     const address = required<string>(req, "address", "string");
     if (!/^wss?:\/\/[^\s]+$/.test(address)) throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "address" must be a ws:// URL, not "${address.slice(0, 100)}"`);
@@ -82,7 +114,9 @@ export class NameServer {
     if (autoCreateQueues !== undefined && (autoCreateQueues < 1 || autoCreateQueues > MAX_QUEUES)) {
       throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "autoCreateQueues" must be 1..${MAX_QUEUES}`);
     }
-    this.register({
+    const group = optional<Record<string, unknown> | undefined>(req, "group", "map", undefined);
+    if (group !== undefined && (!Number.isInteger(group.brokerId) || (group.brokerId as number) < 0)) throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "group.brokerId" must be an unsigned integer`);
+    const key = this.register({
       brokerName,
       address,
       topics,
@@ -90,7 +124,9 @@ export class NameServer {
       version: optional<string | undefined>(req, "version", "string", undefined),
       runtime: optional<string | undefined>(req, "runtime", "string", undefined),
       startedAt: optional<number | undefined>(req, "startedAt", "uint", undefined),
+      group,
     });
+    onKey?.(key);
     return { expiryMs: this.options.brokerExpiryMs };
   }
 
@@ -115,7 +151,7 @@ export class NameServer {
     return {
       mode,
       brokers: this.brokers.map((b) => {
-        const info = this.info.get(b.brokerName) ?? {};
+        const info = this.info.get(memberKey(b.brokerName, b.brokerId)) ?? {};
         const names = Object.keys(b.topics).filter((t) => !isSystemTopic(t)).sort();
         return {
           name: b.brokerName,
@@ -127,6 +163,8 @@ export class NameServer {
           startedAt: info.startedAt ?? 0,
           uptimeMs: info.startedAt ? now - info.startedAt : 0,
           lastUpdate: b.lastUpdate,
+          // A replicated group's member: id, role, epochs, SyncStateSet, lag (as of its last registration).
+          ...(info.group ? { group: info.group } : {}),
         };
       }),
     };
@@ -142,7 +180,8 @@ export class NameServer {
     const queues = optional<number | undefined>(req, "queues", "uint", undefined);
     const perm = optional<number | undefined>(req, "perm", "uint", undefined);
     const names = optional<unknown[] | undefined>(req, "brokers", "array", undefined);
-    const live = this.brokers;
+    // A group's topics are created on its master (its slaves copy them); a slave standing in is read-only.
+    const live = servingBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now()).filter((b) => !b.readOnly);
     let chosen = live;
     if (names !== undefined) {
       const unknown = names.filter((n) => typeof n !== "string" || !live.some((b) => b.brokerName === n));

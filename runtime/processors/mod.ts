@@ -18,6 +18,7 @@ import { clusterList, queryRoute, registerBroker } from "./route-processor.ts";
 import { sendBack } from "./send-back-processor.ts";
 import { send, sendBatch } from "./send-processor.ts";
 import { withTestHooks } from "./test-hooks.ts";
+import { haAck, haHandshake, WRITE_OPS } from "./replication-processor.ts";
 
 export type Processor = (ctx: ProcessorContext, session: Session, req: Request) => void;
 
@@ -51,6 +52,8 @@ const processors: Partial<Record<string, Processor>> = {
   [Op.changeInvisibleDuration]: changeInvisibleDuration,
   [Op.updateSubscriptionGroup]: updateSubscriptionGroup,
   [Op.getSubscriptionGroup]: getSubscriptionGroup,
+  haHandshake,
+  haAck,
 };
 
 /** Runs the handler of `req.op` (the envelope, id and op, is checked by the front-end). */
@@ -58,6 +61,8 @@ export function processRequest(ctx: ProcessorContext, session: Session, req: Req
   const handler = Object.hasOwn(processors, req.op) ? processors[req.op] : undefined;
   if (!handler) return session.fail(req.id, new BrokerError(ErrorCode.UNKNOWN_OP, `unknown op "${req.op.slice(0, 64)}"`));
   if (ctx.facts.isClosing) return session.fail(req.id, new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the broker is shutting down"));
+  const refusal = WRITE_OPS.has(req.op) ? ctx.replication?.writeRefusal() : undefined;
+  if (refusal) return session.fail(req.id, refusal);
   try {
     handler(ctx, withTestHooks(ctx.config.testSendDelayMs, session, req), req);
   } catch (e) {

@@ -39,6 +39,7 @@ export function clusterList(ctx: ProcessorContext, session: Session, req: Reques
       runtime: facts.runtime,
       startedAt: facts.startedAt,
       uptimeMs: now - facts.startedAt,
+      ...(facts.groupInfo ? { group: facts.groupInfo() } : {}),
     }],
   });
 }

@@ -5,13 +5,15 @@
 // metrics, the queue actors' news) is a CommitLogDispatcher registered here, called in order.
 import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
-import type { Actors, AppendOutcome, Appender, CommitLogDispatcher, MessageStore } from "../context.ts";
+import type { Actors, AppendOutcome, Appender, CommitLogDispatcher, MessageStore, Replication } from "../context.ts";
 
 export interface AppendPipelineDeps {
   store: Pick<MessageStore, "appendBatch" | "waitDurable">;
   /** Schedules fn after the current I/O turn (Platform.afterTurn). */
   afterTurn(fn: () => void): void;
   flush: "async" | "sync";
+  /** A replicated group member's checks and waits (runtime/ha/); none for a standalone broker. */
+  replication?: Replication;
 }
 
 interface Pending {
@@ -56,9 +58,10 @@ export class AppendPipeline implements Appender {
     const batch = this.pending;
     this.pending = [];
     const items = batch.length === 1 ? batch[0].items : batch.flatMap((p) => p.items);
-    const { store } = this.deps;
+    const { store, replication } = this.deps;
     let results: AppendResult[];
     try {
+      replication?.checkWritable(); // a slave, or too few in sync: refused before anything is written
       results = store.appendBatch(items);
     } catch (e) {
       // The store refused the whole batch (disk full, a closed store): nothing was written.
@@ -66,8 +69,17 @@ export class AppendPipeline implements Appender {
       for (const p of batch) p.done(p.items.map(() => err));
       return;
     }
-    // In this turn: a timed record and its wheel entry are written together, a half message gets its actor.
-    for (const d of this.dispatchers) d.dispatch(items, results);
+    replication?.appended();
+    const last = results[results.length - 1];
+    const end = last.commitLogOffset + last.size;
+    const replicated = replication?.replicated(end) ?? null;
+    // In this turn: a timed record and its wheel entry are written together, a half message gets
+    // its actor. Under sync replication readers see the write once the in-sync replicas hold it.
+    for (const d of this.dispatchers) if (!replicated || !d.whenVisible) d.dispatch(items, results);
+    if (replicated) {
+      const later = this.dispatchers.filter((d) => d.whenVisible);
+      replicated.then(() => 0, () => 0).then(() => later.forEach((d) => d.dispatch(items, results)));
+    }
     const slices: AppendResult[][] = [];
     let at = 0;
     for (const p of batch) {
@@ -75,12 +87,11 @@ export class AppendPipeline implements Appender {
       slices.push(slice);
       p.applied?.(slice);
     }
-    if (this.deps.flush === "async") {
+    if (this.deps.flush === "async" && !replicated) {
       batch.forEach((p, i) => p.done(slices[i]));
       return;
     }
-    const last = results[results.length - 1];
-    const durable = store.waitDurable(last.commitLogOffset + last.size).then(
+    const durable = (replicated ? Promise.all([store.waitDurable(end), replicated]) : store.waitDurable(end)).then(
       () => batch.forEach((p, i) => p.done(slices[i])),
       (e) => {
         // Written but not known durable: say where, so a client can tell instead of resending.
@@ -104,6 +115,7 @@ export class AppendPipeline implements Appender {
  */
 export function queueNotifier(actors: Actors): CommitLogDispatcher {
   return {
+    whenVisible: true,
     dispatch(items, results) {
       const touched = new Map<string, [string, number, number, number]>();
       for (let i = 0; i < items.length; i++) {

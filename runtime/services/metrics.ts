@@ -7,8 +7,32 @@ import { SCHEDULE_TOPIC } from "../../protocol/mod.ts";
 import type { AppendItem } from "../../storage/message-store.ts";
 import type { Clock, CommitLogDispatcher, MessageStore, RequestMetrics } from "../context.ts";
 
+/** A replicated group member's state, as /metrics shows it. */
+export interface ReplicationGauges {
+  role: "master" | "slave";
+  /** The SyncStateSet's size as this master applies it (0 on a slave). */
+  inSync: number;
+  /** Bytes each replica lacks: a master's slaves by id, a slave's distance to its master ("master"). */
+  lagBytes: [replica: string, bytes: number][];
+  /** Below it every in-sync replica holds the log: what consumers may read up to. */
+  confirmOffset: number;
+}
+
+function replicationGauges(out: Exposition, r: ReplicationGauges): void {
+  out.family("actormq_replication_role", "gauge", "1 for this broker's role in its replicated group.");
+  out.sample("actormq_replication_role", { role: r.role }, 1);
+  out.family("actormq_replication_in_sync_replicas", "gauge", "Members of the group's SyncStateSet, the master included, as the master applies it (0 on a slave).");
+  out.sample("actormq_replication_in_sync_replicas", {}, r.inSync);
+  out.family("actormq_replication_lag_bytes", "gauge", "CommitLog bytes a replica lacks: on a master, each connected slave's (by broker id); on a slave, its own behind its master.");
+  for (const [replica, bytes] of r.lagBytes) out.sample("actormq_replication_lag_bytes", { replica }, bytes);
+  out.family("actormq_replication_confirm_offset", "gauge", "CommitLog offset below which every in-sync replica holds the log (consumers read up to it).");
+  out.sample("actormq_replication_confirm_offset", {}, r.confirmOffset);
+}
+
 /** What the gauges read when scraped. */
 export interface GaugeSources {
+  /** A replicated group's member (runtime/ha/): its role, the SyncStateSet and each replica's lag. */
+  replication?(): ReplicationGauges | undefined;
   clock: Clock;
   startedAt: number;
   store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health">;
@@ -139,6 +163,9 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
 
     out.family("actormq_transactions_in_flight", "gauge", "Transactions whose half message is stored and not yet committed, rolled back or discarded (transaction actors alive).");
     out.sample("actormq_transactions_in_flight", {}, src.transactionsInFlight());
+
+    const r = src.replication?.();
+    if (r) replicationGauges(out, r);
 
     out.family("actormq_connections", "gauge", "Open client sessions (WebSocket connections).");
     out.sample("actormq_connections", {}, src.sessions());

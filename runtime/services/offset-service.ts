@@ -24,6 +24,8 @@ export interface OffsetServiceDeps {
   appends: Appender;
   actors: Actors;
   groups: Groups;
+  /** A replicated group's slave keeps commits in memory: the log is its master's. */
+  isSlave(): boolean;
 }
 
 export class OffsetService implements Offsets {
@@ -42,6 +44,12 @@ export class OffsetService implements Offsets {
 
   commit(group: string, topic: string, queueId: number, offset: number, done: (err?: BrokerError) => void): void {
     const { appends, actors } = this.deps;
+    if (this.deps.isSlave()) {
+      // A consumer reading from a slave while its group has no master: kept in the group actor
+      // (and so in the slave's snapshots, should it be promoted), not in a log that is the master's.
+      actors.send({ type: "COMMIT_OFFSET", group, topic, queueId, offset });
+      return done();
+    }
     appends.append(
       [this.item(group, topic, queueId, offset)],
       (results) => done(results[0] instanceof BrokerError ? results[0] : undefined),

@@ -86,6 +86,7 @@ export class OverviewService {
         commitLog: { min: store.minCommitLogOffset, max: store.maxCommitLogOffset },
         disk: this.deps.disk(),
         dataDir: this.deps.dataDir,
+        ...(facts.groupInfo ? { replication: facts.groupInfo() } : {}),
       },
       totals,
       topics,

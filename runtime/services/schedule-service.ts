@@ -31,6 +31,8 @@ export interface ScheduleServiceDeps {
   appends: Appender;
   actors: Actors;
   isClosing(): boolean;
+  /** A replicated group's slave delivers nothing: its master does. */
+  isSlave(): boolean;
 }
 
 /** Most messages one deliverDue re-puts; a longer backlog continues in the next timer turn. */
@@ -171,6 +173,8 @@ export class ScheduleService implements Scheduler {
    */
   deliverDue(level: number, progress: number): { progress: number; dueAt: number } {
     const { store, clock, topics } = this.deps;
+    // A slave's delay actors (restored from its days as master) wait: its master delivers.
+    if (this.deps.isSlave()) return { progress, dueAt: clock.now() + 60_000 };
     const queueId = level - 1;
     const now = clock.now();
     const from = progress;

@@ -84,6 +84,8 @@ export class TimerService implements Timers, CommitLogDispatcher {
   private cancelled = new Set<number>();
   /** Links of timers fired whose re-put is not yet written: too late to cancel them. */
   private firing = new Set<number>();
+  /** A slave's wheel: linked, never fired. */
+  private following = false;
 
   constructor(private readonly deps: TimerServiceDeps) {}
 
@@ -161,6 +163,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
   /** At start, after restore: opens the wheel and starts (or tells) the timer actor from its cursor. */
   start(): { behind: number; relinked: number } {
     const { files, dir, maxDelayMs, clock, actors } = this.deps;
+    this.following = false;
     this.store = new TimerStore(files, dir, maxDelayMs);
     const now = clock.now();
     const known = this.store.wheel.cursor >= 0;
@@ -203,6 +206,35 @@ export class TimerService implements Timers, CommitLogDispatcher {
     link();
     if (end !== wheel.linked) wheel.linked = end;
     return n;
+  }
+
+  /**
+   * A slave's wheel (runtime/ha/): opened to link the timer records it replicates (dispatch),
+   * its cursor following its master's (followCursor); it never fires. Promoted, the broker calls
+   * start, which goes on from that cursor and relinks whatever the wheel missed.
+   */
+  follow(): { behind: number; relinked: number } {
+    const { files, dir, maxDelayMs, store } = this.deps;
+    this.store = new TimerStore(files, dir, maxDelayMs);
+    this.following = true;
+    this.cursor = this.store.wheel.cursor;
+    this.loadedThrough = -1; // nothing goes into the heap: a slave fires nothing
+    // A wheel that counted records a cut log no longer has goes on from the queue's end.
+    const end = store.maxOffset(TIMER_TOPIC, 0);
+    if (this.store.wheel.linked > end) this.store.wheel.linked = end;
+    return { behind: 0, relinked: 0 };
+  }
+
+  /** A slave's cursor: its master's, as the master last said (the seconds up to it are delivered). */
+  followCursor(cursor: number): void {
+    if (!this.following || !this.store || cursor <= this.cursor) return;
+    this.cursor = cursor;
+    this.store.wheel.cursor = cursor;
+  }
+
+  /** The last second fully delivered (-1 before the start): what a master tells its slaves. */
+  get cursorNow(): number {
+    return this.cursor;
   }
 
   /** What a timer actor restarted by supervision starts from. */
@@ -255,6 +287,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
     const { clock, store, topics, actors, appends } = this.deps;
     const now = clock.now();
     if (!this.store) return { cursor: this.cursor, nextAt: now + 1000 };
+    if (this.following) return { cursor: this.cursor, nextAt: now + 60_000 }; // a slave's master fires
     const horizon = Math.floor(now / 1000) + 1; // the next second is loaded before it starts
     let loads = 0;
     while (this.loadedThrough < horizon && loads++ < MAX_LOAD) {

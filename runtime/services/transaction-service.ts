@@ -62,6 +62,8 @@ export interface TransactionServiceDeps {
   inFlightTx(id: string): { group: string } | undefined;
   /** How many transaction actors are alive. */
   inFlightCount(): number;
+  /** A replicated group's slave checks nothing (promoted, it re-arms every transaction: TX_REARM). */
+  isSlave(): boolean;
 }
 
 interface OpBody {
@@ -154,7 +156,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
 
   /** Wakes the actor with CHECK_DUE at `at`: one platform timer for all, at the earliest time. */
   armCheck(id: string, at: number): void {
-    if (this.closed) return;
+    if (this.closed || this.deps.isSlave()) return;
     this.heap.push(at, id);
     if (at < this.armedAt) this.arm(at);
   }

@@ -1,0 +1,101 @@
+// Replication workloads (docs/REPLICATION.md), real processes as in the tests: etcd, a name
+// server, a controller and a group of three brokers. Produce throughput and p99 send latency
+// for the group under async and sync replication, against one broker alone in the same run; and
+// failover: SIGKILL the master while a producer sends, time to the first acknowledged send, the
+// killed broker restarted as a slave before the next kill.
+import { Admin, Producer } from "../client/mod.ts";
+import { percentile } from "./stats.ts";
+import { startGroup } from "../tests/helpers/replication.ts";
+import { until } from "../tests/helpers/broker.ts";
+
+const BODY = new Uint8Array(1024).fill(42);
+
+/** One producer, `inFlight` sends outstanding: messages/s and the p99 of each send's latency, ms. */
+export async function produceWithLatency(url: string, topic: string, total: number, inFlight: number): Promise<{ rate: number; p99: number }> {
+  const admin = new Admin({ endpoints: url });
+  await admin.createTopic(topic, 4);
+  await admin.shutdown();
+  const producer = new Producer({ endpoints: url, group: "bench" });
+  await producer.start();
+  await producer.send({ topic, body: BODY }); // the route is cached
+  const latencies = new Float64Array(total);
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const t0 = performance.now();
+      await producer.send({ topic, body: BODY });
+      latencies[i] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const rate = total / ((performance.now() - started) / 1000);
+  await producer.shutdown();
+  return { rate, p99: percentile([...latencies].sort((a, b) => a - b), 99) };
+}
+
+/** A group of three (its brokers' flags added), measured by produceWithLatency through its name server. */
+export async function groupProduce(mode: "async" | "sync", total: number, inFlight: number): Promise<{ rate: number; p99: number }> {
+  const g = await startGroup({ brokerArgs: ["--segment-size", "1g", "--replication", mode, "--min-in-sync-replicas", mode === "sync" ? "2" : "1"] });
+  try {
+    return await produceWithLatency(g.url, `Repl${mode}`, total, inFlight);
+  } finally {
+    await g.stop();
+  }
+}
+
+/**
+ * Failover times, ms: a group of three (--replication sync --min-in-sync-replicas 2 --flush sync,
+ * the controllers' default 2 s lease and 500 ms heartbeats), a producer keeping `inFlight` sends
+ * outstanding through the name server (no retries: each failure is counted, the next send is a
+ * new one), the master SIGKILLed `kills` times; each time from the kill to the first
+ * acknowledged send. The killed broker is restarted, and the next kill waits until it is back in
+ * the SyncStateSet.
+ */
+export async function failoverTimes(kills: number, inFlight: number, log: (line: string) => void): Promise<number[]> {
+  const g = await startGroup({
+    leaseTtl: 2,
+    brokerArgs: ["--segment-size", "1g", "--replication", "sync", "--min-in-sync-replicas", "2", "--flush", "sync", "--controller-heartbeat-interval", "500", "--ha-max-lag-ms", "3000"],
+  });
+  const times: number[] = [];
+  try {
+    const admin = new Admin({ endpoints: g.url });
+    await admin.createTopic("Failover", 4);
+    await admin.shutdown();
+    const producer = new Producer({ endpoints: g.url, retryTimesWhenSendFailed: 0 });
+    await producer.start();
+    let stop = false;
+    let lastAck = 0;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          await producer.send({ topic: "Failover", body: BODY });
+          lastAck = Date.now();
+        } catch {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+    };
+    const workers = Array.from({ length: inFlight }, worker);
+    for (let k = 0; k < kills; k++) {
+      const s = await g.waitFor("all three in sync", (st) => st.syncStateSet.length === 3 && st.alive.length === 3, 30_000);
+      await until("sends flowing", () => Date.now() - lastAck < 100, 10_000, 10);
+      const master = g.members[s.masterId];
+      const killAt = Date.now();
+      await g.kill(master);
+      await until("a send acknowledged after the kill", () => lastAck > killAt, 30_000, 5);
+      const ms = lastAck - killAt;
+      times.push(ms);
+      const after = await g.state();
+      log(`  kill ${k + 1}: master ${s.masterId} -> ${after.masterId} (epoch ${after.masterEpoch}) in ${ms} ms`);
+      await g.restart(master);
+    }
+    stop = true;
+    await Promise.all(workers);
+    await producer.shutdown();
+  } finally {
+    await g.stop();
+  }
+  return times;
+}
