@@ -12,7 +12,6 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { build } from "esbuild";
 
 const node = { bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", sourcemap: "linked", logLevel: "error", write: false };
 const browser = { bundle: true, platform: "browser", format: "esm", target: "es2022", sourcemap: "linked", logLevel: "error", write: false, plugins: [noWs()] };
@@ -74,6 +73,7 @@ process.exit(failed.length ? 1 : 0);
 async function bundle(options) {
   const stamp = `.build/stamps/${options.outfile.replaceAll("/", "_")}.json`;
   if (fresh(stamp)) return;
+  const { build } = await import("esbuild"); // loaded only when something is out of date
   const result = await build({ ...options, metafile: true });
   const outputs = result.outputFiles.map((f) => relative(process.cwd(), f.path));
   result.outputFiles.forEach((f, i) => replace(outputs[i], f.contents));
