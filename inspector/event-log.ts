@@ -67,10 +67,11 @@ export class EventLog {
     this.updateTypes();
     const { model, els } = this;
     const hidden = model.events.filter(isInternal).length;
-    els.stats.textContent = `${count(model.sampled)} of ${count(model.seen)} sampled${this.paused ? ", paused" : ""}`;
-    els.explain.textContent = `The broker processed ${count(model.seen)} actor events since this page connected and sent ${count(model.sampled)}: ` +
-      `at most ${model.maxEvents} per frame, one frame every ${duration(model.intervalMs)}, the latest of each interval. ` +
-      `Counts per event type are exact (hover the type filter). ` +
+    els.stats.textContent = `${count(model.sampled)} sampled, ≈ ${count(Math.round(model.eventRate))}/s processed${this.paused ? ", paused" : ""}`;
+    els.explain.textContent = `A sample: the broker sends the first ${model.maxEvents} events of each ${duration(model.intervalMs)} interval ` +
+      `(at most ${model.maxEvents} per frame, one frame every ${duration(model.intervalMs)}) and stops watching once it has them, so a busy broker pays for ` +
+      `${model.maxEvents} events per interval, not for all of them. Its actors process about ${count(Math.round(model.eventRate))} events a second ` +
+      `(from how fast the recent samples filled); ${count(model.sampled)} have reached this page. Counts per type (hover the type filter) are of the sample. ` +
       (els.internal.checked ? "Internal events are shown." : `${count(hidden)} internal events (routing copies, XState timers) are hidden.`);
     if (this.paused && !force) return;
     const actor = els.actor.value.trim();

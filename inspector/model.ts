@@ -38,9 +38,12 @@ export class Model {
   events: EventView[] = [];
   /** Events the broker processed per type since this page connected (all of them, not the sample). */
   counts = new Map<string, number>();
-  /** Events processed since connecting, and how many of them the page was sent. */
+  /** Events the broker watched (its samples) and sent, since this page connected: the same, unless a frame was cut. */
   seen = 0;
   sampled = 0;
+  /** The broker's actor events per second, estimated from how fast its recent samples filled. */
+  eventRate = 0;
+  private recentSamples: [events: number, ms: number][] = [];
   /** The broker's sampling: one frame per intervalMs with at most maxEvents events. */
   intervalMs = 250;
   maxEvents = 200;
@@ -83,6 +86,8 @@ export class Model {
     events: EventView[];
     counts: Record<string, number>;
     seen: number;
+    /** How long the broker watched for this frame's sample (less than the interval when it filled early). */
+    watchedMs?: number;
     machines?: Record<string, StateNodeView>;
     overview?: OverviewView;
   }): void {
@@ -93,6 +98,12 @@ export class Model {
     for (const [type, n] of Object.entries(f.counts)) this.counts.set(type, (this.counts.get(type) ?? 0) + n);
     this.seen += f.seen;
     this.sampled += f.events.length;
+    if (f.watchedMs) {
+      this.recentSamples.push([f.seen, f.watchedMs]);
+      if (this.recentSamples.length > 8) this.recentSamples.shift();
+      const [n, ms] = this.recentSamples.reduce(([a, b], [x, y]) => [a + x, b + y], [0, 0]);
+      this.eventRate = ms > 0 ? (n / ms) * 1000 : 0;
+    }
     this.lastHeard = Date.now();
     if (f.overview) this.applyOverview(f.overview);
     this.changed();

@@ -29,12 +29,13 @@ test("frames update and remove actors, and count events", () => {
     actors: [actor("queue:T:0", "idle", { maxOffset: 3 })],
     removed: ["group:g"],
     events: [{ t: 240, to: "queue:T:0", from: "broker", type: "APPENDED" }],
-    counts: { APPENDED: 5, APPEND_BATCH: 5 },
-    seen: 10,
+    counts: { APPENDED: 1 },
+    seen: 1,
+    watchedMs: 50,
   }));
   assert.equal((m.actors.get("queue:T:0")!.context as { maxOffset: number }).maxOffset, 3);
   assert.not.ok(m.actors.has("group:g"));
-  assert.equal([m.seen, m.sampled, m.counts.get("APPENDED")], [10, 1, 5]);
+  assert.equal([m.seen, m.sampled, m.counts.get("APPENDED"), m.eventRate], [1, 1, 1, 20], "one event in 50 ms watched: about 20 a second");
   assert.is(changes, 2);
 });
 
