@@ -1,7 +1,9 @@
-// The root actor: the topic registry, the queue and group children it supervises, and the
-// snapshot schedule. It never sees a message body: the server appends a whole batch to the
-// CommitLog and then sends one APPEND_BATCH naming the queues it touched.
-import { assign, enqueueActions, setup, stopChild } from "xstate";
+// The root actor: the queue, group, delay-level, timer and transactions children it spawns and
+// supervises, and the snapshot schedule. It never sees a message body: the server appends a
+// whole batch to the CommitLog and then sends one APPEND_BATCH naming the queues it touched.
+// The topic table is the TopicService's (runtime/services/topic-service.ts); CREATE_TOPIC tells
+// the root which queue actors a topic needs.
+import { assertEvent, assign, enqueueActions, setup, stopChild } from "xstate";
 import { SCHEDULE_TOPIC } from "../protocol/topics.ts";
 import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } from "./delay.machine.ts";
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
@@ -24,7 +26,6 @@ export interface TopicConfig {
 
 export interface BrokerContext {
   brokerName: string;
-  topics: Record<string, TopicConfig>;
   /** Absolute time of the next snapshot (timers are not persisted; see DESIGN.md). */
   nextSnapshotAt: number;
   /** Children that failed and were restarted, by id: supervision made visible. */
@@ -35,12 +36,16 @@ export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, 
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
-  /** The state a failed child restarts from (the last snapshot's, or derived from storage). */
-  restartInput(childId: string): Record<string, unknown>;
+  /**
+   * The state a failed child restarts from (derived from storage, or from `last`, the context
+   * it had before the event it failed on).
+   */
+  restartInput(childId: string, last: Record<string, unknown> | undefined): Record<string, unknown>;
 }
 
 export type BrokerEvent =
-  | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; system?: boolean }
+  /** A topic was created or changed: its queue actors are spawned (and told a new perm). */
+  | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; permChanged?: boolean }
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
   /** A group's membership changed: the queues of `topics` free the locks departed members held. */
@@ -52,8 +57,8 @@ export type BrokerEvent =
    */
   | { type: "DELAY_LEVELS"; levels: DelayInput[] }
   | { type: "DELAY_REWIND"; level: number; progress: number; retryAt: number }
-  /** Sent once after every start: spawns the timer or tells the restored one the wheel's cursor. */
-  | { type: "TIMER_START"; cursor: number }
+  /** Sent once after every start: spawns the timer, or has the restored one run at once. */
+  | { type: "TIMER_START" }
   /** A timer earlier than the timer actor's next run was scheduled (or a re-put must be retried). */
   | { type: "TIMER_TICK" }
   /** Half messages were stored: one transaction actor each, under the transactions actor `txs`. */
@@ -77,20 +82,19 @@ export function createBrokerMachine(deps: BrokerDeps) {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
     actions: {
-      createTopic: enqueueActions(({ context, event, enqueue }) => {
-        const e = event as Extract<BrokerEvent, { type: "CREATE_TOPIC" }>;
-        const existing = context.topics[e.topic];
-        const queues = Math.max(existing?.queues ?? 0, e.queues);
-        for (let q = existing?.queues ?? 0; q < queues; q++) {
-          enqueue.spawnChild("queue", { id: queueActorId(e.topic, q), systemId: queueActorId(e.topic, q), input: { topic: e.topic, queueId: q, perm: e.perm } });
+      spawnQueues: enqueueActions(({ event, enqueue, self }) => {
+        assertEvent(event, "CREATE_TOPIC");
+        const { topic, queues, perm } = event;
+        const children = self.getSnapshot().children;
+        for (let q = 0; q < queues; q++) {
+          const id = queueActorId(topic, q);
+          if (!children[id]) enqueue.spawnChild("queue", { id, systemId: id, input: { topic, queueId: q, perm } });
+          else if (event.permChanged) enqueue.sendTo(id, { type: "SET_PERM", perm });
         }
-        if (existing && existing.perm !== e.perm) {
-          for (let q = 0; q < existing.queues; q++) enqueue.sendTo(queueActorId(e.topic, q), { type: "SET_PERM", perm: e.perm });
-        }
-        enqueue.assign({ topics: { ...context.topics, [e.topic]: { queues, perm: e.perm, ...(e.system ? { system: true } : {}) } } });
       }),
       routeAppends: enqueueActions(({ event, enqueue, self }) => {
-        for (const [topic, q, maxOffset, lastStoreTimestamp] of (event as Extract<BrokerEvent, { type: "APPEND_BATCH" }>).queues) {
+        assertEvent(event, "APPEND_BATCH");
+        for (const [topic, q, maxOffset, lastStoreTimestamp] of event.queues) {
           enqueue.sendTo(queueActorId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
           // Schedule queue level-1 belongs to delay level `level` too.
           if (topic === SCHEDULE_TOPIC && self.getSnapshot().children[delayActorId(q + 1)]) {
@@ -99,46 +103,51 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
       }),
       configureDelayLevels: enqueueActions(({ event, enqueue, self }) => {
-        for (const input of (event as Extract<BrokerEvent, { type: "DELAY_LEVELS" }>).levels) {
+        assertEvent(event, "DELAY_LEVELS");
+        for (const input of event.levels) {
           const id = delayActorId(input.level);
           if (self.getSnapshot().children[id]) enqueue.sendTo(id, { type: "CONFIGURE", delayMs: input.delayMs, progress: input.progress });
           else enqueue.spawnChild("delay", { id, systemId: id, input });
         }
       }),
       routeRewind: enqueueActions(({ event, enqueue, self }) => {
-        const { level, progress, retryAt } = event as Extract<BrokerEvent, { type: "DELAY_REWIND" }>;
+        assertEvent(event, "DELAY_REWIND");
+        const { level, progress, retryAt } = event;
         if (self.getSnapshot().children[delayActorId(level)]) enqueue.sendTo(delayActorId(level), { type: "REWIND", progress, retryAt });
       }),
-      startTimer: enqueueActions(({ event, enqueue, self }) => {
-        const { cursor } = event as Extract<BrokerEvent, { type: "TIMER_START" }>;
-        if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "START", cursor });
-        else enqueue.spawnChild("timer", { id: TIMER_ACTOR_ID, systemId: TIMER_ACTOR_ID, input: { cursor, nextAt: deps.now() } });
+      startTimer: enqueueActions(({ enqueue, self }) => {
+        if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "TICK" });
+        else enqueue.spawnChild("timer", { id: TIMER_ACTOR_ID, systemId: TIMER_ACTOR_ID, input: { nextAt: deps.now() } });
       }),
       routeTimerTick: enqueueActions(({ enqueue, self }) => {
         if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "TICK" });
       }),
       routePull: enqueueActions(({ event, enqueue }) => {
-        const e = event as Extract<BrokerEvent, { type: "PULL" }>;
-        enqueue.sendTo(queueActorId(e.topic, e.queueId), { type: "PULL", hold: e.hold });
+        assertEvent(event, "PULL");
+        enqueue.sendTo(queueActorId(event.topic, event.queueId), { type: "PULL", hold: event.hold });
       }),
       releaseLeft: enqueueActions(({ event, enqueue, self }) => {
-        const { group, members, topics } = event as Extract<BrokerEvent, { type: "RELEASE_LEFT" }>;
+        assertEvent(event, "RELEASE_LEFT");
+        const { group, members, topics } = event;
         const children = self.getSnapshot().children;
         for (const topic of topics) {
           for (let q = 0; children[queueActorId(topic, q)]; q++) enqueue.sendTo(queueActorId(topic, q), { type: "RELEASE_LEFT", group, members });
         }
       }),
       routeToGroup: enqueueActions(({ event, enqueue, self }) => {
-        const { group, ...forward } = event as { group: string } & GroupEvent;
+        assertEvent(event, ["HEARTBEAT", "UNREGISTER", "COMMIT_OFFSET", "RESET_OFFSET", "VIEW"]);
+        const { group, ...forward } = event;
         const id = groupActorId(group);
         if (!self.getSnapshot().children[id]) {
           if (forward.type === "UNREGISTER") return; // nothing to leave
+          if (forward.type === "VIEW") return enqueue("answerNoGroup");
           enqueue.spawnChild("group", { id, systemId: id, input: { group } });
         }
         enqueue.sendTo(id, forward);
       }),
       routeToPop: enqueueActions(({ event, enqueue, self }) => {
-        const { group, event: forward } = event as Extract<BrokerEvent, { type: "POP" }>;
+        assertEvent(event, "POP");
+        const { group, event: forward } = event;
         const id = popActorId(group);
         if (!self.getSnapshot().children[id]) {
           if (forward.type === "UNWAIT" || forward.type === "WAKE") return; // nobody waits there
@@ -146,22 +155,34 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
         enqueue.sendTo(id, forward);
       }),
+      // A group nobody heartbeated or committed for has no actor: nothing to tell.
+      answerNoGroup: ({ event }) => {
+        assertEvent(event, "VIEW");
+        event.reply(undefined);
+      },
       // Transactions go to the transactions actor (spawned on first use), one event per batch.
       routeTx: enqueueActions(({ event, enqueue, self }) => {
-        const e = event as Extract<BrokerEvent, { type: "TX_BEGIN" | "TX_DELIVER" | "TX_REARM" }>;
+        assertEvent(event, ["TX_BEGIN", "TX_DELIVER", "TX_REARM"]);
         if (!self.getSnapshot().children[TX_REGISTRY_ID]) {
-          if (e.type !== "TX_BEGIN") return; // nothing is in flight
+          if (event.type === "TX_DELIVER") enqueue("answerNotInFlight"); // nothing is in flight
+          if (event.type !== "TX_BEGIN") return;
           enqueue.spawnChild("txs", { id: TX_REGISTRY_ID, systemId: TX_REGISTRY_ID, input: undefined });
         }
-        enqueue.sendTo(TX_REGISTRY_ID, e.type === "TX_BEGIN" ? { type: "BEGIN", txs: e.txs } : e.type === "TX_DELIVER" ? { type: "DELIVER", events: e.events } : e);
+        enqueue.sendTo(TX_REGISTRY_ID, event.type === "TX_BEGIN" ? { type: "BEGIN", txs: event.txs } : event.type === "TX_DELIVER" ? { type: "DELIVER", events: event.events } : event);
       }),
+      answerNotInFlight: ({ event }) => {
+        assertEvent(event, "TX_DELIVER");
+        for (const [id, e] of event.events) if (e.type === "END") deps.notInFlight(id, e.answer);
+      },
       // Supervision: a child whose action threw is replaced by a fresh one started from the
-      // state the broker can vouch for (storage for queues, the last snapshot for groups).
-      restartChild: enqueueActions(({ context, event, enqueue }) => {
+      // state the broker can vouch for (storage for queues, the context it had for delay levels).
+      restartChild: enqueueActions(({ context, event, enqueue, self }) => {
         const id = event.type.slice("xstate.error.actor.".length);
         const src = id.startsWith("queue:") ? "queue" : id.startsWith("pop:") ? "pop" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id === TX_REGISTRY_ID ? "txs" : "group";
+        // The failed child's snapshot holds the context from before the event it failed on.
+        const last = (self.getSnapshot().children[id]?.getSnapshot() as { context?: Record<string, unknown> } | undefined)?.context;
         enqueue(stopChild(id));
-        enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id) as never });
+        enqueue.spawnChild(src, { id, systemId: id, input: deps.restartInput(id, last) as never });
         enqueue.assign({ restarts: { ...context.restarts, [id]: (context.restarts[id] ?? 0) + 1 } });
       }),
       // A restored actor sits in its state without the timers it had (statelyai/xstate#5331):
@@ -169,27 +190,22 @@ export function createBrokerMachine(deps: BrokerDeps) {
       rearmChildren: enqueueActions(({ enqueue, self }) => {
         for (const id of Object.keys(self.getSnapshot().children)) enqueue.sendTo(id, { type: "REARM" });
       }),
-      snapshot: assign({
-        nextSnapshotAt: () => {
-          deps.snapshot();
-          return deps.now() + deps.snapshotIntervalMs;
-        },
-      }),
+      takeSnapshot: () => deps.snapshot(),
+      scheduleSnapshot: assign({ nextSnapshotAt: () => deps.now() + deps.snapshotIntervalMs }),
     },
   }).createMachine({
     id: "broker",
     context: ({ input }) => ({
       brokerName: input.brokerName,
-      topics: {},
       nextSnapshotAt: deps.now() + deps.snapshotIntervalMs,
       restarts: {},
     }),
     initial: "running",
     states: {
       running: {
-        after: { untilSnapshot: { target: "running", reenter: true, actions: "snapshot" } },
+        after: { untilSnapshot: { target: "running", reenter: true, actions: ["takeSnapshot", "scheduleSnapshot"] } },
         on: {
-          CREATE_TOPIC: { actions: "createTopic" },
+          CREATE_TOPIC: { actions: "spawnQueues" },
           APPEND_BATCH: { actions: "routeAppends" },
           PULL: { actions: "routePull" },
           RELEASE_LEFT: { actions: "releaseLeft" },
@@ -197,6 +213,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
           RESET_OFFSET: { actions: "routeToGroup" },
           HEARTBEAT: { actions: "routeToGroup" },
           UNREGISTER: { actions: "routeToGroup" },
+          VIEW: { actions: "routeToGroup" },
           DELAY_LEVELS: { actions: "configureDelayLevels" },
           DELAY_REWIND: { actions: "routeRewind" },
           TIMER_START: { actions: "startTimer" },

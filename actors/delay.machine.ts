@@ -2,13 +2,15 @@
 // wait in SCHEDULE_TOPIC_XXXX, queue level-1, in arrival order, which is due order because the
 // delay of a level is constant; so the level only ever waits for its queue's head. The actor
 // holds where it is in that queue (progress) and when the head is due (dueAt), both plain data:
-// reading the queue and re-putting messages is the injected effect deliverDue.
+// reading the queue and re-putting messages is the injected effect deliverDue, run as the
+// entry action of `delivering`; its result comes back as the event DELIVERED (the next event
+// the actor handles: the effect sends it to the actor itself), and only then moves the context.
 //
 // XState does not persist pending `after` timers (statelyai/xstate#5331), and a restored actor
 // runs no entry actions, so nothing re-arms by itself: after a restore the root sends REARM
 // (re-enter, so the timer is computed again from dueAt), and after every start the broker sends
 // CONFIGURE, which delivers what fell due while the broker was down and re-arms as well.
-import { assign, setup } from "xstate";
+import { assertEvent, assign, setup } from "xstate";
 
 export interface DelayContext {
   level: number;
@@ -42,6 +44,8 @@ export type DelayEvent =
   | { type: "CONFIGURE"; delayMs?: number; progress?: number }
   /** A re-put batch could not be stored: deliver again from `progress`, after `retryAt`. */
   | { type: "REWIND"; progress: number; retryAt: number }
+  /** What deliverDue did: where it got to and when the next message is due (0: drained). */
+  | { type: "DELIVERED"; progress: number; dueAt: number }
   /** After a restore: re-arm the timer from dueAt. */
   | { type: "REARM" };
 
@@ -61,14 +65,19 @@ export function createDelayMachine(deps: DelayDeps) {
       untilDue: ({ context }) => Math.max(0, context.dueAt - deps.now()),
     },
     actions: {
-      deliver: assign(({ context }) => deps.deliverDue(context.level, context.progress)),
+      // The effect; its result is the next event this actor handles.
+      deliver: ({ context, self }) => self.send({ type: "DELIVERED", ...deps.deliverDue(context.level, context.progress) }),
+      delivered: assign(({ event }) => {
+        assertEvent(event, "DELIVERED");
+        return { progress: event.progress, dueAt: event.dueAt };
+      }),
       configure: assign(({ context, event }) => {
-        const e = event as Extract<DelayEvent, { type: "CONFIGURE" }>;
-        return { delayMs: e.delayMs ?? context.delayMs, progress: e.progress ?? context.progress };
+        assertEvent(event, "CONFIGURE");
+        return { delayMs: event.delayMs ?? context.delayMs, progress: event.progress ?? context.progress };
       }),
       rewind: assign(({ context, event }) => {
-        const e = event as Extract<DelayEvent, { type: "REWIND" }>;
-        return { progress: Math.min(context.progress, e.progress), dueAt: e.retryAt };
+        assertEvent(event, "REWIND");
+        return { progress: Math.min(context.progress, event.progress), dueAt: event.retryAt };
       }),
     },
   }).createMachine({
@@ -76,10 +85,11 @@ export function createDelayMachine(deps: DelayDeps) {
     context: ({ input }) => ({ level: input.level, delayMs: input.delayMs, progress: input.progress ?? 0, dueAt: input.dueAt ?? 0 }),
     initial: "check",
     on: {
-      CONFIGURE: { target: ".check", actions: ["configure", "deliver"] },
-      DUE: { target: ".check", actions: "deliver" },
+      CONFIGURE: { target: ".delivering", actions: "configure" },
+      DUE: { target: ".delivering" },
       REWIND: { target: ".check", actions: "rewind" },
       REARM: { target: ".check" },
+      DELIVERED: { target: ".check", actions: "delivered" },
     },
     states: {
       /** Transient: waiting when there is a head to wait for, idle when the queue is drained. */
@@ -87,12 +97,15 @@ export function createDelayMachine(deps: DelayDeps) {
         always: [{ guard: "waiting", target: "waiting" }, { target: "idle" }],
       },
       idle: {
-        on: { APPENDED: { target: "check", actions: "deliver" } },
+        on: { APPENDED: { target: "delivering" } },
       },
       waiting: {
-        after: { untilDue: { target: "check", actions: "deliver" } },
-        // Whatever was appended is due after the head: nothing to do before the head is due.
-        on: { APPENDED: { guard: "headDue", target: "check", actions: "deliver" } },
+        after: { untilDue: { target: "delivering" } },
+        on: { APPENDED: { guard: "headDue", target: "delivering" } },
+      },
+      /** Re-putting what is due; DELIVERED (sent by the effect) comes next and moves on. */
+      delivering: {
+        entry: "deliver",
       },
     },
   });

@@ -3,7 +3,7 @@
 // so replaying RMQ_SYS_CONSUMER_OFFSETS from a snapshot's offset rebuilds the offsets exactly.
 // Member expiry is an absolute time derived from the heartbeats in context, so a restored
 // group re-arms it (XState does not persist timers).
-import { assign, enqueueActions, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, setup } from "xstate";
 
 /** "pop": a POP consumer (RocketMQ 5 clients, SimpleConsumer): a member that takes no queues of its own. */
 export type ConsumeModel = "clustering" | "broadcasting" | "pop";
@@ -22,6 +22,9 @@ export interface GroupContext {
   offsets: Record<string, number>;
 }
 
+/** What a group tells those who ask (VIEW): its members and committed offsets. */
+export type GroupView = Pick<GroupContext, "members" | "offsets">;
+
 export interface GroupDeps {
   now(): number;
   /** A member silent this long is removed (RocketMQ: 120 s). */
@@ -39,13 +42,18 @@ export type GroupEvent =
   | { type: "UNREGISTER"; clientId: string }
   | { type: "COMMIT_OFFSET"; topic: string; queueId: number; offset: number }
   | { type: "RESET_OFFSET"; topic: string; offsets: Record<number, number> }
+  /** A question: `reply` is told the members and committed offsets (the actor answers for itself). */
+  | { type: "VIEW"; reply: (view: GroupView | undefined) => void }
   | { type: "REARM" };
 
 export const offsetKey = (topic: string, queueId: number) => `${topic}:${queueId}`;
 
 export function createGroupMachine(deps: GroupDeps) {
-  const changed = (context: GroupContext, members: Record<string, Member>) =>
-    deps.membersChanged(context.group, Object.keys(members).sort(), subscribedTopics(context.members));
+  /** The effect of a membership change: a named action, with what it needs as its params. */
+  const changed = (context: GroupContext, members: Record<string, Member>) => ({
+    type: "membersChanged" as const,
+    params: { group: context.group, clientIds: Object.keys(members).sort(), topics: subscribedTopics(context.members) },
+  });
   return setup({
     types: {} as { context: GroupContext; events: GroupEvent; input: { group: string } & Partial<GroupContext> },
     guards: {
@@ -58,43 +66,25 @@ export function createGroupMachine(deps: GroupDeps) {
       },
     },
     actions: {
-      heartbeat: enqueueActions(({ context, event, enqueue }) => {
-        const e = event as Extract<GroupEvent, { type: "HEARTBEAT" }>;
-        const before = context.members[e.clientId];
-        const member: Member = { model: e.model, subscriptions: e.subscriptions, lastHeartbeat: deps.now() };
-        const members = { ...context.members, [e.clientId]: member };
-        enqueue.assign({ members });
-        // A new member, or one whose subscriptions changed, changes everyone's allocation.
-        if (!before || JSON.stringify(before.subscriptions) !== JSON.stringify(e.subscriptions)) enqueue(() => changed(context, members));
-      }),
-      unregister: enqueueActions(({ context, event, enqueue }) => {
-        const id = (event as Extract<GroupEvent, { type: "UNREGISTER" }>).clientId;
-        if (!context.members[id]) return;
-        const { [id]: _, ...members } = context.members;
-        enqueue.assign({ members });
-        enqueue(() => changed(context, members));
-      }),
-      expire: enqueueActions(({ context, enqueue }) => {
-        const cutoff = deps.now() - deps.memberExpiryMs;
-        const members = Object.fromEntries(Object.entries(context.members).filter(([, m]) => m.lastHeartbeat > cutoff));
-        if (Object.keys(members).length === Object.keys(context.members).length) return;
-        enqueue.assign({ members });
-        enqueue(() => changed(context, members));
-      }),
+      membersChanged: (_, p: { group: string; clientIds: string[]; topics: string[] }) => deps.membersChanged(p.group, p.clientIds, p.topics),
       commit: assign({
         offsets: ({ context, event }) => {
-          const e = event as Extract<GroupEvent, { type: "COMMIT_OFFSET" }>;
-          return { ...context.offsets, [offsetKey(e.topic, e.queueId)]: e.offset };
+          assertEvent(event, "COMMIT_OFFSET");
+          return { ...context.offsets, [offsetKey(event.topic, event.queueId)]: event.offset };
         },
       }),
       reset: assign({
         offsets: ({ context, event }) => {
-          const e = event as Extract<GroupEvent, { type: "RESET_OFFSET" }>;
+          assertEvent(event, "RESET_OFFSET");
           const next = { ...context.offsets };
-          for (const [q, o] of Object.entries(e.offsets)) next[offsetKey(e.topic, Number(q))] = o;
+          for (const [q, o] of Object.entries(event.offsets)) next[offsetKey(event.topic, Number(q))] = o;
           return next;
         },
       }),
+      answer: ({ context, event }) => {
+        assertEvent(event, "VIEW");
+        event.reply({ members: context.members, offsets: context.offsets });
+      },
     },
   }).createMachine({
     id: "group",
@@ -103,7 +93,19 @@ export function createGroupMachine(deps: GroupDeps) {
     on: {
       COMMIT_OFFSET: { actions: "commit" },
       RESET_OFFSET: { actions: "reset" },
-      HEARTBEAT: { target: ".active", actions: "heartbeat" },
+      VIEW: { actions: "answer" },
+      HEARTBEAT: {
+        target: ".active",
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          assertEvent(event, "HEARTBEAT");
+          const before = context.members[event.clientId];
+          const member: Member = { model: event.model, subscriptions: event.subscriptions, lastHeartbeat: deps.now() };
+          const members = { ...context.members, [event.clientId]: member };
+          enqueue.assign({ members });
+          // A new member, or one whose subscriptions changed, changes everyone's allocation.
+          if (!before || JSON.stringify(before.subscriptions) !== JSON.stringify(event.subscriptions)) enqueue(changed(context, members));
+        }),
+      },
     },
     states: {
       idle: {
@@ -111,9 +113,29 @@ export function createGroupMachine(deps: GroupDeps) {
       },
       active: {
         always: { guard: ({ context }) => Object.keys(context.members).length === 0, target: "idle" },
-        after: { untilExpiry: { target: "active", reenter: true, actions: "expire" } },
+        after: {
+          untilExpiry: {
+            target: "active",
+            reenter: true,
+            actions: enqueueActions(({ context, enqueue }) => {
+              const cutoff = deps.now() - deps.memberExpiryMs;
+              const members = Object.fromEntries(Object.entries(context.members).filter(([, m]) => m.lastHeartbeat > cutoff));
+              if (Object.keys(members).length === Object.keys(context.members).length) return;
+              enqueue.assign({ members });
+              enqueue(changed(context, members));
+            }),
+          },
+        },
         on: {
-          UNREGISTER: { actions: "unregister" },
+          UNREGISTER: {
+            actions: enqueueActions(({ context, event, enqueue }) => {
+              assertEvent(event, "UNREGISTER");
+              if (!context.members[event.clientId]) return;
+              const { [event.clientId]: _, ...members } = context.members;
+              enqueue.assign({ members });
+              enqueue(changed(context, members));
+            }),
+          },
           REARM: { target: "active", reenter: true },
         },
       },

@@ -4,7 +4,7 @@
 // Expiry is an absolute time kept in context (`expiresAt`), so a snapshot or a restart re-arms
 // it from the data alone (XState does not persist timers). Queries read the context through the
 // pure functions below; the machine never does I/O.
-import { enqueueActions, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, setup } from "xstate";
 
 export interface NamesrvTopic {
   queues: number;
@@ -66,35 +66,29 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
       },
     },
     actions: {
-      register: enqueueActions(({ context, event, enqueue }) => {
-        const e = event as Extract<NamesrvEvent, { type: "REGISTER_BROKER" }>;
+      register: assign(({ context, event }) => {
+        assertEvent(event, "REGISTER_BROKER");
         const now = deps.now();
-        const entry: BrokerEntry = { brokerName: e.brokerName, address: e.address, topics: e.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
-        if (e.autoCreateQueues !== undefined) entry.autoCreateQueues = e.autoCreateQueues;
-        if (e.brokerId !== undefined) Object.assign(entry, { brokerId: e.brokerId, role: e.role ?? "slave", epoch: e.epoch ?? 0 });
-        enqueue.assign({ brokers: { ...context.brokers, [memberKey(e.brokerName, e.brokerId)]: entry } });
+        const entry: BrokerEntry = { brokerName: event.brokerName, address: event.address, topics: event.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
+        if (event.autoCreateQueues !== undefined) entry.autoCreateQueues = event.autoCreateQueues;
+        if (event.brokerId !== undefined) Object.assign(entry, { brokerId: event.brokerId, role: event.role ?? "slave", epoch: event.epoch ?? 0 });
+        return { brokers: { ...context.brokers, [memberKey(event.brokerName, event.brokerId)]: entry } };
       }),
-      unregister: enqueueActions(({ context, event, enqueue }) => {
-        const name = (event as Extract<NamesrvEvent, { type: "UNREGISTER_BROKER" }>).brokerName;
-        if (!context.brokers[name]) return;
-        const { [name]: _, ...brokers } = context.brokers;
-        enqueue.assign({ brokers });
+      unregister: assign(({ context, event }) => {
+        assertEvent(event, "UNREGISTER_BROKER");
+        if (!context.brokers[event.brokerName]) return {};
+        const { [event.brokerName]: _, ...brokers } = context.brokers;
+        return { brokers };
       }),
-      topicCreated: enqueueActions(({ context, event, enqueue }) => {
-        const e = event as Extract<NamesrvEvent, { type: "TOPIC_CREATED" }>;
-        const key = Object.keys(context.brokers).find((k) => context.brokers[k].brokerName === e.brokerName && context.brokers[k].role !== "slave");
-        if (key === undefined) return;
+      topicCreated: assign(({ context, event }) => {
+        assertEvent(event, "TOPIC_CREATED");
+        const key = Object.keys(context.brokers).find((k) => context.brokers[k].brokerName === event.brokerName && context.brokers[k].role !== "slave");
+        if (key === undefined) return {};
         const b = context.brokers[key];
-        const topics = { ...b.topics, [e.topic]: { queues: e.queues, perm: e.perm } };
-        enqueue.assign({ brokers: { ...context.brokers, [key]: { ...b, topics } } });
+        const topics = { ...b.topics, [event.topic]: { queues: event.queues, perm: event.perm } };
+        return { brokers: { ...context.brokers, [key]: { ...b, topics } } };
       }),
-      expire: enqueueActions(({ context, enqueue }) => {
-        const now = deps.now();
-        const gone = Object.values(context.brokers).filter((b) => b.expiresAt <= now);
-        if (gone.length === 0) return;
-        enqueue.assign({ brokers: Object.fromEntries(Object.entries(context.brokers).filter(([, b]) => b.expiresAt > now)) });
-        for (const b of gone) enqueue(() => deps.brokerExpired?.(b.brokerName, b.address));
-      }),
+      brokerExpired: (_, p: { brokerName: string; address: string }) => deps.brokerExpired?.(p.brokerName, p.address),
     },
   }).createMachine({
     id: "namesrv",
@@ -111,7 +105,19 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
       active: {
         always: { guard: "noBrokers", target: "idle" },
         // Re-entered on every registration, so the delay is recomputed from the new expiresAt.
-        after: { untilExpiry: { target: "active", reenter: true, actions: "expire" } },
+        after: {
+          untilExpiry: {
+            target: "active",
+            reenter: true,
+            actions: enqueueActions(({ context, enqueue }) => {
+              const now = deps.now();
+              const gone = Object.values(context.brokers).filter((b) => b.expiresAt <= now);
+              if (gone.length === 0) return;
+              enqueue.assign({ brokers: Object.fromEntries(Object.entries(context.brokers).filter(([, b]) => b.expiresAt > now)) });
+              for (const b of gone) enqueue({ type: "brokerExpired", params: { brokerName: b.brokerName, address: b.address } });
+            }),
+          },
+        },
         on: {
           UNREGISTER_BROKER: { actions: "unregister" },
           REARM: { target: "active", reenter: true },

@@ -14,7 +14,7 @@
 //     again: its unacked messages go out again, in order, with their attempt one higher.
 // Invisibility deadlines are not here: each handed-out message has a check-point record on the
 // persistent timing wheel (runtime/services/pop.ts), which survives a restart.
-import { assign, enqueueActions, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, setup } from "xstate";
 
 export interface PopWaiter {
   /** The service's key for the caller (a request of a session). */
@@ -75,12 +75,21 @@ export function createPopMachine(deps: PopDeps) {
         context.waiters.length === 0 ? 0 : Math.max(0, Math.min(...context.waiters.map((w) => w.deadline)) - deps.now()),
     },
     actions: {
-      addWaiter: assign({ waiters: ({ context, event }) => [...context.waiters, (event as Extract<PopEvent, { type: "WAIT" }>).waiter] }),
+      addWaiter: assign({
+        waiters: ({ context, event }) => {
+          assertEvent(event, "WAIT");
+          return [...context.waiters, event.waiter];
+        },
+      }),
       removeWaiter: assign({
-        waiters: ({ context, event }) => context.waiters.filter((w) => w.key !== (event as Extract<PopEvent, { type: "UNWAIT" }>).key),
+        waiters: ({ context, event }) => {
+          assertEvent(event, "UNWAIT");
+          return context.waiters.filter((w) => w.key !== event.key);
+        },
       }),
       wake: enqueueActions(({ context, event, enqueue }) => {
-        const topics = new Set((event as Extract<PopEvent, { type: "WAKE" }>).topics);
+        assertEvent(event, "WAKE");
+        const topics = new Set(event.topics);
         const woken = context.waiters.filter((w) => topics.has(w.topic));
         if (woken.length === 0) return;
         enqueue.assign({ waiters: context.waiters.filter((w) => !topics.has(w.topic)) });
@@ -95,8 +104,9 @@ export function createPopMachine(deps: PopDeps) {
       }),
       setFifo: assign({
         fifo: ({ context, event }) => {
+          assertEvent(event, "FIFO_SET");
           const next = { ...context.fifo };
-          for (const [key, batch] of (event as Extract<PopEvent, { type: "FIFO_SET" }>).batches) {
+          for (const [key, batch] of event.batches) {
             if (batch) next[key] = batch;
             else delete next[key];
           }

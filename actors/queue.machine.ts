@@ -1,7 +1,7 @@
 // One queue of one topic: its offsets, permission and the long-poll pulls it holds.
 // Bodies never come here: the actor learns of appends as one APPENDED per batch, and a held
 // pull is plain data naming the session and request; releasing it is an injected effect.
-import { assign, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, setup } from "xstate";
 import { lockHolder, type OrderLocks, releaseLeft, tryLock, unlock } from "./order-lock.ts";
 
 /** A pull the queue holds until a message arrives or its deadline passes. */
@@ -65,48 +65,53 @@ export function createQueueMachine(deps: QueueDeps) {
         context.holds.length === 0 ? 0 : Math.max(0, Math.min(...context.holds.map((h) => h.deadline)) - deps.now()),
     },
     actions: {
-      recordAppend: assign(({ context, event }) => {
-        const e = event as Extract<QueueEvent, { type: "APPENDED" }>;
-        const maxOffset = Math.max(context.maxOffset, e.maxOffset);
+      // Before `recordAppend`, on the context it is about to change: the holds the append
+      // reaches are answered (the effect), and `recordAppend` drops the same ones.
+      wakeHolds: ({ context, event }) => {
+        assertEvent(event, "APPENDED");
+        if (context.holds.length === 0) return;
+        const maxOffset = Math.max(context.maxOffset, event.maxOffset);
         const woken = context.holds.filter((h) => h.offset < maxOffset);
-        if (woken.length === 0) return { maxOffset, lastStoreTimestamp: e.lastStoreTimestamp };
-        deps.releaseHolds(context.topic, context.queueId, woken, "wake");
-        return { maxOffset, lastStoreTimestamp: e.lastStoreTimestamp, holds: context.holds.filter((h) => h.offset >= maxOffset) };
+        if (woken.length > 0) deps.releaseHolds(context.topic, context.queueId, woken, "wake");
+      },
+      recordAppend: assign(({ context, event }) => {
+        assertEvent(event, "APPENDED");
+        const maxOffset = Math.max(context.maxOffset, event.maxOffset);
+        if (context.holds.length === 0) return { maxOffset, lastStoreTimestamp: event.lastStoreTimestamp };
+        return { maxOffset, lastStoreTimestamp: event.lastStoreTimestamp, holds: context.holds.filter((h) => h.offset >= maxOffset) };
       }),
       addHold: assign({
-        holds: ({ context, event }) => [...context.holds, (event as Extract<QueueEvent, { type: "PULL" }>).hold],
+        holds: ({ context, event }) => {
+          assertEvent(event, "PULL");
+          return [...context.holds, event.hold];
+        },
       }),
       lock: assign(({ context, event }) => {
-        const e = event as Extract<QueueEvent, { type: "LOCK" }>;
-        const locks = tryLock(context.locks ?? {}, e.group, e.clientId, e.members, e.now, e.expiresAt);
+        assertEvent(event, "LOCK");
+        const locks = tryLock(context.locks ?? {}, event.group, event.clientId, event.members, event.now, event.expiresAt);
         return locks ? { locks } : {};
       }),
       // After `lock`: the context says who holds it now.
       answerLock: ({ context, event }) => {
-        const e = event as Extract<QueueEvent, { type: "LOCK" }>;
-        e.reply?.(lockHolder(context.locks, e.group, e.now) === e.clientId);
+        assertEvent(event, "LOCK");
+        event.reply?.(lockHolder(context.locks, event.group, event.now) === event.clientId);
       },
       // Before `unlock`: the context says whether this client held it.
       answerUnlock: ({ context, event }) => {
-        const e = event as Extract<QueueEvent, { type: "UNLOCK" }>;
-        e.reply?.(context.locks?.[e.group]?.clientId === e.clientId);
+        assertEvent(event, "UNLOCK");
+        event.reply?.(context.locks?.[event.group]?.clientId === event.clientId);
       },
       unlock: assign(({ context, event }) => {
-        const e = event as Extract<QueueEvent, { type: "UNLOCK" }>;
-        const locks = unlock(context.locks ?? {}, e.group, e.clientId);
+        assertEvent(event, "UNLOCK");
+        const locks = unlock(context.locks ?? {}, event.group, event.clientId);
         return locks ? { locks } : {};
       }),
       releaseLeft: assign(({ context, event }) => {
-        const e = event as Extract<QueueEvent, { type: "RELEASE_LEFT" }>;
-        const locks = releaseLeft(context.locks ?? {}, e.group, e.members);
+        assertEvent(event, "RELEASE_LEFT");
+        const locks = releaseLeft(context.locks ?? {}, event.group, event.members);
         return locks ? { locks } : {};
       }),
-      expireHolds: assign(({ context }) => {
-        const now = deps.now();
-        const expired = context.holds.filter((h) => h.deadline <= now);
-        if (expired.length) deps.releaseHolds(context.topic, context.queueId, expired, "timeout");
-        return { holds: context.holds.filter((h) => h.deadline > now) };
-      }),
+      releaseHolds: ({ context }, p: { holds: Hold[]; reason: "wake" | "timeout" }) => deps.releaseHolds(context.topic, context.queueId, p.holds, p.reason),
     },
   }).createMachine({
     id: "queue",
@@ -121,7 +126,7 @@ export function createQueueMachine(deps: QueueDeps) {
     }),
     initial: "idle",
     on: {
-      APPENDED: { actions: "recordAppend" },
+      APPENDED: { actions: ["wakeHolds", "recordAppend"] },
       TRUNCATED: { actions: assign({ minOffset: ({ event }) => event.minOffset }) },
       SET_PERM: { actions: assign({ perm: ({ event }) => event.perm }) },
       LOCK: { actions: ["lock", "answerLock"] },
@@ -134,7 +139,19 @@ export function createQueueMachine(deps: QueueDeps) {
       },
       holding: {
         always: { guard: "noHolds", target: "idle" },
-        after: { nextDeadline: { target: "holding", reenter: true, actions: "expireHolds" } },
+        after: {
+          nextDeadline: {
+            target: "holding",
+            reenter: true,
+            // One reading of the clock decides both what is answered and what is dropped.
+            actions: enqueueActions(({ context, enqueue }) => {
+              const now = deps.now();
+              const expired = context.holds.filter((h) => h.deadline <= now);
+              if (expired.length > 0) enqueue({ type: "releaseHolds", params: { holds: expired, reason: "timeout" } });
+              enqueue.assign({ holds: context.holds.filter((h) => h.deadline > now) });
+            }),
+          },
+        },
         on: {
           // A new hold may be due sooner than the armed timer: re-enter to re-arm.
           PULL: { target: "holding", reenter: true, actions: "addHold" },

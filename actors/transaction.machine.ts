@@ -7,9 +7,9 @@
 //         --END ROLLBACK--> rolledBack (an op record)
 //         --CHECK_DUE (due)--> checking (n = 1 check) --CHECK_DUE--> checking (n + 1) ...
 // checking(maxChecks) --CHECK_DUE--> discarded (moved to TRANS_CHECK_MAX_TIME_TOPIC)
-// Its parent `txs` stops it once it has ended, so memory follows the transactions in flight: right
-// after delivering END or ENDED (which always end it), and on TX_FINISHED from a transaction that
-// ended by itself (discarded). The ended states are not XState `final` states on purpose: a final
+// END UNKNOWN, or an END naming another producer group, is answered and changes nothing.
+// An ended transaction sends its parent `txs` TX_FINISHED on entering its ended state, and the
+// parent stops it in the same turn, so memory follows the transactions in flight. The ended states are not XState `final` states on purpose: a final
 // child makes XState send its parent `xstate.done.actor.<child id>`, an event type new for every
 // transaction, and a machine memoizes its transitions per event type, for good: 370 bytes of
 // parent heap per transaction ever ended (measured: 154 MB after 400,000), and a slower turn.
@@ -23,11 +23,23 @@
 // system, and a restored one has lost its timers anyway (statelyai/xstate#5331). The due time
 // `checkAt` lives in context; the actor hands it to the injected armCheck, whose scheduler sends
 // CHECK_DUE. After a restore the broker sends REARM (once the op records are replayed).
-import { assign, not, sendParent, setup } from "xstate";
+import { assertEvent, assign, not, sendParent, setup } from "xstate";
 
 export type TxResolution = "COMMIT" | "ROLLBACK";
 /** What was written for a finished transaction; also the op record's `action`. */
 export type TxAction = TxResolution | "DISCARD";
+
+/** What endTransaction answers. */
+export type EndState = "COMMITTED" | "ROLLED_BACK" | "DISCARDED" | "IN_FLIGHT" | "NOT_IN_FLIGHT";
+
+/**
+ * How an END is answered: the state it leaves the transaction in (COMMITTED or ROLLED_BACK once
+ * its records are written, with the write's error if they could not be; IN_FLIGHT for UNKNOWN;
+ * NOT_IN_FLIGHT when there is no such transaction), or the group it belongs to when END named
+ * another.
+ */
+export type EndOutcome = { state: EndState; error?: unknown } | { belongsTo: string };
+export type EndAnswer = (outcome: EndOutcome) => void;
 
 export interface TxContext {
   /** The half message's id: the transaction's id. */
@@ -51,12 +63,18 @@ export interface TxDeps {
   armCheck(id: string, at: number): void;
   /** Push checkTransaction to a live producer of the group (false: none is connected). */
   checkTransaction(tx: TxContext): boolean;
-  /** Append what `action` writes: the re-put (COMMIT) or the parked copy (DISCARD), and the op record. */
-  writeEnd(tx: TxContext, action: TxAction): void;
+  /**
+   * Append what `action` writes: the re-put (COMMIT) or the parked copy (DISCARD), and the op
+   * record; `answer` (the END's) is told once it is written.
+   */
+  writeEnd(tx: TxContext, action: TxAction, answer?: EndAnswer): void;
+  /** An END found no transaction in flight with this id (or one already ended): the broker answers it. */
+  notInFlight(id: string, answer: EndAnswer): void;
 }
 
 export type TxEvent =
-  | { type: "END"; resolution: TxResolution }
+  /** endTransaction: COMMIT or ROLLBACK end it; UNKNOWN only asks. `group` must be its producer group. */
+  | { type: "END"; resolution: TxResolution | "UNKNOWN"; group: string; answer: EndAnswer }
   | { type: "CHECK_DUE" }
   /** The restart found this transaction's op record: it ended before the crash; nothing is written. */
   | { type: "ENDED"; action: TxAction }
@@ -65,7 +83,7 @@ export type TxEvent =
 
 export type TxInput = Pick<TxContext, "id" | "group" | "halfOffset" | "checkAt"> & Partial<TxContext>;
 
-/** What a transaction that ended by itself (or was restored ended) sends its parent: stop me. */
+/** What a transaction that has ended sends its parent: stop me. */
 export interface TxFinished {
   type: "TX_FINISHED";
   id: string;
@@ -79,19 +97,54 @@ export function createTransactionMachine(deps: TxDeps) {
     guards: {
       due: ({ context }) => context.checkAt <= deps.now(),
       exhausted: ({ context }) => context.checks >= deps.maxChecks,
-      commit: ({ event }) => (event as Extract<TxEvent, { type: "END" }>).resolution === "COMMIT",
-      endedCommit: ({ event }) => (event as Extract<TxEvent, { type: "ENDED" }>).action === "COMMIT",
-      endedRollback: ({ event }) => (event as Extract<TxEvent, { type: "ENDED" }>).action === "ROLLBACK",
+      otherGroup: ({ context, event }) => {
+        assertEvent(event, "END");
+        return event.group !== context.group;
+      },
+      commit: ({ event }) => {
+        assertEvent(event, "END");
+        return event.resolution === "COMMIT";
+      },
+      rollback: ({ event }) => {
+        assertEvent(event, "END");
+        return event.resolution === "ROLLBACK";
+      },
+      endedCommit: ({ event }) => {
+        assertEvent(event, "ENDED");
+        return event.action === "COMMIT";
+      },
+      endedRollback: ({ event }) => {
+        assertEvent(event, "ENDED");
+        return event.action === "ROLLBACK";
+      },
     },
     actions: {
       arm: ({ context }) => deps.armCheck(context.id, context.checkAt),
-      check: assign(({ context }) => {
-        deps.checkTransaction(context);
-        return { checks: context.checks + 1, checkAt: deps.now() + deps.checkIntervalMs };
-      }),
-      writeCommit: ({ context }) => deps.writeEnd(context, "COMMIT"),
-      writeRollback: ({ context }) => deps.writeEnd(context, "ROLLBACK"),
+      // The push (effect) reads the count before `countCheck` moves it.
+      pushCheck: ({ context }) => void deps.checkTransaction(context),
+      countCheck: assign(({ context }) => ({ checks: context.checks + 1, checkAt: deps.now() + deps.checkIntervalMs })),
+      writeCommit: ({ context, event }) => {
+        assertEvent(event, "END");
+        deps.writeEnd(context, "COMMIT", event.answer);
+      },
+      writeRollback: ({ context, event }) => {
+        assertEvent(event, "END");
+        deps.writeEnd(context, "ROLLBACK", event.answer);
+      },
       writeDiscard: ({ context }) => deps.writeEnd(context, "DISCARD"),
+      refuse: ({ context, event }) => {
+        assertEvent(event, "END");
+        event.answer({ belongsTo: context.group });
+      },
+      stillInFlight: ({ event }) => {
+        assertEvent(event, "END");
+        event.answer({ state: "IN_FLIGHT" });
+      },
+      // Ended already: the broker joins this answer to the write's, or says NOT_IN_FLIGHT.
+      alreadyEnded: ({ context, event }) => {
+        assertEvent(event, "END");
+        deps.notInFlight(context.id, event.answer);
+      },
       finished: sendParent(({ context }): TxFinished => ({ type: "TX_FINISHED", id: context.id })),
     },
   }).createMachine({
@@ -103,11 +156,11 @@ export function createTransactionMachine(deps: TxDeps) {
       pending: { entry: "arm", on: IN_FLIGHT },
       /** Asked `checks` times (RocketMQ's check count); each CHECK_DUE asks again or gives up. */
       checking: { on: IN_FLIGHT },
-      // Ended: what it wrote is written; an END arriving now is ignored (its answer waits for
-      // that write). A restored snapshot taken in between finishes on REARM.
-      committed: { on: { REARM: { actions: "finished" } } },
-      rolledBack: { on: { REARM: { actions: "finished" } } },
-      discarded: { entry: "finished", on: { REARM: { actions: "finished" } } },
+      // Ended: what it wrote is being written; an END arriving now waits for that write. A
+      // restored snapshot taken in between finishes on REARM.
+      committed: { entry: "finished", on: ENDED_ALREADY },
+      rolledBack: { entry: "finished", on: ENDED_ALREADY },
+      discarded: { entry: "finished", on: ENDED_ALREADY },
     },
   });
 }
@@ -119,11 +172,22 @@ const IN_FLIGHT = {
     { guard: "endedRollback", target: "rolledBack" },
     { target: "discarded" },
   ],
-  END: [{ guard: "commit", target: "committed", actions: "writeCommit" }, { target: "rolledBack", actions: "writeRollback" }],
+  END: [
+    { guard: "otherGroup", actions: "refuse" },
+    { guard: "commit", target: "committed", actions: "writeCommit" },
+    { guard: "rollback", target: "rolledBack", actions: "writeRollback" },
+    { actions: "stillInFlight" }, // UNKNOWN
+  ],
   CHECK_DUE: [
     { guard: not("due") }, // an older due time's wake-up: the newer one is armed too
     { guard: "exhausted", target: "discarded", actions: "writeDiscard" },
-    { target: "checking", actions: ["check", "arm"] },
+    { target: "checking", actions: ["pushCheck", "countCheck", "arm"] },
   ],
   REARM: { actions: "arm" },
+} as const;
+
+/** What an ended transaction (not yet stopped by its parent) answers. */
+const ENDED_ALREADY = {
+  END: { actions: "alreadyEnded" },
+  REARM: { actions: "finished" },
 } as const;

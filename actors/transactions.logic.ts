@@ -6,8 +6,9 @@
 // machine shards it still cost two shard macrosteps and two copies, about half of what the
 // actors cost per transaction. Here the children live in one object updated in place, O(1) per
 // spawn and stop. The transactions themselves are machines, and everything else is what a
-// machine parent does: children started after the transition, stopped on END/ENDED, restarted
-// on error, persisted in the machine's snapshot format and restored from it.
+// machine parent does: children started after the transition, stopped once they say they have
+// ended (TX_FINISHED), restarted on error, persisted in the machine's snapshot format and
+// restored from it.
 import { type ActorLogic, type ActorRefFrom, type ActorSystem, createActor, type EventObject, type Snapshot } from "xstate";
 import { createTransactionMachine, txActorId, type TxContext, type TxDeps, type TxEvent, type TxFinished, type TxInput } from "./transaction.machine.ts";
 
@@ -16,12 +17,12 @@ export const TX_REGISTRY_ID = "txs";
 export type TxRegistryEvent =
   /** Half messages were stored: a transaction actor each (an id already in flight is a resent half, ignored). */
   | { type: "BEGIN"; txs: TxInput[] }
-  /** Events for transaction actors, by id; an id no longer in flight is skipped. END and ENDED end one: it is stopped. */
+  /** Events for transaction actors, by id; an END for an id no longer in flight is answered NOT_IN_FLIGHT (deps.notInFlight), anything else skipped. */
   | { type: "DELIVER"; events: [id: string, event: TxEvent][] }
   /** The root's REARM after a restore: nothing, the transactions wait for TX_REARM (after the op replay). */
   | { type: "REARM" }
   | { type: "TX_REARM" }
-  /** From a transaction that ended by itself (discarded): it is stopped. */
+  /** From a transaction that has ended: it is stopped. */
   | TxFinished
   /** From a transaction whose effect threw (XState's error event; the type names the child). */
   | { type: `xstate.error.actor.${string}`; error: unknown }
@@ -83,9 +84,8 @@ export function createTransactionRegistryLogic(deps: TxDeps): TxRegistryLogic {
           for (const [txId, e] of event.events) {
             const id = txActorId(txId);
             const actor = snap.children[id];
-            if (!actor) continue;
-            actor.send(e);
-            if (e.type === "END" || e.type === "ENDED") stop(snap, scope, id);
+            if (actor) actor.send(e);
+            else if (e.type === "END") scope.defer(() => deps.notInFlight(txId, e.answer));
           }
           break;
         case "TX_REARM":

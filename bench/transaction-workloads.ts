@@ -63,12 +63,13 @@ export function actorLifecycle(total: number): number {
     armCheck: noop,
     checkTransaction: () => true,
     writeEnd: noop,
+    notInFlight: noop,
     snapshotIntervalMs: 1e9,
     snapshot: noop,
     restartInput: () => ({}),
     releaseHolds: noop,
     deliverDue: () => ({ progress: 0, dueAt: 0 }),
-    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
+    timerTick: () => 1e12,
     memberExpiryMs: 1e9,
     membersChanged: noop,
   } as unknown as BrokerDeps;
@@ -80,7 +81,7 @@ export function actorLifecycle(total: number): number {
     for (let done = 0; done < total; done += 50) {
       const ids = Array.from({ length: 50 }, () => `bench-tx-${n++}`);
       root.send({ type: "TX_BEGIN", txs: ids.map((id) => ({ id, group: "g", halfOffset: 0, checkAt: Date.now() + 60_000 })) });
-      root.send({ type: "TX_DELIVER", events: ids.map((id) => [id, { type: "END", resolution: "COMMIT" }]) });
+      root.send({ type: "TX_DELIVER", events: ids.map((id) => [id, { type: "END", resolution: "COMMIT", group: "g", answer: noop }]) });
     }
     const used = process.cpuUsage(started);
     best = Math.min(best, (used.user + used.system) / total);
@@ -164,7 +165,7 @@ if (process.argv.includes("--tx-broker")) {
         await new Promise((r) => setTimeout(r, 50));
       }
       const mem = process.memoryUsage();
-      process.send!({ heapUsed: mem.heapUsed, rss: mem.rss, inFlight: broker.transactions.inFlight() });
+      process.send!({ heapUsed: mem.heapUsed, rss: mem.rss, inFlight: broker.observer.transactionsInFlight() });
     } else if (m === "stop") {
       await broker.shutdown();
       process.exit(0);

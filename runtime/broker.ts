@@ -6,10 +6,8 @@ import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
 import { normalizeEndpoint } from "../protocol/endpoint.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
-import type { DelayContext } from "../actors/delay.machine.ts";
 import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
-import { txActorId, type TxContext } from "../actors/transaction.machine.ts";
-import { mergeTransactionShards, TX_REGISTRY_ID } from "../actors/transactions.logic.ts";
+import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
 import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Platform, Server } from "../platform/platform.ts";
@@ -19,7 +17,7 @@ import { type Session, SessionRegistry } from "./session.ts";
 import { AppendPipeline, queueNotifier } from "./services/append-pipeline.ts";
 import { InspectService } from "./services/inspect-service.ts";
 import { OverviewService } from "./services/overview-service.ts";
-import { Metrics, type ReplicationGauges } from "./services/metrics.ts";
+import { type GaugeSources, Metrics, type ReplicationGauges } from "./services/metrics.ts";
 import { OffsetService } from "./services/offset-service.ts";
 import { OrderLockService } from "./services/order-lock-service.ts";
 import { ProducerRegistry } from "./services/producer-registry.ts";
@@ -33,6 +31,7 @@ import { TransactionService } from "./services/transaction-service.ts";
 import { webSocketHandlers } from "./transports/websocket.ts";
 import { InspectorAssets } from "./inspector-assets.ts";
 import { recoveryProgress } from "./recovery-progress.ts";
+import { ActorObserver } from "./observer.ts";
 import { restoredTree } from "./restored-tree.ts";
 import type { NameServer } from "./cluster/name-server.ts";
 import type { BrokerRegistrar } from "./cluster/broker-registrar.ts";
@@ -76,6 +75,8 @@ export class Broker implements BrokerFacts {
   readonly overview: OverviewService;
   /** What request handlers get: every service, through its interface. */
   readonly context: ProcessorContext;
+  /** Read-only views of the actor tree (gauges, tests). */
+  readonly observer: ActorObserver;
   root!: RootActor;
   private inspectorAssets?: InspectorAssets;
   private server?: Server;
@@ -117,7 +118,6 @@ export class Broker implements BrokerFacts {
     const actors = this.actors;
     this.topics = new TopicService({
       actors,
-      table: () => this.root.getSnapshot().context.topics,
       file: topicFile,
       defaultQueues: config.defaultQueues,
       changed: (topic) => {
@@ -150,12 +150,8 @@ export class Broker implements BrokerFacts {
     };
     this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush, ...(role !== "standalone" ? { replication } : {}) });
     const appends = this.appends;
-    this.groups = {
-      view: (group, answer) => {
-        const ctx = this.root.system.get(groupActorId(group))?.getSnapshot().context as GroupContext | undefined;
-        answer(ctx && { members: ctx.members, offsets: ctx.offsets });
-      },
-    };
+    // The group actor answers for itself (no group actor: the root answers undefined).
+    this.groups = { view: (group, reply) => actors.send({ type: "VIEW", group, reply }) };
     this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups, isSlave });
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
     const sessions = this.sessions;
@@ -182,14 +178,6 @@ export class Broker implements BrokerFacts {
       producers: this.producers,
       timeoutMs: config.transactionTimeoutMs,
       checkIntervalMs: config.transactionCheckIntervalMs,
-      inFlightTx: (id) => {
-        const snap = this.root.system.get(txActorId(id))?.getSnapshot() as { status: string; context: TxContext } | undefined;
-        return snap?.status === "active" ? { group: snap.context.group } : undefined;
-      },
-      inFlightCount: () => {
-        const txs = this.root.getSnapshot().children[TX_REGISTRY_ID] as { getSnapshot(): { children: Record<string, unknown> } } | undefined;
-        return txs ? Object.keys(txs.getSnapshot().children).length : 0;
-      },
       isSlave,
     });
     this.pop = new PopService({
@@ -219,6 +207,7 @@ export class Broker implements BrokerFacts {
       },
     }, new SubscriptionGroups(platform.files, `${config.dataDir.replace(/\/+$/, "")}/config`));
     this.timer.checkpoints = this.pop;
+    this.observer = new ActorObserver(() => this.root as unknown as AnyActorRef);
     this.overview = new OverviewService({
       clock,
       facts: this,
@@ -229,7 +218,7 @@ export class Broker implements BrokerFacts {
       root: () => this.root as unknown as AnyActorRef,
       connections: () => this.sessions.size,
       inspectors: () => this.inspector.subscriberCount,
-      transactionsInFlight: () => this.transactions.inFlight(),
+      transactionsInFlight: () => this.observer.transactionsInFlight(),
       memory: () => platform.memoryUsage(),
       disk: () => platform.files.diskUsage(config.dataDir),
     });
@@ -419,14 +408,14 @@ export class Broker implements BrokerFacts {
   private restore(log: (line: string) => void): void {
     const { clock } = this.platform;
     const snap = this.snapshots.readNewest(this.store.maxCommitLogOffset);
-    if (snap) mergeTransactionShards(snap.root as Parameters<typeof mergeTransactionShards>[0]);
+    const oldTopics = snap ? upgradeSnapshot(snap.root) : {};
     const restored = restoredTree(snap?.root);
     const machine = createBrokerMachine({
       now: () => clock.now(),
       snapshotIntervalMs: this.config.snapshotIntervalMs,
       snapshot: () => void this.snapshot(),
       releaseHolds: (topic, queueId, holds, reason) => this.pulls.release(topic, queueId, holds, reason),
-      restartInput: (id) => this.restartInput(id),
+      restartInput: (id, last) => this.restartInput(id, last),
       deliverDue: (level, progress) => this.schedule.deliverDue(level, progress),
       timerTick: () => this.timer.tick(),
       memberExpiryMs: this.config.clientExpiryMs,
@@ -439,7 +428,8 @@ export class Broker implements BrokerFacts {
       maxChecks: this.config.transactionCheckMax,
       armCheck: (id, at) => this.transactions.armCheck(id, at),
       checkTransaction: (tx) => this.transactions.checkTransaction(tx),
-      writeEnd: (tx, action) => this.transactions.writeEnd(tx, action),
+      writeEnd: (tx, action, answer) => this.transactions.writeEnd(tx, action, answer),
+      notInFlight: (id, answer) => this.transactions.notInFlight(id, answer),
       popWaitersDue: (group, waiters, reason) => this.pop.waitersDue(group, waiters, reason),
     });
     this.root = createActor(machine, { input: { brokerName: this.config.brokerName }, ...(snap ? { snapshot: snap.root as never } : {}) });
@@ -447,17 +437,7 @@ export class Broker implements BrokerFacts {
     if (snap) this.send({ type: "REARM" });
     // Topics: the config file (written on every change) and every queue the store has data for.
     const { topics } = this;
-    for (const [topic, t] of Object.entries(topics.load())) this.send({ type: "CREATE_TOPIC", topic, ...t });
-    const queues = new Map<string, number>();
-    for (const { topic, queueId } of this.store.queueKeys()) queues.set(topic, Math.max(queues.get(topic) ?? 0, queueId + 1));
-    for (const [topic, n] of queues) {
-      const t = topics.get(topic);
-      if (!t || t.queues < n) {
-        // Every queue of a topic has its ConsumeQueue directory (MessageStore.declareQueues), so
-        // with topics.cbor and the snapshots lost the count still comes back right.
-        this.send({ type: "CREATE_TOPIC", topic, queues: n, perm: PERM_RW, ...(isSystemTopic(topic) ? { system: true } : {}) });
-      }
-    }
+    topics.restore(oldTopics, this.store.queueKeys());
     // Offset commits after the snapshot, then every queue's offsets as the store has them now.
     const replayed = this.offsets.replay(restored.queueMaxOffset(CONSUMER_OFFSETS_TOPIC, 0));
     // Delay levels: actors spawned or configured, progress from the CommitLog, due messages re-put.
@@ -473,10 +453,10 @@ export class Broker implements BrokerFacts {
       queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
     void topics.save();
-    log(`restored ${Object.keys(topics.all()).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}, ${tx.inFlight} transactions in flight (${tx.begun} from half messages after the snapshot, ${tx.ended} ended by op records)`);
+    log(`restored ${Object.keys(topics.all()).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}, ${this.observer.transactionsInFlight()} transactions in flight (${tx.begun} from half messages after the snapshot, ${tx.ended} ended by op records)`);
   }
 
-  private restartInput(id: string): Record<string, unknown> {
+  private restartInput(id: string, last: Record<string, unknown> | undefined): Record<string, unknown> {
     const [kind, ...rest] = id.split(":");
     if (kind === "queue") {
       const queueId = Number(rest.pop());
@@ -491,15 +471,15 @@ export class Broker implements BrokerFacts {
       };
     }
     if (kind === "timer") return { ...this.timer.restartInput() };
-    if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0])) };
+    if (kind === "delay") return { ...this.schedule.restartInput(Number(rest[0]), last) };
     if (kind === "txs") return {}; // the transactions actor takes no input
     if (kind === "pop") return { group: rest.join(":") }; // its FIFO batches are lost: they are handed out again
     return { group: rest.join(":") };
   }
 
   /** The metrics gauges' sources. */
-  private gauges() {
-    const children = () => Object.entries(this.root.getSnapshot().children as Record<string, AnyActorRef | undefined>);
+  private gauges(): GaugeSources {
+    const { observer } = this;
     return {
       replication: (): ReplicationGauges | undefined => {
         if (this.role === "standalone") return undefined;
@@ -515,22 +495,10 @@ export class Broker implements BrokerFacts {
       startedAt: this.startedAt,
       store: this.store,
       topicCount: () => Object.keys(this.topics.all()).length,
-      groupOffsets: () =>
-        children().filter(([id, c]) => id.startsWith("group:") && c).map(([id, c]): [string, Record<string, number>] => [id.slice("group:".length), (c!.getSnapshot().context as GroupContext).offsets]),
-      delayProgress: () =>
-        children().filter(([id, c]) => id.startsWith("delay:") && c).map(([, c]): [number, number] => {
-          const ctx = c!.getSnapshot().context as DelayContext;
-          return [ctx.level, ctx.progress];
-        }),
-      actorKinds: () => {
-        const kinds = new Map<string, number>([["broker", 1]]);
-        for (const [id] of children()) {
-          const kind = id.includes(":") ? id.slice(0, id.indexOf(":")) : id;
-          kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-        }
-        return kinds;
-      },
-      transactionsInFlight: () => this.transactions.inFlight(),
+      groupOffsets: () => observer.groupOffsets(),
+      delayProgress: () => observer.delayProgress(),
+      actorKinds: () => observer.actorKinds(),
+      transactionsInFlight: () => observer.transactionsInFlight(),
       sessions: () => this.sessions.size,
       inspectSubscribers: () => this.inspector.subscriberCount,
       inspectFramesSkipped: () => this.inspector.skipped,

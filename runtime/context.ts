@@ -4,7 +4,8 @@
 // here imports a service, so no service imports another to use it: dependencies point one way,
 //   transports/ -> processors/ -> services/ -> actors/, storage/, protocol/, platform/.
 import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
-import type { GroupContext } from "../actors/group.machine.ts";
+import type { GroupView } from "../actors/group.machine.ts";
+import type { EndState } from "../actors/transaction.machine.ts";
 import type { QueueEvent } from "../actors/queue.machine.ts";
 import type { BrokerError, Message, OverviewView, RequestId } from "../protocol/mod.ts";
 import type { AppendItem, AppendResult, GetResult, MessageStore } from "../storage/message-store.ts";
@@ -37,11 +38,8 @@ export interface Topics {
   nextQueue(topic: string, queues: number): number;
   /** Creates or widens a topic; the promise says when its config is on disk. */
   create(topic: string, queues: number, perm: number): Promise<void>;
-  /**
-   * Makes sure `topic` has queue `queueId`, in a microtask: for effects that run inside an
-   * actor's transition, where the root cannot take CREATE_TOPIC at once. `then` runs after.
-   */
-  ensureQueueSoon(topic: string, queueId: number, then?: () => void): void;
+  /** Creates `topic`, or widens it, so that it has queue `queueId`; returns its config. */
+  ensureQueue(topic: string, queueId: number): TopicConfig;
 }
 
 export type AppendOutcome = AppendResult | BrokerError;
@@ -108,8 +106,7 @@ export interface BrokerFacts {
   readonly groupInfo?: () => Record<string, unknown>;
 }
 
-/** A consumer group's members and committed offsets, as the group actor holds them. */
-export type GroupView = Pick<GroupContext, "members" | "offsets">;
+export type { GroupView };
 
 /** Questions about consumer groups, answered by their actors. */
 export interface Groups {
@@ -156,13 +153,13 @@ export interface Timers {
   item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, at: number, bytes?: Uint8Array): ScheduledItem;
 }
 
-/** What endTransaction answers. */
-export type EndState = "COMMITTED" | "ROLLED_BACK" | "DISCARDED" | "IN_FLIGHT" | "NOT_IN_FLIGHT";
+export type { EndState };
 
 /** Transactional messages (RocketMQ's TransactionalMessageService). */
 export interface Transactions {
   halfItem(messageMap: Record<string, unknown>, msg: Message, realTopic: string, realQueueId: number, bytes?: Uint8Array): ScheduledItem;
-  end(group: string, id: string, resolution: string, answer: (err: BrokerError | undefined, state: EndState) => void): void;
+  /** Ends (COMMIT, ROLLBACK) or asks about (UNKNOWN) a transaction; answered once decided (and written). */
+  end(group: string, id: string, resolution: "COMMIT" | "ROLLBACK" | "UNKNOWN", answer: (err: BrokerError | undefined, state: EndState) => void): void;
 }
 
 /** The producers of each producer group, from heartbeats (RocketMQ's ProducerManager): whom to ask about a transaction. */

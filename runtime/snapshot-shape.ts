@@ -7,7 +7,7 @@ import * as v from "valibot";
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const time = v.pipe(v.number(), v.finite());
 
-/** A topic's entry in the topic table: as the broker's root context and topics.cbor hold it. */
+/** A topic's entry in the topic table: as topics.cbor (and an older root context) holds it. */
 export const TopicConfigSchema = v.object({
   queues: v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(65_535)),
   perm: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
@@ -43,7 +43,8 @@ const GroupContext = v.looseObject({
 });
 
 const DelayContext = v.looseObject({ level: count, delayMs: count, progress: count, dueAt: time });
-const TimerContext = v.looseObject({ cursor: time, nextAt: time });
+// The wheel's cursor is the TimerService's; only older snapshots mirror it here.
+const TimerContext = v.looseObject({ cursor: v.optional(time), nextAt: time });
 
 /** Children by the prefix of their system id; other kinds (tx, txs) are checked as snapshots only. */
 const CHILD_CONTEXTS: Record<string, v.GenericSchema> = { queue: QueueContext, group: GroupContext, delay: DelayContext, timer: TimerContext };
@@ -53,7 +54,8 @@ const RootSchema = v.object({
   value: v.unknown(),
   context: v.looseObject({
     brokerName: v.string(),
-    topics: TopicTableSchema,
+    // The topic table is the TopicService's (topics.cbor); only older snapshots hold it here.
+    topics: v.optional(TopicTableSchema),
     nextSnapshotAt: time,
     restarts: v.record(v.string(), count),
   }),

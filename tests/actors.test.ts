@@ -1,9 +1,11 @@
 // The machines on their own, with XState's SimulatedClock driving time: no sockets, no files.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createActor, SimulatedClock } from "xstate";
+import { createActor, initialTransition, SimulatedClock, transition } from "xstate";
 import { createBrokerMachine } from "../actors/broker.machine.ts";
+import { createGroupMachine } from "../actors/group.machine.ts";
 import { createQueueMachine, type Hold } from "../actors/queue.machine.ts";
+import { createTimerMachine } from "../actors/timer.machine.ts";
 import { decode, encode } from "../protocol/mod.ts";
 import { brokerDeps } from "./helpers/broker-deps.ts";
 
@@ -62,6 +64,49 @@ function brokerHarness(snapshot?: unknown) {
   return { actor, clock, snapshots: () => snapshots, changes };
 }
 
+/** The machine's own actions among those a pure transition returns (timers XState arms and cancels left out). */
+const own = <A extends { type: string }>(actions: A[]) => actions.filter((a) => !a.type.startsWith("xstate."));
+
+test("pure transitions: an append that reaches a hold drops it from the context and leaves its release as an action", () => {
+  const released: Hold[][] = [];
+  const machine = createQueueMachine({ now: () => 0, releaseHolds: (_t, _q, holds) => released.push(holds) });
+  const [idle] = initialTransition(machine, { topic: "T", queueId: 0, perm: 6 });
+  const [holding] = transition(machine, idle, { type: "PULL", hold: hold(3, 15_000) });
+  const [later, none] = transition(machine, holding, { type: "APPENDED", maxOffset: 2, lastStoreTimestamp: 1 });
+  assert.equal([later.value, later.context.holds.length, own(none).map((a) => a.type)], ["holding", 1, ["wakeHolds"]]);
+  const [woken, actions] = transition(machine, later, { type: "APPENDED", maxOffset: 4, lastStoreTimestamp: 2 });
+  assert.equal([woken.value, woken.context.holds, woken.context.maxOffset], ["idle", [], 4]);
+  assert.equal(own(actions).map((a) => a.type), ["wakeHolds"]);
+  assert.equal(released, [], "nothing runs until the actions do");
+  for (const a of own(actions)) a.exec?.(a.info, a.params);
+  assert.equal(released, [[hold(3, 15_000)]], "the action answers the hold the append reached, read from the context before it");
+});
+
+test("pure transitions: the timer runs its effect as an action and takes its result as TICKED", () => {
+  let ticks = 0;
+  const machine = createTimerMachine({ now: () => 1000, timerTick: () => (++ticks, 5000) });
+  const [waiting] = initialTransition(machine, { nextAt: 2000 });
+  const [same, actions] = transition(machine, waiting, { type: "TICK" });
+  assert.equal([same.context.nextAt, own(actions).map((a) => a.type), ticks], [2000, ["tick"], 0]);
+  const [next] = transition(machine, same, { type: "TICKED", nextAt: 5000 });
+  assert.equal([next.value, next.context], ["waiting", { nextAt: 5000 }]);
+});
+
+test("pure transitions: a group answers VIEW for itself, and a departure is a named effect with what it needs", () => {
+  const changes: unknown[] = [];
+  const machine = createGroupMachine({ now: () => 1000, memberExpiryMs: 120_000, membersChanged: (...args) => changes.push(args) });
+  const [idle] = initialTransition(machine, { group: "g" });
+  const [one] = transition(machine, idle, { type: "HEARTBEAT", clientId: "a", model: "clustering", subscriptions: { T: "*" } });
+  const [none, left] = transition(machine, one, { type: "UNREGISTER", clientId: "a" });
+  assert.equal([none.value, none.context.members], ["idle", {}]);
+  assert.equal(own(left).map((a) => [a.type, a.params]), [["membersChanged", { group: "g", clientIds: [], topics: ["T"] }]]);
+  const views: unknown[] = [];
+  const [, answer] = transition(machine, one, { type: "VIEW", reply: (v) => views.push(v) });
+  for (const a of own(answer)) a.exec?.(a.info, a.params);
+  assert.equal(views, [{ members: one.context.members, offsets: {} }]);
+  assert.equal(changes, []);
+});
+
 test("topics spawn queue children; APPEND_BATCH reaches exactly the touched queues", () => {
   const { actor } = brokerHarness();
   actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 4, perm: 6 });
@@ -69,8 +114,8 @@ test("topics spawn queue children; APPEND_BATCH reaches exactly the touched queu
   actor.send({ type: "APPEND_BATCH", queues: [["Orders", 2, 7, 100]] });
   const max = (q: number) => actor.system.get(`queue:Orders:${q}`)!.getSnapshot().context.maxOffset;
   assert.equal([max(0), max(1), max(2), max(3)], [0, 0, 7, 0]);
-  actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 2, perm: 6 }); // never shrinks
-  assert.is(actor.getSnapshot().context.topics.Orders.queues, 4);
+  actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 2, perm: 6 }); // never stops a queue
+  assert.is(Object.keys(actor.getSnapshot().children).length, 4);
 });
 
 test("the persisted tree survives CBOR and restores queues, groups and offsets", () => {
@@ -81,7 +126,7 @@ test("the persisted tree survives CBOR and restores queues, groups and offsets",
   const bytes = encode(actor.getPersistedSnapshot());
   actor.stop();
   const restored = brokerHarness(decode(bytes)).actor;
-  assert.equal(restored.getSnapshot().context.topics, { A: { queues: 2, perm: 6 } });
+  assert.equal(Object.keys(restored.getSnapshot().children).filter((id) => id.startsWith("queue:")).sort(), ["queue:A:0", "queue:A:1"]);
   assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 42);
   assert.equal(restored.system.get("group:g")!.getSnapshot().context.offsets, { "A:1": 40 });
   restored.send({ type: "APPEND_BATCH", queues: [["A", 1, 43, 10]] });

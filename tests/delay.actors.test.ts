@@ -149,7 +149,7 @@ test("the root spawns delay:<level> per level and forwards its schedule queue's 
     const ctx = actor.system.get(`delay:${l}`)!.getSnapshot().context;
     assert.equal(ctx, { level: l, delayMs: l * 50, progress: 0, dueAt: 0 });
   }
-  actor.send({ type: "CREATE_TOPIC", topic: SCHEDULE_TOPIC, queues: 18, perm: 6, system: true });
+  actor.send({ type: "CREATE_TOPIC", topic: SCHEDULE_TOPIC, queues: 18, perm: 6 });
   actor.send({ type: "CREATE_TOPIC", topic: "Other", queues: 1, perm: 6 });
   actor.send({ type: "APPEND_BATCH", queues: [[SCHEDULE_TOPIC, 4, 1, 0], ["Other", 0, 9, 0]] });
   assert.equal(calls, [[5, 0]], "queue 4 of the schedule topic is level 5's; other topics are not");
@@ -168,7 +168,7 @@ test("delay actors survive a snapshot: restored with their context, re-armed by 
   };
   const first = brokerHarness(deliverDue, undefined, clock).actor;
   first.send({ type: "DELAY_LEVELS", levels: levels(2) });
-  first.send({ type: "CREATE_TOPIC", topic: SCHEDULE_TOPIC, queues: 2, perm: 6, system: true });
+  first.send({ type: "CREATE_TOPIC", topic: SCHEDULE_TOPIC, queues: 2, perm: 6 });
   first.send({ type: "APPEND_BATCH", queues: [[SCHEDULE_TOPIC, 1, 1, 0]] });
   assert.is(first.system.get("delay:2")!.getSnapshot().context.dueAt, 1000);
   const persisted = decode(encode(first.getPersistedSnapshot()));
@@ -190,7 +190,7 @@ test("a delay actor whose effect throws is restarted from restartInput", () => {
     return { progress, dueAt: 0 };
   });
   actor.send({ type: "DELAY_LEVELS", levels: levels(1) });
-  actor.send({ type: "CREATE_TOPIC", topic: SCHEDULE_TOPIC, queues: 1, perm: 6, system: true });
+  actor.send({ type: "CREATE_TOPIC", topic: SCHEDULE_TOPIC, queues: 1, perm: 6 });
   actor.send({ type: "APPEND_BATCH", queues: [[SCHEDULE_TOPIC, 0, 1, 0]] });
   assert.is(actor.getSnapshot().context.restarts["delay:1"], 1);
   const child = actor.system.get("delay:1")!;

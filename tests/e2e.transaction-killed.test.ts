@@ -30,12 +30,12 @@ if (senderUrl) {
     const msgId = await until("the half message stored by the child", () => /HALF (\w+)/.exec(out)?.[1], 20_000);
     child.kill("SIGKILL");
     assert.is(await exited, "SIGKILL");
-    assert.is(env.broker.transactions.inFlight(), 1, "its transaction stays in flight");
+    assert.is(env.broker.observer.transactionsInFlight(), 1, "its transaction stays in flight");
 
     const asked: string[] = [];
     const other = new TransactionProducer({ endpoints: env.url, group: "tpg-killed", heartbeatIntervalMs: 100, check: (m) => (asked.push(m.id), "COMMIT") });
     await other.start();
-    await until("the check answered and the transaction ended", () => env.broker.transactions.inFlight() === 0, 10_000);
+    await until("the check answered and the transaction ended", () => env.broker.observer.transactionsInFlight() === 0, 10_000);
     assert.ok(asked.includes(msgId), "the other producer was asked about the dead sender's transaction");
     const reader = new PullConsumer({ endpoints: env.url, group: "reader" });
     await reader.start();

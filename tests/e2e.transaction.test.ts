@@ -55,7 +55,7 @@ async function readAll(topic: string): Promise<MessageView[]> {
   return out;
 }
 
-const inFlight = () => env.broker.transactions.inFlight();
+const inFlight = () => env.broker.observer.transactionsInFlight();
 
 test("COMMIT delivers the message to its topic once; ROLLBACK never; both end the transaction", async () => {
   await admin.createTopic("TxBasic", 2);

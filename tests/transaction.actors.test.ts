@@ -3,9 +3,9 @@
 // route, stop, supervise, persist).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type AnyActorRef, createActor, fromTransition } from "xstate";
+import { type AnyActorRef, createActor, fromTransition, initialTransition, transition } from "xstate";
 import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
-import { createTransactionMachine, type TxAction, type TxContext, type TxDeps } from "../actors/transaction.machine.ts";
+import { createTransactionMachine, type EndOutcome, type TxAction, type TxContext, type TxDeps, type TxResolution } from "../actors/transaction.machine.ts";
 import { mergeTransactionShards, TX_REGISTRY_ID } from "../actors/transactions.logic.ts";
 import { decode, encode } from "../protocol/mod.ts";
 import { brokerDeps } from "./helpers/broker-deps.ts";
@@ -15,6 +15,7 @@ function effects(max = 3) {
   const armed: [string, number][] = [];
   const checks: number[] = [];
   const writes: TxAction[] = [];
+  const answers: [string, EndOutcome][] = [];
   let producers = true;
   const deps: TxDeps = {
     now: () => now,
@@ -23,8 +24,12 @@ function effects(max = 3) {
     armCheck: (id, at) => armed.push([id, at]),
     checkTransaction: (tx) => (checks.push(tx.checks + 1), producers),
     writeEnd: (_tx, action) => writes.push(action),
+    notInFlight: (id) => answers.push([id, { state: "NOT_IN_FLIGHT" }]),
   };
-  return { deps, armed, checks, writes, tick: (ms: number) => (now += ms), noProducers: () => (producers = false) };
+  /** An END of producer group pg (or another), its answer recorded under `label`. */
+  const end = (resolution: TxResolution | "UNKNOWN", label: string = resolution, group = "pg") =>
+    ({ type: "END", resolution, group, answer: (o: EndOutcome) => answers.push([label, o]) }) as const;
+  return { deps, armed, checks, writes, answers, end, tick: (ms: number) => (now += ms), noProducers: () => (producers = false) };
 }
 
 const input = { id: "m1", group: "pg", halfOffset: 42, checkAt: 1500 };
@@ -52,22 +57,51 @@ test("pending arms its check at the transaction timeout; END COMMIT writes the c
   assert.is(a.getSnapshot().value, "pending");
   assert.equal(fx.armed, [["m1", 1500]]);
   assert.equal(told(), []);
-  a.send({ type: "END", resolution: "COMMIT" });
+  a.send(fx.end("COMMIT"));
   assert.is(a.getSnapshot().value, "committed");
-  assert.equal(told(), [], "END always ends it: its parent stops it without being told");
-  a.send({ type: "END", resolution: "ROLLBACK" }); // ended: ignored
+  assert.equal(told(), ["TX_FINISHED m1"], "an ended transaction asks its parent to stop it");
+  a.send(fx.end("ROLLBACK")); // ended: it waits for the write (the broker joins it), writes nothing
   a.send({ type: "CHECK_DUE" });
   assert.equal(fx.writes, ["COMMIT"]);
   assert.is(a.getSnapshot().value, "committed");
+  assert.equal(fx.answers, [["m1", { state: "NOT_IN_FLIGHT" }]], "the late END is handed to the broker");
+});
+
+test("END UNKNOWN is answered IN_FLIGHT, an END of another producer group is refused; neither ends it", () => {
+  const fx = effects();
+  const { tx: a, told } = startTx(fx.deps);
+  a.send(fx.end("UNKNOWN"));
+  a.send(fx.end("COMMIT", "other", "someone-else"));
+  assert.is(a.getSnapshot().value, "pending");
+  assert.equal(fx.answers, [["UNKNOWN", { state: "IN_FLIGHT" }], ["other", { belongsTo: "pg" }]]);
+  assert.equal(fx.writes, []);
+  assert.equal(told(), []);
+});
+
+test("pure transitions: CHECK_DUE when due moves the count and due time, and leaves the push and the re-arm as actions to run", () => {
+  const fx = effects();
+  const machine = createTransactionMachine(fx.deps);
+  const [start, entry] = initialTransition(machine, input);
+  assert.equal(entry.map((a) => a.type), ["arm"]);
+  fx.tick(600);
+  const [next, actions] = transition(machine, start, { type: "CHECK_DUE" });
+  assert.is(next.value, "checking");
+  assert.equal(next.context, { ...input, checks: 1, checkAt: 1700 } satisfies TxContext);
+  assert.equal(actions.map((a) => a.type), ["pushCheck", "arm"], "the effects, in order; the count is an assign, already applied");
+  assert.equal([fx.checks, fx.armed], [[], []], "a pure transition runs no effect");
+  const [same, asked] = transition(machine, next, fx.end("UNKNOWN"));
+  assert.is(same, next, "UNKNOWN changes nothing");
+  assert.equal(asked.map((a) => a.type), ["stillInFlight"]);
+  assert.equal(fx.answers, [], "and answers only when the action runs");
 });
 
 test("END ROLLBACK writes only its op record", () => {
   const fx = effects();
   const { tx: a, told } = startTx(fx.deps);
-  a.send({ type: "END", resolution: "ROLLBACK" });
+  a.send(fx.end("ROLLBACK"));
   assert.is(a.getSnapshot().value, "rolledBack");
   assert.equal(fx.writes, ["ROLLBACK"]);
-  assert.equal(told(), []);
+  assert.equal(told(), ["TX_FINISHED m1"]);
 });
 
 test("CHECK_DUE before the due time does nothing; after it, checks every interval, counting, then discards after maxChecks", () => {
@@ -103,13 +137,13 @@ test("a checked transaction still takes END; ENDED (from the op replay) ends it 
   const { tx: a } = startTx(fx.deps);
   fx.tick(600);
   a.send({ type: "CHECK_DUE" });
-  a.send({ type: "END", resolution: "COMMIT" });
+  a.send(fx.end("COMMIT"));
   assert.is(a.getSnapshot().value, "committed");
   const { tx: b, told } = startTx(fx.deps, { input: { ...input, id: "m2" } });
   b.send({ type: "ENDED", action: "ROLLBACK" });
   assert.is(b.getSnapshot().value, "rolledBack");
   assert.equal(fx.writes, ["COMMIT"]);
-  assert.equal(told(), []);
+  assert.equal(told(), ["TX_FINISHED m2"]);
 });
 
 test("a restored snapshot (CBOR round trip) keeps its count and due time and re-arms from it on REARM", () => {
@@ -129,7 +163,7 @@ test("a restored snapshot (CBOR round trip) keeps its count and due time and re-
   b.send({ type: "CHECK_DUE" });
   assert.equal(fx2.checks, [2]);
   // A snapshot taken after the transaction ended but before its parent stopped it: REARM finishes it.
-  a.send({ type: "END", resolution: "COMMIT" });
+  a.send(fx.end("COMMIT"));
   const { tx: c, told } = startTx(effects().deps, { snapshot: decode(encode(a.getPersistedSnapshot())) });
   assert.is(c.getSnapshot().value, "committed");
   assert.equal(told(), []);
@@ -152,8 +186,9 @@ test("the root spawns transactions under the transactions actor, routes events b
   assert.is(inFlight().length, 50);
   assert.is((tx0 as unknown as { _parent: unknown })._parent, registry);
   assert.is(fx.armed.length, 50);
-  root.send({ type: "TX_DELIVER", events: [["msg-1", { type: "END", resolution: "COMMIT" }], ["nope", { type: "END", resolution: "COMMIT" }]] });
+  root.send({ type: "TX_DELIVER", events: [["msg-1", fx.end("COMMIT")], ["nope", fx.end("COMMIT")]] });
   assert.equal(fx.writes, ["COMMIT"]);
+  assert.equal(fx.answers, [["nope", { state: "NOT_IN_FLIGHT" }]], "an END for a transaction not in flight is answered so");
   assert.is(root.system.get("tx:msg-1"), undefined, "stopped and unregistered");
   assert.not.ok(inFlight().includes("tx:msg-1"));
   // One that ends by itself (discarded after maxChecks unanswered checks) is stopped too.
@@ -187,7 +222,7 @@ test("the transactions actor sees a fixed set of event types however many transa
   for (let round = 0; round < 20; round++) {
     const ids = Array.from({ length: 50 }, (_, i) => `r${round}-${i}`);
     root.send({ type: "TX_BEGIN", txs: ids.map((id) => ({ id, group: "pg", halfOffset: 0, checkAt: 2000 })) });
-    root.send({ type: "TX_DELIVER", events: ids.map((id, i) => [id, { type: "END", resolution: i % 2 ? "COMMIT" : "ROLLBACK" }]) });
+    root.send({ type: "TX_DELIVER", events: ids.map((id, i) => [id, fx.end(i % 2 ? "COMMIT" : "ROLLBACK")]) });
   }
   assert.is(fx.writes.length, 1000);
   assert.is(Object.values(root.getSnapshot().children).reduce((n, c) => n + Object.keys((c!.getSnapshot() as { children?: object }).children ?? {}).length, 0), 0, "all stopped");
@@ -234,7 +269,7 @@ test("a snapshot from the 64 machine shards (txs:<n>) restores its transactions 
   assert.equal(Object.keys(persisted.children).filter((id) => id.startsWith("txs")), [TX_REGISTRY_ID]);
   const root = createActor(createBrokerMachine(deps), { input: { brokerName: "b" }, snapshot: persisted as never }).start();
   assert.is(root.system.get("tx:old")?.getSnapshot().context.halfOffset, 3);
-  root.send({ type: "TX_DELIVER", events: [["old", { type: "END", resolution: "ROLLBACK" }]] });
+  root.send({ type: "TX_DELIVER", events: [["old", fx.end("ROLLBACK")]] });
   assert.equal(fx.writes, ["ROLLBACK"]);
   assert.is(root.system.get("tx:old"), undefined);
   root.stop();

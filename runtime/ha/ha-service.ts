@@ -295,7 +295,7 @@ export class HAService {
   private send(r: Replica, data: Uint8Array): void {
     const offset = r.sent;
     const now = Date.now();
-    r.conn.push({ op: "haData", offset, data, confirm: this.confirmed, timerCursor: this.broker.timer.cursorNow });
+    r.conn.push({ op: "haData", offset, data, confirm: this.confirmed, timerCursor: this.broker.timer.cursor });
     r.sent = offset + data.length;
     r.lastSendAt = now;
     if (r.sent >= this.broker.store.maxCommitLogOffset) {

@@ -5,7 +5,8 @@ import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 
-const RESOLUTIONS = new Set(["COMMIT", "ROLLBACK", "UNKNOWN"]);
+type Resolution = "COMMIT" | "ROLLBACK" | "UNKNOWN";
+const RESOLUTIONS: ReadonlySet<string> = new Set<Resolution>(["COMMIT", "ROLLBACK", "UNKNOWN"]);
 
 /**
  * endTransaction { group, msgId, resolution: COMMIT | ROLLBACK | UNKNOWN, fromCheck? } -> { msgId, state },
@@ -45,8 +46,8 @@ export function endTransaction(ctx: ProcessorContext, session: Session, req: Req
   });
 }
 
-function checkResolution(r: unknown): string {
+function checkResolution(r: unknown): Resolution {
   if (typeof r !== "string") throw new BrokerError(r === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, "endTransaction: resolution must be a string");
   if (!RESOLUTIONS.has(r)) throw new BrokerError(ErrorCode.BAD_REQUEST, `endTransaction: resolution must be COMMIT, ROLLBACK or UNKNOWN, not "${r.slice(0, 32)}"`);
-  return r;
+  return r as Resolution;
 }

@@ -15,7 +15,7 @@
 // repeat part of one batch, and nothing is ever skipped: at least once, as RocketMQ.
 import { BrokerError, decode, encode, ErrorCode, MessageProp, SCHEDULE_PROGRESS_TOPIC, SCHEDULE_TOPIC } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
-import { delayActorId, type DelayInput } from "../../actors/delay.machine.ts";
+import { delayActorId, type DelayContext, type DelayInput } from "../../actors/delay.machine.ts";
 import type { AppendItem } from "../../storage/message-store.ts";
 import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 import type { Actors, Appender, Clock, MessageStore, RestoredTree, ScheduledItem, Scheduler, Topics } from "../context.ts";
@@ -51,8 +51,6 @@ const TO_SCHEDULE = new MessageRewrite({
 export class ScheduleService implements Scheduler {
   /** The last due time handed out per level: a level's queue stays in due order even if the clock steps back. */
   private lastDue: number[] = [];
-  /** What each level's actor was last told its progress is (for a supervised restart). */
-  private progressOf = new Map<number, number>();
   private topicsReady = false;
 
   constructor(private readonly deps: ScheduleServiceDeps) {}
@@ -150,26 +148,29 @@ export class ScheduleService implements Scheduler {
         input.progress = logged;
         recovered++;
       }
-      const had = restored.context(delayActorId(level));
-      this.progressOf.set(level, input.progress ?? (had?.progress as number | undefined) ?? 0);
       // A level that has nothing scheduled and no actor yet needs none.
-      if (level > delayLevels.length && !had && store.maxOffset(SCHEDULE_TOPIC, level - 1) === 0) continue;
+      if (level > delayLevels.length && !restored.context(delayActorId(level)) && store.maxOffset(SCHEDULE_TOPIC, level - 1) === 0) continue;
       inputs.push(input);
     }
     this.deps.actors.send({ type: "DELAY_LEVELS", levels: inputs });
     return recovered;
   }
 
-  /** What a delay actor restarted by supervision starts from. */
-  restartInput(level: number): DelayInput {
+  /**
+   * What a delay actor restarted by supervision starts from: the progress it had before the
+   * event it failed on (nothing of that event was appended), else its last progress record;
+   * it tries again after a pause.
+   */
+  restartInput(level: number, last: Partial<DelayContext> | undefined): DelayInput {
     const now = this.deps.clock.now();
-    return { level, delayMs: this.deps.delayLevels[level - 1] ?? 0, progress: this.progressOf.get(level) ?? this.loggedProgress(level) ?? 0, dueAt: now + RETRY_MS };
+    return { level, delayMs: this.deps.delayLevels[level - 1] ?? 0, progress: last?.progress ?? this.loggedProgress(level) ?? 0, dueAt: now + RETRY_MS };
   }
 
   /**
    * The delay actor's effect: re-puts the due messages of `level` from `progress` (one append
-   * for all of them and the progress record), and says where it got to and when the next is due.
-   * Runs inside the actor's transition, so it only reads the root's state and queues appends.
+   * for all of them and the progress record), and says where it got to and when the next is due
+   * (the actor gets it as DELIVERED). Runs while the actor handles an event, so it only reads
+   * and queues appends.
    */
   deliverDue(level: number, progress: number): { progress: number; dueAt: number } {
     const { store, clock, topics } = this.deps;
@@ -201,22 +202,16 @@ export class ScheduleService implements Scheduler {
         progress = r.nextOffset; // retention took the head, or the queue is shorter than we thought
         continue;
       }
-      let missing = false;
       for (const rec of r.records) {
         const reput = reputItem(rec, SCHEDULE_TOPIC);
-        if (reput && !((topics.get(reput.topic)?.queues ?? 0) > reput.queueId)) {
-          // Its topic (or queue) is missing: created right after this transition, continued at once.
-          topics.ensureQueueSoon(reput.topic, reput.queueId);
-          missing = true;
-          break;
+        if (reput) {
+          // Its topic (or queue) may be gone since it was stored: created again (the root spawns
+          // the queue actors before the re-put reaches them).
+          topics.ensureQueue(reput.topic, reput.queueId);
+          items.push(reput);
         }
-        if (reput) items.push(reput);
         progress = rec.queueOffset + 1;
         scanned++;
-      }
-      if (missing) {
-        dueAt = now;
-        break;
       }
       if (firstNotDue !== 0) {
         dueAt = firstNotDue;
@@ -229,7 +224,6 @@ export class ScheduleService implements Scheduler {
       }
     }
     if (items.length > 0) this.reputDue(level, items, progress, from);
-    this.progressOf.set(level, progress);
     return { progress, dueAt };
   }
 
@@ -250,7 +244,6 @@ export class ScheduleService implements Scheduler {
       const failed = notWritten(results);
       if (!failed || this.deps.isClosing()) return;
       console.error(`delay level ${level}: re-put of ${items.length - 1} messages failed (${failed.message}); retrying from ${from}`);
-      this.progressOf.set(level, from);
       actors.send({ type: "DELAY_REWIND", level, progress: from, retryAt: clock.now() + RETRY_MS });
     });
   }

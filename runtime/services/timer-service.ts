@@ -7,8 +7,9 @@
 // The `timer` actor runs `tick` at its nextAt: tick loads each second into an in-memory min-heap
 // one second before it starts, fires every timer whose millisecond has come by re-putting the
 // message into its real topic (a new CommitLog record, same id, keys, tags, body, properties),
-// and moves the cursor (the last second with everything delivered) forward. The cursor lives in
-// the wheel file's header (rewritten as it moves) and in the actor's context. Each delivered
+// and moves the cursor (the last second with everything delivered) forward. The cursor is this
+// service's alone, kept in the wheel file's header (rewritten as it moves); the actor holds only
+// when to run next. Each delivered
 // entry is marked in the TimerLog once its re-put is written, so a restart reloads the seconds
 // after the cursor, skips what was delivered and delivers the rest at once: nothing lost, and
 // nothing repeated after a SIGKILL but a re-put it cut off from its mark (a machine crash under
@@ -74,7 +75,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
   private heap = new MinHeap<Pending>();
   /** Timers of each loaded second not yet delivered: the cursor waits for them. */
   private pending = new Map<number, number>();
-  private cursor = -1;
+  private cursorAt = -1;
   /** The last second loaded into the heap (timers of later seconds are only on disk). */
   private loadedThrough = -1;
   /** When the actor will next tick: a new timer earlier than this wakes it. */
@@ -160,21 +161,21 @@ export class TimerService implements Timers, CommitLogDispatcher {
     };
   }
 
-  /** At start, after restore: opens the wheel and starts (or tells) the timer actor from its cursor. */
+  /** At start, after restore: opens the wheel, takes its cursor, and starts the timer actor (or has it run). */
   start(): { behind: number; relinked: number } {
     const { files, dir, maxDelayMs, clock, actors } = this.deps;
     this.following = false;
     this.store = new TimerStore(files, dir, maxDelayMs);
     const now = clock.now();
     const known = this.store.wheel.cursor >= 0;
-    this.cursor = known ? this.store.wheel.cursor : Math.floor(now / 1000) - 1;
-    this.store.wheel.cursor = this.cursor;
+    this.cursorAt = known ? this.store.wheel.cursor : Math.floor(now / 1000) - 1;
+    this.store.wheel.cursor = this.cursorAt;
     const relinked = this.relink(this.store.wheel.fresh && known);
-    this.loadedThrough = this.cursor;
+    this.loadedThrough = this.cursorAt;
     this.armedAt = now;
-    actors.send({ type: "TIMER_START", cursor: this.cursor });
+    actors.send({ type: "TIMER_START" });
     actors.send({ type: "TIMER_TICK" });
-    return { behind: Math.max(0, Math.floor(now / 1000) - this.cursor - 1), relinked };
+    return { behind: Math.max(0, Math.floor(now / 1000) - this.cursorAt - 1), relinked };
   }
 
   /**
@@ -199,8 +200,8 @@ export class TimerService implements Timers, CommitLogDispatcher {
         continue;
       }
       if (!Number.isSafeInteger(at) || at < 0) continue;
-      if (skipDelivered && Math.floor(at / 1000) <= this.cursor) continue;
-      missed.push({ commitLogOffset: rec.commitLogOffset, size: rec.size, deliverAt: Math.max(at, (this.cursor + 1) * 1000) });
+      if (skipDelivered && Math.floor(at / 1000) <= this.cursorAt) continue;
+      missed.push({ commitLogOffset: rec.commitLogOffset, size: rec.size, deliverAt: Math.max(at, (this.cursorAt + 1) * 1000) });
       if (missed.length >= 1024) link();
     }
     link();
@@ -217,7 +218,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
     const { files, dir, maxDelayMs, store } = this.deps;
     this.store = new TimerStore(files, dir, maxDelayMs);
     this.following = true;
-    this.cursor = this.store.wheel.cursor;
+    this.cursorAt = this.store.wheel.cursor;
     this.loadedThrough = -1; // nothing goes into the heap: a slave fires nothing
     // A wheel that counted records a cut log no longer has goes on from the queue's end.
     const end = store.maxOffset(TIMER_TOPIC, 0);
@@ -227,19 +228,22 @@ export class TimerService implements Timers, CommitLogDispatcher {
 
   /** A slave's cursor: its master's, as the master last said (the seconds up to it are delivered). */
   followCursor(cursor: number): void {
-    if (!this.following || !this.store || cursor <= this.cursor) return;
-    this.cursor = cursor;
+    if (!this.following || !this.store || cursor <= this.cursorAt) return;
+    this.cursorAt = cursor;
     this.store.wheel.cursor = cursor;
-  }
-
-  /** The last second fully delivered (-1 before the start): what a master tells its slaves. */
-  get cursorNow(): number {
-    return this.cursor;
   }
 
   /** What a timer actor restarted by supervision starts from. */
   restartInput(): TimerContext {
-    return { cursor: this.cursor, nextAt: this.deps.clock.now() };
+    return { nextAt: this.deps.clock.now() };
+  }
+
+  /**
+   * The last second whose timers were all delivered (also in the wheel file's header; -1 before
+   * the start): what a master tells its slaves.
+   */
+  get cursor(): number {
+    return this.cursorAt;
   }
 
   /**
@@ -257,7 +261,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
       if (items[i].topic !== TIMER_TOPIC) continue;
       // A time in a second already delivered goes into the next one.
       const { commitLogOffset, size, queueOffset } = results[i];
-      timed.push({ commitLogOffset, size, deliverAt: Math.max(items[i].tagsCode, (this.cursor + 1) * 1000) });
+      timed.push({ commitLogOffset, size, deliverAt: Math.max(items[i].tagsCode, (this.cursorAt + 1) * 1000) });
       timedItems.push(items[i]);
       linked = queueOffset + 1;
     }
@@ -280,14 +284,14 @@ export class TimerService implements Timers, CommitLogDispatcher {
 
   /**
    * The timer actor's effect: loads the seconds about to start, fires what is due (one append),
-   * moves the cursor, and says when to run next. Runs inside the actor's transition, so it only
-   * reads state and queues appends.
+   * moves the cursor, and says when to run next (the actor gets it as TICKED). Runs while the
+   * actor handles an event, so it only reads state and queues appends.
    */
-  tick(): TimerContext {
-    const { clock, store, topics, actors, appends } = this.deps;
+  tick(): number {
+    const { clock, store, topics, appends } = this.deps;
     const now = clock.now();
-    if (!this.store) return { cursor: this.cursor, nextAt: now + 1000 };
-    if (this.following) return { cursor: this.cursor, nextAt: now + 60_000 }; // a slave's master fires
+    if (!this.store) return now + 1000;
+    if (this.following) return now + 60_000; // a slave's master fires
     const horizon = Math.floor(now / 1000) + 1; // the next second is loaded before it starts
     let loads = 0;
     while (this.loadedThrough < horizon && loads++ < MAX_LOAD) {
@@ -320,11 +324,9 @@ export class TimerService implements Timers, CommitLogDispatcher {
       // A POP check-point: its message was not acked in time (runtime/services/pop.ts).
       if (rec && item?.topic === POP_CK_TOPIC) item = this.checkpoints?.revive(rec) ?? null;
       if (!rec) console.error(`${TIMER_TOPIC}: the record at ${t.commitLogOffset} is gone (retention?); its timer is dropped`);
-      if (item && !((topics.get(item.topic)?.queues ?? 0) > item.queueId)) {
-        // Its topic (or queue) is missing: created right after this transition, then a tick again.
-        topics.ensureQueueSoon(item.topic, item.queueId, () => actors.send({ type: "TIMER_TICK" }));
-        break;
-      }
+      // Its topic (or queue) may be gone since it was stored: created again (the table is the
+      // TopicService's; the root spawns the queue actors before the re-put reaches them).
+      if (item) topics.ensureQueue(item.topic, item.queueId);
       this.heap.pop();
       fired.push(t);
       this.firing.add(t.link);
@@ -335,7 +337,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
     this.advance(now);
     const nextAt = more ? now : Math.min(this.heap.peekKey() ?? Infinity, this.loadedThrough * 1000);
     this.armedAt = nextAt;
-    return { cursor: this.cursor, nextAt };
+    return nextAt;
   }
 
   close(): void {
@@ -368,13 +370,13 @@ export class TimerService implements Timers, CommitLogDispatcher {
 
   /** Moves the cursor over every loaded second that has ended with all its timers delivered. */
   private advance(now: number): void {
-    let c = this.cursor;
+    let c = this.cursorAt;
     while (c + 1 <= this.loadedThrough && !((this.pending.get(c + 1) ?? 0) > 0) && now >= (c + 2) * 1000) {
       this.pending.delete(c + 1);
       c++;
     }
-    if (c !== this.cursor && this.store) {
-      this.cursor = c;
+    if (c !== this.cursorAt && this.store) {
+      this.cursorAt = c;
       this.store.wheel.cursor = c;
     }
   }

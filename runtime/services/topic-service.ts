@@ -1,6 +1,9 @@
-// The topic table (RocketMQ's TopicConfigManager): lookups for reads and writes, auto-creation
-// on a first send, round-robin queue choice, and creation, which spawns the queue actors and
-// rewrites config/topics.cbor so a created topic survives a crash between snapshots.
+// The topic table (RocketMQ's TopicConfigManager), owned here and nowhere else: lookups for
+// reads and writes, auto-creation on a first send, round-robin queue choice, and creation,
+// which rewrites config/topics.cbor (so a created topic survives a crash between snapshots) and
+// tells the root actor which queue actors the topic needs. The table changes at once, so an
+// effect running inside an actor's transition may create the topic it needs and go on: the
+// root spawns the queue actors right after, before any append can reach them.
 import { BrokerError, ErrorCode, isSystemTopic } from "../../protocol/mod.ts";
 import { PERM_RW, type TopicConfig } from "../../actors/broker.machine.ts";
 import type { Actors, Topics } from "../context.ts";
@@ -8,8 +11,6 @@ import type { TopicFile } from "./topic-file.ts";
 
 export interface TopicServiceDeps {
   actors: Actors;
-  /** The table as the root actor holds it. */
-  table(): Record<string, TopicConfig>;
   file: TopicFile;
   defaultQueues: number;
   /** Called after every change of a topic (the name-server registration and the subscribers follow it). */
@@ -19,27 +20,25 @@ export interface TopicServiceDeps {
 }
 
 export class TopicService implements Topics {
+  private readonly table: Record<string, TopicConfig> = {};
   private readonly roundRobin = new Map<string, number>();
 
   constructor(private readonly deps: TopicServiceDeps) {}
 
   get(topic: string): TopicConfig | undefined {
-    return this.deps.table()[topic];
+    return this.table[topic];
   }
 
   all(): Record<string, TopicConfig> {
-    return this.deps.table();
+    return this.table;
   }
 
   forWrite(topic: string): TopicConfig {
-    const existing = this.get(topic);
-    if (existing) return existing;
-    this.create(topic, this.deps.defaultQueues, PERM_RW);
-    return this.get(topic)!;
+    return this.table[topic] ?? this.ensureQueue(topic, this.deps.defaultQueues - 1);
   }
 
   forRead(topic: string, queueId?: number): TopicConfig {
-    const t = this.get(topic);
+    const t = this.table[topic];
     if (!t) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${topic}" does not exist`);
     if (queueId !== undefined && queueId >= t.queues) {
       throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${topic}" has ${t.queues} queues; queue ${queueId} does not exist`);
@@ -54,30 +53,48 @@ export class TopicService implements Topics {
   }
 
   create(topic: string, queues: number, perm: number): Promise<void> {
-    this.deps.actors.send({ type: "CREATE_TOPIC", topic, queues, perm, ...(isSystemTopic(topic) ? { system: true } : {}) });
-    this.deps.declareQueues(topic, this.get(topic)?.queues ?? queues);
+    this.apply(topic, queues, perm);
+    this.deps.declareQueues(topic, this.table[topic].queues);
     // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
     const saved = this.save();
     this.deps.changed(topic);
     return saved;
   }
 
-  ensureQueueSoon(topic: string, queueId: number, then?: () => void): void {
-    // The root may be busy with the very transition that asks: create right after it.
-    queueMicrotask(() => {
-      const t = this.get(topic);
-      if (!t || t.queues <= queueId) this.create(topic, Math.max(queueId + 1, t?.queues ?? this.deps.defaultQueues), t?.perm ?? PERM_RW);
-      then?.();
-    });
+  ensureQueue(topic: string, queueId: number): TopicConfig {
+    const t = this.table[topic];
+    if (!t || t.queues <= queueId) this.create(topic, Math.max(queueId + 1, t?.queues ?? this.deps.defaultQueues), t?.perm ?? PERM_RW);
+    return this.table[topic];
   }
 
-  /** The table config/topics.cbor holds (read at start-up). */
-  load(): Record<string, TopicConfig> {
-    return this.deps.file.load();
+  /**
+   * At start-up: the table from config/topics.cbor, topics only an older snapshot's root held,
+   * and every queue the store has data for; the root is told each, to spawn the queue actors
+   * the snapshot did not have.
+   */
+  restore(fromSnapshot: Record<string, TopicConfig>, storeQueues: Iterable<{ topic: string; queueId: number }>): void {
+    for (const [topic, t] of [...Object.entries(fromSnapshot), ...Object.entries(this.deps.file.load())]) this.apply(topic, t.queues, t.perm);
+    const queues = new Map<string, number>();
+    for (const { topic, queueId } of storeQueues) queues.set(topic, Math.max(queues.get(topic) ?? 0, queueId + 1));
+    for (const [topic, n] of queues) {
+      const t = this.table[topic];
+      // Every queue of a topic has its ConsumeQueue directory (MessageStore.declareQueues), so
+      // with topics.cbor and the snapshots lost the count still comes back right.
+      if (!t) this.apply(topic, n, PERM_RW);
+      else if (t.queues < n) this.apply(topic, n, t.perm);
+    }
   }
 
   /** Rewrites config/topics.cbor if the table changed; resolves once it is on disk. */
   save(): Promise<void> {
-    return this.deps.file.save(this.all());
+    return this.deps.file.save(this.table);
+  }
+
+  /** Widens (never narrows) a topic and tells the root. */
+  private apply(topic: string, queues: number, perm: number): void {
+    const existing = this.table[topic];
+    const config: TopicConfig = { queues: Math.max(existing?.queues ?? 0, queues), perm, ...(isSystemTopic(topic) ? { system: true } : {}) };
+    this.table[topic] = config;
+    this.deps.actors.send({ type: "CREATE_TOPIC", topic, queues: config.queues, perm, ...(existing && existing.perm !== perm ? { permChanged: true } : {}) });
   }
 }

@@ -34,10 +34,10 @@ import {
   TRANS_OP_HALF_TOPIC,
 } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
-import { txActorId, type TxAction, type TxContext, type TxEvent, type TxInput } from "../../actors/transaction.machine.ts";
+import { type EndAnswer, type EndOutcome, type EndState, txActorId, type TxAction, type TxContext, type TxEvent, type TxInput } from "../../actors/transaction.machine.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { MessageRewrite } from "../../protocol/message-rewrite.ts";
-import type { Actors, Appender, Clock, CommitLogDispatcher, EndState, MessageStore, RestoredTree, ScheduledItem, Topics, Transactions } from "../context.ts";
+import type { Actors, Appender, Clock, CommitLogDispatcher, MessageStore, RestoredTree, ScheduledItem, Topics, Transactions } from "../context.ts";
 import { notWritten } from "./append-pipeline.ts";
 import { MinHeap } from "./min-heap.ts";
 import type { ProducerRegistry } from "./producer-registry.ts";
@@ -58,10 +58,6 @@ export interface TransactionServiceDeps {
   /** A half unresolved this long after it was stored is checked. */
   timeoutMs: number;
   checkIntervalMs: number;
-  /** The transaction actor in flight with this id: its group; undefined when none is. */
-  inFlightTx(id: string): { group: string } | undefined;
-  /** How many transaction actors are alive. */
-  inFlightCount(): number;
   /** A replicated group's slave checks nothing (promoted, it re-arms every transaction: TX_REARM). */
   isSlave(): boolean;
 }
@@ -94,8 +90,8 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
   private readonly heap = new MinHeap<string>();
   private timer: unknown;
   private armedAt = Infinity;
-  /** endTransaction answers waiting for the write, by transaction id. */
-  private readonly waiters = new Map<string, Waiter[]>();
+  /** The answers of the ENDs waiting for a decision's write, by transaction id (there while it is written). */
+  private readonly writing = new Map<string, EndAnswer[]>();
   /** Events for transaction actors gathered in this turn: one TX_DELIVER carries them all. */
   private outbox: [string, TxEvent][] = [];
   private closed = false;
@@ -194,17 +190,20 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
    * ROLLBACK the op record, DISCARD a copy in TRANS_CHECK_MAX_TIME_TOPIC and an op record. Runs
    * inside the actor's transition, so it only reads and queues an append.
    */
-  writeEnd(tx: TxContext, action: TxAction): void {
+  writeEnd(tx: TxContext, action: TxAction, answer?: EndAnswer): void {
+    const list = this.writing.get(tx.id) ?? [];
+    if (answer) list.push(answer);
+    this.writing.set(tx.id, list);
     const items: AppendItem[] = [];
     let rec;
     try {
       rec = this.deps.store.readRecord(tx.halfOffset);
     } catch (e) {
-      // `txs` stops the actor right after END whatever happens here, so nothing may throw:
-      // the transaction is begun again, to be checked after an interval, as when a write fails.
+      // The actor has ended whatever happens here, so nothing may throw: the transaction is
+      // begun again, to be checked after an interval, as when a write fails.
       console.error(`transaction ${tx.id}: reading its half message failed (${(e as Error).message}); it will be checked again`);
       this.retryLater(tx);
-      this.settle(tx.id, new BrokerError(ErrorCode.INTERNAL_ERROR, `transaction ${tx.id}: its half message could not be read`), "IN_FLIGHT");
+      this.settle(tx.id, { state: "IN_FLIGHT", error: new BrokerError(ErrorCode.INTERNAL_ERROR, `transaction ${tx.id}: its half message could not be read`) });
       return;
     }
     if (!rec) console.error(`transaction ${tx.id}: its half message at ${tx.halfOffset} is gone (retention?); only the op record is written`);
@@ -226,10 +225,20 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
           console.error(`transaction ${tx.id}: writing ${action} failed (${failed.message}); it will be checked again`);
           this.retryLater(tx);
         }
-        this.settle(tx.id, failed, STATE_OF[action]);
+        this.settle(tx.id, { state: STATE_OF[action], error: failed });
       },
       () => (written = true),
     );
+  }
+
+  /**
+   * An END found no transaction: if a decision for it is being written (an END earlier in the
+   * same turn), this one is answered with that write; else it is not in flight.
+   */
+  notInFlight(id: string, answer: EndAnswer): void {
+    const list = this.writing.get(id);
+    if (list) list.push(answer);
+    else answer({ state: "NOT_IN_FLIGHT" });
   }
 
   /** A transaction whose decision was not written is in flight again, to be checked after an interval. */
@@ -240,25 +249,25 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
 
   // --- endTransaction ---
 
-  end(group: string, id: string, resolution: string, answer: Waiter): void {
-    const tx = this.deps.inFlightTx(id);
-    if (!tx) return answer(undefined, "NOT_IN_FLIGHT");
-    if (tx.group !== group) {
-      throw new BrokerError(ErrorCode.BAD_REQUEST, `endTransaction: transaction ${id} belongs to producer group "${tx.group}", not "${group}"`);
-    }
-    if (resolution === "UNKNOWN") return answer(undefined, "IN_FLIGHT");
-    let list = this.waiters.get(id);
-    if (!list) this.waiters.set(id, (list = []));
-    list.push(answer);
-    // A second END in this turn finds the actor ended by the first, and waits for its write.
-    this.deliver(id, { type: "END", resolution: resolution as "COMMIT" | "ROLLBACK" });
+  /** Ends (COMMIT, ROLLBACK) or asks about (UNKNOWN) a transaction; the actor decides and answers. */
+  end(group: string, id: string, resolution: "COMMIT" | "ROLLBACK" | "UNKNOWN", answer: Waiter): void {
+    const reply: EndAnswer = (outcome: EndOutcome) => {
+      if ("belongsTo" in outcome) {
+        return answer(new BrokerError(ErrorCode.BAD_REQUEST, `endTransaction: transaction ${id} belongs to producer group "${outcome.belongsTo}", not "${group}"`), "IN_FLIGHT");
+      }
+      answer(outcome.error as BrokerError | undefined, outcome.state);
+    };
+    // A decision for it is being written: this END waits for that write.
+    const list = this.writing.get(id);
+    if (list) list.push(reply);
+    else this.deliver(id, { type: "END", resolution, group, answer: reply });
   }
 
-  private settle(id: string, err: BrokerError | undefined, state: EndState): void {
-    const list = this.waiters.get(id);
+  private settle(id: string, outcome: EndOutcome): void {
+    const list = this.writing.get(id);
     if (!list) return;
-    this.waiters.delete(id);
-    for (const w of list) w(err, state);
+    this.writing.delete(id);
+    for (const answer of list) answer(outcome);
   }
 
   /** Events for transaction actors go out together, one root event per turn. */
@@ -279,10 +288,10 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
    * After restore, before the queue actors learn the store's offsets: replays the half and op
    * records written after the snapshot, then re-arms every transaction.
    */
-  start(restored: RestoredTree): { inFlight: number; begun: number; ended: number } {
+  start(restored: RestoredTree): { begun: number; ended: number } {
     const { topics, actors } = this.deps;
     // A broker that never stored a half message has nothing to replay, and gets the topics with its first one.
-    if (!topics.get(TRANS_HALF_TOPIC)) return { inFlight: 0, begun: 0, ended: 0 };
+    if (!topics.get(TRANS_HALF_TOPIC)) return { begun: 0, ended: 0 };
     this.ensureTopics();
     const ended = new Map<string, TxAction>();
     this.scan(restored, TRANS_OP_HALF_TOPIC, (rec) => {
@@ -304,12 +313,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
     for (let i = 0; i < begin.length; i += 1000) actors.send({ type: "TX_BEGIN", txs: begin.slice(i, i + 1000) });
     if (endEvents.length > 0) actors.send({ type: "TX_DELIVER", events: endEvents });
     actors.send({ type: "TX_REARM" });
-    return { inFlight: this.inFlight(), begun: begin.length, ended: endEvents.length };
-  }
-
-  /** Transactions in flight: the transaction actors alive now. */
-  inFlight(): number {
-    return this.deps.inFlightCount();
+    return { begun: begin.length, ended: endEvents.length };
   }
 
   close(): void {

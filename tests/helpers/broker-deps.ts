@@ -11,13 +11,14 @@ export function brokerDeps(own: Partial<BrokerDeps> & Pick<BrokerDeps, "now">): 
     memberExpiryMs: 1e9,
     membersChanged: () => {},
     deliverDue: () => ({ progress: 0, dueAt: 0 }),
-    timerTick: () => ({ cursor: 0, nextAt: 1e12 }),
+    timerTick: () => 1e12,
     checkIntervalMs: 1e9,
     maxChecks: 0,
     armCheck: () => {},
     checkTransaction: () => false,
     writeEnd: () => {},
     popWaitersDue: () => {},
+    notInFlight: () => {},
     ...own,
   };
 }
