@@ -13,7 +13,7 @@
 //     message never overtakes the one before it. A batch whose invisibility ended is `visible`
 //     again: its unacked messages go out again, in order, with their attempt one higher.
 // Invisibility deadlines are not here: each handed-out message has a check-point record on the
-// persistent timing wheel (runtime/services/pop.ts), which survives a restart.
+// persistent timing wheel (runtime/services/pop-service.ts), which survives a restart.
 import { assertEvent, assign, enqueueActions, setup } from "xstate";
 
 export interface PopWaiter {

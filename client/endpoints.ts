@@ -2,7 +2,7 @@
 // into the WebSocket URLs the protocol names: ws://<host>:<port>/ws.
 import { BrokerError, ErrorCode } from "../protocol/mod.ts";
 // One normalization for clients and brokers (which dial their name servers): it lives in protocol/.
-import { DEFAULT_PORT, normalizeEndpoint } from "../protocol/endpoint.ts";
+import { DEFAULT_PORT, normalizeEndpoint } from "../protocol/endpoint-url.ts";
 
 export { DEFAULT_PORT, normalizeEndpoint };
 

@@ -4,7 +4,7 @@
 // this object (no globals), so tests run two in a process.
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
-import { normalizeEndpoint } from "../protocol/endpoint.ts";
+import { normalizeEndpoint } from "../protocol/endpoint-url.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
 import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
@@ -36,7 +36,7 @@ import { restoredTree } from "./restored-tree.ts";
 import type { NameServer } from "./cluster/name-server.ts";
 import type { BrokerRegistrar } from "./cluster/broker-registrar.ts";
 import { joinCluster } from "./cluster/join-cluster.ts";
-import { PopService } from "./services/pop.ts";
+import { PopService } from "./services/pop-service.ts";
 import { SubscriptionGroups } from "./services/subscription-groups.ts";
 import { GrpcEndpoint } from "./transports/grpc/endpoint.ts";
 import { popActorId, type PopContext } from "../actors/pop.machine.ts";

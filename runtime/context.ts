@@ -6,11 +6,10 @@
 import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
 import type { GroupView } from "../actors/group.machine.ts";
 import type { EndState } from "../actors/transaction.machine.ts";
-import type { QueueEvent } from "../actors/queue.machine.ts";
+import type { Hold, QueueEvent } from "../actors/queue.machine.ts";
 import type { BrokerError, Message, OverviewView, RequestId } from "../protocol/mod.ts";
 import type { AppendItem, AppendResult, GetResult, MessageStore } from "../storage/message-store.ts";
 import type { Clock, Files } from "../platform/platform.ts";
-import type { Hold } from "../actors/queue.machine.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Session } from "./session.ts";
 
@@ -140,7 +139,7 @@ export interface ScheduledItem extends AppendItem {
 export interface Scheduler {
   /** The schedule record of a message for delay level `level` (1-based, already checked). */
   item(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number, level: number, reconsumeTimes?: number, sent?: Uint8Array): ScheduledItem;
-  /** Stores a decoded message at a delay level, for delivery to realTopic when due. Outside actor transitions only. */
+  /** Stores a decoded message at a delay level, for delivery to realTopic when due. */
   reput(messageMap: Record<string, unknown>, realTopic: string, realQueueId: number | undefined, level: number, extra: { reconsumeTimes?: number }, done: (err?: BrokerError) => void): void;
 }
 
@@ -191,7 +190,7 @@ export interface NameServerOps {
   clusterList(mode: string): Record<string, unknown>;
 }
 
-/** A POP receive (runtime/services/pop.ts). */
+/** A POP receive (runtime/services/pop-service.ts). */
 export interface PopRequest {
   group: string;
   topic: string;

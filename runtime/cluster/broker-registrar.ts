@@ -3,7 +3,7 @@
 // address and whole topic table to every name server, so any one of them can answer routes.
 // The embedded name server of a standalone broker is registered with in-process, at once.
 import { BrokerError } from "../../protocol/mod.ts";
-import { normalizeEndpoint } from "../../protocol/endpoint.ts";
+import { normalizeEndpoint } from "../../protocol/endpoint-url.ts";
 import type { Platform } from "../../platform/platform.ts";
 import type { BrokerRegistration, NameServer } from "./name-server.ts";
 import { PeerLink } from "./peer-link.ts";

@@ -2,7 +2,7 @@
 // use and move on to the next when it cannot be reached or cannot reach etcd. Any controller
 // serves any request: they share nothing but etcd.
 import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
-import { normalizeEndpoint } from "../../protocol/endpoint.ts";
+import { normalizeEndpoint } from "../../protocol/endpoint-url.ts";
 import type { Platform } from "../../platform/platform.ts";
 import { PeerLink } from "../cluster/peer-link.ts";
 import { type GroupState, isGroupState, type MemberReport } from "../controller/group-state.ts";

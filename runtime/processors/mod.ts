@@ -10,7 +10,7 @@ import { commitOffset, consumerList, consumerProgress, queryOffset, resetOffset 
 import { endTransaction } from "./end-transaction-processor.ts";
 import { inspect, overview } from "./inspect-processor.ts";
 import { lockQueues, unlockQueues } from "./order-lock-processor.ts";
-import { ackMessage, changeInvisibleDuration, getSubscriptionGroup, popMessage, updateSubscriptionGroup } from "./pop.ts";
+import { ackMessage, changeInvisibleDuration, getSubscriptionGroup, popMessage, updateSubscriptionGroup } from "./pop-processor.ts";
 import { pull } from "./pull-processor.ts";
 import { browseMessages, queryMessage } from "./query-message-processor.ts";
 import { resendMessage } from "./resend-processor.ts";

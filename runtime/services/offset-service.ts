@@ -31,7 +31,7 @@ export interface OffsetServiceDeps {
 export class OffsetService implements Offsets {
   constructor(private readonly deps: OffsetServiceDeps) {}
 
-  /** The record of a commit, for a caller that appends it with other records (outside actor transitions: it may create the topic). */
+  /** The record of a commit, for a caller that appends it with other records (it creates the topic if it is missing). */
   item(group: string, topic: string, queueId: number, offset: number): AppendItem {
     const { topics, clock } = this.deps;
     if (!topics.get(CONSUMER_OFFSETS_TOPIC)) topics.create(CONSUMER_OFFSETS_TOPIC, 1, PERM_RW);

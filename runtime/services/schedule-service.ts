@@ -59,8 +59,7 @@ export class ScheduleService implements Scheduler {
    * Stores an already-decoded message at a delay level, for delivery to realTopic (queue
    * realQueueId, or the next one round-robin) when due. `level` above the configured count is
    * clamped to the last level (RocketMQ does the same). `extra.reconsumeTimes` goes into the
-   * record's header and stays in the re-put one. Call it outside actor transitions: it may create
-   * the real topic.
+   * record's header and stays in the re-put one. The real topic is created if it is missing.
    */
   reput(
     messageMap: Record<string, unknown>,
@@ -118,7 +117,7 @@ export class ScheduleService implements Scheduler {
     return due;
   }
 
-  /** The schedule and progress topics, with a queue per configured level. Outside actor transitions only. */
+  /** The schedule and progress topics, with a queue per configured level. */
   private ensureTopics(): void {
     if (this.topicsReady) return;
     const { topics } = this.deps;

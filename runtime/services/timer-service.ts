@@ -93,7 +93,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
   /** POP check-points that come due (the POP service; set by the broker). */
   checkpoints?: { revive(ckRecord: StoredRecord): AppendItem | null };
 
-  /** The timer topic exists (outside actor transitions only). */
+  /** The timer topic exists. */
   ensureTopic(): void {
     if (this.topicReady) return;
     if (!this.deps.topics.get(TIMER_TOPIC)) this.deps.topics.create(TIMER_TOPIC, 1, PERM_RW);
@@ -321,7 +321,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
       }
       const rec = store.readRecord(t.commitLogOffset);
       let item = rec ? reputItem(rec, TIMER_TOPIC) : null;
-      // A POP check-point: its message was not acked in time (runtime/services/pop.ts).
+      // A POP check-point: its message was not acked in time (runtime/services/pop-service.ts).
       if (rec && item?.topic === POP_CK_TOPIC) item = this.checkpoints?.revive(rec) ?? null;
       if (!rec) console.error(`${TIMER_TOPIC}: the record at ${t.commitLogOffset} is gone (retention?); its timer is dropped`);
       // Its topic (or queue) may be gone since it was stored: created again (the table is the

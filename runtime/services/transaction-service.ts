@@ -138,7 +138,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
     if (txs.length > 0) this.deps.actors.send({ type: "TX_BEGIN", txs });
   }
 
-  /** The half, op and max-check-time topics. Outside actor transitions only. */
+  /** The half, op and max-check-time topics. */
   private ensureTopics(): void {
     if (this.topicsReady) return;
     const { topics } = this.deps;
@@ -188,7 +188,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
   /**
    * Appends what a decision writes: COMMIT the message in its real topic and an op record,
    * ROLLBACK the op record, DISCARD a copy in TRANS_CHECK_MAX_TIME_TOPIC and an op record. Runs
-   * inside the actor's transition, so it only reads and queues an append.
+   * while the actor handles an event, so it only reads and queues an append.
    */
   writeEnd(tx: TxContext, action: TxAction, answer?: EndAnswer): void {
     const list = this.writing.get(tx.id) ?? [];

@@ -1,5 +1,5 @@
 // POP ops (ActorMQ's SimpleConsumer): popMessage, ackMessage, changeInvisibleDuration; and the
-// subscription groups' settings. The work is the POP service's (runtime/services/pop.ts); these
+// subscription groups' settings. The work is the POP service's (runtime/services/pop-service.ts); these
 // turn requests into its calls and its answers into frames.
 import { BrokerError, CborWriter, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { optional, required } from "../args.ts";
