@@ -91,6 +91,12 @@ export interface TxFinished {
 
 export const txActorId = (id: string) => `tx:${id}`;
 
+/** What an END (COMMIT, ROLLBACK; UNKNOWN decides nothing) or an ENDED (from the op replay) decided. */
+function decision(event: TxEvent): string {
+  assertEvent(event, ["END", "ENDED"]);
+  return event.type === "END" ? event.resolution : event.action;
+}
+
 export function createTransactionMachine(deps: TxDeps) {
   return setup({
     types: {} as { context: TxContext; events: TxEvent; input: TxInput },
@@ -101,35 +107,17 @@ export function createTransactionMachine(deps: TxDeps) {
         assertEvent(event, "END");
         return event.group !== context.group;
       },
-      commit: ({ event }) => {
-        assertEvent(event, "END");
-        return event.resolution === "COMMIT";
-      },
-      rollback: ({ event }) => {
-        assertEvent(event, "END");
-        return event.resolution === "ROLLBACK";
-      },
-      endedCommit: ({ event }) => {
-        assertEvent(event, "ENDED");
-        return event.action === "COMMIT";
-      },
-      endedRollback: ({ event }) => {
-        assertEvent(event, "ENDED");
-        return event.action === "ROLLBACK";
-      },
+      commits: ({ event }) => decision(event) === "COMMIT",
+      rollsBack: ({ event }) => decision(event) === "ROLLBACK",
     },
     actions: {
       arm: ({ context }) => deps.armCheck(context.id, context.checkAt),
       // The push (effect) reads the count before `countCheck` moves it.
       pushCheck: ({ context }) => void deps.checkTransaction(context),
       countCheck: assign(({ context }) => ({ checks: context.checks + 1, checkAt: deps.now() + deps.checkIntervalMs })),
-      writeCommit: ({ context, event }) => {
+      writeDecision: ({ context, event }) => {
         assertEvent(event, "END");
-        deps.writeEnd(context, "COMMIT", event.answer);
-      },
-      writeRollback: ({ context, event }) => {
-        assertEvent(event, "END");
-        deps.writeEnd(context, "ROLLBACK", event.answer);
+        deps.writeEnd(context, event.resolution as TxResolution, event.answer);
       },
       writeDiscard: ({ context }) => deps.writeEnd(context, "DISCARD"),
       refuse: ({ context, event }) => {
@@ -168,14 +156,14 @@ export function createTransactionMachine(deps: TxDeps) {
 /** What a transaction in flight (pending or checking) answers. */
 const IN_FLIGHT = {
   ENDED: [
-    { guard: "endedCommit", target: "committed" },
-    { guard: "endedRollback", target: "rolledBack" },
+    { guard: "commits", target: "committed" },
+    { guard: "rollsBack", target: "rolledBack" },
     { target: "discarded" },
   ],
   END: [
     { guard: "otherGroup", actions: "refuse" },
-    { guard: "commit", target: "committed", actions: "writeCommit" },
-    { guard: "rollback", target: "rolledBack", actions: "writeRollback" },
+    { guard: "commits", target: "committed", actions: "writeDecision" },
+    { guard: "rollsBack", target: "rolledBack", actions: "writeDecision" },
     { actions: "stillInFlight" }, // UNKNOWN
   ],
   CHECK_DUE: [
