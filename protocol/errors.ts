@@ -13,7 +13,9 @@ export const ErrorCode = {
   QUEUE_NOT_FOUND: "QUEUE_NOT_FOUND",
   NO_PERMISSION: "NO_PERMISSION",
   FLUSH_TIMEOUT: "FLUSH_TIMEOUT",
-  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE", // shutting down, disk full
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE", // shutting down
+  DISK_FULL: "DISK_FULL", // writes refused: the disk is above --disk-full-ratio, or a write found no space; reads go on
+  STORAGE_ERROR: "STORAGE_ERROR", // the store could not write this message (the message says why); nothing was stored
   INVALID_RECEIPT_HANDLE: "INVALID_RECEIPT_HANDLE", // POP: not a receipt handle of this group, or its message is visible again
   TIMEOUT: "TIMEOUT", // client side: no response in time
   CONNECTION_CLOSED: "CONNECTION_CLOSED", // client side: the socket went away with requests in flight

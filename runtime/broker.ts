@@ -281,6 +281,7 @@ export class Broker implements BrokerFacts {
       tagsCodeOf: scheduleTagsCode,
       onFlush: (ms) => metrics.flushLatency.observe(ms / 1000),
       lock: { probe: platform.process, owner: `broker ${config.brokerName}, port ${config.port}` },
+      disk: { warningRatio: config.diskWarningRatio, fullRatio: config.diskFullRatio },
     }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
     const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem), metrics, role);
@@ -506,13 +507,20 @@ export class Broker implements BrokerFacts {
   }
 
   private http(method: string, path: string) {
-    if (path === "/health") {
-      return {
-        status: this.closing ? 503 : 200,
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ status: this.closing ? "closing" : "ok", broker: this.config.brokerName, commitLogOffset: this.store.maxCommitLogOffset }),
-      };
+    const route = path.split("?")[0];
+    if (route === "/health" || route === "/ready") {
+      // /health: 503 while writes are refused or the broker is closing, with the reason.
+      // /ready: whether the broker has recovered (it listens only once it has) and takes writes.
+      const refusing = this.store.disk.refusing();
+      const disk = this.store.disk.state();
+      const status = this.closing ? "closing" : refusing ? "disk full" : "ok";
+      const body: Record<string, unknown> = route === "/ready"
+        ? { ready: status === "ok", recovered: true, acceptsWrites: !refusing && !this.closing, broker: this.config.brokerName }
+        : { status, broker: this.config.brokerName, commitLogOffset: this.store.maxCommitLogOffset, diskUsedPercent: disk.usedRatio };
+      if (refusing) body.reason = `DISK_FULL: ${refusing}`;
+      return { status: status === "ok" ? 200 : 503, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
     }
+    if (route === "/" && method === "GET") return { status: 302, headers: { location: "/inspector" }, body: "" };
     if (path.split("?")[0] === "/metrics" && method === "GET") {
       return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this.gauges()) };
     }

@@ -3,9 +3,9 @@
 // (runtime/config.ts). To add an option, add one entry here; its flag is the kebab-case of its
 // key unless `flag` says otherwise, and its config-file key is the camelCase of its flag.
 import * as v from "valibot";
-import { choice, delayList, duration, hostPorts, int, type Kind, size, text } from "./option-kinds.ts";
+import { choice, delayList, duration, hostPorts, int, type Kind, percent, size, text } from "./option-kinds.ts";
 
-export type Section = "Network" | "Storage" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
+export type Section = "Network" | "Storage" | "Disk and retention" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
 
 export interface Option<T> extends Kind<T> {
   section: Section;
@@ -46,6 +46,10 @@ export const OPTIONS = {
   segmentSize: opt(size(64 * 1024, 4 * 1024 ** 3), "Storage", 1024 ** 3, "CommitLog segment size (the largest message is a little smaller)."),
   tailBytes: opt(size(0, 16 * 1024 ** 3), "Storage", 32 * 1024 * 1024, "Newest CommitLog bytes kept in memory for consumers that keep up; older ones are read from disk. 0 for none.", "tail-size"),
   snapshotIntervalMs: opt(duration(10, DAY), "Storage", 30_000, "How often the actor tree is snapshotted (and at shutdown).", "snapshot-interval"),
+
+  // Disk and retention
+  diskWarningRatio: opt(percent(), "Disk and retention", 85, "Percent of the data directory's disk used above which the broker logs and exports a warning."),
+  diskFullRatio: opt(percent(), "Disk and retention", 90, "Percent used above which writes are refused with DISK_FULL (reads, pulls, offset commits and admin go on); so is every write after one failed with ENOSPC, until one succeeds again."),
 
   // Topics and consumers
   defaultQueues: opt(int(1, 1024), "Topics and consumers", 4, "Queues of a topic created by its first send."),
@@ -101,4 +105,4 @@ export const META_FLAGS = [
   { flag: "help", short: "h", arg: "", doc: "Print this text and exit." },
 ] as const;
 
-export const SECTIONS: Section[] = ["Network", "Storage", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Replication", "Logging", "Testing"];
+export const SECTIONS: Section[] = ["Network", "Storage", "Disk and retention", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Replication", "Logging", "Testing"];

@@ -3,7 +3,23 @@
 // request to the processors together with its session; processors answer through the session
 // and never see a socket. Registries that must reach a client later (producers asked about
 // transactions, held pulls, order locks, rebalance and inspect pushes) keep sessions too.
+import { getLogger } from "@logtape/logtape";
 import { BrokerError, ErrorCode, type RequestId } from "../protocol/mod.ts";
+
+const log = getLogger(["actormq", "session"]);
+
+/**
+ * This process's life, in every session id: ids never repeat across restarts, so nothing kept
+ * from a previous life (a held pull in a snapshot) can be answered to a new client that got the
+ * same number.
+ */
+const LIFE = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+let sessions = 0;
+
+/** A new session id: the front-end's prefix, this process's life, a counter ("ws-lx3k9a2b7f-1"). */
+export function newSessionId(prefix: string): string {
+  return `${prefix}-${LIFE}-${++sessions}`;
+}
 
 export interface Session {
   /** Unique in this broker process; a front-end's own prefix keeps its ids apart ("ws-1"). */
@@ -42,8 +58,9 @@ export interface Session {
 export function errorFrame(id: RequestId | null, error: unknown): Record<string, unknown> {
   const code = error instanceof BrokerError ? error.code : ErrorCode.INTERNAL_ERROR;
   const message = error instanceof Error ? error.message : String(error);
-  if (code === ErrorCode.INTERNAL_ERROR) console.error("internal error:", error);
+  if (code === ErrorCode.INTERNAL_ERROR) log.error("internal error: {error}", { error });
   const details = error instanceof BrokerError ? error.details : undefined;
+  log.debug("refused request {id}: {code}: {message}", { id, code, message });
   return { id, code, message, ...details };
 }
 
@@ -69,10 +86,12 @@ export class SessionRegistry {
 
   opened(session: Session): void {
     this.byId.set(session.id, session);
+    log.debug("session {id} opened ({transport} from {remote})", { id: session.id, transport: session.transport, remote: session.remoteAddress });
   }
 
   closed(session: Session): void {
     if (!this.byId.delete(session.id)) return;
+    log.debug("session {id} closed (client {clientId})", { id: session.id, clientId: session.clientId ?? "-" });
     for (const listener of this.listeners) listener(session);
   }
 

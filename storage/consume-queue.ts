@@ -33,6 +33,11 @@ export class ConsumeQueue {
   private cacheView: DataView | null = null;
   private cacheFrom = 0;
   private cacheCount = 0;
+  /**
+   * Entries whose write failed after their records were stored (ENOSPC, EIO): kept here, served
+   * from here, and written again at every flush (retryUnwritten) until they reach the file.
+   */
+  private unwritten: { from: number; bytes: Uint8Array }[] = [];
   private readonly one = new Uint8Array(CQ_ENTRY_SIZE);
   private readonly oneView = viewOf(this.one);
 
@@ -118,8 +123,24 @@ export class ConsumeQueue {
     if (this.maxOffset === this.minOffset) this.lastTimestamp = -1;
   }
 
-  /** Writes entries [from, from + n) from buf (n * 20 bytes); one write per file touched. */
-  write(from: number, buf: Uint8Array): void {
+  /**
+   * Writes entries [from, from + n) from buf (n * 20 bytes); one write per file touched. The
+   * records they point to are already stored: a write that fails keeps the entries in memory
+   * (served from there, written again by retryUnwritten) and is reported to `failed`.
+   */
+  write(from: number, buf: Uint8Array, failed?: (e: unknown) => void): void {
+    const n = buf.length / CQ_ENTRY_SIZE;
+    try {
+      this.writeFiles(from, buf);
+    } catch (e) {
+      this.unwritten.push({ from, bytes: buf.slice() });
+      failed?.(e);
+    }
+    if (this.maxOffset === this.minOffset && from > this.minOffset) this.minOffset = from;
+    if (from + n > this.maxOffset) this.maxOffset = from + n;
+  }
+
+  private writeFiles(from: number, buf: Uint8Array): void {
     const n = buf.length / CQ_ENTRY_SIZE;
     let done = 0;
     while (done < n) {
@@ -131,8 +152,40 @@ export class ConsumeQueue {
       this.dirty.add(fileNo);
       done += inFile;
     }
-    if (this.maxOffset === this.minOffset && from > this.minOffset) this.minOffset = from;
-    if (from + n > this.maxOffset) this.maxOffset = from + n;
+  }
+
+  /** Writes the entries a failed write kept in memory; true when none is left. */
+  retryUnwritten(): boolean {
+    while (this.unwritten.length > 0) {
+      const u = this.unwritten[0];
+      try {
+        this.writeFiles(u.from, u.bytes);
+      } catch {
+        return false;
+      }
+      this.unwritten.shift();
+    }
+    return true;
+  }
+
+  /** The CommitLog offset of the first record whose entry is not in the file yet, or Infinity. */
+  get unwrittenFrom(): number {
+    let min = Infinity;
+    for (const u of this.unwritten) min = Math.min(min, getU64(viewOf(u.bytes), 0));
+    return min;
+  }
+
+  /**
+   * Null if the next entry can be written, or why not: its directory or file cannot be made or
+   * opened (a name too long, a file where the directory should be, no permission, no space).
+   */
+  writable(): unknown {
+    try {
+      this.handle(Math.floor(this.maxOffset / this.entriesPerFile));
+      return null;
+    } catch (e) {
+      return e;
+    }
   }
 
   /**
@@ -149,10 +202,21 @@ export class ConsumeQueue {
   private readInto(buf: Uint8Array, from: number, n: number): number {
     this.flushPending();
     const fileNo = Math.floor(from / this.entriesPerFile);
-    const h = this.handle(fileNo);
-    const got = h.read(buf.subarray(0, n * CQ_ENTRY_SIZE), (from - fileNo * this.entriesPerFile) * CQ_ENTRY_SIZE);
+    let got = 0;
+    try {
+      got = this.handle(fileNo).read(buf.subarray(0, n * CQ_ENTRY_SIZE), (from - fileNo * this.entriesPerFile) * CQ_ENTRY_SIZE);
+    } catch (e) {
+      if (this.unwritten.length === 0) throw e; // a file that cannot be opened holds entries only in memory
+    }
     // A short read leaves zeros (torn tail): callers skip size-0 entries.
     buf.fill(0, got, n * CQ_ENTRY_SIZE);
+    // Entries not in the file yet come from memory.
+    for (const u of this.unwritten) {
+      const uEnd = u.from + u.bytes.length / CQ_ENTRY_SIZE;
+      const lo = Math.max(from, u.from);
+      const hi = Math.min(from + n, uEnd);
+      if (lo < hi) buf.set(u.bytes.subarray((lo - u.from) * CQ_ENTRY_SIZE, (hi - u.from) * CQ_ENTRY_SIZE), (lo - from) * CQ_ENTRY_SIZE);
+    }
     return n;
   }
 

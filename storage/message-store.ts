@@ -3,15 +3,16 @@
 // recovery: verify the CommitLog past the checkpoint, cut a torn tail, trim the queues, and
 // re-dispatch whatever the queues or the index are missing.
 import { getLogger } from "@logtape/logtape";
-import { BrokerError, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
 import type { Clock, FileHandle, Files } from "../platform/platform.ts";
 import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { CommitLog, type CorruptReason, type DamagedRange, type RecoveryReport } from "./commit-log.ts";
 import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode } from "./consume-queue.ts";
 import { DirLock, type ProcessProbe } from "./dir-lock.ts";
+import { DiskGuard, isNoSpace } from "./disk-guard.ts";
 import { type Geometry, openFormat } from "./format.ts";
 import { KeyIndex } from "./key-index.ts";
-import { type StoredRecord, viewOf } from "./record.ts";
+import { HEADER_SIZE, type StoredRecord, viewOf } from "./record.ts";
 
 export type { StoredRecord } from "./record.ts";
 
@@ -51,6 +52,8 @@ export interface StoreConfig {
    * data directory. `owner` says who in the lock file (a broker's name and address).
    */
   lock?: { probe: ProcessProbe; owner?: string };
+  /** Disk guard (storage/disk-guard.ts): percent used above which to warn, and to refuse writes. Absent: no ratio checks (ENOSPC is still caught). */
+  disk?: { warningRatio: number; fullRatio: number };
 }
 
 export interface AppendItem {
@@ -119,6 +122,16 @@ const REPAIR_PROBE = 4096;
 const LOGGED_DAMAGE = 4096;
 
 const log = getLogger(["actormq", "storage"]);
+/** How often the disk's usage is read (one statfs). */
+const DISK_CHECK_MS = 1000;
+
+/**
+ * Writes that go on while the disk is above --disk-full-ratio (but not after a write found no
+ * space): committed consumer offsets, tiny, so consumers can keep recording progress.
+ */
+function isEssential(topic: string): boolean {
+  return topic === CONSUMER_OFFSETS_TOPIC;
+}
 
 /** What the store found damaged, missing or wrong, since it opened (for /metrics and tests). */
 export interface StoreHealth {
@@ -164,6 +177,9 @@ export class MessageStore {
   };
   private readonly loggedDamage = new Set<number>();
   private readonly lock: DirLock | null = null;
+  /** How full the disk is, and whether writes are refused (DISK_FULL). */
+  readonly disk: DiskGuard;
+  private diskTimer: unknown = null;
   /** The geometry this directory was written with (format.json), which wins over the configuration. */
   readonly geometry: Geometry;
   /** What opening found: format notes and the CommitLog's recovery report. */
@@ -194,6 +210,7 @@ export class MessageStore {
     Object.assign(this.cfg, format.geometry);
     this.geometry = format.geometry;
     this.opened.notes.push(...format.notes);
+    this.disk = new DiskGuard(files, clock, this.cfg.dir, config.disk ?? { warningRatio: 101, fullRatio: 101 });
     this.tagsCodeOf = config.tagsCodeOf;
     this.commitLog = new CommitLog(files, `${this.cfg.dir}/commitlog`, this.cfg.segmentSize, this.cfg.tailBytes);
     this.commitLog.onFsync = config.onFlush;
@@ -213,6 +230,7 @@ export class MessageStore {
     for (const note of store.opened.notes) log.warn(literal(note));
     store.recover(onProgress);
     store.schedule();
+    store.checkDisk();
     return store;
   }
 
@@ -251,7 +269,17 @@ export class MessageStore {
     }
     const positions = new Array<number>(n);
     const sizes = new Array<number>(n);
-    this.commitLog.append(items, queueOffsets, ts, positions, sizes);
+    const refused = this.disk.refusing();
+    if (refused && !items.every((it) => isEssential(it.topic))) throw new BrokerError(ErrorCode.DISK_FULL, `writes are refused: ${refused}`);
+    try {
+      this.commitLog.append(items, queueOffsets, ts, positions, sizes);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      // Nothing was acknowledged: the log's end has not moved, the next write goes where this one tried.
+      this.disk.noSpace(e);
+      throw new BrokerError(ErrorCode.DISK_FULL, `no space left on the disk of ${this.cfg.dir}: nothing of this write was stored`);
+    }
+    this.disk.wrote();
     this.lastTimestamp = ts;
     // One write per queue for the batch's entries.
     for (const [cq, list] of byQueue) {
@@ -261,7 +289,8 @@ export class MessageStore {
         const i = list[k];
         encodeEntry(dv, k * CQ_ENTRY_SIZE, positions[i], sizes[i], items[i].tagsCode);
       }
-      cq.write(queueOffsets[list[0]], buf);
+      // The records are stored: a failed entry write is kept in memory and retried, never a failed send.
+      cq.write(queueOffsets[list[0]], buf, (e) => this.entryWriteFailed(cq, e));
       cq.lastTimestamp = ts;
     }
     const results = new Array<AppendResult>(n);
@@ -272,6 +301,40 @@ export class MessageStore {
     }
     this.index.markCovered(this.commitLog.maxOffset);
     return results;
+  }
+
+  /**
+   * Why this message would not be stored now (checked before a batch is written, so one bad
+   * message fails alone): the store is closed, the disk is full (offset commits still pass
+   * while the ratio alone refuses), the record cannot fit a segment, or its queue's files
+   * cannot be made. Null if it can be written.
+   */
+  refusal(item: AppendItem): BrokerError | null {
+    if (this.closed) return new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the message store is closed");
+    const refused = this.disk.refusing();
+    if (refused && !(isEssential(item.topic) && !this.disk.outOfSpace)) return new BrokerError(ErrorCode.DISK_FULL, `writes are refused: ${refused}`);
+    if (HEADER_SIZE + item.bytes.length > this.commitLog.maxRecordSize) {
+      return new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `a record of ${HEADER_SIZE + item.bytes.length} bytes does not fit a ${this.cfg.segmentSize}-byte segment`);
+    }
+    const e = this.queue(item.topic, item.queueId, true)!.writable();
+    if (!e) return null;
+    if (isNoSpace(e)) {
+      this.disk.noSpace(e);
+      return new BrokerError(ErrorCode.DISK_FULL, `no space left for the ConsumeQueue of ${item.topic}/${item.queueId}`);
+    }
+    return new BrokerError(ErrorCode.STORAGE_ERROR, `the ConsumeQueue of ${item.topic}/${item.queueId} cannot be written: ${(e as Error).message}`);
+  }
+
+  private entryWriteFailed(cq: ConsumeQueue, e: unknown): void {
+    if (isNoSpace(e)) this.disk.noSpace(e);
+    log.error("ConsumeQueue {topic}/{queueId}: writing entries failed ({error}); they are kept in memory and written again at the next flush", { topic: cq.topic, queueId: cq.queueId, error: (e as Error).message });
+  }
+
+  /** Checks the disk now and every second while the store is open. */
+  private checkDisk(): void {
+    if (this.closed) return;
+    this.disk.check();
+    this.diskTimer = this.clock.setTimeout(() => this.checkDisk(), DISK_CHECK_MS);
   }
 
   /** sync flush: resolves once an fsync covers every byte below commitLogOffset (group commit). */
@@ -606,9 +669,14 @@ export class MessageStore {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    if (this.diskTimer !== null) this.clock.clearTimeout(this.diskTimer);
     this.timer = null;
     try {
       await this.flush();
+    } catch (e) {
+      // Everything written is in the files (the page cache); only its fsync or the checkpoint
+      // failed (a full disk). The next start verifies from the last checkpoint: close anyway.
+      log.error("closing: the last flush failed ({error}); the next start re-verifies from the last checkpoint", { error: (e as Error).message });
     } finally {
       await this.commitLog.idle();
       for (const m of this.queues.values()) for (const cq of m.values()) cq.close();
@@ -637,6 +705,12 @@ export class MessageStore {
     const cqFiles: FileHandle[] = this.unsynced;
     this.unsynced = [];
     const queues: Record<string, number> = {};
+    // Entries a failed write kept in memory: written now if they can be; the checkpoint never
+    // claims a record dispatched whose entry is not in its file.
+    let undispatched = Infinity;
+    for (const m of this.queues.values()) {
+      for (const cq of m.values()) if (!cq.retryUnwritten()) undispatched = Math.min(undispatched, cq.unwrittenFrom);
+    }
     for (const [topic, m] of this.queues) {
       for (const [queueId, cq] of m) {
         cqFiles.push(...cq.takeDirty());
@@ -660,7 +734,7 @@ export class MessageStore {
     const cp: Checkpoint = {
       version: 1,
       commitLogFlushed: clTarget,
-      dispatched: clTarget,
+      dispatched: Math.min(clTarget, undispatched),
       indexFlushed: Math.min(written.state.coverage, clTarget),
       index: { file: written.state.file, entries: written.state.entries },
       queues,

@@ -1,5 +1,6 @@
 // Files on Deno: Deno.open with seek + read/write (Deno has no pwrite; one thread, so the seek
 // and the write cannot interleave with another), syncData for fdatasync.
+import { statfsSync } from "node:fs";
 import type { FileHandle, Files, FileStat } from "../platform.ts";
 
 class DenoFileHandle implements FileHandle {
@@ -123,8 +124,13 @@ export const denoFiles: Files = {
   mkdir(path) {
     Deno.mkdirSync(path, { recursive: true });
   },
-  diskUsage() {
-    // Deno has no statfs; the disk guards fall back to "unknown" (never refuse writes).
-    return null;
+  diskUsage(path) {
+    // Deno has no statfs of its own; its Node compatibility layer has.
+    try {
+      const s = statfsSync(path);
+      return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+    } catch {
+      return null;
+    }
   },
 };

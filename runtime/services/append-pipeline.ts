@@ -8,7 +8,7 @@ import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import type { Actors, AppendOutcome, Appender, CommitLogDispatcher, MessageStore, Replication } from "../context.ts";
 
 export interface AppendPipelineDeps {
-  store: Pick<MessageStore, "appendBatch" | "waitDurable">;
+  store: Pick<MessageStore, "appendBatch" | "waitDurable" | "refusal">;
   /** Schedules fn after the current I/O turn (Platform.afterTurn). */
   afterTurn(fn: () => void): void;
   flush: "async" | "sync";
@@ -46,6 +46,24 @@ export class AppendPipeline implements Appender {
     }
   }
 
+  /**
+   * Whether the store takes all of a write's items; if not, the write is answered now: each
+   * refused item with why, the others of the same write (stored together or not at all) with
+   * the first refusal.
+   */
+  private accepted(p: Pending): boolean {
+    let first: BrokerError | null = null;
+    const refused = p.items.map((item) => {
+      const e = this.deps.store.refusal(item);
+      first ??= e;
+      return e;
+    });
+    if (!first) return true;
+    const why: BrokerError = first;
+    p.done(refused.map((e) => e ?? new BrokerError(why.code, `not stored: another message of the same write was refused (${why.message})`)));
+    return false;
+  }
+
   /** Waits until everything accepted so far is stored and answered. */
   async drain(): Promise<void> {
     if (this.scheduled) this.flush();
@@ -55,10 +73,13 @@ export class AppendPipeline implements Appender {
   private flush(): void {
     if (!this.scheduled) return; // drained early
     this.scheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    const items = batch.length === 1 ? batch[0].items : batch.flatMap((p) => p.items);
     const { store, replication } = this.deps;
+    // A write (one caller's items) the store would refuse fails alone, before anything is written:
+    // one bad message never fails other clients' sends in the same batch.
+    const batch = this.pending.filter((p) => this.accepted(p));
+    this.pending = [];
+    if (batch.length === 0) return;
+    const items = batch.length === 1 ? batch[0].items : batch.flatMap((p) => p.items);
     let results: AppendResult[];
     try {
       replication?.checkWritable(); // a slave, or too few in sync: refused before anything is written

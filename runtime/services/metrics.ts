@@ -35,7 +35,7 @@ export interface GaugeSources {
   replication?(): ReplicationGauges | undefined;
   clock: Clock;
   startedAt: number;
-  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health">;
+  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health" | "disk">;
   topicCount(): number;
   /** Each group's committed offsets, "topic:queueId" -> offset. */
   groupOffsets(): [group: string, offsets: Record<string, number>][];
@@ -183,6 +183,13 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     const health = store.health;
     out.family("actormq_corrupt_records_total", "counter", "Records not served because a read from disk found them damaged (reason crc) or gone (reason missing).");
     for (const reason of ["crc", "missing"] as const) out.sample("actormq_corrupt_records_total", { reason }, health.corruptReads[reason]);
+    const disk = store.disk.state();
+    out.family("actormq_disk_used_percent", "gauge", "Percent of the data directory's disk in use at the last check (-1: unknown).");
+    out.sample("actormq_disk_used_percent", {}, disk.usedRatio);
+    out.family("actormq_disk_warning", "gauge", "1 while disk use is above --disk-warning-ratio.");
+    out.sample("actormq_disk_warning", {}, disk.warning ? 1 : 0);
+    out.family("actormq_writes_refused", "gauge", "1 while writes are refused with DISK_FULL (above --disk-full-ratio, or after a write found no space).");
+    out.sample("actormq_writes_refused", {}, disk.refusing ? 1 : 0);
     out.family("actormq_commitlog_damaged_ranges_total", "counter", "Damaged CommitLog ranges skipped by recovery or a scan (the records around them are kept).");
     out.sample("actormq_commitlog_damaged_ranges_total", {}, health.damagedRanges);
     out.family("actormq_commitlog_damaged_bytes_total", "counter", "Bytes in those ranges.");

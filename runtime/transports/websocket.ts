@@ -6,7 +6,7 @@ import { BrokerError, decode, encode, ErrorCode, type Request, type RequestId } 
 import type { ServerSocket, SocketHandlers } from "../../platform/platform.ts";
 import type { ProcessorContext } from "../context.ts";
 import { processRequest } from "../processors/mod.ts";
-import { errorFrame, type Session, type SessionRegistry } from "../session.ts";
+import { errorFrame, newSessionId, type Session, type SessionRegistry } from "../session.ts";
 
 /** A WebSocket's session: answers and pushes are CBOR frames on the socket. */
 export class WebSocketSession implements Session {
@@ -51,10 +51,9 @@ export class WebSocketSession implements Session {
 /** The socket handlers platform.serve calls: a session per socket, registered while it is open. */
 export function webSocketHandlers(ctx: ProcessorContext, sessions: SessionRegistry): SocketHandlers {
   const bySocket = new WeakMap<ServerSocket, WebSocketSession>();
-  let next = 0;
   return {
     onOpen(socket) {
-      const session = new WebSocketSession(`ws-${++next}`, socket);
+      const session = new WebSocketSession(newSessionId("ws"), socket);
       bySocket.set(socket, session);
       sessions.opened(session);
     },
