@@ -25,6 +25,7 @@ import { PullHoldService } from "./services/pull-hold-service.ts";
 import { scheduleTagsCode } from "./services/reput.ts";
 import { ScheduleService } from "./services/schedule-service.ts";
 import { TimerService } from "./services/timer-service.ts";
+import { DEAD_LETTER_TOPIC, DeadLetters } from "./services/dead-letter.ts";
 import { TopicFile } from "./services/topic-file.ts";
 import { TopicService } from "./services/topic-service.ts";
 import { TransactionService } from "./services/transaction-service.ts";
@@ -156,8 +157,10 @@ export class Broker implements BrokerFacts {
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
     const sessions = this.sessions;
     this.pulls = new PullHoldService({ clock, store, actors, sessions, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
-    this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing, isSlave });
+    const deadLetters = new DeadLetters({ refusal: (item) => store.refusal(item), ensureTopic: () => topics.ensureQueueSoon(DEAD_LETTER_TOPIC, 0) });
+    this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing, isSlave, deadLetters });
     this.timer = new TimerService({
+      deadLetters,
       clock,
       files: platform.files,
       dir: `${config.dataDir.replace(/\/+$/, "")}/timer`,

@@ -585,7 +585,12 @@ export class MessageStore {
   declareQueues(topic: string, queues: number): void {
     for (let q = 0; q < queues; q++) {
       if (this.queue(topic, q, false)) continue;
-      this.queue(topic, q, true)!.declare();
+      try {
+        this.queue(topic, q, true)!.declare();
+      } catch (e) {
+        // Only a hint for recovery: a queue whose directory cannot be made is refused at its first write.
+        log.warn("ConsumeQueue {topic}/{queueId}: its directory cannot be made ({error})", { topic, queueId: q, error: (e as Error).message });
+      }
     }
   }
 

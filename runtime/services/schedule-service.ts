@@ -21,6 +21,7 @@ import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 import type { Actors, Appender, Clock, MessageStore, RestoredTree, ScheduledItem, Scheduler, Topics } from "../context.ts";
 import { notWritten } from "./append-pipeline.ts";
 import { reputItem } from "./reput.ts";
+import type { DeadLetters } from "./dead-letter.ts";
 
 export interface ScheduleServiceDeps {
   clock: Clock;
@@ -33,6 +34,8 @@ export interface ScheduleServiceDeps {
   isClosing(): boolean;
   /** A replicated group's slave delivers nothing: its master does. */
   isSlave(): boolean;
+  /** Moves a re-put its target refuses for good aside, after a few tries (runtime/services/dead-letter.ts). */
+  deadLetters?: DeadLetters;
 }
 
 /** Most messages one deliverDue re-puts; a longer backlog continues in the next timer turn. */
@@ -226,8 +229,9 @@ export class ScheduleService implements Scheduler {
     return { progress, dueAt };
   }
 
-  private reputDue(level: number, items: AppendItem[], progress: number, from: number): void {
+  private reputDue(level: number, due: AppendItem[], progress: number, from: number): void {
     const { clock, appends, actors } = this.deps;
+    const items = this.deps.deadLetters?.screen(due, `delay level ${level}`) ?? due;
     const now = clock.now();
     const id = `delay:${level}:${progress}`;
     const body = encode({ level, progress });

@@ -20,6 +20,7 @@
 // keeps the cursor: records due at or before it were delivered and are not linked again; those
 // delivered in the second or two after it may be delivered again: at least once).
 import { BrokerError, decode, ErrorCode, type Message, MessageProp, POP_CK_TOPIC, TIMER_TOPIC } from "../../protocol/mod.ts";
+import type { DeadLetters } from "./dead-letter.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { TimerContext } from "../../actors/timer.machine.ts";
 import type { AppendItem, AppendResult, StoredRecord } from "../../storage/message-store.ts";
@@ -32,6 +33,8 @@ import { replayQueue } from "./queue-replay.ts";
 import { reputItem } from "./reput.ts";
 
 export interface TimerServiceDeps {
+  /** Moves a re-put its target refuses for good aside, after a few tries (runtime/services/dead-letter.ts). */
+  deadLetters?: DeadLetters;
   clock: Clock;
   files: Files;
   /** Where the wheel's files live (<data dir>/timer). */
@@ -332,7 +335,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
       this.firing.add(t.link);
       if (item) items.push(item);
     }
-    if (items.length > 0) appends.append(items, (results) => this.delivered(fired, results));
+    if (items.length > 0) appends.append(this.deps.deadLetters?.screen(items, "timer") ?? items, (results) => this.delivered(fired, results));
     else if (fired.length > 0) this.delivered(fired, []);
     this.advance(now);
     const nextAt = more ? now : Math.min(this.heap.peekKey() ?? Infinity, this.loadedThrough * 1000);
