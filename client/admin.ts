@@ -200,6 +200,19 @@ export class Admin {
   }
 
   /** The brokers of the cluster; a standalone broker lists itself. */
+  /** RocketMQ's deleteExpiredCommitLog: the broker runs a retention pass now. */
+  async deleteExpiredCommitLog(): Promise<{ deletedSegments: number; deletedBytes: number; minCommitLogOffset: number; queuesTruncated: number; heldBy: string | null; holdOffset: number }> {
+    const r = await this.core.request("deleteExpiredCommitLog", {});
+    return {
+      deletedSegments: Number(r.deletedSegments),
+      deletedBytes: Number(r.deletedBytes),
+      minCommitLogOffset: Number(r.minCommitLogOffset),
+      queuesTruncated: Number(r.queuesTruncated),
+      heldBy: typeof r.heldBy === "string" ? r.heldBy : null,
+      holdOffset: Number(r.holdOffset),
+    };
+  }
+
   async clusterList(): Promise<ClusterInfo> {
     const r = await this.core.request("clusterList", {});
     return { mode: String(r.mode), brokers: Array.isArray(r.brokers) ? (r.brokers as ClusterBroker[]) : [] };

@@ -34,7 +34,7 @@ export class ConsumerOffsets {
       stored = await deps.offsetStore.read(deps.group, { broker: mq.broker, topic: mq.topic, queueId: mq.queueId });
     }
     if (stored !== undefined && stored >= 0) return stored;
-    // Never committed. A pull below the queue's min offset is corrected by OFFSET_ILLEGAL.
+    // Never committed. A pull below the queue's min offset is corrected by OFFSET_MOVED.
     if (mq.topic.startsWith(RETRY_PREFIX) || deps.consumeFrom === "first") return 0;
     const status = await deps.call(mq.address, "topicStatus", { topic: mq.topic });
     const queues = Array.isArray(status.queues) ? (status.queues as { queueId: number; minOffset: number; maxOffset: number }[]) : [];

@@ -146,6 +146,7 @@ export class PullService {
       case PullStatus.NO_NEW_MSG:
       case PullStatus.NO_MATCHED_MSG:
       case PullStatus.OFFSET_ILLEGAL:
+      case PullStatus.OFFSET_MOVED: // retention deleted what it asked for: resume at the new min
         if (Number.isInteger(next) && next >= 0) pq.nextOffset = next;
         // Without long polling, an empty queue would be asked again at once, forever.
         if (this.deps.pollMs === 0 && reply.status === PullStatus.NO_NEW_MSG) await pq.sleep(EMPTY_PULL_PAUSE_MS);

@@ -25,6 +25,7 @@ export const Op = {
   browseMessages: "browseMessages",
   resendMessage: "resendMessage",
   clusterList: "clusterList",
+  deleteExpiredCommitLog: "deleteExpiredCommitLog",
   popMessage: "popMessage",
   ackMessage: "ackMessage",
   changeInvisibleDuration: "changeInvisibleDuration",
@@ -40,5 +41,7 @@ export const PullStatus = {
   NO_NEW_MSG: "NO_NEW_MSG",
   NO_MATCHED_MSG: "NO_MATCHED_MSG",
   OFFSET_ILLEGAL: "OFFSET_ILLEGAL",
+  /** The offset is below the queue's min offset (retention deleted it): resume at nextOffset. */
+  OFFSET_MOVED: "OFFSET_MOVED",
 } as const;
 export type PullStatus = (typeof PullStatus)[keyof typeof PullStatus];

@@ -23,6 +23,8 @@ Commands:
               [--retry-max-times N]           FIFO or not, retries before %DLQ%<group>, and the
               [--retry-policy JSON]           back-off, e.g. '{"type":"exponential","initialMs":1000,
                                               "maxMs":60000,"multiplier":2}'; prints them all
+  deleteExpiredCommitLog                      a retention pass now: expired CommitLog segments
+                                              (and their queue and index files) are deleted
   clusterList                                 the brokers: addresses, topics, last registration
                                               (a standalone broker lists itself; a name server
                                               lists every live broker registered with it)
@@ -147,6 +149,14 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
       const p = s.retryPolicy;
       const policy = p.type === "exponential" ? `exponential ${p.initialMs}..${p.maxMs} ms x${p.multiplier}` : `customized ${p.delaysMs.join(" ")} ms`;
       return { json: { group, ...s }, text: table(["GROUP", "ORDERLY", "RETRY_MAX_TIMES", "RETRY_POLICY"], [[group, String(s.orderly), s.maxReconsumeTimes, policy]]) };
+    },
+  },
+  deleteExpiredCommitLog: {
+    args: [],
+    async run(admin) {
+      const r = await admin.deleteExpiredCommitLog();
+      const held = r.heldBy ? `; ${r.heldBy} holds CommitLog offset ${r.holdOffset} and after` : "";
+      return { json: r, text: `deleted ${r.deletedSegments} CommitLog segment(s), ${r.deletedBytes} bytes; the CommitLog starts at ${r.minCommitLogOffset}; ${r.queuesTruncated} queue(s) start later${held}\n` };
     },
   },
   clusterList: {

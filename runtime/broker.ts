@@ -26,6 +26,7 @@ import { scheduleTagsCode } from "./services/reput.ts";
 import { ScheduleService } from "./services/schedule-service.ts";
 import { TimerService } from "./services/timer-service.ts";
 import { DEAD_LETTER_TOPIC, DeadLetters } from "./services/dead-letter.ts";
+import { RetentionService } from "./services/retention-service.ts";
 import { TopicFile } from "./services/topic-file.ts";
 import { TopicService } from "./services/topic-service.ts";
 import { TransactionService } from "./services/transaction-service.ts";
@@ -66,6 +67,7 @@ export class Broker implements BrokerFacts {
   readonly pulls: PullHoldService;
   readonly schedule: ScheduleService;
   readonly timer: TimerService;
+  readonly retention: RetentionService;
   readonly producers: ProducerRegistry;
   readonly transactions: TransactionService;
   /** POP consumption (SimpleConsumer, RocketMQ 5 clients) and the subscription groups' settings. */
@@ -172,6 +174,16 @@ export class Broker implements BrokerFacts {
       isClosing,
     });
     this.producers = new ProducerRegistry();
+    this.retention = new RetentionService({
+      clock,
+      store,
+      actors,
+      holds: () => this.retentionHolds(),
+      reservedMs: config.fileReservedTimeMs,
+      deleteWhen: config.deleteWhen,
+      diskMaxUsedRatio: config.diskMaxUsedSpaceRatio,
+      intervalMs: config.cleanIntervalMs,
+    });
     this.transactions = new TransactionService({
       clock,
       store,
@@ -239,6 +251,7 @@ export class Broker implements BrokerFacts {
     appends.addDispatcher(queueNotifier(actors));
     appends.addDispatcher(this.pop); // wakes POP receives waiting on a touched topic
     this.context = {
+      retention: { run: (force) => this.retention.run(force) },
       config,
       clock,
       store,
@@ -305,6 +318,7 @@ export class Broker implements BrokerFacts {
     broker.namesrv = cluster.namesrv;
     broker.registrar = cluster.registrar;
     cluster.registrar.start();
+    broker.retention.start();
     return broker;
   }
 
@@ -394,6 +408,7 @@ export class Broker implements BrokerFacts {
     this.inspector.close();
     this.root.stop();
     this.timer.close();
+    this.retention.close();
     this.transactions.close();
     await this.store.close();
   }
@@ -482,6 +497,23 @@ export class Broker implements BrokerFacts {
   }
 
   /** The metrics gauges' sources. */
+  /** What keeps CommitLog segments from retention: the oldest offset each still needs. */
+  private retentionHolds(): Record<string, number> {
+    let halves = Infinity;
+    // Unresolved transactions: each actor under txs holds its half message's offset.
+    const txs = (this.root.getSnapshot().children as Record<string, { getSnapshot(): { children?: Record<string, { getSnapshot(): { context?: { halfOffset?: number } } }> } } | undefined>).txs;
+    for (const tx of Object.values(txs?.getSnapshot().children ?? {})) {
+      const half = tx?.getSnapshot().context?.halfOffset;
+      if (typeof half === "number" && half < halves) halves = half;
+    }
+    return {
+      snapshot: this.snapshots.oldestOffset() ?? Infinity,
+      "an unresolved transaction": halves,
+      "a pending timer": this.timer.pendingFrom(),
+      "a delayed message": this.schedule.pendingFrom(this.store),
+    };
+  }
+
   private gauges(): GaugeSources {
     const { observer } = this;
     return {

@@ -7,6 +7,7 @@ import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
 import type { GroupView } from "../actors/group.machine.ts";
 import type { EndState } from "../actors/transaction.machine.ts";
 import type { Hold, QueueEvent } from "../actors/queue.machine.ts";
+import type { RetentionResult } from "./services/retention-service.ts";
 import type { BrokerError, Message, OverviewView, RequestId } from "../protocol/mod.ts";
 import type { AppendItem, AppendResult, GetResult, MessageStore } from "../storage/message-store.ts";
 import type { Clock, Files } from "../platform/platform.ts";
@@ -277,6 +278,8 @@ export interface ProcessorContext {
   readonly namesrv: NameServerOps | undefined;
   /** A replicated group's member (runtime/ha/); undefined for a broker alone. */
   readonly replication: ReplicationOps | undefined;
+  /** Retention: a pass now (deleteExpiredCommitLog). */
+  readonly retention: { run(force: boolean): RetentionResult | null };
 }
 
 /**

@@ -3,7 +3,7 @@
 // (runtime/config.ts). To add an option, add one entry here; its flag is the kebab-case of its
 // key unless `flag` says otherwise, and its config-file key is the camelCase of its flag.
 import * as v from "valibot";
-import { choice, delayList, duration, hostPorts, int, type Kind, percent, size, text } from "./option-kinds.ts";
+import { choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, text } from "./option-kinds.ts";
 
 export type Section = "Network" | "Storage" | "Disk and retention" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
 
@@ -50,6 +50,11 @@ export const OPTIONS = {
   // Disk and retention
   diskWarningRatio: opt(percent(), "Disk and retention", 85, "Percent of the data directory's disk used above which the broker logs and exports a warning."),
   diskFullRatio: opt(percent(), "Disk and retention", 90, "Percent used above which writes are refused with DISK_FULL (reads, pulls, offset commits and admin go on); so is every write after one failed with ENOSPC, until one succeeds again."),
+
+  fileReservedTimeMs: opt(duration(1000, 3650 * DAY, "h"), "Disk and retention", 3 * DAY, "CommitLog segments last written longer ago than this are deleted at a --delete-when hour (RocketMQ's fileReservedTime; a bare number is hours).", "file-reserved-time"),
+  deleteWhen: opt(hoursOfDay(), "Disk and retention", [4], "Hours of the day when expired segments are deleted (RocketMQ's deleteWhen: \"04\", or \"04;16\")."),
+  diskMaxUsedSpaceRatio: opt(percent(), "Disk and retention", 75, "Above this percent of the disk used, the oldest segments are deleted at once, whatever their age (never one still needed)."),
+  cleanIntervalMs: opt(duration(100, 3_600_000), "Disk and retention", 10_000, "How often retention looks at the clock and the disk (RocketMQ's cleanResourceInterval).", "clean-interval"),
 
   // Topics and consumers
   defaultQueues: opt(int(1, 1024), "Topics and consumers", 4, "Queues of a topic created by its first send."),

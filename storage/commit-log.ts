@@ -349,6 +349,35 @@ export class CommitLog {
     return limit;
   }
 
+  // ---------------------------------------------------------------- retention
+
+  /**
+   * Deletes segments from the oldest on while `deletable` says so, never the last one (the one
+   * being written), at most `max`; returns the starts and bytes deleted. Only the front goes, so
+   * the log stays one chain.
+   */
+  deleteOldest(deletable: (seg: { start: number; end: number; mtimeMs: number }) => boolean, max = Infinity): { starts: number[]; bytes: number } {
+    const starts: number[] = [];
+    let bytes = 0;
+    while (this.segments.length > 1 && starts.length < max) {
+      const seg = this.segments[0];
+      const stat = this.files.stat(seg.path);
+      if (!deletable({ start: seg.start, end: seg.start + this.segmentSize, mtimeMs: stat?.mtimeMs ?? 0 })) break;
+      seg.handle?.close();
+      this.files.remove(seg.path);
+      this.segments.shift();
+      starts.push(seg.start);
+      bytes += stat?.size ?? 0;
+    }
+    if (this.flushedPos < this.minOffset) this.flushedPos = this.minOffset;
+    return { starts, bytes };
+  }
+
+  /** Bytes of the CommitLog's segment files. */
+  get bytesOnDisk(): number {
+    return this.segments.length === 0 ? 0 : (this.segments.length - 1) * this.segmentSize + (this.writePos - this.segments[this.segments.length - 1].start);
+  }
+
   // ---------------------------------------------------------------- appends
 
   /**

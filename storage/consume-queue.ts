@@ -103,6 +103,41 @@ export class ConsumeQueue {
     while (this.minOffset < this.maxOffset && this.entrySize(this.minOffset) === 0) this.minOffset++;
   }
 
+  /**
+   * Retention: the CommitLog now starts at `clMin`. Files whose entries all point below it are
+   * deleted, and minOffset moves to the first entry that still points at a record. Returns
+   * whether minOffset moved.
+   */
+  dropBelow(clMin: number): boolean {
+    const before = this.minOffset;
+    this.flushPending();
+    // Whole files first: a file whose last entry points below clMin holds nothing readable.
+    for (;;) {
+      const fileNo = Math.floor(this.minOffset / this.entriesPerFile);
+      const fileEnd = Math.min((fileNo + 1) * this.entriesPerFile, this.maxOffset);
+      if (fileEnd >= this.maxOffset || fileEnd <= this.minOffset) break; // never the file being written
+      const [pos, size] = this.entry(fileEnd - 1);
+      if (size > 0 && pos >= clMin) break;
+      this.handles.get(fileNo)?.close();
+      this.handles.delete(fileNo);
+      this.dirty.delete(fileNo);
+      this.files.remove(`${this.dir}/${offsetName(fileNo * this.fileBytes)}`);
+      this.minOffset = fileEnd;
+    }
+    // Then entry by entry within the first file left.
+    while (this.minOffset < this.maxOffset) {
+      const [pos, size] = this.entry(this.minOffset);
+      if (size > 0 && pos >= clMin) break;
+      this.minOffset++;
+    }
+    return this.minOffset !== before;
+  }
+
+  /** Bytes of entries the queue holds (its files' size, near enough). */
+  get bytesOnDisk(): number {
+    return (this.maxOffset - Math.floor(this.minOffset / this.entriesPerFile) * this.entriesPerFile) * CQ_ENTRY_SIZE;
+  }
+
   /** Cuts the queue to `n` entries; files entirely past it are deleted. */
   truncate(n: number): void {
     this.flushPending();

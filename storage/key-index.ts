@@ -174,6 +174,23 @@ export class KeyIndex {
     for (const f of written.sealed) f.release();
   }
 
+  /**
+   * Retention: index files whose records all lie below `clMin` (sealed, and not waiting to be
+   * written) are deleted. Returns the bytes freed.
+   */
+  dropBelow(clMin: number): number {
+    let freed = 0;
+    while (this.list.length > 1) {
+      const f = this.list[0];
+      if (f === this.active || this.sealedUnwritten.includes(f) || f.endOffset > clMin) break;
+      freed += this.files.stat(f.path)?.size ?? 0;
+      f.close();
+      this.files.remove(f.path);
+      this.list.shift();
+    }
+    return freed;
+  }
+
   close(): void {
     for (const f of this.list) f.close();
     this.list = [];

@@ -91,7 +91,8 @@ export interface AppendResult {
 }
 
 export interface GetResult {
-  status: "FOUND" | "NO_NEW_MSG" | "NO_MATCHED_MSG" | "OFFSET_ILLEGAL";
+  /** OFFSET_MOVED: below the queue's min offset (retention took it); nextOffset is where to resume. */
+  status: "FOUND" | "NO_NEW_MSG" | "NO_MATCHED_MSG" | "OFFSET_ILLEGAL" | "OFFSET_MOVED";
   records: StoredRecord[];
   nextOffset: number;
   minOffset: number;
@@ -131,6 +132,15 @@ const DISK_CHECK_MS = 1000;
  */
 function isEssential(topic: string): boolean {
   return topic === CONSUMER_OFFSETS_TOPIC;
+}
+
+/** What one retention pass deleted. */
+export interface RetentionPass {
+  segments: number;
+  bytes: number;
+  minCommitLogOffset: number;
+  /** [topic, queueId, new min offset] of every queue whose head was deleted. */
+  queues: [string, number, number][];
 }
 
 /** What the store found damaged, missing or wrong, since it opened (for /metrics and tests). */
@@ -176,6 +186,8 @@ export class MessageStore {
     queueRepairs: 0,
   };
   private readonly loggedDamage = new Set<number>();
+  /** Retention since start: segments deleted and the bytes freed with them. */
+  readonly retention = { deletedSegments: 0, deletedBytes: 0 };
   private readonly lock: DirLock | null = null;
   /** How full the disk is, and whether writes are refused (DISK_FULL). */
   readonly disk: DiskGuard;
@@ -428,7 +440,8 @@ export class MessageStore {
     const minOffset = cq ? cq.minOffset : 0;
     const maxOffset = cq ? cq.maxOffset : 0;
     const result = (status: GetResult["status"], nextOffset: number, records: StoredRecord[] = []): GetResult => ({ status, records, nextOffset, minOffset, maxOffset });
-    if (offset < minOffset) return result("OFFSET_ILLEGAL", minOffset);
+    if (offset < 0) return result("OFFSET_ILLEGAL", minOffset);
+    if (offset < minOffset) return result("OFFSET_MOVED", minOffset);
     if (offset > maxOffset) return result("OFFSET_ILLEGAL", maxOffset);
     if (offset === maxOffset || !cq) return result("NO_NEW_MSG", offset);
     const want = Math.max(1, maxCount);
@@ -576,6 +589,47 @@ export class MessageStore {
       cq.lastTimestamp = size > 0 ? Math.max(0, this.commitLog.timestampAt(pos)) : 0;
     }
     return cq.lastTimestamp;
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  /**
+   * One retention pass (RocketMQ's CleanCommitLogService): deletes the oldest CommitLog
+   * segments that are older than `reservedMs` (by the time of their last write; any age when
+   * `ignoreAge`, under disk pressure) and lie wholly below `floor` (what snapshots, unresolved
+   * transactions, pending timers and delayed messages still need), never the segment being
+   * written, at most `max`. ConsumeQueue and index files follow; returns what was deleted and
+   * the queues whose min offset moved.
+   */
+  deleteExpired(opts: { now: number; reservedMs: number; floor: number; ignoreAge?: boolean; max?: number }): RetentionPass {
+    const { starts, bytes } = this.commitLog.deleteOldest(
+      (seg) => seg.end <= opts.floor && (opts.ignoreAge === true || seg.mtimeMs + opts.reservedMs <= opts.now),
+      opts.max,
+    );
+    const pass: RetentionPass = { segments: starts.length, bytes, minCommitLogOffset: this.commitLog.minOffset, queues: [] };
+    if (starts.length === 0) return pass;
+    const clMin = this.commitLog.minOffset;
+    for (const [topic, m] of this.queues) for (const [queueId, cq] of m) if (cq.dropBelow(clMin)) pass.queues.push([topic, queueId, cq.minOffset]);
+    pass.bytes += this.index.dropBelow(clMin);
+    this.retention.deletedSegments += starts.length;
+    this.retention.deletedBytes += pass.bytes;
+    log.info("retention: deleted {n} CommitLog segment(s) below {min} ({bytes} bytes with their ConsumeQueue and index files); {queues} queue(s) start later now", { n: starts.length, min: clMin, bytes: pass.bytes, queues: pass.queues.length });
+    return pass;
+  }
+
+  /** Bytes the store's files hold: CommitLog, ConsumeQueues (entries), index files. */
+  bytesOnDisk(): { commitlog: number; consumequeue: number } {
+    let consumequeue = 0;
+    for (const m of this.queues.values()) for (const cq of m.values()) consumequeue += cq.bytesOnDisk;
+    return { commitlog: this.commitLog.bytesOnDisk, consumequeue };
+  }
+
+  /** The CommitLog position of a queue's entry (for what holds retention back), or -1. */
+  positionOf(topic: string, queueId: number, offset: number): number {
+    const cq = this.queue(topic, queueId, false);
+    if (!cq || offset < cq.minOffset || offset >= cq.maxOffset) return -1;
+    const [pos, size] = cq.entry(offset);
+    return size > 0 ? pos : -1;
   }
 
   /**
@@ -779,6 +833,7 @@ export class MessageStore {
         if (raw > 0) anyEntries = true;
         if (cp && (cp.queues[key] ?? 0) > raw) rebuildAll = true; // its files were deleted
         cq.trim(clEnd);
+        cq.dropBelow(clMin); // entries whose records retention deleted
       }
     }
     if (cp) for (const [key, max] of Object.entries(cp.queues)) if (max > 0 && !present.has(key)) rebuildAll = true;

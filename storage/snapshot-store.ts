@@ -62,6 +62,12 @@ export class SnapshotStore {
     return null;
   }
 
+  /** The CommitLog offset of the oldest snapshot kept (what a restore from it replays from), or null. */
+  oldestOffset(): number | null {
+    const first = this.names()[0];
+    return first ? Number(NAME.exec(first)![1]) : null;
+  }
+
   private names(): string[] {
     return this.files.list(this.dir).filter((n) => NAME.test(n));
   }

@@ -77,6 +77,22 @@ export class TimerLog {
     return e;
   }
 
+  /** Links below this are all delivered (firstPending's cursor). */
+  private lowWater = 1;
+
+  /**
+   * The oldest entry not yet delivered, or null. Entries are appended in CommitLog order, so its
+   * record is the oldest a pending timer needs (retention keeps it). Amortised: the scan starts
+   * where the last one stopped.
+   */
+  firstPending(): TimerEntry | null {
+    for (; this.lowWater <= this.count; this.lowWater++) {
+      const e = this.read(this.lowWater);
+      if (e && !e.delivered) return e;
+    }
+    return null;
+  }
+
   /** Marks an entry's message as re-put, so it is not delivered again after a restart. */
   markDelivered(link: number, size: number): void {
     if (link <= 0 || link > this.count) return;

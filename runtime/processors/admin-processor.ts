@@ -39,3 +39,19 @@ export function topicStatus(ctx: ProcessorContext, session: Session, req: Reques
   }));
   session.reply(req.id, { topic, queues });
 }
+
+/**
+ * RocketMQ's deleteExpiredCommitLog: a retention pass now, whatever the hour. Deletes what has
+ * expired (--file-reserved-time) and nothing still needed; answers what went and what holds the rest.
+ */
+export function deleteExpiredCommitLog(ctx: ProcessorContext, session: Session, req: Request): void {
+  const r = ctx.retention.run(true)!;
+  session.reply(req.id, {
+    deletedSegments: r.segments,
+    deletedBytes: r.bytes,
+    minCommitLogOffset: r.minCommitLogOffset,
+    queuesTruncated: r.queues.length,
+    heldBy: r.heldBy,
+    holdOffset: Number.isFinite(r.floor) ? r.floor : -1,
+  });
+}

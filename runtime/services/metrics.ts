@@ -35,7 +35,7 @@ export interface GaugeSources {
   replication?(): ReplicationGauges | undefined;
   clock: Clock;
   startedAt: number;
-  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health" | "disk">;
+  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health" | "disk" | "bytesOnDisk" | "retention">;
   topicCount(): number;
   /** Each group's committed offsets, "topic:queueId" -> offset. */
   groupOffsets(): [group: string, offsets: Record<string, number>][];
@@ -183,6 +183,14 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     const health = store.health;
     out.family("actormq_corrupt_records_total", "counter", "Records not served because a read from disk found them damaged (reason crc) or gone (reason missing).");
     for (const reason of ["crc", "missing"] as const) out.sample("actormq_corrupt_records_total", { reason }, health.corruptReads[reason]);
+    const onDisk = store.bytesOnDisk();
+    out.family("actormq_store_bytes", "gauge", "Bytes the store's files hold, by kind (commitlog segments, consumequeue entries).");
+    out.sample("actormq_store_bytes", { kind: "commitlog" }, onDisk.commitlog);
+    out.sample("actormq_store_bytes", { kind: "consumequeue" }, onDisk.consumequeue);
+    out.family("actormq_retention_deleted_segments_total", "counter", "CommitLog segments deleted by retention.");
+    out.sample("actormq_retention_deleted_segments_total", {}, store.retention.deletedSegments);
+    out.family("actormq_retention_deleted_bytes_total", "counter", "Bytes deleted by retention (segments with their ConsumeQueue and index files).");
+    out.sample("actormq_retention_deleted_bytes_total", {}, store.retention.deletedBytes);
     const disk = store.disk.state();
     out.family("actormq_disk_used_percent", "gauge", "Percent of the data directory's disk in use at the last check (-1: unknown).");
     out.sample("actormq_disk_used_percent", {}, disk.usedRatio);

@@ -221,7 +221,7 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
         only = new Set(left);
       }
       let r = store.getMessages(topic, q, from, limit, READ_BYTES, match);
-      if (r.status === "OFFSET_ILLEGAL" && !batch) {
+      if ((r.status === "OFFSET_ILLEGAL" || r.status === "OFFSET_MOVED") && !batch) {
         if (r.nextOffset === from) continue;
         from = r.nextOffset; // retention took the head, or a reset moved the offset past the end
         r = store.getMessages(topic, q, from, limit, READ_BYTES, match);

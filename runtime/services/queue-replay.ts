@@ -24,7 +24,7 @@ export function* replayQueue(
   while (offset < end) {
     const r = store.getMessages(topic, queueId, offset, batch, bytes);
     if (r.records.length === 0) {
-      // Retention took the head (OFFSET_ILLEGAL), or only holes: go on from where the store says.
+      // Retention took the head (OFFSET_MOVED), or only holes: go on from where the store says.
       if (r.nextOffset <= offset) return;
       offset = r.nextOffset;
       continue;

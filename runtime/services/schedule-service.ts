@@ -199,7 +199,7 @@ export class ScheduleService implements Scheduler {
         return false;
       };
       const r = store.getMessages(SCHEDULE_TOPIC, queueId, progress, Math.min(READ_BATCH, MAX_PER_CALL - scanned), READ_BYTES, match);
-      if (r.status === "OFFSET_ILLEGAL") {
+      if (r.status === "OFFSET_ILLEGAL" || r.status === "OFFSET_MOVED") {
         if (r.nextOffset === progress) break;
         progress = r.nextOffset; // retention took the head, or the queue is shorter than we thought
         continue;
@@ -249,6 +249,16 @@ export class ScheduleService implements Scheduler {
       console.error(`delay level ${level}: re-put of ${items.length - 1} messages failed (${failed.message}); retrying from ${from}`);
       actors.send({ type: "DELAY_REWIND", level, progress: from, retryAt: clock.now() + RETRY_MS });
     });
+  }
+
+  /** The CommitLog offset of the oldest delayed message not yet delivered (retention keeps it), or Infinity. */
+  pendingFrom(store: Pick<MessageStore, "positionOf">): number {
+    let min = Infinity;
+    for (const [level, progress] of this.progressOf) {
+      const pos = store.positionOf(SCHEDULE_TOPIC, level - 1, progress);
+      if (pos >= 0) min = Math.min(min, pos);
+    }
+    return min;
   }
 
   /** The progress in a level's last progress record, if it has one. */

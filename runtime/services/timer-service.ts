@@ -348,6 +348,11 @@ export class TimerService implements Timers, CommitLogDispatcher {
     this.store = undefined;
   }
 
+  /** The CommitLog offset of the oldest timed message not yet delivered (retention keeps it), or Infinity. */
+  pendingFrom(): number {
+    return this.store?.log.firstPending()?.commitLogOffset ?? Infinity;
+  }
+
   /** How many timers wait in memory (the near-term heap); the rest are only on disk. */
   get inMemory(): number {
     return this.heap.size;

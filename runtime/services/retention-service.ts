@@ -1,0 +1,85 @@
+// Retention, RocketMQ's way (CleanCommitLogService): every --clean-interval the broker looks at
+// the clock and the disk. At an hour of --delete-when, CommitLog segments whose last write is
+// older than --file-reserved-time are deleted, oldest first; while the disk is above
+// --disk-max-used-space-ratio, the oldest go at once whatever their age (ten a pass). Never the
+// segment being written, and never one at or above the floor: the oldest record still needed by
+//   - the oldest snapshot kept (a restore replays the system topics from its offset),
+//   - an unresolved transaction (its half message),
+//   - a pending timer (its message waits in RMQ_SYS_WHEEL_TIMER),
+//   - a delayed message not yet delivered (its schedule queue's next entry).
+// ConsumeQueue and index files follow; each queue actor whose head went learns its new min
+// offset (TRUNCATED), and a pull below it is answered OFFSET_MOVED with where to resume.
+// `deleteExpiredCommitLog` (admin) runs a pass now, whatever the hour.
+import { getLogger } from "@logtape/logtape";
+import type { RetentionPass } from "../../storage/message-store.ts";
+import type { MessageStore } from "../../storage/message-store.ts";
+import type { Actors, Clock } from "../context.ts";
+
+const log = getLogger(["actormq", "retention"]);
+
+export interface RetentionDeps {
+  clock: Clock;
+  store: Pick<MessageStore, "deleteExpired" | "disk">;
+  actors: Pick<Actors, "sendToQueue">;
+  /** CommitLog offsets still needed, by what needs them (Infinity for none). */
+  holds(): Record<string, number>;
+  reservedMs: number;
+  deleteWhen: number[];
+  diskMaxUsedRatio: number;
+  intervalMs: number;
+}
+
+export interface RetentionResult extends RetentionPass {
+  floor: number;
+  heldBy: string | null;
+}
+
+export class RetentionService {
+  private timer: unknown = null;
+  private closed = false;
+
+  constructor(private readonly deps: RetentionDeps) {}
+
+  start(): void {
+    this.arm();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** One pass now: at a --delete-when hour, under disk pressure, or when `force`d (admin). */
+  run(force: boolean): RetentionResult | null {
+    const { clock, store } = this.deps;
+    const now = clock.now();
+    const hourDue = this.deps.deleteWhen.includes(new Date(now).getHours());
+    const used = store.disk.state().usedRatio;
+    const pressure = used >= this.deps.diskMaxUsedRatio;
+    if (!force && !hourDue && !pressure) return null;
+    const holds = this.deps.holds();
+    let floor = Infinity;
+    let heldBy: string | null = null;
+    for (const [what, offset] of Object.entries(holds)) {
+      if (offset < floor) [floor, heldBy] = [offset, what];
+    }
+    const pass = store.deleteExpired({ now, reservedMs: this.deps.reservedMs, floor, ignoreAge: pressure && !force, max: pressure && !force ? 10 : Infinity });
+    for (const [topic, queueId, minOffset] of pass.queues) this.deps.actors.sendToQueue(topic, queueId, { type: "TRUNCATED", minOffset });
+    if (pressure && pass.segments === 0) log.warn("disk {used}% used (--disk-max-used-space-ratio {max}%), but no segment can go: {heldBy} holds CommitLog offset {floor}", { used, max: this.deps.diskMaxUsedRatio, heldBy: heldBy ?? "the active segment", floor });
+    return { ...pass, floor, heldBy };
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = null;
+      try {
+        this.run(false);
+      } catch (e) {
+        log.error("retention pass failed: {error}", { error: e });
+      }
+      this.arm();
+    }, this.deps.intervalMs);
+  }
+}
