@@ -555,7 +555,6 @@ export class Broker implements BrokerFacts {
       if (refusing) body.reason = `DISK_FULL: ${refusing}`;
       return { status: status === "ok" ? 200 : 503, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
     }
-    if (route === "/" && method === "GET") return { status: 302, headers: { location: "/inspector" }, body: "" };
     if (path.split("?")[0] === "/metrics" && method === "GET") {
       return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this.gauges()) };
     }
