@@ -3,7 +3,7 @@
 // (runtime/config.ts). To add an option, add one entry here; its flag is the kebab-case of its
 // key unless `flag` says otherwise, and its config-file key is the camelCase of its flag.
 import * as v from "valibot";
-import { choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, text } from "./option-kinds.ts";
+import { bool, choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, text } from "./option-kinds.ts";
 
 export type Section = "Network" | "Storage" | "Disk and retention" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
 
@@ -58,6 +58,7 @@ export const OPTIONS = {
 
   // Topics and consumers
   defaultQueues: opt(int(1, 1024), "Topics and consumers", 4, "Queues of a topic created by its first send."),
+  autoCreateTopics: opt(bool(), "Topics and consumers", true, "A send to a topic that does not exist creates it (RocketMQ's autoCreateTopicEnable); off: such a send is TOPIC_NOT_FOUND. Retry, dead-letter and system topics are created whatever this says."),
   maxPollMs: opt(duration(0, 600_000), "Topics and consumers", 30_000, "Longest a pull is held waiting for messages, whatever the client asks.", "max-poll"),
   clientExpiryMs: opt(duration(100, DAY), "Topics and consumers", 120_000, "A consumer that has not heartbeated for this long leaves its groups.", "client-expiry"),
   autoRenewMs: opt(duration(100, DAY), "Topics and consumers", 60_000, "A RocketMQ 5 push consumer's message is handed out invisible for this long and renewed while it is being consumed (auto_renew): shortly before it is due, by 1, 3, 5, 10, 30, then 60 times this, for at most 180 times this, then given back with the group's retry back-off (RocketMQ's proxy: 1 min ... 1 h, 3 h).", "auto-renew-invisible"),

@@ -32,8 +32,9 @@ export function joinCluster(member: ClusterMember, log: (line: string) => void):
       address: member.address,
       // Every topic, system ones too: retry topics must be routable for their groups.
       topics: Object.fromEntries(Object.entries(topics.all()).map(([name, t]) => [name, { queues: t.queues, perm: t.perm }])),
-      // Every broker creates a topic on its first send (topicForWrite), with this many queues.
-      autoCreateQueues: config.defaultQueues,
+      // A broker that creates a topic on its first send (topicForWrite) says with how many queues;
+      // one started with --auto-create-topics false is left out of routes for unknown topics.
+      ...(config.autoCreateTopics ? { autoCreateQueues: config.defaultQueues } : {}),
       version: pkg.version,
       runtime: platform.name,
       startedAt: member.startedAt,

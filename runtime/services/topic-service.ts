@@ -4,7 +4,7 @@
 // tells the root actor which queue actors the topic needs. The table changes at once, so an
 // effect running inside an actor's transition may create the topic it needs and go on: the
 // root spawns the queue actors right after, before any append can reach them.
-import { BrokerError, ErrorCode, isSystemTopic } from "../../protocol/mod.ts";
+import { BrokerError, ErrorCode, isSystemTopic, topicKind } from "../../protocol/mod.ts";
 import { PERM_RW, type TopicConfig } from "../../actors/broker.machine.ts";
 import type { Actors, Topics } from "../context.ts";
 import type { TopicFile } from "./topic-file.ts";
@@ -13,6 +13,8 @@ export interface TopicServiceDeps {
   actors: Actors;
   file: TopicFile;
   defaultQueues: number;
+  /** --auto-create-topics: a first send to a user topic creates it. */
+  autoCreate: boolean;
   /** Called after every change of a topic (the name-server registration and the subscribers follow it). */
   changed(topic: string): void;
   /** The store makes each queue's ConsumeQueue directory: queue counts survive losing the topic table. */
@@ -34,7 +36,12 @@ export class TopicService implements Topics {
   }
 
   forWrite(topic: string): TopicConfig {
-    return this.table[topic] ?? this.ensureQueue(topic, this.deps.defaultQueues - 1);
+    const existing = this.table[topic];
+    if (existing) return existing;
+    if (!this.deps.autoCreate && topicKind(topic) === "user") {
+      throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `topic "${topic}" does not exist, and this broker does not create topics on a first send (--auto-create-topics false): create it first`);
+    }
+    return this.ensureQueue(topic, this.deps.defaultQueues - 1);
   }
 
   forRead(topic: string, queueId?: number): TopicConfig {
