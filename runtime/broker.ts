@@ -123,6 +123,7 @@ export class Broker implements BrokerFacts {
       actors,
       file: topicFile,
       defaultQueues: config.defaultQueues,
+      autoCreate: config.autoCreateTopics,
       changed: (topic) => {
         this.registrar?.topicsChanged();
         this.ha?.topicsChanged();
@@ -159,7 +160,7 @@ export class Broker implements BrokerFacts {
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
     const sessions = this.sessions;
     this.pulls = new PullHoldService({ clock, store, actors, sessions, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
-    const deadLetters = new DeadLetters({ refusal: (item) => store.refusal(item), ensureTopic: () => topics.ensureQueueSoon(DEAD_LETTER_TOPIC, 0) });
+    const deadLetters = new DeadLetters({ refusal: (item) => store.refusal(item), ensureTopic: () => void topics.ensureQueue(DEAD_LETTER_TOPIC, 0) });
     this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing, isSlave, deadLetters });
     this.timer = new TimerService({
       deadLetters,
@@ -497,6 +498,14 @@ export class Broker implements BrokerFacts {
   }
 
   /** The metrics gauges' sources. */
+  /** Each delay level's progress, from its actor. */
+  private *delayProgress(): Iterable<[number, number]> {
+    for (const [id, child] of Object.entries(this.root.getSnapshot().children as Record<string, { getSnapshot(): { context?: { level?: number; progress?: number } } } | undefined>)) {
+      const c = id.startsWith("delay:") ? child?.getSnapshot().context : undefined;
+      if (typeof c?.level === "number" && typeof c.progress === "number") yield [c.level, c.progress];
+    }
+  }
+
   /** What keeps CommitLog segments from retention: the oldest offset each still needs. */
   private retentionHolds(): Record<string, number> {
     let halves = Infinity;
@@ -510,7 +519,7 @@ export class Broker implements BrokerFacts {
       snapshot: this.snapshots.oldestOffset() ?? Infinity,
       "an unresolved transaction": halves,
       "a pending timer": this.timer.pendingFrom(),
-      "a delayed message": this.schedule.pendingFrom(this.store),
+      "a delayed message": this.schedule.pendingFrom(this.store, this.delayProgress()),
     };
   }
 

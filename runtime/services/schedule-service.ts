@@ -251,10 +251,13 @@ export class ScheduleService implements Scheduler {
     });
   }
 
-  /** The CommitLog offset of the oldest delayed message not yet delivered (retention keeps it), or Infinity. */
-  pendingFrom(store: Pick<MessageStore, "positionOf">): number {
+  /**
+   * The CommitLog offset of the oldest delayed message not yet delivered (retention keeps it),
+   * or Infinity, from each level's progress (its actor's context).
+   */
+  pendingFrom(store: Pick<MessageStore, "positionOf">, levels: Iterable<[level: number, progress: number]>): number {
     let min = Infinity;
-    for (const [level, progress] of this.progressOf) {
+    for (const [level, progress] of levels) {
       const pos = store.positionOf(SCHEDULE_TOPIC, level - 1, progress);
       if (pos >= 0) min = Math.min(min, pos);
     }
