@@ -111,7 +111,7 @@ export class Statechart {
   readonly el: SVGSVGElement;
   private readonly boxes = new Map<string, Box>();
   private readonly nodes = new Map<string, SVGElement>();
-  private readonly edges: { el: SVGElement; source: string; event: string }[] = [];
+  private readonly edges: { el: SVGElement; event: string }[] = [];
 
   constructor(readonly machine: StateNodeView) {
     const root = measure(machine, machine.key);
@@ -184,7 +184,7 @@ export class Statechart {
       const g = svg("g", { class: `transition${events.every((e) => e === "always") ? " always" : ""}`, "data-events": events.join(" "), "data-from": from.path, "data-to": to.path },
         svg("path", { d, class: "edge", "marker-end": `url(#arrow-${this.machine.key})` }), label);
       this.el.append(g);
-      for (const event of events) this.edges.push({ el: g, source: from.path, event });
+      for (const event of events) this.edges.push({ el: g, event });
     }
   }
 
