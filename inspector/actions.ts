@@ -1,11 +1,12 @@
 // Things people do to a running broker from the console: create a topic, change a topic's
-// permission, send a test message, move a consumer group's offsets to a time. Each asks for
+// permission, send a test message, move a consumer group's offsets to a time, run a retention
+// pass. Each asks for
 // confirmation in a dialog, then reports what the broker answered (or its error) in the
 // action log, newest first.
 import { encodeMessage, newMessageId } from "../client/outgoing-message.ts";
 import type { InspectorConnection } from "./connection.ts";
 import { h } from "./dom.ts";
-import { clock, clockMs, perm } from "./format.ts";
+import { bytes, clock, clockMs, perm } from "./format.ts";
 import type { Model } from "./model.ts";
 
 export type Confirm = (question: string) => Promise<boolean>;
@@ -80,6 +81,9 @@ export class ActionsView {
           field("topic", "topic", { required: true, list: "action-topics" }),
           field("time", "to the first message stored at or after", { type: "datetime-local", step: "1", required: true }),
         ], "Reset", (f) => this.resetOffsets(f)),
+        this.card("retention", "Run a retention pass", [
+          h("p", { class: "hint" }, "Deletes the CommitLog segments older than the broker's --file-reserved-time now, rather than at its --delete-when hour; never one still needed."),
+        ], "Run", () => this.retention()),
       ),
     );
   }
@@ -153,6 +157,11 @@ export class ActionsView {
     });
   }
 
+  private async retention(): Promise<void> {
+    if (!(await this.confirm("Run a retention pass now? CommitLog segments past the broker's retention time are deleted, with their messages."))) return;
+    await this.report("retention pass", async () => retentionOutcome(await this.conn.request("deleteExpiredCommitLog", {})));
+  }
+
   private async resetOffsets(f: FormData): Promise<void> {
     const group = String(f.get("group"));
     const topic = String(f.get("topic")).trim();
@@ -165,6 +174,12 @@ export class ActionsView {
       return `offsets now ${offsets.join(", ")}`;
     });
   }
+}
+
+/** "3 segments (192 MiB)" and what holds the rest, from deleteExpiredCommitLog's answer. */
+function retentionOutcome(r: Record<string, unknown>): string {
+  const held = r.heldBy ? `; the oldest segment left is held by ${r.heldBy} (CommitLog offset ${r.holdOffset})` : "";
+  return `deleted ${r.deletedSegments} segment${r.deletedSegments === 1 ? "" : "s"} (${bytes(Number(r.deletedBytes))}), ${r.queuesTruncated} queues truncated; the CommitLog now starts at ${r.minCommitLogOffset}${held}`;
 }
 
 function field(name: string, label: string, attrs: Record<string, string | boolean>): HTMLElement {

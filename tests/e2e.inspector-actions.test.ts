@@ -1,6 +1,7 @@
 // The console's actions in real Chromium against a real broker, each confirmed in the page's
 // dialog and reported in its action log: a group's offsets reset to a time replay exactly the
-// messages stored from then on; a topic created, its permission changed; a test message sent.
+// messages stored from then on; a topic created, its permission changed; a test message sent;
+// a retention pass run.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, Producer, PullConsumer } from "../client/mod.ts";
@@ -100,6 +101,10 @@ it("actions from the page: reset offsets by time replays exactly the later messa
     const refused = await act("send-test");
     assert.is(refused.outcome, "error");
     assert.match(refused.text, /FromConsole/);
+    // A retention pass: a fresh broker has nothing past its retention time, and the log says so.
+    const retention = await act("retention", /Run a retention pass now\?/);
+    assert.is(retention.outcome, "ok", retention.text);
+    assert.match(retention.text, /^deleted 0 segments \(0 B\), 0 queues truncated; the CommitLog now starts at 0/);
     await page.screenshot({ path: screenshotPath("actions-1440.png"), fullPage: true });
     assert.equal(errors, [], "no script errors in the page");
   } finally {
