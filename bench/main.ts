@@ -18,7 +18,7 @@ import { grpcVersusWebSocket } from "./grpc-workloads.ts";
 import { actorLifecycleAsBroker, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
 import { QUEUES_PER_TOPIC, type ScalePoint, scaleCurve } from "./scale-workloads.ts";
 
-if (!process.argv.includes("--echo-server") && !process.argv.includes("--inspect-subscriber") && !process.argv.includes("--tx-broker") && !process.argv.includes("--actor-lifecycle")) await main();
+if (!["--echo-server", "--inspect-subscriber", "--tx-broker", "--actor-lifecycle", "--grpc-null-server"].some((f) => process.argv.includes(f))) await main();
 
 async function main() {
   const { values } = parseArgs({ options: {
@@ -106,6 +106,11 @@ async function main() {
   const grpcSend = row("RocketMQ's Node.js client over gRPC: send, same", "msg/s", gwsSend);
   const gwsRecv = row("ActorMQ SimpleConsumer over WebSocket: receive 32 + ack each, 4 loops", "msg/s");
   const grpcRecv = row("RocketMQ's SimpleConsumer over gRPC: receive 32 + ack each, 4 loops", "msg/s", gwsRecv);
+  const gnull = row("RocketMQ's Node.js client: send to a gRPC server that answers at once (its own ceiling)", "msg/s", gwsSend);
+  const gwsSendCpu = row("broker CPU per message: ActorMQ SDK send over WebSocket", "µs");
+  const grpcSendCpu = row("broker CPU per message: RocketMQ's client send over gRPC", "µs", gwsSendCpu);
+  const gwsRecvCpu = row("broker CPU per message: ActorMQ SimpleConsumer receive + ack", "µs");
+  const grpcRecvCpu = row("broker CPU per message: RocketMQ's SimpleConsumer receive + ack over gRPC", "µs", gwsRecvCpu);
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
@@ -122,6 +127,11 @@ async function main() {
       grpcSend.values.push(g.grpcSend);
       gwsRecv.values.push(g.wsReceive);
       grpcRecv.values.push(g.grpcReceive);
+      gnull.values.push(g.nullSend);
+      gwsSendCpu.values.push(g.wsSendCpu);
+      grpcSendCpu.values.push(g.grpcSendCpu);
+      gwsRecvCpu.values.push(g.wsReceiveCpu);
+      grpcRecvCpu.values.push(g.grpcReceiveCpu);
       rmSync(dir, { recursive: true, force: true });
     }
     if (on("yardsticks")) raw.values.push(rawAppend(root, quick ? 20_000 : 500_000, 32));

@@ -47,6 +47,8 @@ export class GrpcEndpoint {
     const server = new grpc.Server({
       "grpc.max_receive_message_length": ctx.config.maxFrameSize,
       "grpc.max_send_message_length": ctx.config.maxFrameSize,
+      // Channelz counts and traces every call for a debugging service this server does not offer.
+      "grpc.enable_channelz": 0,
     });
     const bound = await new Promise<number | Error>((resolve) =>
       server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => resolve(err ?? p))

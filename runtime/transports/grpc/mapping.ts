@@ -86,7 +86,9 @@ export function toActorMQ(m: V2Message, transactional: boolean): Message {
   }
   if (sys.message_group) props[MessageProp.MESSAGE_GROUP] = sys.message_group;
   if (transactional) props[MessageProp.TRAN_MSG] = "true";
-  const msg: Message = { topic, body: m.body ?? new Uint8Array(0), id: sys.message_id, born: toMs(sys.born_timestamp) ?? Date.now() };
+  // A plain view of the body: cbor-x encodes a Node Buffer (what the decoder gives) three times slower.
+  const body = m.body ? new Uint8Array(m.body.buffer, m.body.byteOffset, m.body.byteLength) : new Uint8Array(0);
+  const msg: Message = { topic, body, id: sys.message_id, born: toMs(sys.born_timestamp) ?? Date.now() };
   if (sys.tag) msg.tags = sys.tag;
   if (sys.keys && sys.keys.length > 0) msg.keys = sys.keys;
   if (Object.keys(props).length > 0) msg.props = props;

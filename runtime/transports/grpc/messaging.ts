@@ -36,7 +36,7 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
   const sessionOf = (call: Call): GrpcSession => {
     const v = call.metadata.get("x-mq-client-id")[0];
     if (typeof v !== "string" || v === "") throw new BrokerError("CLIENT_ID_REQUIRED", "the x-mq-client-id header is required");
-    return sessions.session(v.slice(0, 256), call.getPeer());
+    return sessions.session(v.slice(0, 256), call);
   };
 
   /** Runs an RPC body; a thrown BrokerError (or any error) becomes its Status. */

@@ -139,13 +139,13 @@ export class GrpcSessions {
 
   constructor(private readonly registry: SessionRegistry, private readonly now: () => number, readonly brokerName: string) {}
 
-  /** The session of this client (opened now if new), marked seen. */
-  session(clientId: string, remoteAddress: string): GrpcSession {
+  /** The session of this client (opened now if new, from the peer of `call`), marked seen. */
+  session(clientId: string, call: { getPeer(): string }): GrpcSession {
     let s = this.byClient.get(clientId);
     if (!s) {
       if (this.byClient.size >= MAX_CLIENTS) this.sweep();
       if (this.byClient.size >= MAX_CLIENTS) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, `the broker serves ${MAX_CLIENTS} RocketMQ clients already`);
-      s = new GrpcSession(`grpc-${++this.next}`, clientId, remoteAddress, this);
+      s = new GrpcSession(`grpc-${++this.next}`, clientId, call.getPeer(), this);
       this.byClient.set(clientId, s);
       this.registry.opened(s);
     }
