@@ -22,6 +22,8 @@ export interface BrokerEntry {
   expiresAt: number;
   /** Queues of a topic it creates on a first send (RocketMQ's autoCreateTopicEnable); absent: it creates none. */
   autoCreateQueues?: number;
+  /** Its gRPC endpoint for RocketMQ 5 clients ("host:port"), when it serves one. */
+  grpcAddress?: string;
   /**
    * A member of a replicated group (docs/REPLICATION.md): its id in the group named brokerName,
    * its role and its master epoch. The group's route is its master's (the newest epoch's), or,
@@ -45,7 +47,7 @@ export interface NamesrvDeps {
 }
 
 export type NamesrvEvent =
-  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic>; autoCreateQueues?: number; brokerId?: number; role?: "master" | "slave"; epoch?: number }
+  | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic>; autoCreateQueues?: number; grpcAddress?: string; brokerId?: number; role?: "master" | "slave"; epoch?: number }
   /** `brokerName` is the entry's key (memberKey for a group's member). */
   | { type: "UNREGISTER_BROKER"; brokerName: string }
   /** A topic was created on a broker through the name server: visible before the broker's own registration arrives. */
@@ -71,6 +73,7 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
         const now = deps.now();
         const entry: BrokerEntry = { brokerName: event.brokerName, address: event.address, topics: event.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
         if (event.autoCreateQueues !== undefined) entry.autoCreateQueues = event.autoCreateQueues;
+        if (event.grpcAddress !== undefined) entry.grpcAddress = event.grpcAddress;
         if (event.brokerId !== undefined) Object.assign(entry, { brokerId: event.brokerId, role: event.role ?? "slave", epoch: event.epoch ?? 0 });
         return { brokers: { ...context.brokers, [memberKey(event.brokerName, event.brokerId)]: entry } };
       }),
@@ -133,7 +136,11 @@ export interface RouteBroker {
   address: string;
   queues: number;
   perm: number;
+  /** Its gRPC endpoint ("host:port"), when it serves one: RocketMQ 5 clients are routed there. */
+  grpcAddress?: string;
 }
+
+const grpcOf = (b: BrokerEntry) => (b.grpcAddress ? { grpcAddress: b.grpcAddress } : {});
 
 /** The table key of a broker: its name, or name#id for a replicated group's member. */
 export function memberKey(brokerName: string, brokerId?: number): string {
@@ -169,7 +176,7 @@ export function servingBrokers(context: NamesrvContext, now: number): (BrokerEnt
 export function autoCreateRoute(context: NamesrvContext, now: number): RouteBroker[] {
   return servingBrokers(context, now)
     .filter((b) => b.autoCreateQueues !== undefined && !b.readOnly)
-    .map((b) => ({ name: b.brokerName, address: b.address, queues: b.autoCreateQueues!, perm: 6 }));
+    .map((b) => ({ name: b.brokerName, address: b.address, queues: b.autoCreateQueues!, perm: 6, ...grpcOf(b) }));
 }
 
 /** Brokers still within their expiry, sorted by name (and a group's members by id). */
@@ -185,7 +192,7 @@ export function topicRoute(context: NamesrvContext, topic: string, now: number):
   for (const b of servingBrokers(context, now)) {
     const t = Object.hasOwn(b.topics, topic) ? b.topics[topic] : undefined;
     // A slave standing in for its group's lost master is read, never written (PERM_READ = 4).
-    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: b.readOnly ? t.perm & 4 : t.perm });
+    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: b.readOnly ? t.perm & 4 : t.perm, ...grpcOf(b) });
   }
   return out;
 }

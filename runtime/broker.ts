@@ -312,7 +312,13 @@ export class Broker implements BrokerFacts {
       http: (method, path) => broker.http(method, path),
     });
     if (config.grpcPort) {
-      broker.grpc = await GrpcEndpoint.start(broker.context, broker.sessions, config.host, config.grpcPort, log);
+      broker.grpc = await GrpcEndpoint.start(broker.context, broker.sessions, {
+        host: config.host,
+        port: config.grpcPort,
+        log,
+        // In a cluster, routes and assignments name every broker of the topic (the name servers know them).
+        clusterRoute: config.namesrvAddrs.length > 0 ? (topic) => broker.registrar!.queryRoute(topic) : undefined,
+      });
       if (broker.grpc) log(`gRPC (apache.rocketmq.v2, RocketMQ 5 clients) on ${broker.grpc.address(config.host)}`);
     }
     const cluster = joinCluster(broker, log);
@@ -330,6 +336,13 @@ export class Broker implements BrokerFacts {
   /** The address clients are given (routes, registrations): --advertised-address, else where it listens. */
   get address(): string {
     return this.config.advertisedAddress ? normalizeEndpoint(this.config.advertisedAddress) : this.listenAddress;
+  }
+
+  /** The gRPC endpoint clients are given in routes: the advertised (else listening) host and the gRPC port. */
+  get grpcAddress(): string | undefined {
+    if (!this.grpc) return undefined;
+    const host = new URL(this.address).hostname;
+    return `${host}:${this.grpc.port}`;
   }
 
   get listenAddress(): string {

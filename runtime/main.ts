@@ -46,6 +46,7 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
     logger.info("ActorMQ {version}, name server on {runtime}: listening on {url} (broker expiry {expiry} ms)", {
       version: pkg.version, runtime: platform.name, url: ns.address, expiry: config.brokerExpiryMs,
     });
+    if (ns.grpcAddress) logger.info("gRPC (apache.rocketmq.v2 routes for RocketMQ 5 clients) on {address}", { address: ns.grpcAddress });
     return;
   }
   if (config.role === "controller") {

@@ -1,8 +1,10 @@
 // A broker's registration with its name servers (RocketMQ's BrokerController.registerBrokerAll):
 // on start, after every topic change and every `registerIntervalMs`, the broker sends its name,
 // address and whole topic table to every name server, so any one of them can answer routes.
-// The embedded name server of a standalone broker is registered with in-process, at once.
-import { BrokerError } from "../../protocol/mod.ts";
+// The embedded name server of a standalone broker is registered with in-process, at once. The
+// same links ask the name servers for the cluster's routes (the gRPC endpoint's assignments).
+import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
+import type { RouteBroker } from "../../actors/namesrv.machine.ts";
 import { normalizeEndpoint } from "../../protocol/endpoint-url.ts";
 import type { Platform } from "../../platform/platform.ts";
 import type { BrokerRegistration, NameServer } from "./name-server.ts";
@@ -57,6 +59,24 @@ export class BrokerRegistrar {
     if (this.closed) return Promise.resolve();
     if (this.deps.local) this.deps.local.register(this.deps.registration());
     return this.registerRemote();
+  }
+
+  /**
+   * A topic's route as the name servers know it (asked in turn until one answers): the brokers
+   * of the cluster holding it, [] when none does. Throws when no name server answers.
+   */
+  async queryRoute(topic: string): Promise<RouteBroker[]> {
+    let last: unknown = new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "no name server is configured");
+    for (const ns of this.remotes) {
+      try {
+        const r = await ns.link.request("queryRoute", { topic }, 3000);
+        return Array.isArray(r.brokers) ? (r.brokers as RouteBroker[]) : [];
+      } catch (e) {
+        if (e instanceof BrokerError && e.code === ErrorCode.TOPIC_NOT_FOUND) return [];
+        last = e;
+      }
+    }
+    throw last;
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,8 @@ export interface ClusterMember {
   topics: Pick<Topics, "all">;
   /** A replicated group's member: its id, role, epoch and replication, read at each registration. */
   groupInfo?: () => Record<string, unknown>;
+  /** Its gRPC endpoint for RocketMQ 5 clients ("host:port"), when it serves one. */
+  grpcAddress?: string;
 }
 
 export function joinCluster(member: ClusterMember, log: (line: string) => void): { namesrv?: NameServer; registrar: BrokerRegistrar } {
@@ -38,6 +40,7 @@ export function joinCluster(member: ClusterMember, log: (line: string) => void):
       version: pkg.version,
       runtime: platform.name,
       startedAt: member.startedAt,
+      ...(member.grpcAddress ? { grpcAddress: member.grpcAddress } : {}),
       ...(member.groupInfo ? { group: member.groupInfo() } : {}),
     }),
   });

@@ -1,18 +1,22 @@
 // A name server in a process of its own (--role namesrv): the NameServer service on /ws, with
 // the broker's envelope rules (CBOR map, id, op, named error codes), /health over HTTP, and the
-// console at / (the same page a broker serves: here it shows the cluster). It stores no
-// messages: data ops get UNKNOWN_OP naming the brokers to use instead.
+// console at / (the same page a broker serves: here it shows the cluster), and with --grpc-port
+// the routes RocketMQ 5 clients ask for (runtime/transports/grpc/namesrv-service.ts). It stores
+// no messages: data ops get UNKNOWN_OP naming the brokers to use instead.
 import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
 import type { Platform, Server, ServerSocket } from "../../platform/platform.ts";
 import type { BrokerConfig } from "../config.ts";
 import { InspectorAssets } from "../inspector-assets.ts";
 import { NameServer, nameServerOps } from "./name-server.ts";
 import { answerFrame } from "./op-frames.ts";
+import { NameServerGrpc } from "../transports/grpc/namesrv-service.ts";
 
 export interface NameServerProcess {
   namesrv: NameServer;
   address: string;
   port: number;
+  /** host:port of its gRPC endpoint, when --grpc-port gives one and it could be bound. */
+  grpcAddress?: string;
   shutdown(): Promise<void>;
 }
 
@@ -44,13 +48,16 @@ export async function startNameServer(platform: Platform, config: BrokerConfig, 
         ? { status: closing ? 503 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: closing ? "closing" : "ok", role: "namesrv", brokers: namesrv.brokers.length }) }
         : (method === "GET" ? page.serve(path) : null) ?? { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${path}\n` },
   });
+  const grpc = config.grpcPort ? await NameServerGrpc.start(namesrv, { host: config.host, port: config.grpcPort, maxMessageSize: config.maxFrameSize, clock: platform.clock, log }) : undefined;
   return {
     namesrv,
     address: `ws://${config.host}:${server.port}/ws`,
     port: server.port,
+    grpcAddress: grpc && `${config.host}:${grpc.port}`,
     async shutdown() {
       closing = true;
       await server.close();
+      await grpc?.close();
       await namesrv.close();
     },
   };

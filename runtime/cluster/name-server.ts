@@ -15,6 +15,8 @@ export interface BrokerRegistration {
   topics: Record<string, NamesrvTopic>;
   /** Queues of a topic the broker creates on a first send. */
   autoCreateQueues?: number;
+  /** Its gRPC endpoint for RocketMQ 5 clients ("host:port"), when it serves one. */
+  grpcAddress?: string;
   version?: string;
   runtime?: string;
   startedAt?: number;
@@ -75,6 +77,7 @@ export class NameServer {
       address: r.address,
       topics: r.topics,
       ...(r.autoCreateQueues ? { autoCreateQueues: r.autoCreateQueues } : {}),
+      ...(r.grpcAddress ? { grpcAddress: r.grpcAddress } : {}),
       ...(brokerId !== undefined ? { brokerId, role, epoch } : {}),
     });
     return key;
@@ -114,6 +117,8 @@ export class NameServer {
     if (autoCreateQueues !== undefined && (autoCreateQueues < 1 || autoCreateQueues > MAX_QUEUES)) {
       throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "autoCreateQueues" must be 1..${MAX_QUEUES}`);
     }
+    const grpcAddress = optional<string | undefined>(req, "grpcAddress", "string", undefined);
+    if (grpcAddress !== undefined && !/^[^\s/]+:\d{1,5}$/.test(grpcAddress)) throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "grpcAddress" must be host:port, not "${grpcAddress.slice(0, 100)}"`);
     const group = optional<Record<string, unknown> | undefined>(req, "group", "map", undefined);
     if (group !== undefined && (!Number.isInteger(group.brokerId) || (group.brokerId as number) < 0)) throw new BrokerError(ErrorCode.BAD_REQUEST, `registerBroker: "group.brokerId" must be an unsigned integer`);
     const key = this.register({
@@ -121,6 +126,7 @@ export class NameServer {
       address,
       topics,
       autoCreateQueues,
+      grpcAddress,
       version: optional<string | undefined>(req, "version", "string", undefined),
       runtime: optional<string | undefined>(req, "runtime", "string", undefined),
       startedAt: optional<number | undefined>(req, "startedAt", "uint", undefined),

@@ -4,63 +4,49 @@
 // node:http2 carries grpc-js's server). The RPCs are messaging.ts; this file starts and stops
 // the server. Each client is a session of the broker (session.ts), registered with the broker's
 // sessions as a WebSocket's is.
-import * as grpc from "@grpc/grpc-js";
-import { fromJSON } from "@grpc/proto-loader";
+import type * as grpc from "@grpc/grpc-js";
 import type { ProcessorContext } from "../../context.ts";
 import type { SessionRegistry } from "../../session.ts";
-import { ROCKETMQ_V2_DESCRIPTOR } from "./descriptor.ts";
-import { messagingService } from "./messaging.ts";
+import { type ClusterRoute, messagingService } from "./messaging.ts";
 import { Renewals } from "./renewals.ts";
+import { serveGrpc, stopGrpc } from "./server.ts";
 import { GrpcSession, GrpcSessions } from "./session.ts";
 
 /** The RocketMQ proxy's gRPC port: a standalone broker's default. */
 export const DEFAULT_GRPC_PORT = 8081;
 
-let definition: grpc.ServiceDefinition | undefined;
-
-function serviceDefinition(): grpc.ServiceDefinition {
-  if (!definition) {
-    const pkg = fromJSON(ROCKETMQ_V2_DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: true });
-    const loaded = grpc.loadPackageDefinition(pkg) as unknown as { apache: { rocketmq: { v2: { MessagingService: { service: grpc.ServiceDefinition } } } } };
-    definition = loaded.apache.rocketmq.v2.MessagingService.service;
-  }
-  return definition;
+export interface GrpcEndpointOptions {
+  host: string;
+  port: number;
+  log: (line: string) => void;
+  /** A cluster broker's: the cluster's routes from its name servers (QueryRoute, QueryAssignment). */
+  clusterRoute?: ClusterRoute;
 }
 
 export class GrpcEndpoint {
   readonly sessions: GrpcSessions;
   readonly renewals: Renewals;
   private sweeper: unknown;
+  private server?: grpc.Server;
+  port = 0;
 
-  private constructor(private server: grpc.Server, readonly port: number, private ctx: ProcessorContext, registry: SessionRegistry) {
+  private constructor(private readonly ctx: ProcessorContext, registry: SessionRegistry) {
     this.sessions = new GrpcSessions(registry, () => ctx.clock.now(), ctx.config.brokerName);
     this.renewals = new Renewals(ctx, ctx.config.autoRenewMs);
     // What a client held with auto-renewal comes back soon once it is gone.
     registry.onClose((s) => s instanceof GrpcSession && this.renewals.release(s));
   }
 
-  /**
-   * Serves on host:port. A port in use is not fatal: the broker says so (log) and runs without
-   * the endpoint (resolves undefined), as a RocketMQ proxy port is optional to the broker.
-   */
-  static async start(ctx: ProcessorContext, registry: SessionRegistry, host: string, port: number, log: (line: string) => void): Promise<GrpcEndpoint | undefined> {
-    const server = new grpc.Server({
-      "grpc.max_receive_message_length": ctx.config.maxFrameSize,
-      "grpc.max_send_message_length": ctx.config.maxFrameSize,
-      // Channelz counts and traces every call for a debugging service this server does not offer.
-      "grpc.enable_channelz": 0,
-    });
-    const bound = await new Promise<number | Error>((resolve) =>
-      server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => resolve(err ?? p))
-    );
-    if (bound instanceof Error) {
-      server.forceShutdown();
-      const inUse = /EADDRINUSE|address already in use/i.test(bound.message);
-      log(`gRPC port ${port} ${inUse ? "is in use" : `cannot be served (${bound.message})`}: running without the gRPC endpoint (--grpc-port <n> for another port, 0 for none)`);
+  /** Serves on host:port; undefined (and a log line) when the port cannot be bound. */
+  static async start(ctx: ProcessorContext, registry: SessionRegistry, o: GrpcEndpointOptions): Promise<GrpcEndpoint | undefined> {
+    const endpoint = new GrpcEndpoint(ctx, registry);
+    const served = await serveGrpc({ ...o, maxMessageSize: ctx.config.maxFrameSize }, (port) => messagingService(ctx, endpoint.sessions, endpoint.renewals, port, o.clusterRoute));
+    if (!served) {
+      endpoint.renewals.close();
       return undefined;
     }
-    const endpoint = new GrpcEndpoint(server, bound, ctx, registry);
-    server.addService(serviceDefinition(), messagingService(ctx, endpoint.sessions, endpoint.renewals, bound) as unknown as grpc.UntypedServiceImplementation);
+    endpoint.server = served.server;
+    endpoint.port = served.port;
     endpoint.sweep();
     return endpoint;
   }
@@ -78,18 +64,10 @@ export class GrpcEndpoint {
   }
 
   close(): Promise<void> {
-    const { clock } = this.ctx;
-    clock.clearTimeout(this.sweeper);
+    this.ctx.clock.clearTimeout(this.sweeper);
     // Clients leave their groups as WebSocket clients do when the server closes; their Telemetry streams end.
     this.sessions.closeAll();
     this.renewals.close();
-    return new Promise((resolve) => {
-      // In-flight long polls are cut: clients retry elsewhere, their messages reappear when due.
-      const timer = clock.setTimeout(() => this.server.forceShutdown(), 1000);
-      this.server.tryShutdown(() => {
-        clock.clearTimeout(timer);
-        resolve();
-      });
-    });
+    return stopGrpc(this.server!, this.ctx.clock);
   }
 }

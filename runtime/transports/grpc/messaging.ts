@@ -8,10 +8,12 @@
 // where it shapes an answer; docs/ROCKETMQ-COMPAT.md lists the RPCs and what is not supported.
 import type * as grpc from "@grpc/grpc-js";
 import { BrokerError, decode, encode, ErrorCode, MessageProp } from "../../../protocol/mod.ts";
-import { PERM_READ, PERM_WRITE } from "../../../actors/broker.machine.ts";
+import { PERM_READ } from "../../../actors/broker.machine.ts";
+import type { RouteBroker } from "../../../actors/namesrv.machine.ts";
 import type { ProcessorContext } from "../../context.ts";
 import { fromMs, fromPopped, statusOf, toActorMQ, toMs, type V2Message, type V2Resource } from "./mapping.ts";
 import type { Renewals } from "./renewals.ts";
+import { type AccessPoint, endpointsOf, fromRoute, messageQueues, type V2Broker } from "./routes.ts";
 import type { Answer, GrpcSession, GrpcSessions } from "./session.ts";
 import { beat, sendSettings, telemetry } from "./telemetry.ts";
 
@@ -26,12 +28,10 @@ const DEFAULT_POLL_MS = 20_000;
 const SETTINGS_AGAIN_MS = 300;
 const OK = { code: "OK", message: "OK" };
 
-interface Address {
-  host?: string;
-  port?: number;
-}
+/** A cluster's route of a topic, from the name servers (a --role broker's); rejects when none answers. */
+export type ClusterRoute = (topic: string) => Promise<RouteBroker[]>;
 
-export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, renewals: Renewals, port: number) {
+export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, renewals: Renewals, port: number, clusterRoute?: ClusterRoute) {
   /** The calling client's session; CLIENT_ID_REQUIRED without the header. */
   const sessionOf = (call: Call): GrpcSession => {
     const v = call.metadata.get("x-mq-client-id")[0];
@@ -40,10 +40,10 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
   };
 
   /** Runs an RPC body; a thrown BrokerError (or any error) becomes its Status. */
-  const unary = (body: (req: Record<string, any>, session: GrpcSession, reply: Reply) => void): Unary => (call, callback) => {
+  const unary = (body: (req: Record<string, any>, session: GrpcSession, reply: Reply, call: Call) => void): Unary => (call, callback) => {
     const reply: Reply = (r) => callback(null, { status: OK, ...r });
     try {
-      body(call.request, sessionOf(call), reply);
+      body(call.request, sessionOf(call), reply, call);
     } catch (e) {
       callback(null, { status: statusOf(e) });
     }
@@ -53,19 +53,21 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
   const answer = (reply: Reply, ok: (r: Record<string, unknown>) => Record<string, unknown> = () => ({})): Answer => (err, r) =>
     reply(err === undefined ? ok(r) : { status: statusOf(err) });
 
-  const routeOf = (topic: string, access: { scheme?: string; addresses?: Address[] } | undefined) => {
+  /**
+   * The brokers of a topic's v2 route: this one, where the client reached it (the call's
+   * authority: reachable as given), and, in a cluster, every other broker holding the topic
+   * that serves gRPC, as the name servers know it.
+   */
+  const brokersOf = (topic: string, call: Call, via: AccessPoint | undefined, done: (brokers: V2Broker[]) => void) => {
     const t = ctx.topics.forWrite(topic);
-    // Broker endpoints must be reachable as given: this broker is where the client already is.
-    const addresses = access?.addresses?.length ? access.addresses : [{ host: ctx.config.host, port }];
-    const brokerPb = { name: ctx.config.brokerName, id: 0, endpoints: { scheme: access?.scheme ?? "IPv4", addresses } };
-    const permission = (t.perm & PERM_READ) && (t.perm & PERM_WRITE) ? "READ_WRITE" : t.perm & PERM_READ ? "READ" : t.perm & PERM_WRITE ? "WRITE" : "NONE";
-    const queues = [];
-    // The client's load balancers keep only queue 0 (per broker), and a receive naming it pops from all.
-    for (let q = 0; q < t.queues; q++) {
-      queues.push({ topic: { name: topic, resource_namespace: "" }, id: q, permission, broker: brokerPb, accept_message_types: ["NORMAL", "FIFO", "DELAY", "TRANSACTION"] });
-    }
-    return queues;
+    const self: V2Broker = { name: ctx.config.brokerName, queues: t.queues, perm: t.perm, endpoints: authorityOf(call) ?? endpointsOf(ctx.config.host, port) };
+    if (!clusterRoute) return done([self]);
+    clusterRoute(topic).then(
+      (route) => done([self, ...fromRoute(route.filter((b) => b.name !== self.name), via)]),
+      () => done([self]), // no name server answers: this broker's part
+    );
   };
+
 
   /** The handles to settle messages with (the latest renewals'), in order, once all are known. */
   const settleAll = (session: GrpcSession, handles: string[], use: (handles: string[]) => void) => {
@@ -79,12 +81,14 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
   };
 
   return {
-    QueryRoute: unary((req, session, reply) => {
+    QueryRoute: unary((req, session, reply, call) => {
       const topic = resourceName(req.topic, "topic");
-      reply({ message_queues: routeOf(topic, req.endpoints) });
-      // With two or more topics the Node.js client listens for Settings only after fetching every
-      // route, so an answer sent at once can be lost and its startup would hang: send it again.
-      ctx.clock.setTimeout(() => sendSettings(ctx, session), SETTINGS_AGAIN_MS);
+      brokersOf(topic, call, req.endpoints, (brokers) => {
+        reply({ message_queues: messageQueues(topic, brokers) });
+        // With two or more topics the Node.js client listens for Settings only after fetching
+        // every route, so an answer sent at once can be lost and its startup would hang: send it again.
+        ctx.clock.setTimeout(() => sendSettings(ctx, session), SETTINGS_AGAIN_MS);
+      });
     }),
 
     /** Renews the client's membership of its groups (its settings say which), as a heartbeat op does. */
@@ -156,11 +160,14 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
       });
     }),
 
-    QueryAssignment: unary((req, _session, reply) => {
+    QueryAssignment: unary((req, _session, reply, call) => {
       const topic = resourceName(req.topic, "topic");
       ctx.topics.forRead(topic);
-      // One queue per broker: the consumer's receive there pops from every queue of the topic.
-      reply({ assignments: [{ message_queue: routeOf(topic, req.endpoints)[0] }] });
+      // Queue 0 of each readable broker: the consumer's receive there pops from every queue of the topic.
+      brokersOf(topic, call, req.endpoints, (brokers) => {
+        const readable = brokers.filter((b) => (b.perm & PERM_READ) !== 0).map((b) => ({ ...b, queues: 1 }));
+        reply({ assignments: messageQueues(topic, readable).map((message_queue) => ({ message_queue })) });
+      });
     }),
 
     ReceiveMessage(call: grpc.ServerWritableStream<Record<string, any>, unknown>) {
@@ -292,6 +299,12 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
       throw new BrokerError("NOT_IMPLEMENTED", "lite topics are not supported");
     }),
   };
+}
+
+/** host:port the client dialled to reach this call (its :authority), as v2 endpoints. */
+function authorityOf(call: Call): AccessPoint | undefined {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(call.getHost?.() ?? "");
+  return m ? endpointsOf(m[1], Number(m[2])) : undefined;
 }
 
 function resourceName(r: V2Resource | undefined, what: string): string {
