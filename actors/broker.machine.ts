@@ -1,17 +1,25 @@
-// The root actor: the queue, group, delay-level, timer and transactions children it spawns and
-// supervises, and the snapshot schedule. It never sees a message body: the server appends a
-// whole batch to the CommitLog and then sends one APPEND_BATCH naming the queues it touched.
-// The topic table is the TopicService's (runtime/services/topic-service.ts); CREATE_TOPIC tells
-// the root which queue actors a topic needs.
-import { assertEvent, assign, enqueueActions, setup, stopChild } from "xstate";
+// The root actor: the supervisor of the broker's actors and the snapshot schedule. Queue actors
+// live under the topics actor and consumer group actors under the groups actor (plain actor
+// logic that keeps tens of thousands of children cheaply, actors/children.ts); the root routes
+// their events and spawns and supervises the rest (delay levels, the timer, the transactions
+// and POP actors). It never sees a message body: the server appends a whole batch to the
+// CommitLog and then sends one APPEND_BATCH naming the queues it touched. The topic table is the
+// TopicService's (runtime/services/topic-service.ts); CREATE_TOPIC says which queue actors a
+// topic needs.
+import { assertEvent, assign, enqueueActions, setup, spawnChild, stopChild } from "xstate";
 import { SCHEDULE_TOPIC } from "../protocol/topics.ts";
 import { createDelayMachine, type DelayDeps, delayActorId, type DelayInput } from "./delay.machine.ts";
-import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
+import type { GroupEvent } from "./group.machine.ts";
+import { createGroupsLogic, GROUPS_ID, type GroupsDeps } from "./groups.logic.ts";
 import { createPopMachine, popActorId, type PopDeps, type PopEvent } from "./pop.machine.ts";
-import { createQueueMachine, type Hold, type QueueDeps } from "./queue.machine.ts";
+import type { Hold } from "./queue.machine.ts";
+import { createTopicsLogic, TOPICS_ID, type TopicsDeps } from "./topics.logic.ts";
 import { createTimerMachine, TIMER_ACTOR_ID, type TimerDeps } from "./timer.machine.ts";
 import type { TxDeps, TxEvent, TxInput } from "./transaction.machine.ts";
 import { createTransactionRegistryLogic, TX_REGISTRY_ID } from "./transactions.logic.ts";
+
+export { groupActorId, GROUPS_ID } from "./groups.logic.ts";
+export { queueActorId, TOPICS_ID } from "./topics.logic.ts";
 
 export const PERM_READ = 4;
 export const PERM_WRITE = 2;
@@ -32,7 +40,7 @@ export interface BrokerContext {
   restarts: Record<string, number>;
 }
 
-export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, TxDeps, PopDeps {
+export interface BrokerDeps extends TopicsDeps, GroupsDeps, DelayDeps, TimerDeps, TxDeps, PopDeps {
   snapshotIntervalMs: number;
   /** Write a snapshot of the whole tree now (the effect lives outside the machine). */
   snapshot(): void;
@@ -46,6 +54,8 @@ export interface BrokerDeps extends QueueDeps, GroupDeps, DelayDeps, TimerDeps, 
 export type BrokerEvent =
   /** A topic was created or changed: its queue actors are spawned (and told a new perm). */
   | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; permChanged?: boolean }
+  /** At start-up, the whole topic table at once: the queue actors the snapshot did not have are spawned. */
+  | { type: "CREATE_TOPICS"; topics: [topic: string, queues: number, perm: number][] }
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
   /** A group's membership changed: the queues of `topics` free the locks departed members held. */
@@ -71,32 +81,21 @@ export type BrokerEvent =
   | { type: "POP"; group: string; event: PopEvent }
   | { type: "REARM" };
 
-export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
-export const groupActorId = (group: string) => `group:${group}`;
-
 export function createBrokerMachine(deps: BrokerDeps) {
   return setup({
     types: {} as { context: BrokerContext; events: BrokerEvent; input: { brokerName: string } },
-    actors: { queue: createQueueMachine(deps), group: createGroupMachine(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txs: createTransactionRegistryLogic(deps), pop: createPopMachine(deps) },
+    actors: { topics: createTopicsLogic(deps), groups: createGroupsLogic(deps), delay: createDelayMachine(deps), timer: createTimerMachine(deps), txs: createTransactionRegistryLogic(deps), pop: createPopMachine(deps) },
     delays: {
       untilSnapshot: ({ context }) => Math.max(0, context.nextSnapshotAt - deps.now()),
     },
     actions: {
-      spawnQueues: enqueueActions(({ event, enqueue, self }) => {
-        assertEvent(event, "CREATE_TOPIC");
-        const { topic, queues, perm } = event;
-        const children = self.getSnapshot().children;
-        for (let q = 0; q < queues; q++) {
-          const id = queueActorId(topic, q);
-          if (!children[id]) enqueue.spawnChild("queue", { id, systemId: id, input: { topic, queueId: q, perm } });
-          else if (event.permChanged) enqueue.sendTo(id, { type: "SET_PERM", perm });
-        }
-      }),
-      routeAppends: enqueueActions(({ event, enqueue, self }) => {
-        assertEvent(event, "APPEND_BATCH");
+      // Queues' events go to the topics actor; a schedule queue's appends also to its delay
+      // level's actor (queue level-1 belongs to delay level `level`).
+      toTopics: enqueueActions(({ event, enqueue, self }) => {
+        assertEvent(event, ["CREATE_TOPIC", "CREATE_TOPICS", "APPEND_BATCH", "PULL", "RELEASE_LEFT"]);
+        enqueue.sendTo(TOPICS_ID, event);
+        if (event.type !== "APPEND_BATCH") return;
         for (const [topic, q, maxOffset, lastStoreTimestamp] of event.queues) {
-          enqueue.sendTo(queueActorId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
-          // Schedule queue level-1 belongs to delay level `level` too.
           if (topic === SCHEDULE_TOPIC && self.getSnapshot().children[delayActorId(q + 1)]) {
             enqueue.sendTo(delayActorId(q + 1), { type: "APPENDED", maxOffset, lastStoreTimestamp });
           }
@@ -122,28 +121,9 @@ export function createBrokerMachine(deps: BrokerDeps) {
       routeTimerTick: enqueueActions(({ enqueue, self }) => {
         if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "TICK" });
       }),
-      routePull: enqueueActions(({ event, enqueue }) => {
-        assertEvent(event, "PULL");
-        enqueue.sendTo(queueActorId(event.topic, event.queueId), { type: "PULL", hold: event.hold });
-      }),
-      releaseLeft: enqueueActions(({ event, enqueue, self }) => {
-        assertEvent(event, "RELEASE_LEFT");
-        const { group, members, topics } = event;
-        const children = self.getSnapshot().children;
-        for (const topic of topics) {
-          for (let q = 0; children[queueActorId(topic, q)]; q++) enqueue.sendTo(queueActorId(topic, q), { type: "RELEASE_LEFT", group, members });
-        }
-      }),
-      routeToGroup: enqueueActions(({ event, enqueue, self }) => {
+      toGroups: enqueueActions(({ event, enqueue }) => {
         assertEvent(event, ["HEARTBEAT", "UNREGISTER", "COMMIT_OFFSET", "RESET_OFFSET", "VIEW"]);
-        const { group, ...forward } = event;
-        const id = groupActorId(group);
-        if (!self.getSnapshot().children[id]) {
-          if (forward.type === "UNREGISTER") return; // nothing to leave
-          if (forward.type === "VIEW") return enqueue("answerNoGroup");
-          enqueue.spawnChild("group", { id, systemId: id, input: { group } });
-        }
-        enqueue.sendTo(id, forward);
+        enqueue.sendTo(GROUPS_ID, event);
       }),
       routeToPop: enqueueActions(({ event, enqueue, self }) => {
         assertEvent(event, "POP");
@@ -155,11 +135,6 @@ export function createBrokerMachine(deps: BrokerDeps) {
         }
         enqueue.sendTo(id, forward);
       }),
-      // A group nobody heartbeated or committed for has no actor: nothing to tell.
-      answerNoGroup: ({ event }) => {
-        assertEvent(event, "VIEW");
-        event.reply(undefined);
-      },
       // Transactions go to the transactions actor (spawned on first use), one event per batch.
       routeTx: enqueueActions(({ event, enqueue, self }) => {
         assertEvent(event, ["TX_BEGIN", "TX_DELIVER", "TX_REARM"]);
@@ -178,7 +153,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
       // state the broker can vouch for (storage for queues, the context it had for delay levels).
       restartChild: enqueueActions(({ context, event, enqueue, self }) => {
         const id = event.type.slice("xstate.error.actor.".length);
-        const src = id.startsWith("queue:") ? "queue" : id.startsWith("pop:") ? "pop" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id === TX_REGISTRY_ID ? "txs" : "group";
+        const src = id.startsWith("pop:") ? "pop" : id.startsWith("delay:") ? "delay" : id === TIMER_ACTOR_ID ? "timer" : id === TX_REGISTRY_ID ? "txs" : id === TOPICS_ID ? "topics" : "groups";
         // The failed child's snapshot holds the context from before the event it failed on.
         const last = (self.getSnapshot().children[id]?.getSnapshot() as { context?: Record<string, unknown> } | undefined)?.context;
         enqueue(stopChild(id));
@@ -200,20 +175,23 @@ export function createBrokerMachine(deps: BrokerDeps) {
       nextSnapshotAt: deps.now() + deps.snapshotIntervalMs,
       restarts: {},
     }),
+    // Once, on a fresh start (a restored root has them: actors/snapshot-upgrade.ts moves an older one's queues and groups there).
+    entry: [spawnChild("topics", { id: TOPICS_ID, systemId: TOPICS_ID }), spawnChild("groups", { id: GROUPS_ID, systemId: GROUPS_ID })],
     initial: "running",
     states: {
       running: {
         after: { untilSnapshot: { target: "running", reenter: true, actions: ["takeSnapshot", "scheduleSnapshot"] } },
         on: {
-          CREATE_TOPIC: { actions: "spawnQueues" },
-          APPEND_BATCH: { actions: "routeAppends" },
-          PULL: { actions: "routePull" },
-          RELEASE_LEFT: { actions: "releaseLeft" },
-          COMMIT_OFFSET: { actions: "routeToGroup" },
-          RESET_OFFSET: { actions: "routeToGroup" },
-          HEARTBEAT: { actions: "routeToGroup" },
-          UNREGISTER: { actions: "routeToGroup" },
-          VIEW: { actions: "routeToGroup" },
+          CREATE_TOPIC: { actions: "toTopics" },
+          CREATE_TOPICS: { actions: "toTopics" },
+          APPEND_BATCH: { actions: "toTopics" },
+          PULL: { actions: "toTopics" },
+          RELEASE_LEFT: { actions: "toTopics" },
+          COMMIT_OFFSET: { actions: "toGroups" },
+          RESET_OFFSET: { actions: "toGroups" },
+          HEARTBEAT: { actions: "toGroups" },
+          UNREGISTER: { actions: "toGroups" },
+          VIEW: { actions: "toGroups" },
           DELAY_LEVELS: { actions: "configureDelayLevels" },
           DELAY_REWIND: { actions: "routeRewind" },
           TIMER_START: { actions: "startTimer" },

@@ -1,7 +1,8 @@
 // The live event log: the broker's sampled events as a table or as a sequence diagram,
 // filterable by actor and event type, pausable (paused, the view holds still while the model
-// keeps collecting). Internal events (the root's routing copies of what its children receive,
-// XState's own timers and start-up events) are hidden unless asked for.
+// keeps collecting). Internal events (the routing copies the root, the topics and the groups
+// actors make of what their children receive, XState's own timers and start-up events) are
+// hidden unless asked for.
 import { brief, h } from "./dom.ts";
 import { clockMs, count, duration } from "./format.ts";
 import type { EventView, Model } from "./model.ts";
@@ -11,12 +12,18 @@ const SHOWN = 300;
 const SEQUENCE_SHOWN = 60;
 
 /** Events the root only routes on to a child (the child's copy is the one worth reading). */
-const ROUTED_BY_ROOT = new Set(["APPEND_BATCH", "PULL", "COMMIT_OFFSET", "RESET_OFFSET", "HEARTBEAT", "UNREGISTER", "TIMER_TICK", "TX_BEGIN", "TX_DELIVER", "TX_REARM", "DELAY_REWIND"]);
+const ROUTED_BY_ROOT = new Set(["CREATE_TOPIC", "APPEND_BATCH", "PULL", "RELEASE_LEFT", "COMMIT_OFFSET", "RESET_OFFSET", "HEARTBEAT", "UNREGISTER", "TIMER_TICK", "TX_BEGIN", "TX_DELIVER", "TX_REARM", "DELAY_REWIND"]);
+/** ... and those the topics and groups actors route on to a queue or a group (CREATE_TOPIC is the topics actor's own). */
+const ROUTED_BY_REGISTRY: Record<string, Set<string>> = {
+  topics: new Set(["APPEND_BATCH", "PULL", "RELEASE_LEFT"]),
+  groups: new Set(["COMMIT_OFFSET", "RESET_OFFSET", "HEARTBEAT", "UNREGISTER"]),
+};
 
 /** Plumbing rather than something that happened to the broker's data. */
 export function isInternal(e: EventView): boolean {
   if (e.type.startsWith("xstate.")) return !e.type.startsWith("xstate.error.");
   if (e.to === "broker" && ROUTED_BY_ROOT.has(e.type)) return true;
+  if (ROUTED_BY_REGISTRY[e.to]?.has(e.type)) return true;
   return e.to === "txs" && (e.type === "BEGIN" || e.type === "DELIVER");
 }
 
@@ -67,11 +74,10 @@ export class EventLog {
     this.updateTypes();
     const { model, els } = this;
     const hidden = model.events.filter(isInternal).length;
-    els.stats.textContent = `${count(model.sampled)} sampled, ≈ ${count(Math.round(model.eventRate))}/s processed${this.paused ? ", paused" : ""}`;
-    els.explain.textContent = `A sample: the broker sends the first ${model.maxEvents} events of each ${duration(model.intervalMs)} interval ` +
-      `(at most ${model.maxEvents} per frame, one frame every ${duration(model.intervalMs)}) and stops watching once it has them, so a busy broker pays for ` +
-      `${model.maxEvents} events per interval, not for all of them. Its actors process about ${count(Math.round(model.eventRate))} events a second ` +
-      `(from how fast the recent samples filled); ${count(model.sampled)} have reached this page. Counts per type (hover the type filter) are of the sample. ` +
+    els.stats.textContent = `${count(model.sampled)} of ${count(model.seen)} sampled${this.paused ? ", paused" : ""}`;
+    els.explain.textContent = `The broker processed ${count(model.seen)} actor events since this page connected and sent ${count(model.sampled)}: ` +
+      `at most ${model.maxEvents} per frame, one frame every ${duration(model.intervalMs)}, the latest of each interval. ` +
+      `Counts per event type are exact (hover the type filter). ` +
       (els.internal.checked ? "Internal events are shown." : `${count(hidden)} internal events (routing copies, XState timers) are hidden.`);
     if (this.paused && !force) return;
     const actor = els.actor.value.trim();

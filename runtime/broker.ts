@@ -8,6 +8,7 @@ import { normalizeEndpoint } from "../protocol/endpoint-url.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
 import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
+import { cancelTimers } from "../actors/children.ts";
 import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Platform, Server } from "../platform/platform.ts";
@@ -101,7 +102,7 @@ export class Broker implements BrokerFacts {
     readonly config: BrokerConfig,
     readonly store: MessageStore,
     private readonly snapshots: SnapshotStore,
-    topicFile: TopicFile,
+    private readonly topicFile: TopicFile,
     readonly metrics: Metrics,
     public role: BrokerRole,
   ) {
@@ -420,10 +421,12 @@ export class Broker implements BrokerFacts {
     await this.appends.drain();
     await this.snapshot();
     this.inspector.close();
+    cancelTimers(this.root.system); // before the stop, which would otherwise search them once per actor
     this.root.stop();
     this.timer.close();
     this.retention.close();
     this.transactions.close();
+    await this.topicFile.close();
     await this.store.close();
   }
 
@@ -481,11 +484,13 @@ export class Broker implements BrokerFacts {
     const timer = this.isSlave ? this.timer.follow() : this.timer.start();
     // Transactions: half and op records after the snapshot replayed, then every one re-armed.
     const tx = this.transactions.start(restored);
+    // Queues that never held a message (most, on a broker with tens of thousands) have nothing to learn.
     this.send({
       type: "APPEND_BATCH",
-      queues: this.store.queueKeys().map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
+      queues: this.store.queueKeys().filter(({ topic, queueId }) => this.store.maxOffset(topic, queueId) > 0)
+        .map(({ topic, queueId }) => [topic, queueId, this.store.maxOffset(topic, queueId), this.store.lastStoreTimestamp(topic, queueId)]),
     });
-    void topics.save();
+    void topics.compact();
     log(`restored ${Object.keys(topics.all()).length} topics from ${snap ? `snapshot at ${snap.commitLogOffset}` : "storage alone"}, replayed ${replayed} offset commits, ${delayProgress} delay-level progress records, timer ${timer.behind} s behind${timer.relinked ? ` (${timer.relinked} timers relinked)` : ""}, ${this.observer.transactionsInFlight()} transactions in flight (${tx.begun} from half messages after the snapshot, ${tx.ended} ended by op records)`);
   }
 

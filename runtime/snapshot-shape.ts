@@ -3,6 +3,8 @@
 // otherwise restore topics with NaN queues or throw at every start; one that fails these checks
 // is set aside and the broker restores from an older snapshot or from storage alone.
 import * as v from "valibot";
+import { GROUPS_ID, TOPICS_ID } from "../actors/broker.machine.ts";
+import { adoptRootChildren } from "../actors/snapshot-upgrade.ts";
 
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const time = v.pipe(v.number(), v.finite());
@@ -64,15 +66,35 @@ const RootSchema = v.object({
   children: v.record(v.string(), v.looseObject({ snapshot: v.looseObject({}) })),
 });
 
-/** Why a snapshot's root cannot be restored, or null when it can. */
-export function snapshotProblem(root: unknown): string | null {
-  const r = v.safeParse(RootSchema, root);
-  if (!r.success) return describe(r.issues);
-  for (const [id, child] of Object.entries(r.output.children)) {
+/** The topics and groups actors (hand-written logic): their children are checked as the root's are. */
+const RegistrySchema = v.looseObject({ children: v.record(v.string(), v.looseObject({ snapshot: v.looseObject({}) })) });
+
+function childrenProblem(children: Record<string, { snapshot: unknown }>, where: string): string | null {
+  for (const [id, child] of Object.entries(children)) {
     const schema = CHILD_CONTEXTS[id.split(":")[0]];
     if (!schema) continue;
     const c = v.safeParse(persisted(schema), child.snapshot);
-    if (!c.success) return `child ${id}: ${describe(c.issues)}`;
+    if (!c.success) return `${where}${id}: ${describe(c.issues)}`;
+  }
+  return null;
+}
+
+/**
+ * Why a snapshot's root cannot be restored, or null when it can. One from when every queue and
+ * group was a child of the root is first moved into today's layout (adoptRootChildren).
+ */
+export function snapshotProblem(root: unknown): string | null {
+  const r = v.safeParse(RootSchema, root);
+  if (!r.success) return describe(r.issues);
+  adoptRootChildren(root as Parameters<typeof adoptRootChildren>[0]);
+  const children = (root as { children: Record<string, { snapshot: unknown }> }).children;
+  const own = childrenProblem(children, "child ");
+  if (own) return own;
+  for (const registry of [TOPICS_ID, GROUPS_ID]) {
+    const reg = v.safeParse(RegistrySchema, children[registry]?.snapshot);
+    if (!reg.success) return `child ${registry}: ${describe(reg.issues)}`;
+    const problem = childrenProblem(reg.output.children, `child ${registry}/`);
+    if (problem) return problem;
   }
   return null;
 }
@@ -85,8 +107,8 @@ export function snapshotProblem(root: unknown): string | null {
 export function vetSnapshot(root: unknown): string | null {
   const problem = snapshotProblem(root);
   if (problem) return problem;
-  const children = (root as { children: Record<string, { snapshot: { context: { holds?: unknown[] } } }> }).children;
-  for (const [id, child] of Object.entries(children)) if (id.startsWith("queue:")) child.snapshot.context.holds = [];
+  const topics = (root as { children: Record<string, { snapshot: { children: Record<string, { snapshot: { context: { holds?: unknown[] } } }> } }> }).children[TOPICS_ID];
+  for (const child of Object.values(topics.snapshot.children)) child.snapshot.context.holds = [];
   return null;
 }
 

@@ -2,7 +2,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createActor, initialTransition, SimulatedClock, transition } from "xstate";
-import { createBrokerMachine } from "../actors/broker.machine.ts";
+import { createBrokerMachine, GROUPS_ID, TOPICS_ID } from "../actors/broker.machine.ts";
+import { adoptRootChildren } from "../actors/snapshot-upgrade.ts";
+import type { TopicsSnapshot } from "../actors/topics.logic.ts";
 import { createGroupMachine } from "../actors/group.machine.ts";
 import { createQueueMachine, type Hold } from "../actors/queue.machine.ts";
 import { createTimerMachine } from "../actors/timer.machine.ts";
@@ -107,15 +109,19 @@ test("pure transitions: a group answers VIEW for itself, and a departure is a na
   assert.equal(changes, []);
 });
 
-test("topics spawn queue children; APPEND_BATCH reaches exactly the touched queues", () => {
+/** The topics actor's snapshot: the queue actors, and the restarts of failed ones. */
+const topicsOf = (actor: { system: { get(id: string): unknown } }) => (actor.system.get(TOPICS_ID) as { getSnapshot(): TopicsSnapshot }).getSnapshot();
+
+test("topics spawn queue children under the topics actor; APPEND_BATCH reaches exactly the touched queues", () => {
   const { actor } = brokerHarness();
   actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 4, perm: 6 });
-  assert.equal(Object.keys(actor.getSnapshot().children).sort(), ["queue:Orders:0", "queue:Orders:1", "queue:Orders:2", "queue:Orders:3"]);
+  assert.equal(Object.keys(actor.getSnapshot().children).sort(), [GROUPS_ID, TOPICS_ID]);
+  assert.equal(Object.keys(topicsOf(actor).children).sort(), ["queue:Orders:0", "queue:Orders:1", "queue:Orders:2", "queue:Orders:3"]);
   actor.send({ type: "APPEND_BATCH", queues: [["Orders", 2, 7, 100]] });
   const max = (q: number) => actor.system.get(`queue:Orders:${q}`)!.getSnapshot().context.maxOffset;
   assert.equal([max(0), max(1), max(2), max(3)], [0, 0, 7, 0]);
   actor.send({ type: "CREATE_TOPIC", topic: "Orders", queues: 2, perm: 6 }); // never stops a queue
-  assert.is(Object.keys(actor.getSnapshot().children).length, 4);
+  assert.is(Object.keys(topicsOf(actor).children).length, 4);
 });
 
 test("the persisted tree survives CBOR and restores queues, groups and offsets", () => {
@@ -126,11 +132,29 @@ test("the persisted tree survives CBOR and restores queues, groups and offsets",
   const bytes = encode(actor.getPersistedSnapshot());
   actor.stop();
   const restored = brokerHarness(decode(bytes)).actor;
-  assert.equal(Object.keys(restored.getSnapshot().children).filter((id) => id.startsWith("queue:")).sort(), ["queue:A:0", "queue:A:1"]);
+  assert.equal(Object.keys(topicsOf(restored).children).sort(), ["queue:A:0", "queue:A:1"]);
   assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 42);
   assert.equal(restored.system.get("group:g")!.getSnapshot().context.offsets, { "A:1": 40 });
   restored.send({ type: "APPEND_BATCH", queues: [["A", 1, 43, 10]] });
   assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 43);
+});
+
+test("a snapshot from when queues and groups were children of the root restores under the topics and groups actors", () => {
+  const { actor } = brokerHarness();
+  actor.send({ type: "CREATE_TOPIC", topic: "A", queues: 2, perm: 6 });
+  actor.send({ type: "APPEND_BATCH", queues: [["A", 1, 42, 9]] });
+  actor.send({ type: "COMMIT_OFFSET", group: "g", topic: "A", queueId: 1, offset: 40 });
+  // The old layout: every queue and group a child of the root.
+  const now = decode(encode(actor.getPersistedSnapshot())) as { children: Record<string, { snapshot: { children: Record<string, unknown> } }> };
+  const { [TOPICS_ID]: topics, [GROUPS_ID]: groups, ...rest } = now.children;
+  const old = { ...now, children: { ...rest, ...topics.snapshot.children, ...groups.snapshot.children } };
+  actor.stop();
+  adoptRootChildren(old as never);
+  const restored = brokerHarness(old).actor;
+  assert.equal(Object.keys(topicsOf(restored).children).sort(), ["queue:A:0", "queue:A:1"]);
+  assert.is(restored.system.get("queue:A:1")!.getSnapshot().context.maxOffset, 42);
+  assert.equal(restored.system.get("group:g")!.getSnapshot().context.offsets, { "A:1": 40 });
+  assert.equal(Object.keys(restored.getSnapshot().children).sort(), [GROUPS_ID, TOPICS_ID]);
 });
 
 test("a restored root snapshots again after REARM (XState does not restore timers)", () => {
@@ -171,7 +195,7 @@ test("a child that throws is restarted from the state the broker vouches for", (
   actor.send({ type: "CREATE_TOPIC", topic: "T", queues: 1, perm: 6 });
   actor.send({ type: "PULL", topic: "T", queueId: 0, hold: hold(0, 1_000) });
   actor.send({ type: "APPEND_BATCH", queues: [["T", 0, 5, 1]] }); // waking the hold throws
-  assert.is(actor.getSnapshot().context.restarts["queue:T:0"], 1);
+  assert.is(topicsOf(actor).context.restarts["queue:T:0"], 1);
   const q = actor.system.get("queue:T:0")!;
   assert.is(q.getSnapshot().status, "active");
   assert.is(q.getSnapshot().context.maxOffset, 5);

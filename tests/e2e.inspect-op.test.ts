@@ -34,7 +34,7 @@ test("the reply is the whole actor tree with the machines' definitions", async (
   assert.ok(delay.every((a) => a.parent === "broker"));
   assert.ok(actors.some((a) => a.id === "timer"));
   const queue = actors.find((a) => a.id === "queue:SCHEDULE_TOPIC_XXXX:0")!;
-  assert.equal([queue.kind, queue.value, queue.context.queueId], ["queue", "idle", 0]);
+  assert.equal([queue.kind, queue.parent, queue.value, queue.context.queueId], ["queue", "topics", "idle", 0]);
   // One definition per kind: states, initial state, transitions by event.
   const machines = r.machines as Frame;
   assert.equal(Object.keys(machines.queue.states).sort(), ["holding", "idle"]);
@@ -80,7 +80,8 @@ test("frames carry changed actors, sampled events, and about once a second the o
     assert.equal(overview!.groups.find((g: Frame) => g.group === "op-cg").queues, [["InspOp", 0, 4, 10, 6]], "lag per queue: topic, queue, committed, max, lag");
     const withOverview = frames.filter((f) => f.overview).map((f) => f.now);
     for (let i = 1; i < withOverview.length; i++) assert.ok(withOverview[i] - withOverview[i - 1] >= 1000, "the overview at most once a second");
-    assert.ok(events.some((e) => e.to === "queue:InspOp:0" && e.type === "APPENDED" && e.from === "broker"));
+    assert.ok(events.some((e) => e.to === "queue:InspOp:0" && e.type === "APPENDED" && e.from === "topics"));
+    assert.ok(events.some((e) => e.to === "topics" && e.type === "APPEND_BATCH" && e.from === "broker"));
     assert.ok(events.some((e) => e.to === "broker" && e.type === "APPEND_BATCH" && e.from === null));
     assert.ok(events.some((e) => e.to === "group:op-cg" && e.type === "COMMIT_OFFSET"));
     assert.ok(machines.group, "a new kind's machine arrives with its first actor");

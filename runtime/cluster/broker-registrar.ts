@@ -11,8 +11,12 @@ import type { BrokerRegistration, NameServer } from "./name-server.ts";
 import { PeerLink } from "./peer-link.ts";
 
 export interface RegistrationDeps {
-  /** The registration as of now (topics read at call time). */
-  registration(): BrokerRegistration;
+  /**
+   * The registration as of now (topics read at call time). `live`: for the embedded name server,
+   * whose routes may hold the broker's own topic table rather than a copy of it (a copy per
+   * change made creating the n-th topic cost O(n)).
+   */
+  registration(live?: boolean): BrokerRegistration;
   /** Remote name servers, "host:port" or ws:// URLs. */
   namesrvAddrs: string[];
   /** The embedded name server, if this broker has one. */
@@ -23,7 +27,12 @@ export interface RegistrationDeps {
 }
 
 export class BrokerRegistrar {
-  private readonly remotes: { url: string; link: PeerLink; ok: boolean | undefined }[];
+  /**
+   * `inFlight`: a registration is on its way there; `dirty`: something changed meanwhile, so one
+   * more follows its answer. The whole table goes each time: one at a time per name server, not
+   * one per change (creating 10,000 topics one by one would send 50 million entries).
+   */
+  private readonly remotes: { url: string; link: PeerLink; ok: boolean | undefined; inFlight: boolean; dirty: boolean }[];
   private timer: ReturnType<typeof setInterval> | undefined;
   private pending = false;
   private closed = false;
@@ -31,7 +40,7 @@ export class BrokerRegistrar {
   constructor(private readonly deps: RegistrationDeps) {
     this.remotes = deps.namesrvAddrs.map((a) => {
       const url = normalizeEndpoint(a);
-      return { url, link: new PeerLink(url, deps.platform, 3000), ok: undefined };
+      return { url, link: new PeerLink(url, deps.platform, 3000), ok: undefined, inFlight: false, dirty: false };
     });
   }
 
@@ -41,10 +50,13 @@ export class BrokerRegistrar {
     this.timer = setInterval(() => this.registerAll(), this.deps.intervalMs);
   }
 
-  /** A topic was created or changed: the embedded name server hears at once, remote ones after this turn. */
+  /**
+   * A topic was created or changed: the embedded name server hears at once, remote ones after
+   * this turn (or after the registration on its way there is answered).
+   */
   topicsChanged(): void {
     if (this.closed) return;
-    if (this.deps.local) this.deps.local.register(this.deps.registration());
+    if (this.deps.local) this.deps.local.register(this.deps.registration(true));
     if (this.remotes.length === 0 || this.pending) return;
     this.pending = true;
     // Several topics created in one turn (a restore, a batch of sends) make one registration.
@@ -57,7 +69,7 @@ export class BrokerRegistrar {
   /** Registers with every name server; resolves when each has answered or failed. */
   registerAll(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    if (this.deps.local) this.deps.local.register(this.deps.registration());
+    if (this.deps.local) this.deps.local.register(this.deps.registration(true));
     return this.registerRemote();
   }
 
@@ -87,18 +99,29 @@ export class BrokerRegistrar {
 
   private registerRemote(): Promise<void> {
     if (this.closed || this.remotes.length === 0) return Promise.resolve();
-    const r = this.deps.registration();
-    const args = { ...r } as unknown as Record<string, unknown>;
-    return Promise.all(this.remotes.map(async (ns) => {
-      try {
-        await ns.link.request("registerBroker", args, 3000);
-        if (ns.ok !== true) this.deps.log(`registered with name server ${ns.url}`);
-        ns.ok = true;
-      } catch (e) {
-        // Logged when it starts failing, not every 30 s: a name server may be down for a while.
-        if (ns.ok !== false && !this.closed) this.deps.log(`cannot register with name server ${ns.url}: ${e instanceof BrokerError ? `${e.code} ${e.message}` : e}`);
-        ns.ok = false;
-      }
-    })).then(() => {});
+    let args: Record<string, unknown> | undefined;
+    const sent: Promise<void>[] = [];
+    for (const ns of this.remotes) {
+      if (ns.inFlight) ns.dirty = true;
+      else sent.push(this.register(ns, (args ??= { ...this.deps.registration() } as unknown as Record<string, unknown>)));
+    }
+    return Promise.all(sent).then(() => {});
+  }
+
+  private async register(ns: (typeof this.remotes)[number], args: Record<string, unknown>): Promise<void> {
+    ns.inFlight = true;
+    ns.dirty = false;
+    try {
+      await ns.link.request("registerBroker", args, 3000);
+      if (ns.ok !== true) this.deps.log(`registered with name server ${ns.url}`);
+      ns.ok = true;
+    } catch (e) {
+      // Logged when it starts failing, not every 30 s: a name server may be down for a while.
+      if (ns.ok !== false && !this.closed) this.deps.log(`cannot register with name server ${ns.url}: ${e instanceof BrokerError ? `${e.code} ${e.message}` : e}`);
+      ns.ok = false;
+    } finally {
+      ns.inFlight = false;
+    }
+    if (ns.dirty && !this.closed) await this.register(ns, { ...this.deps.registration() } as unknown as Record<string, unknown>);
   }
 }

@@ -29,11 +29,11 @@ export function joinCluster(member: ClusterMember, log: (line: string) => void):
     intervalMs: config.registerIntervalMs,
     log,
     platform,
-    registration: () => ({
+    registration: (live) => ({
       brokerName: config.brokerName,
       address: member.address,
       // Every topic, system ones too: retry topics must be routable for their groups.
-      topics: Object.fromEntries(Object.entries(topics.all()).map(([name, t]) => [name, { queues: t.queues, perm: t.perm }])),
+      topics: live ? topics.all() : Object.fromEntries(Object.entries(topics.all()).map(([name, t]) => [name, { queues: t.queues, perm: t.perm }])),
       // A broker that creates a topic on its first send (topicForWrite) says with how many queues;
       // one started with --auto-create-topics false is left out of routes for unknown topics.
       ...(config.autoCreateTopics ? { autoCreateQueues: config.defaultQueues } : {}),

@@ -6,6 +6,8 @@
 import type { AnyActorRef } from "xstate";
 import { DLQ_PREFIX, type GroupRowView, type GroupState, type OverviewView, RETRY_PREFIX, type TopicRowView, topicKind } from "../../protocol/mod.ts";
 import type { GroupContext } from "../../actors/group.machine.ts";
+import { GROUPS_ID } from "../../actors/groups.logic.ts";
+import { TOPICS_ID } from "../../actors/topics.logic.ts";
 import type { BrokerFacts, Clock, MessageStore, Topics } from "../context.ts";
 import pkg from "../../package.json" with { type: "json" };
 
@@ -59,9 +61,13 @@ export class OverviewService {
     }
 
     const groups: GroupRowView[] = [];
-    const children = this.deps.root().getSnapshot().children as Record<string, AnyActorRef | undefined>;
+    const root = this.deps.root();
+    const childrenOf = (ref: AnyActorRef | undefined) => (ref?.getSnapshot().children ?? {}) as Record<string, AnyActorRef | undefined>;
+    const children = childrenOf(root);
+    // Queues and groups are children of the topics and groups actors.
+    const groupActors = childrenOf(children[GROUPS_ID]);
     const seen = new Set<string>();
-    for (const [id, child] of Object.entries(children)) {
+    for (const [id, child] of Object.entries(groupActors)) {
       if (!id.startsWith("group:") || !child) continue;
       const group = id.slice("group:".length);
       seen.add(group);
@@ -80,8 +86,8 @@ export class OverviewService {
         startedAt: facts.startedAt,
         connections: this.deps.connections(),
         inspectors: this.deps.inspectors(),
-        // The root, its children, and the transactions in flight (children of `txs`).
-        actors: 1 + Object.keys(children).length + this.deps.transactionsInFlight(),
+        // The root, its children, the queues and groups (children of `topics` and `groups`) and the transactions in flight (children of `txs`).
+        actors: 1 + Object.keys(children).length + Object.keys(childrenOf(children[TOPICS_ID])).length + Object.keys(groupActors).length + this.deps.transactionsInFlight(),
         memory: this.deps.memory(),
         commitLog: { min: store.minCommitLogOffset, max: store.maxCommitLogOffset },
         disk: this.deps.disk(),

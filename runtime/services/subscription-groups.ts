@@ -1,8 +1,8 @@
 // Subscription group settings (RocketMQ's SubscriptionGroupConfig): whether a group consumes in
 // order, how often a message is retried before it goes to %DLQ%<group>, and the back-off
 // between tries. POP consumption reads them (max attempts, FIFO), and the gRPC endpoint hands
-// them to RocketMQ's clients in Telemetry settings. Kept in config/subscriptionGroups.cbor,
-// rewritten atomically on every change, as the topic table is.
+// them to RocketMQ's clients in Telemetry settings. Kept in config/subscriptionGroups.cbor and
+// .log, a record appended per change, as the topic table is.
 import { BrokerError, checkTopicName, ErrorCode } from "../../protocol/mod.ts";
 import type { Files } from "../../platform/platform.ts";
 import type { GroupSettings, RetryPolicy } from "../context.ts";
@@ -43,7 +43,9 @@ export class SubscriptionGroups {
     checkTopicName(group); // group names follow the topic rules
     const settings = { ...this.get(group), ...checkSettings(changes) };
     this.groups = { ...this.groups, [group]: settings };
-    return { settings, saved: this.file.save(this.groups) };
+    const saved = this.file.save(group, settings);
+    if (this.file.wantsCompaction) void this.file.compact(this.groups);
+    return { settings, saved };
   }
 }
 

@@ -1,7 +1,7 @@
 // The topic table (RocketMQ's TopicConfigManager), owned here and nowhere else: lookups for
 // reads and writes, auto-creation on a first send, round-robin queue choice, and creation,
-// which rewrites config/topics.cbor (so a created topic survives a crash between snapshots) and
-// tells the root actor which queue actors the topic needs. The table changes at once, so an
+// which appends the topic to config/topics.log (so a created topic survives a crash between
+// snapshots) and tells the root actor which queue actors the topic needs. The table changes at once, so an
 // effect running inside an actor's transition may create the topic it needs and go on: the
 // root spawns the queue actors right after, before any append can reach them.
 import { BrokerError, ErrorCode, isSystemTopic, topicKind } from "../../protocol/mod.ts";
@@ -62,8 +62,10 @@ export class TopicService implements Topics {
   create(topic: string, queues: number, perm: number): Promise<void> {
     this.apply(topic, queues, perm);
     this.deps.declareQueues(topic, this.table[topic].queues);
-    // Topic config is tiny and rare: keep it on disk at once so a crash between snapshots keeps it.
-    const saved = this.save();
+    // On disk at once (one record appended to the topic log), so a crash between snapshots keeps it.
+    const { file } = this.deps;
+    const saved = file.save(topic, this.table[topic]);
+    if (file.wantsCompaction) void file.compact(this.table);
     this.deps.changed(topic);
     return saved;
   }
@@ -80,28 +82,30 @@ export class TopicService implements Topics {
    * the snapshot did not have.
    */
   restore(fromSnapshot: Record<string, TopicConfig>, storeQueues: Iterable<{ topic: string; queueId: number }>): void {
-    for (const [topic, t] of [...Object.entries(fromSnapshot), ...Object.entries(this.deps.file.load())]) this.apply(topic, t.queues, t.perm);
+    for (const [topic, t] of [...Object.entries(fromSnapshot), ...Object.entries(this.deps.file.load())]) this.apply(topic, t.queues, t.perm, false);
     const queues = new Map<string, number>();
     for (const { topic, queueId } of storeQueues) queues.set(topic, Math.max(queues.get(topic) ?? 0, queueId + 1));
     for (const [topic, n] of queues) {
       const t = this.table[topic];
       // Every queue of a topic has its ConsumeQueue directory (MessageStore.declareQueues), so
       // with topics.cbor and the snapshots lost the count still comes back right.
-      if (!t) this.apply(topic, n, PERM_RW);
-      else if (t.queues < n) this.apply(topic, n, t.perm);
+      if (!t) this.apply(topic, n, PERM_RW, false);
+      else if (t.queues < n) this.apply(topic, n, t.perm, false);
     }
+    // One event for the whole table: the restored queue actors are there already, the rest are spawned.
+    this.deps.actors.send({ type: "CREATE_TOPICS", topics: Object.entries(this.table).map(([topic, t]) => [topic, t.queues, t.perm]) });
   }
 
-  /** Rewrites config/topics.cbor if the table changed; resolves once it is on disk. */
-  save(): Promise<void> {
-    return this.deps.file.save(this.table);
+  /** Rewrites config/topics.cbor with the whole table (and empties the log); resolves once it is on disk. */
+  compact(): Promise<void> {
+    return this.deps.file.compact(this.table);
   }
 
-  /** Widens (never narrows) a topic and tells the root. */
-  private apply(topic: string, queues: number, perm: number): void {
+  /** Widens (never narrows) a topic and tells the root (unless `tell` is false: restore tells it once). */
+  private apply(topic: string, queues: number, perm: number, tell = true): void {
     const existing = this.table[topic];
     const config: TopicConfig = { queues: Math.max(existing?.queues ?? 0, queues), perm, ...(isSystemTopic(topic) ? { system: true } : {}) };
     this.table[topic] = config;
-    this.deps.actors.send({ type: "CREATE_TOPIC", topic, queues: config.queues, perm, ...(existing && existing.perm !== perm ? { permChanged: true } : {}) });
+    if (tell) this.deps.actors.send({ type: "CREATE_TOPIC", topic, queues: config.queues, perm, ...(existing && existing.perm !== perm ? { permChanged: true } : {}) });
   }
 }

@@ -1,0 +1,108 @@
+// The topics actor `topics`: the parent of every queue actor (`queue:<topic>:<id>`,
+// actors/queue.machine.ts). Written as plain actor logic, as the transactions actor is: its
+// children are one object updated in place, so creating a topic costs its own queues, not a copy
+// of every queue there is (actors/children.ts says why a machine parent cannot). The root
+// forwards the events of queues here; the queue actors themselves are machines, found by their
+// system ids as before. The topic table is the TopicService's: CREATE_TOPIC says which queue
+// actors a topic needs.
+import type { ActorLogic, ActorRefFrom, ActorSystem, EventObject, Snapshot } from "xstate";
+import { Children, failedChild, type PersistedChild } from "./children.ts";
+import { createQueueMachine, type Hold, type QueueDeps, type QueueEvent, type QueueInput } from "./queue.machine.ts";
+
+export const TOPICS_ID = "topics";
+
+export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
+
+export type TopicsEvent =
+  /** A topic was created or widened: its missing queue actors are spawned (and every one told a new perm). */
+  | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; permChanged?: boolean }
+  /** At start-up, the whole table: the queue actors the snapshot did not have are spawned. */
+  | { type: "CREATE_TOPICS"; topics: [topic: string, queues: number, perm: number][] }
+  /** One append batch: each queue named hears APPENDED. */
+  | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
+  | { type: "PULL"; topic: string; queueId: number; hold: Hold }
+  /** A group's membership changed: the queues of `topics` free the locks departed members held. */
+  | { type: "RELEASE_LEFT"; group: string; members: string[]; topics: string[] }
+  | { type: "REARM" }
+  | { type: `xstate.error.actor.${string}`; error: unknown }
+  | { type: "xstate.stop" };
+
+export interface TopicsContext {
+  /** Queue actors that failed and were restarted, by id: supervision made visible. */
+  restarts: Record<string, number>;
+}
+
+type QueueActor = ActorRefFrom<ReturnType<typeof createQueueMachine>>;
+
+export type TopicsSnapshot = Snapshot<undefined> & { context: TopicsContext; children: Record<string, QueueActor> };
+
+export interface TopicsDeps extends QueueDeps {
+  /** The state a failed queue actor restarts from (its offsets as the store has them; `last`, the context it had). */
+  restartInput(childId: string, last: Record<string, unknown> | undefined): Record<string, unknown>;
+}
+
+type TopicsLogic = ActorLogic<TopicsSnapshot, TopicsEvent, undefined, ActorSystem<any>, EventObject>;
+
+export function createTopicsLogic(deps: TopicsDeps): TopicsLogic {
+  const queues = new Children<QueueActor>(createQueueMachine(deps), "queue");
+  return {
+    config: undefined,
+    transition(snap, event, scope) {
+      const send = (id: string, e: QueueEvent) => queues.send(snap.children, scope, id, e);
+      const spawnMissing = (topic: string, n: number, perm: number, permChanged?: boolean) => {
+        for (let q = 0; q < n; q++) {
+          const id = queueActorId(topic, q);
+          if (!snap.children[id]) {
+            const input: QueueInput = { topic, queueId: q, perm };
+            queues.spawn(snap.children, scope, id, input);
+          } else if (permChanged) send(id, { type: "SET_PERM", perm });
+        }
+      };
+      switch (event.type) {
+        case "CREATE_TOPIC":
+          spawnMissing(event.topic, event.queues, event.perm, event.permChanged);
+          break;
+        case "CREATE_TOPICS":
+          for (const [topic, n, perm] of event.topics) spawnMissing(topic, n, perm);
+          break;
+        case "APPEND_BATCH":
+          for (const [topic, q, maxOffset, lastStoreTimestamp] of event.queues) send(queueActorId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });
+          break;
+        case "PULL":
+          send(queueActorId(event.topic, event.queueId), { type: "PULL", hold: event.hold });
+          break;
+        case "RELEASE_LEFT":
+          for (const topic of event.topics) {
+            for (let q = 0; snap.children[queueActorId(topic, q)]; q++) send(queueActorId(topic, q), { type: "RELEASE_LEFT", group: event.group, members: event.members });
+          }
+          break;
+        case "REARM":
+          // Only a queue holding pulls has a timer to re-arm (and restored queues hold none):
+          // tens of thousands of idle queues need no event.
+          for (const id in snap.children) if (snap.children[id].getSnapshot().value === "holding") send(id, { type: "REARM" });
+          break;
+        case "xstate.stop":
+          queues.stopAll(snap.children, scope);
+          return { ...snap, status: "stopped", output: undefined, error: undefined };
+        default: {
+          // Supervision: a queue actor whose effect threw starts again from what the store says.
+          const id = failedChild(event.type);
+          const failed = id === null ? undefined : snap.children[id];
+          if (!failed) break;
+          const last = failed.getSnapshot().context as unknown as Record<string, unknown>;
+          queues.stop(snap.children, scope, id!);
+          queues.spawn(snap.children, scope, id!, deps.restartInput(id!, last));
+          snap.context.restarts[id!] = (snap.context.restarts[id!] ?? 0) + 1;
+        }
+      }
+      return snap;
+    },
+    getInitialSnapshot: () => ({ status: "active", output: undefined, error: undefined, context: { restarts: {} }, children: {} }),
+    getPersistedSnapshot: (snap) => ({ status: snap.status, output: undefined, error: undefined, context: snap.context, children: queues.persist(snap.children) }) as never,
+    restoreSnapshot(persisted, scope) {
+      const p = persisted as { context?: Partial<TopicsContext>; children?: Record<string, PersistedChild> };
+      return { status: "active", output: undefined, error: undefined, context: { restarts: { ...p.context?.restarts } }, children: queues.restore(p.children, scope) };
+    },
+    start: (snap) => queues.start(snap.children),
+  };
+}
