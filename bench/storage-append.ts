@@ -2,10 +2,12 @@
 // flush loop running), then getMessages of the same records from the in-memory tail and from
 // disk. Runs on Node (build with esbuild, see below) and on Deno (deno run -A bench/storage-append.ts).
 //   node_modules/.bin/esbuild bench/storage-append.ts --bundle --platform=node --format=esm \
-//     --packages=external --outfile=.build/storage-append.mjs && node .build/storage-append.mjs
+//     --packages=external --outfile=.build/storage-append.mjs && node .build/storage-append.mjs [records] [native|package]
+// The second argument picks the records' CRC-32: the platform's native one (as a broker uses) or the crc-32 package.
 import { encode } from "../protocol/mod.ts";
 import { loadPlatform } from "../platform/select.ts";
 import { type AppendItem, MessageStore } from "../storage/message-store.ts";
+import CRC32 from "crc-32";
 
 const platform = await loadPlatform();
 const { files, clock } = platform;
@@ -14,6 +16,8 @@ const g = globalThis as any;
 const root: string = g.Deno ? g.Deno.makeTempDirSync({ prefix: "actormq-bench-storage-" }) : (await import("node:fs")).mkdtempSync(`${(await import("node:os")).tmpdir()}/actormq-bench-storage-`);
 
 const TOTAL = Number(g.Deno ? g.Deno.args[0] ?? 500_000 : process.argv[2] ?? 500_000);
+const CRC = (g.Deno ? g.Deno.args[1] : process.argv[3]) ?? "native";
+const crc32 = CRC === "package" || !platform.crc32 ? (data: Uint8Array) => CRC32.buf(data) >>> 0 : platform.crc32;
 const BATCH = 100;
 const QUEUES = 8;
 
@@ -38,7 +42,7 @@ const work = batches();
 const recordBytes = work[0][0].bytes.length + 56;
 for (const flush of ["async", "sync"] as const) {
   const dir = `${root}/${flush}`;
-  const store = MessageStore.open(files, clock, { dir, flush });
+  const store = MessageStore.open(files, clock, { dir, flush, crc32 });
   const started = performance.now();
   if (flush === "async") {
     for (let b = 0; b < TOTAL / BATCH; b++) store.appendBatch(work[b % work.length]);
@@ -54,7 +58,7 @@ for (const flush of ["async", "sync"] as const) {
     await Promise.all(inFlight);
   }
   const appendSecs = (performance.now() - started) / 1000;
-  console.log(`${platform.name} ${flush}: appendBatch ${TOTAL} records of ${recordBytes} B in batches of ${BATCH}: ${Math.round(TOTAL / appendSecs).toLocaleString("en")} records/s (${((TOTAL * recordBytes) / appendSecs / 1048576).toFixed(0)} MiB/s)`);
+  console.log(`${platform.name} ${flush}, CRC ${CRC}: appendBatch ${TOTAL} records of ${recordBytes} B in batches of ${BATCH}: ${Math.round(TOTAL / appendSecs).toLocaleString("en")} records/s (${((TOTAL * recordBytes) / appendSecs / 1048576).toFixed(0)} MiB/s)`);
   if (flush === "async") {
     for (const [label, from] of [["tail", TOTAL / QUEUES - 20_000], ["disk", 0]] as const) {
       const t = performance.now();
@@ -80,7 +84,7 @@ for (const flush of ["async", "sync"] as const) {
         files.remove(`${dir}/consumequeue`, { recursive: true });
       }
       const t = performance.now();
-      const again = MessageStore.open(files, clock, { dir });
+      const again = MessageStore.open(files, clock, { dir, crc32 });
       const ms = performance.now() - t;
       console.log(`${platform.name}: open, ${label}: ${ms.toFixed(0)} ms (${again.maxOffset("Bench", 0)} in queue 0)`);
       await again.close();

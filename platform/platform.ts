@@ -111,6 +111,8 @@ export interface Platform {
   dial(url: string, options: DialOptions): Promise<ClientSocket>;
   /** Schedules fn after the current I/O turn (setImmediate where there is one). */
   afterTurn(fn: () => void): void;
+  /** CRC-32 (IEEE, as zlib's) of the bytes, unsigned, native where the runtime has one; absent on Node before 20.15. */
+  crc32?: (data: Uint8Array) => number;
   memoryUsage(): { rss: number; heapUsed: number };
   /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */
   setV8Flags(flags: readonly string[]): void;

@@ -290,6 +290,7 @@ export class Broker implements BrokerFacts {
     const started = clock.now();
     const metrics = new Metrics();
     const store = MessageStore.open(files, clock, {
+      crc32: platform.crc32,
       dir,
       segmentSize: config.segmentSize,
       tailBytes: config.tailBytes,

@@ -2,6 +2,7 @@
 // ConsumeQueues and the key index (both derived from it), flushes them, and on open runs
 // recovery: verify the CommitLog past the checkpoint, cut a torn tail, trim the queues, and
 // re-dispatch whatever the queues or the index are missing.
+import { useCrc32 } from "./crc32.ts";
 import { getLogger } from "@logtape/logtape";
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
 import type { Clock, FileHandle, Files } from "../platform/platform.ts";
@@ -47,6 +48,8 @@ export interface StoreConfig {
   tagsCodeOf?: (topic: string, message: Record<string, unknown>, record: StoredRecord) => number;
   /** Told the duration of every CommitLog fsync, ms (for metrics). */
   onFlush?: (ms: number) => void;
+  /** A native CRC-32 (the platform's), used for every record from now on; the crc-32 package otherwise. */
+  crc32?: (data: Uint8Array) => number;
   /**
    * Take the directory's lock (storage/dir-lock.ts) before reading anything: one owner per
    * data directory. `owner` says who in the lock file (a broker's name and address).
@@ -238,6 +241,7 @@ export class MessageStore {
    * the checkpoint) and "dispatch" (rebuilding consume queues and the index from it).
    */
   static open(files: Files, clock: Clock, config: StoreConfig, onProgress?: RecoveryProgress): MessageStore {
+    if (config.crc32) useCrc32(config.crc32);
     const store = new MessageStore(files, clock, config);
     for (const note of store.opened.notes) log.warn(literal(note));
     store.recover(onProgress);

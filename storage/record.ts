@@ -11,7 +11,7 @@
 //
 // u64 fields hold values below 2^53, written as two u32 (high, low): DataView's BigInt
 // accessors would cost an allocation per field on the hot path.
-import CRC32 from "crc-32";
+import { crc32 } from "./crc32.ts";
 
 /** A record as read back from the CommitLog. */
 export interface StoredRecord {
@@ -99,7 +99,7 @@ export function writeBlank(dv: DataView, at: number, size: number): void {
 }
 
 export function crcOf(buf: Uint8Array, at: number, size: number): number {
-  return CRC32.buf(buf.subarray(at + CRC_FROM, at + size)) >>> 0;
+  return crc32(buf.subarray(at + CRC_FROM, at + size));
 }
 
 export function recordSize(dv: DataView, at: number): number {

@@ -6,6 +6,8 @@ import { BrokerError, decode, ErrorCode, tagsCode } from "../protocol/mod.ts";
 import { MessageStore, type AppendItem, type StoredRecord } from "../storage/message-store.ts";
 import { BLANK_MIN, HEADER_SIZE, MAGIC_BLANK } from "../storage/record.ts";
 import { bodyOf, clock, files, item, Sandbox } from "./helpers/storage-env.ts";
+import { loadPlatform } from "../platform/select.ts";
+import CRC32 from "crc-32";
 
 const SEG = 64 * 1024;
 const small = { segmentSize: SEG, flushIntervalMs: 60_000, indexSlots: 1024, indexEntries: 4096, cqEntriesPerFile: 64 };
@@ -265,6 +267,17 @@ test("offsetForTimestamp, lastStoreTimestamp and scan", async () => {
   } finally {
     await sb.cleanup();
   }
+});
+
+test("the platform's CRC-32 gives the crc-32 package's results at every size, either side of Node's cut-over", async () => {
+  const native = (await loadPlatform()).crc32;
+  if (!native) return console.log("  (this runtime has no native CRC-32: the package is used)");
+  const bytes = new Uint8Array(5_000).map((_, i) => (i * 131 + 7) & 0xff);
+  for (let n = 0; n <= bytes.length; n += n < 600 ? 1 : 97) {
+    const data = bytes.subarray(bytes.length - n);
+    assert.is(native(data), CRC32.buf(data) >>> 0, `${n} bytes`);
+  }
+  assert.is(native(new TextEncoder().encode("123456789")), 0xcbf43926);
 });
 
 test.run();

@@ -7,7 +7,7 @@
 //
 // A log record: u32 payload length, u32 CRC32 of the payload, the payload (CBOR [key, value]).
 // Reading stops at the first record that is cut short or fails its CRC (a crash mid-append).
-import CRC32 from "crc-32";
+import { crc32 } from "../../storage/crc32.ts";
 import { decode, encode } from "../../protocol/mod.ts";
 import type { TopicConfig } from "../../actors/broker.machine.ts";
 import type { FileHandle, Files } from "../../platform/platform.ts";
@@ -57,7 +57,7 @@ export class TopicFile<T extends Record<string, unknown> = Record<string, TopicC
       while (at + 8 <= bytes.length) {
         const len = dv.getUint32(at);
         const payload = bytes.subarray(at + 8, at + 8 + len);
-        if (payload.length < len || (CRC32.buf(payload) >>> 0) !== dv.getUint32(at + 4)) break;
+        if (payload.length < len || crc32(payload) !== dv.getUint32(at + 4)) break;
         let entry: Record<string, unknown>;
         try {
           const [key, value] = decode(payload) as [string, unknown];
@@ -98,7 +98,7 @@ export class TopicFile<T extends Record<string, unknown> = Record<string, TopicC
     const record = new Uint8Array(8 + payload.length);
     const dv = new DataView(record.buffer);
     dv.setUint32(0, payload.length);
-    dv.setUint32(4, CRC32.buf(payload) >>> 0);
+    dv.setUint32(4, crc32(payload));
     record.set(payload, 8);
     this.pending.push(record);
     const done = new Promise<void>((resolve) => this.waiters.push(resolve));
