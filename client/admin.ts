@@ -1,5 +1,5 @@
 // Topic administration and message lookup, per docs/PROTOCOL.md.
-import { BrokerError, checkTopicName, ErrorCode, type MessageView } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView } from "../protocol/mod.ts";
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
@@ -165,7 +165,7 @@ export class Admin {
 
   /** Per queue of every topic the group consumes: broker offset, committed offset and lag; and the members. */
   async consumerProgress(group: string): Promise<ConsumerProgress> {
-    const r = await this.core.request("consumerProgress", { group: checkTopicName(group) });
+    const r = await this.core.request("consumerProgress", { group: checkGroupName(group) });
     return {
       group: String(r.group),
       totalLag: Number(r.totalLag),
@@ -181,7 +181,7 @@ export class Admin {
    */
   async resetOffset(group: string, topic: string, timestamp: number | Date): Promise<Record<number, number>> {
     const ts = timestamp instanceof Date ? timestamp.getTime() : timestamp;
-    const r = await this.core.request("resetOffset", { group: checkTopicName(group), topic: checkTopicName(topic), timestamp: ts });
+    const r = await this.core.request("resetOffset", { group: checkGroupName(group), topic: checkTopicName(topic), timestamp: ts });
     const out: Record<number, number> = {};
     for (const [q, o] of Object.entries((r.offsets ?? {}) as Record<string, number>)) out[Number(q)] = o;
     return out;
@@ -189,13 +189,13 @@ export class Admin {
 
   /** Sets a subscription group's settings (those given; the others keep their values). Resolves with all of them. */
   async updateSubscriptionGroup(group: string, settings: Partial<SubscriptionGroupSettings>): Promise<SubscriptionGroupSettings> {
-    const r = await this.core.request("updateSubscriptionGroup", { ...settings, group: checkTopicName(group) });
+    const r = await this.core.request("updateSubscriptionGroup", { ...settings, group: checkGroupName(group) });
     return { orderly: r.orderly as boolean, maxReconsumeTimes: Number(r.maxReconsumeTimes), retryPolicy: r.retryPolicy as SubscriptionGroupSettings["retryPolicy"] };
   }
 
   /** A subscription group's settings (the defaults for a group never updated). */
   async getSubscriptionGroup(group: string): Promise<SubscriptionGroupSettings> {
-    const r = await this.core.request("getSubscriptionGroup", { group: checkTopicName(group) });
+    const r = await this.core.request("getSubscriptionGroup", { group: checkGroupName(group) });
     return { orderly: r.orderly as boolean, maxReconsumeTimes: Number(r.maxReconsumeTimes), retryPolicy: r.retryPolicy as SubscriptionGroupSettings["retryPolicy"] };
   }
 

@@ -2,7 +2,7 @@
 // (round-robin, skipping brokers the latency fault tolerance marked slow or failed), and hands
 // it to the coalescer of that broker's connection, which batches the sends of one turn into one
 // frame. Failures of the connection are retried on another broker, RocketMQ's way.
-import { BrokerError, ErrorCode } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, ErrorCode } from "../protocol/mod.ts";
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { optionNames, refuseUnknown } from "./options-check.ts";
@@ -103,7 +103,7 @@ export class Producer {
     this.retries = nonNegativeInt(options.retryTimesWhenSendFailed, 2, "retryTimesWhenSendFailed");
     positive(options.maxBatchMessages, 256, "maxBatchMessages");
     positive(options.maxBatchBytes, 1024 * 1024, "maxBatchBytes");
-    if (options.group !== undefined && typeof options.group !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "group must be a string");
+    if (options.group !== undefined) checkGroupName(options.group);
     this.group = options.group;
     this.core = new ClientCore({ ...options, requestTimeoutMs: this.sendTimeoutMs }, new.target.name);
     this.faultTolerance = options.sendLatencyFaultEnable === false

@@ -1,6 +1,6 @@
 // The PullConsumer: the application says which queue and offset to read, RocketMQ's
 // DefaultMQPullConsumer style, and commits the offsets it has consumed for its group.
-import { BrokerError, checkTopicName, ErrorCode, type MessageView, matchesTag, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView, matchesTag, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
@@ -61,7 +61,7 @@ export class PullConsumer {
 
   constructor(options: PullConsumerOptions) {
     if (options?.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PullConsumer needs a group");
-    if (typeof options.group !== "string" || options.group === "") throw new BrokerError(ErrorCode.BAD_REQUEST, "group must be a non-empty string");
+    checkGroupName(options.group);
     refuseUnknown(options, [...CLIENT_OPTIONS, "group"], "PullConsumer");
     this.group = options.group;
     this.core = new ClientCore(options, `PullConsumer ${options.group}`);

@@ -1,7 +1,7 @@
 // A PushConsumer's options: what a user may pass, and the checks and defaults that turn them
 // into the settings the consumer runs with (RocketMQ's DefaultMQPushConsumer fields). Bad input
 // throws a named error code before anything connects.
-import { BrokerError, checkTopicName, ErrorCode, type MessageView, parseSubscription, RETRY_PREFIX, type Subscription } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView, parseSubscription, RETRY_PREFIX, type Subscription } from "../protocol/mod.ts";
 import { type AllocateFunction, type AllocateStrategyName, checkAllocateStrategy } from "./allocate.ts";
 import { CLIENT_OPTIONS, type ClientOptions } from "./client-core.ts";
 import { optionNames, refuseUnknown } from "./options-check.ts";
@@ -148,7 +148,7 @@ export function pushSettings(options: PushConsumerOptions): PushSettings {
   if (options === null || typeof options !== "object") throw new BrokerError(ErrorCode.BAD_REQUEST, "options { endpoints, group, subscriptions, handler } are required");
   refuseUnknown(options, PUSH_OPTIONS, "PushConsumer");
   if (options.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a PushConsumer needs a group");
-  const group = checkTopicName(options.group); // group names follow the topic rules
+  const group = checkGroupName(options.group);
   const model = options.model ?? "clustering";
   if (model !== "clustering" && model !== "broadcasting") throw new BrokerError(ErrorCode.BAD_REQUEST, `model must be "clustering" or "broadcasting"`);
   const subscriptions = options.subscriptions;

@@ -4,7 +4,7 @@
 // comes back (its deliveryAttempt one higher), until the group's max attempts send it to
 // %DLQ%<group>. Any number of consumers share a topic, however many queues it has, and none
 // rebalances: nothing is delivered twice because a member came or went.
-import { BrokerError, checkTopicName, ErrorCode, type MessageView, parseSubscription } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView, parseSubscription } from "../protocol/mod.ts";
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
@@ -39,7 +39,7 @@ export class SimpleConsumer {
 
   constructor(options: SimpleConsumerOptions) {
     if (options?.group === undefined) throw new BrokerError(ErrorCode.MISSING_FIELD, "a SimpleConsumer needs a group");
-    if (typeof options.group !== "string" || options.group === "") throw new BrokerError(ErrorCode.BAD_REQUEST, "group must be a non-empty string");
+    checkGroupName(options.group);
     refuseUnknown(options, [...CLIENT_OPTIONS, "group", "subscriptions", "awaitMs"], "SimpleConsumer");
     const subs = options.subscriptions;
     if (subs === null || typeof subs !== "object" || Object.keys(subs).length === 0) {

@@ -1,6 +1,8 @@
 // The message model. A producer encodes one Message map per message; the broker stores those
 // CBOR bytes verbatim in the CommitLog and copies them verbatim into pull responses.
 import { BrokerError, ErrorCode } from "./errors.ts";
+import { MAX_GROUP_LENGTH, NAME_PATTERN } from "./names.ts";
+import { DLQ_PREFIX, RETRY_PREFIX } from "./topics.ts";
 
 /** What a producer sends (and what is stored), one CBOR map. */
 export interface Message {
@@ -44,15 +46,23 @@ export interface MessageView extends Message {
 /** RocketMQ's limit on one message. */
 export const MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 export const MAX_TOPIC_LENGTH = 127;
-const TOPIC_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
 
-/** Throws a BrokerError naming what is wrong with a topic name, as RocketMQ's validator does. */
+/**
+ * Throws a BrokerError naming what is wrong with a topic name, as RocketMQ's validator does:
+ * 1..127 characters of [%|a-zA-Z0-9_-]. A group's retry and dead-letter topics (%RETRY%<group>,
+ * %DLQ%<group>) are as long as their group allows (RocketMQ creates them past the topic limit).
+ */
 export function checkTopicName(topic: unknown): string {
   if (typeof topic !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "topic must be a string");
-  if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH || !TOPIC_PATTERN.test(topic)) {
+  const prefix = topic.startsWith(RETRY_PREFIX) ? RETRY_PREFIX : topic.startsWith(DLQ_PREFIX) ? DLQ_PREFIX : "";
+  const max = prefix ? prefix.length + MAX_GROUP_LENGTH : MAX_TOPIC_LENGTH;
+  if (topic.length === prefix.length || topic.length > max || !NAME_PATTERN.test(topic)) {
+    const shown = `${topic.slice(0, 40)}${topic.length > 40 ? "..." : ""}`;
     throw new BrokerError(
       ErrorCode.BAD_REQUEST,
-      `topic "${topic.slice(0, 40)}" must be 1..${MAX_TOPIC_LENGTH} characters of [%|a-zA-Z0-9_-]`,
+      prefix
+        ? `topic "${shown}" must be ${prefix} and a group name of 1..${MAX_GROUP_LENGTH} characters of [%|a-zA-Z0-9_-]`
+        : `topic "${shown}" must be 1..${MAX_TOPIC_LENGTH} characters of [%|a-zA-Z0-9_-]`,
     );
   }
   return topic;

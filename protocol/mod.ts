@@ -4,6 +4,7 @@ export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./inspect.ts";
 export * from "./message.ts";
+export * from "./names.ts";
 export * from "./ops.ts";
 export * from "./properties.ts";
 export * from "./subscription.ts";

@@ -13,6 +13,12 @@ export const POP_CK_TOPIC = "RMQ_SYS_POP_CK";
 export const TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC";
 export const TRANS_OP_HALF_TOPIC = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 export const TRANS_CHECK_MAX_TIME_TOPIC = "TRANS_CHECK_MAX_TIME_TOPIC";
+/**
+ * A topic's deletion (deleteTopic): a record whose body is the deleted topic's name. Records of
+ * that topic before it are never dispatched again, even when the ConsumeQueues are rebuilt from
+ * the CommitLog; a topic created again with the name starts afresh after it.
+ */
+export const TOPIC_DELETIONS_TOPIC = "RMQ_SYS_TOPIC_DELETIONS";
 export const RETRY_PREFIX = "%RETRY%";
 export const DLQ_PREFIX = "%DLQ%";
 

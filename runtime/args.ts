@@ -1,6 +1,6 @@
 // Typed access to a request's arguments: each getter throws a BrokerError with a named code
 // (MISSING_FIELD, WRONG_TYPE, BAD_REQUEST) that the server turns into an error response.
-import { BrokerError, ErrorCode, type Request } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, ErrorCode, type Request } from "../protocol/mod.ts";
 
 type Kind = "string" | "uint" | "bytes" | "array" | "map" | "boolean";
 
@@ -29,4 +29,9 @@ export function optional<T>(req: Request, name: string, kind: Kind, fallback: T)
   if (value === undefined || value === null) return fallback;
   check(req, name, kind, value);
   return value as T;
+}
+
+/** A group name argument: required, a string, and a legal group name (protocol/names.ts), or a named error. */
+export function groupArg(req: Request, name = "group"): string {
+  return checkGroupName(required<string>(req, name, "string"), `${req.op}: "${name}"`);
 }

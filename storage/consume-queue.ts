@@ -3,6 +3,7 @@
 // so logical offset n is entry n, found by arithmetic. Files
 // consumequeue/<topic>/<queueId>/<20-digit start byte offset> hold entriesPerFile entries each
 // and grow as written. Everything here is derived from the CommitLog and can be rebuilt.
+import CRC32 from "crc-32";
 import type { FileHandle, Files } from "../platform/platform.ts";
 import { offsetName } from "./commit-log.ts";
 import { getU64, setU64, viewOf } from "./record.ts";
@@ -10,6 +11,22 @@ import { getU64, setU64, viewOf } from "./record.ts";
 export const CQ_ENTRY_SIZE = 20;
 
 const NAME = /^\d{20}$/;
+
+/**
+ * Longest topic kept as its own directory name. A file system takes 255 bytes a name, and a
+ * group's retry topic (%RETRY% and a group of up to 255 characters) can be longer: such a topic's
+ * directory is its first characters, "~" and a 64-bit hash of the whole name (no topic holds a
+ * "~"), and the directory's `topic` file holds the real name.
+ */
+const MAX_DIR_NAME = 127;
+export const TOPIC_NAME_FILE = "topic";
+
+/** The directory name of a topic's queues under consumequeue/. */
+export function topicDirName(topic: string): string {
+  if (topic.length <= MAX_DIR_NAME) return topic;
+  const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+  return `${topic.slice(0, 100)}~${hex(CRC32.str(topic))}${hex(CRC32.str(topic, 0x5bd1e995))}`;
+}
 const CACHE_ENTRIES = 1024;
 
 export class ConsumeQueue {
@@ -134,6 +151,22 @@ export class ConsumeQueue {
       this.minOffset++;
     }
     return this.minOffset !== before;
+  }
+
+  /**
+   * Its topic was deleted: every file and the directory go. Returns the handles it closed (a
+   * flush under way may still hold them).
+   */
+  destroy(): FileHandle[] {
+    this.pendingCount = 0;
+    this.unwritten = [];
+    const closed = [...this.handles.values()];
+    for (const h of closed) h.close();
+    this.handles.clear();
+    this.dirty.clear();
+    this.files.remove(this.dir, { recursive: true });
+    this.minOffset = this.maxOffset = 0;
+    return closed;
   }
 
   /** Bytes of entries the queue holds (its files' size, near enough). */

@@ -4,11 +4,11 @@
 // re-dispatch whatever the queues or the index are missing.
 import { useCrc32 } from "./crc32.ts";
 import { getLogger } from "@logtape/logtape";
-import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag } from "../protocol/mod.ts";
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag, TOPIC_DELETIONS_TOPIC } from "../protocol/mod.ts";
 import type { Clock, FileHandle, Files } from "../platform/platform.ts";
 import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { CommitLog, type CorruptReason, type DamagedRange, type RecoveryReport } from "./commit-log.ts";
-import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode } from "./consume-queue.ts";
+import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode, TOPIC_NAME_FILE, topicDirName } from "./consume-queue.ts";
 import { DirLock, type ProcessProbe } from "./dir-lock.ts";
 import { DiskGuard, isNoSpace } from "./disk-guard.ts";
 import { type Geometry, openFormat } from "./format.ts";
@@ -137,6 +137,11 @@ function isEssential(topic: string): boolean {
   return topic === CONSUMER_OFFSETS_TOPIC;
 }
 
+/** The topic a deletion record names (its body), or null. */
+function deletedTopicOf(m: Record<string, unknown> | null | undefined): string | null {
+  return typeof m?.body === "string" && m.body !== "" ? m.body : null;
+}
+
 /** What one retention pass deleted. */
 export interface RetentionPass {
   segments: number;
@@ -189,6 +194,13 @@ export class MessageStore {
     queueRepairs: 0,
   };
   private readonly loggedDamage = new Set<number>();
+  /**
+   * Deleted topics: the CommitLog offset of each one's last deletion record. Records of the topic
+   * below it belong to the deleted topic: never dispatched, found or re-put again.
+   */
+  private readonly deletions = new Map<string, number>();
+  /** Files of queues whose topic was deleted: a flush under way may still hold them. */
+  private readonly destroyed = new WeakSet<FileHandle>();
   /** Retention since start: segments deleted and the bytes freed with them. */
   readonly retention = { deletedSegments: 0, deletedBytes: 0 };
   private readonly lock: DirLock | null = null;
@@ -245,6 +257,7 @@ export class MessageStore {
     const store = new MessageStore(files, clock, config);
     for (const note of store.opened.notes) log.warn(literal(note));
     store.recover(onProgress);
+    store.loadDeletions();
     store.schedule();
     store.checkDisk();
     return store;
@@ -308,6 +321,11 @@ export class MessageStore {
       // The records are stored: a failed entry write is kept in memory and retried, never a failed send.
       cq.write(queueOffsets[list[0]], buf, (e) => this.entryWriteFailed(cq, e));
       cq.lastTimestamp = ts;
+    }
+    // A topic's deletion record (written alone in its batch, after everything sent to the topic
+    // before it): the topic's queues go now.
+    for (const [cq, list] of byQueue) {
+      if (cq.topic === TOPIC_DELETIONS_TOPIC) for (const i of list) this.applyDeletion(deletedTopicOf(decodeMap(items[i].bytes)), positions[i]);
     }
     const results = new Array<AppendResult>(n);
     for (let i = 0; i < n; i++) {
@@ -405,6 +423,22 @@ export class MessageStore {
     if (this.closed) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the message store is closed");
     const out: ReplicatedRecord[] = [];
     const byQueue = new Map<ConsumeQueue, ReplicatedRecord[]>();
+    // The master's queue offsets: contiguous runs are one write each.
+    const writeEntries = () => {
+      for (const [cq, list] of byQueue) {
+        let start = 0;
+        for (let k = 1; k <= list.length; k++) {
+          if (k < list.length && list[k].queueOffset === list[k - 1].queueOffset + 1) continue;
+          const buf = new Uint8Array((k - start) * CQ_ENTRY_SIZE);
+          const dv = viewOf(buf);
+          for (let i = start; i < k; i++) encodeEntry(dv, (i - start) * CQ_ENTRY_SIZE, list[i].commitLogOffset, list[i].size, list[i].tagsCode);
+          cq.write(list[start].queueOffset, buf);
+          start = k;
+        }
+        cq.lastTimestamp = list[list.length - 1].storeTimestamp;
+      }
+      byQueue.clear();
+    };
     this.commitLog.appendRaw(offset, bytes, (r) => {
       const m = decodeMap(r.message);
       if (!m || typeof m.topic !== "string") return;
@@ -419,22 +453,46 @@ export class MessageStore {
       if (r.storeTimestamp > this.lastTimestamp) this.lastTimestamp = r.storeTimestamp;
       const keys = Array.isArray(m.keys) ? m.keys.filter((k): k is string => typeof k === "string") : undefined;
       this.index.addRecord(r.commitLogOffset, r.size, r.storeTimestamp, topic, keys, typeof m.id === "string" ? m.id : "");
-    });
-    for (const [cq, list] of byQueue) {
-      // The master's queue offsets: contiguous runs are one write each.
-      let start = 0;
-      for (let k = 1; k <= list.length; k++) {
-        if (k < list.length && list[k].queueOffset === list[k - 1].queueOffset + 1) continue;
-        const buf = new Uint8Array((k - start) * CQ_ENTRY_SIZE);
-        const dv = viewOf(buf);
-        for (let i = start; i < k; i++) encodeEntry(dv, (i - start) * CQ_ENTRY_SIZE, list[i].commitLogOffset, list[i].size, list[i].tagsCode);
-        cq.write(list[start].queueOffset, buf);
-        start = k;
+      if (topic === TOPIC_DELETIONS_TOPIC) {
+        // What came before it is written first; then the deleted topic's queues go, as on the master.
+        writeEntries();
+        this.applyDeletion(deletedTopicOf(m), r.commitLogOffset);
       }
-      cq.lastTimestamp = list[list.length - 1].storeTimestamp;
-    }
+    });
+    writeEntries();
     this.index.markCovered(this.commitLog.maxOffset);
     return out;
+  }
+
+  // ---------------------------------------------------------------- topic deletion
+
+  /** The CommitLog offset of the topic's last deletion record, or -1: its records below it are gone for good. */
+  deletedAt(topic: string): number {
+    return this.deletions.get(topic) ?? -1;
+  }
+
+  /** A deletion record of `topic` at `offset`: its queues and their files go. */
+  private applyDeletion(topic: string | null, offset: number): void {
+    if (topic === null || topic === TOPIC_DELETIONS_TOPIC) return;
+    if ((this.deletions.get(topic) ?? -1) < offset) this.deletions.set(topic, offset);
+    const m = this.queues.get(topic);
+    if (m) for (const cq of m.values()) for (const h of cq.destroy()) this.destroyed.add(h);
+    this.queues.delete(topic);
+    const dir = `${this.cfg.dir}/consumequeue/${topicDirName(topic)}`;
+    if (this.files.stat(dir)) this.files.remove(dir, { recursive: true });
+  }
+
+  /** After recovery: every deletion record the log still holds (their queue is tiny: one entry a deletion). */
+  private loadDeletions(): void {
+    for (let offset = this.minOffset(TOPIC_DELETIONS_TOPIC, 0); offset < this.maxOffset(TOPIC_DELETIONS_TOPIC, 0);) {
+      const r = this.getMessages(TOPIC_DELETIONS_TOPIC, 0, offset, 1024, 16 * 1024 * 1024);
+      for (const rec of r.records) {
+        const topic = deletedTopicOf(decodeMap(rec.message));
+        if (topic !== null && (this.deletions.get(topic) ?? -1) < rec.commitLogOffset) this.deletions.set(topic, rec.commitLogOffset);
+      }
+      if (r.nextOffset <= offset) break;
+      offset = r.nextOffset;
+    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -615,6 +673,8 @@ export class MessageStore {
     const clMin = this.commitLog.minOffset;
     for (const [topic, m] of this.queues) for (const [queueId, cq] of m) if (cq.dropBelow(clMin)) pass.queues.push([topic, queueId, cq.minOffset]);
     pass.bytes += this.index.dropBelow(clMin);
+    // A deletion whose record is gone has nothing left below it to hide.
+    for (const [topic, at] of this.deletions) if (at < clMin) this.deletions.delete(topic);
     this.retention.deletedSegments += starts.length;
     this.retention.deletedBytes += pass.bytes;
     log.info("retention: deleted {n} CommitLog segment(s) below {min} ({bytes} bytes with their ConsumeQueue and index files); {queues} queue(s) start later now", { n: starts.length, min: clMin, bytes: pass.bytes, queues: pass.queues.length });
@@ -684,7 +744,7 @@ export class MessageStore {
       seen.add(pos);
       const r = this.commitLog.read(pos);
       const m = r && decodeMap(r.message);
-      if (m && m.topic === topic && Array.isArray(m.keys) && m.keys.includes(key)) out.push(r!);
+      if (m && m.topic === topic && Array.isArray(m.keys) && m.keys.includes(key) && pos > this.deletedAt(topic)) out.push(r!);
       return out.length < max;
     });
     return out;
@@ -699,7 +759,7 @@ export class MessageStore {
       seen.add(pos);
       const r = this.commitLog.read(pos);
       const m = r && decodeMap(r.message);
-      if (m && m.id === msgId) out.push(r!);
+      if (m && m.id === msgId && !(typeof m.topic === "string" && pos < this.deletedAt(m.topic))) out.push(r!);
       return out.length < MAX_ID_MATCHES;
     });
     return out;
@@ -788,9 +848,15 @@ export class MessageStore {
     ) return;
     try {
       await this.commitLog.sync(clTarget);
-      for (const h of cqFiles) await h.sync();
+      for (const h of cqFiles) {
+        try {
+          if (!this.destroyed.has(h)) await h.sync();
+        } catch (e) {
+          if (!this.destroyed.has(h)) throw e; // a deleted topic's file closed under the sync is no failure
+        }
+      }
     } catch (e) {
-      this.unsynced.push(...cqFiles);
+      this.unsynced.push(...cqFiles.filter((h) => !this.destroyed.has(h)));
       throw e;
     }
     await this.index.sync(written);
@@ -826,9 +892,11 @@ export class MessageStore {
     let rebuildAll = cp === null;
     let anyEntries = false;
     const present = new Set<string>();
-    for (const topic of files.list(cqDir)) {
-      if (!files.stat(`${cqDir}/${topic}`)?.isDirectory) continue;
-      for (const q of files.list(`${cqDir}/${topic}`)) {
+    for (const name of files.list(cqDir)) {
+      if (!files.stat(`${cqDir}/${name}`)?.isDirectory) continue;
+      const topic = this.topicOfDir(name);
+      if (topic === null) continue;
+      for (const q of files.list(`${cqDir}/${name}`)) {
         if (!/^\d+$/.test(q)) continue;
         const cq = this.queue(topic, Number(q), true)!;
         const raw = cq.load();
@@ -893,6 +961,8 @@ export class MessageStore {
       const code = this.tagsCodeOf ? this.tagsCodeOf(topic, m, r) : tagsCodeOfTag(typeof m.tags === "string" ? m.tags : undefined);
       cq.put(r.queueOffset, r.commitLogOffset, r.size, code);
       cq.lastTimestamp = r.storeTimestamp;
+      // The deleted topic's queues go again; its records after this point are a new topic's.
+      if (topic === TOPIC_DELETIONS_TOPIC) this.applyDeletion(deletedTopicOf(m), r.commitLogOffset);
     }
     if (r.commitLogOffset >= indexFrom) {
       const keys = Array.isArray(m.keys) ? m.keys.filter((k): k is string => typeof k === "string") : undefined;
@@ -906,10 +976,37 @@ export class MessageStore {
     let m = this.queues.get(topic);
     let cq = m?.get(queueId);
     if (cq || !create) return cq;
-    if (!m) this.queues.set(topic, (m = new Map()));
-    cq = new ConsumeQueue(this.files, `${this.cfg.dir}/consumequeue/${topic}/${queueId}`, topic, queueId, this.cfg.cqEntriesPerFile);
+    if (!m) {
+      this.queues.set(topic, (m = new Map()));
+      this.nameTopicDir(topic);
+    }
+    cq = new ConsumeQueue(this.files, `${this.cfg.dir}/consumequeue/${topicDirName(topic)}/${queueId}`, topic, queueId, this.cfg.cqEntriesPerFile);
     m.set(queueId, cq);
     return cq;
+  }
+
+  /** A shortened topic directory (topicDirName) holds the topic's real name: written once, before its queues. */
+  private nameTopicDir(topic: string): void {
+    const dirName = topicDirName(topic);
+    if (dirName === topic) return;
+    const dir = `${this.cfg.dir}/consumequeue/${dirName}`;
+    try {
+      this.files.mkdir(dir);
+      this.files.createExclusive(`${dir}/${TOPIC_NAME_FILE}`, new TextEncoder().encode(topic));
+    } catch (e) {
+      // Its queues' first write reports the directory (refusal); recovery rebuilds an unnamed one.
+      log.warn("ConsumeQueue directory {dir} cannot be named ({error})", { dir, error: (e as Error).message });
+    }
+  }
+
+  /** The topic whose queues a consumequeue/ directory holds, or null (an unnamed shortened one, logged). */
+  private topicOfDir(name: string): string | null {
+    if (!name.includes("~")) return name;
+    const bytes = this.files.readFile(`${this.cfg.dir}/consumequeue/${name}/${TOPIC_NAME_FILE}`);
+    const topic = bytes ? new TextDecoder().decode(bytes) : "";
+    if (topicDirName(topic) === name) return topic;
+    log.warn("consumequeue/{name} does not hold its topic's name: left alone, its queues are rebuilt from the CommitLog", { name });
+    return null;
   }
 
   private checkpointPath(): string {

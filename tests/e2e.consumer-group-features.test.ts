@@ -280,7 +280,7 @@ test("batchHandler gets up to batchSize messages of one queue; a batch fails or 
 
 test("options are checked when the consumer is made", () => {
   const base = { endpoints: env.url, group: "g", subscriptions: { T: "*" }, handler: () => "SUCCESS" as const };
-  assert.throws(() => new PushConsumer({ ...base, group: "bad group" }), /must be 1\.\.127 characters/);
+  assert.throws(() => new PushConsumer({ ...base, group: "bad group" }), /must be 1\.\.255 characters/);
   assert.throws(() => new PushConsumer({ ...base, subscriptions: {} }), /at least one topic/);
   assert.throws(() => new PushConsumer({ ...base, subscriptions: { T: "A || *" } }), /bad subscription expression/);
   assert.throws(() => new PushConsumer({ ...base, batchHandler: () => "SUCCESS" }), /one of handler/);

@@ -1,7 +1,7 @@
 // heartbeat (RocketMQ's ClientManageProcessor): a client says who it is, which consumer groups
 // it is a member of (with their model and subscriptions) and which producer groups it sends
 // for. The first heartbeat binds the connection to its client id.
-import { BrokerError, checkTopicName, ErrorCode, parseSubscription, type Request, RETRY_PREFIX } from "../../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, parseSubscription, type Request, RETRY_PREFIX } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { ConsumeModel } from "../../actors/group.machine.ts";
 import { optional, required } from "../args.ts";
@@ -38,7 +38,7 @@ export function heartbeat(ctx: ProcessorContext, session: Session, req: Request)
 /** The producerGroups of a heartbeat: an array of group names. */
 function producerGroupsOf(req: Request): string[] {
   const groups = optional<unknown[]>(req, "producerGroups", "array", []);
-  for (const g of groups) if (typeof g !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "heartbeat: producerGroups must be an array of strings");
+  groups.forEach((g, i) => checkGroupName(g, `heartbeat: producerGroups[${i}]`));
   return groups as string[];
 }
 
@@ -46,7 +46,7 @@ function checkGroupHeartbeat(g: unknown, i: number): GroupHeartbeat {
   if (g === null || typeof g !== "object" || Array.isArray(g)) throw new BrokerError(ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}] must be a map`);
   const { group, model = "clustering", subscriptions = {} } = g as Record<string, unknown>;
   if (typeof group !== "string") throw new BrokerError(group === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}].group must be a string`);
-  checkTopicName(group); // group names follow the topic rules
+  checkGroupName(group, `heartbeat: consumerGroups[${i}].group`);
   if (model !== "clustering" && model !== "broadcasting" && model !== "pop") throw new BrokerError(ErrorCode.BAD_REQUEST, `heartbeat: model must be "clustering", "broadcasting" or "pop"`);
   if (subscriptions === null || typeof subscriptions !== "object" || Array.isArray(subscriptions)) {
     throw new BrokerError(ErrorCode.WRONG_TYPE, `heartbeat: consumerGroups[${i}].subscriptions must be a map of topic to expression`);

@@ -3,12 +3,12 @@
 // handlers ask them and feed them events.
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { offsetKey } from "../../actors/group.machine.ts";
-import { required } from "../args.ts";
+import { groupArg, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 
 export function commitOffset(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const topic = required<string>(req, "topic", "string");
   const queueId = required<number>(req, "queueId", "uint");
   const offset = required<number>(req, "offset", "uint");
@@ -17,7 +17,7 @@ export function commitOffset(ctx: ProcessorContext, session: Session, req: Reque
 }
 
 export function queryOffset(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const topic = required<string>(req, "topic", "string");
   const queueId = required<number>(req, "queueId", "uint");
   ctx.offsets.committed(group, topic, queueId, (offset) => session.reply(req.id, { offset }));
@@ -25,7 +25,7 @@ export function queryOffset(ctx: ProcessorContext, session: Session, req: Reques
 
 /** The members that share the group's queues: POP members take none (the broker hands their messages out). */
 export function consumerList(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   ctx.groups.view(group, (view) => {
     const clientIds = Object.entries(view?.members ?? {}).filter(([, m]) => m.model !== "pop").map(([id]) => id).sort();
     session.reply(req.id, { group, clientIds });
@@ -33,7 +33,7 @@ export function consumerList(ctx: ProcessorContext, session: Session, req: Reque
 }
 
 export function consumerProgress(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   ctx.groups.view(group, (view) => {
     if (!view) return session.fail(req.id, new BrokerError(ErrorCode.BAD_REQUEST, `consumer group "${group}" does not exist`));
     const topics = new Set<string>();
@@ -60,7 +60,7 @@ export function consumerProgress(ctx: ProcessorContext, session: Session, req: R
 
 /** Moves a group to the first message stored at or after a time, on every queue of a topic. */
 export function resetOffset(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const topic = required<string>(req, "topic", "string");
   const timestamp = required<number>(req, "timestamp", "uint");
   const t = ctx.topics.forRead(topic);

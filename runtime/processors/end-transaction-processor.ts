@@ -1,7 +1,7 @@
 // endTransaction (RocketMQ's EndTransactionProcessor): a producer commits or rolls back its
 // transactions; the transaction actors decide, TransactionService writes what they decide.
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
-import { optional, required } from "../args.ts";
+import { groupArg, optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 
@@ -15,7 +15,7 @@ const RESOLUTIONS: ReadonlySet<string> = new Set<Resolution>(["COMMIT", "ROLLBAC
  * transactions of one turn together: one frame and one answer instead of one per transaction).
  */
 export function endTransaction(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   optional(req, "fromCheck", "boolean", false);
   const many = optional<unknown[] | undefined>(req, "transactions", "array", undefined);
   if (many === undefined) {

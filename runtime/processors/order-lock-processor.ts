@@ -2,7 +2,7 @@
 // group asks for queues and gets back the ones it now holds. The locks live on the queue
 // actors (actors/order-lock.ts); a member that leaves its group loses its locks at once.
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
-import { required } from "../args.ts";
+import { groupArg, required } from "../args.ts";
 import type { ProcessorContext, QueueRef } from "../context.ts";
 import type { Session } from "../session.ts";
 
@@ -25,7 +25,7 @@ export function unlockQueues(ctx: ProcessorContext, session: Session, req: Reque
 }
 
 function checkRequest(ctx: ProcessorContext, session: Session, req: Request): { group: string; clientId: string; queues: QueueRef[] } {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const clientId = required<string>(req, "clientId", "string");
   const raw = required<unknown[]>(req, "queues", "array");
   // A lock is held by a client the broker knows on this connection: no one locks for another.

@@ -2,7 +2,7 @@
 // subscription groups' settings. The work is the POP service's (runtime/services/pop-service.ts); these
 // turn requests into its calls and its answers into frames.
 import { BrokerError, CborWriter, ErrorCode, type Request } from "../../protocol/mod.ts";
-import { optional, required } from "../args.ts";
+import { groupArg, optional, required } from "../args.ts";
 import type { PoppedMessage, ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 
@@ -10,7 +10,7 @@ const MAX_ACKS = 1024;
 
 export function popMessage(ctx: ProcessorContext, session: Session, req: Request): void {
   ctx.pop.receive({
-    group: required<string>(req, "group", "string"),
+    group: groupArg(req),
     topic: required<string>(req, "topic", "string"),
     maxCount: optional(req, "maxCount", "uint", 32),
     invisibleMs: optional(req, "invisibleMs", "uint", 30_000),
@@ -35,7 +35,7 @@ function answerPop(session: Session, req: Request, msgs: PoppedMessage[]): void 
 }
 
 export function ackMessage(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   if (req.receiptHandles === undefined) {
     ctx.pop.ack(group, required<string>(req, "receiptHandle", "string"));
     return session.reply(req.id, {});
@@ -55,7 +55,7 @@ export function ackMessage(ctx: ProcessorContext, session: Session, req: Request
 }
 
 export function changeInvisibleDuration(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const handle = required<string>(req, "receiptHandle", "string");
   const invisibleMs = required<number>(req, "invisibleMs", "uint");
   ctx.pop.changeInvisible(group, handle, invisibleMs, (err, receiptHandle, invisibleUntil) =>
@@ -63,13 +63,13 @@ export function changeInvisibleDuration(ctx: ProcessorContext, session: Session,
 }
 
 export function updateSubscriptionGroup(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const { id: _id, op: _op, group: _group, ...changes } = req;
   const { settings, saved } = ctx.pop.groups.update(group, changes);
   saved.then(() => session.reply(req.id, { group, ...settings }));
 }
 
 export function getSubscriptionGroup(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   session.reply(req.id, { group, ...ctx.pop.groups.get(group) });
 }

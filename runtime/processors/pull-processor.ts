@@ -3,7 +3,7 @@
 import { BrokerError, ErrorCode, PullStatus, type Request } from "../../protocol/mod.ts";
 import { PERM_READ } from "../../actors/broker.machine.ts";
 import type { Hold } from "../../actors/queue.machine.ts";
-import { optional, required } from "../args.ts";
+import { groupArg, optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 
@@ -22,7 +22,7 @@ export function pull(ctx: ProcessorContext, session: Session, req: Request): voi
   const t = ctx.topics.forRead(topic, queueId);
   if ((t.perm & PERM_READ) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${topic}" is not readable`);
   ctx.pulls.checkExpression(expression); // a bad expression fails now, not when the hold wakes
-  const group = optional<string | undefined>(req, "group", "string", undefined);
+  const group = req.group === undefined || req.group === null ? undefined : groupArg(req);
   const commit = optional<number | undefined>(req, "commitOffset", "uint", undefined);
   if (group !== undefined && commit !== undefined) ctx.offsets.commit(group, topic, queueId, commit, () => {});
 

@@ -3,14 +3,14 @@
 // goes to %DLQ%<group> (RocketMQ's SendMessageProcessor.consumerSendMsgBack).
 import { BrokerError, DLQ_PREFIX, decode, encode, ErrorCode, type Request, RETRY_PREFIX, tagsCode } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
-import { optional, required } from "../args.ts";
+import { groupArg, optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 
 export const DEFAULT_MAX_RECONSUME_TIMES = 16;
 
 export function sendBack(ctx: ProcessorContext, session: Session, req: Request): void {
-  const group = required<string>(req, "group", "string");
+  const group = groupArg(req);
   const offset = required<number>(req, "commitLogOffset", "uint");
   const maxReconsumeTimes = optional(req, "maxReconsumeTimes", "uint", DEFAULT_MAX_RECONSUME_TIMES);
   const record = ctx.store.readRecord(offset);

@@ -3,7 +3,7 @@
 // between tries. POP consumption reads them (max attempts, FIFO), and the gRPC endpoint hands
 // them to RocketMQ's clients in Telemetry settings. Kept in config/subscriptionGroups.cbor and
 // .log, a record appended per change, as the topic table is.
-import { BrokerError, checkTopicName, ErrorCode } from "../../protocol/mod.ts";
+import { BrokerError, checkGroupName, ErrorCode } from "../../protocol/mod.ts";
 import type { Files } from "../../platform/platform.ts";
 import type { GroupSettings, RetryPolicy } from "../context.ts";
 import { TopicFile } from "./topic-file.ts";
@@ -40,7 +40,7 @@ export class SubscriptionGroups {
 
   /** Sets what `changes` names (checked; BrokerError otherwise); resolves once it is on disk. */
   update(group: string, changes: Record<string, unknown>): { settings: GroupSettings; saved: Promise<void> } {
-    checkTopicName(group); // group names follow the topic rules
+    checkGroupName(group, "group settings: group");
     const settings = { ...this.get(group), ...checkSettings(changes) };
     this.groups = { ...this.groups, [group]: settings };
     const saved = this.file.save(group, settings);
