@@ -58,6 +58,7 @@ export function createQueueMachine(deps: QueueDeps) {
     types: {} as { context: QueueContext; events: QueueEvent; input: QueueInput },
     guards: {
       noHolds: ({ context }) => context.holds.length === 0,
+      hasHolds: ({ context }) => context.holds.length > 0,
     },
     delays: {
       // Re-armed from the absolute deadlines every time the state is entered.
@@ -69,7 +70,6 @@ export function createQueueMachine(deps: QueueDeps) {
       // reaches are answered (the effect), and `recordAppend` drops the same ones.
       wakeHolds: ({ context, event }) => {
         assertEvent(event, "APPENDED");
-        if (context.holds.length === 0) return;
         const maxOffset = Math.max(context.maxOffset, event.maxOffset);
         const woken = context.holds.filter((h) => h.offset < maxOffset);
         if (woken.length > 0) deps.releaseHolds(context.topic, context.queueId, woken, "wake");
@@ -126,7 +126,8 @@ export function createQueueMachine(deps: QueueDeps) {
     }),
     initial: "idle",
     on: {
-      APPENDED: { actions: ["wakeHolds", "recordAppend"] },
+      // Most appends reach a queue nobody waits on: only then is there a hold to wake.
+      APPENDED: [{ guard: "hasHolds", actions: ["wakeHolds", "recordAppend"] }, { actions: "recordAppend" }],
       TRUNCATED: { actions: assign({ minOffset: ({ event }) => event.minOffset }) },
       SET_PERM: { actions: assign({ perm: ({ event }) => event.perm }) },
       LOCK: { actions: ["lock", "answerLock"] },
