@@ -7,9 +7,8 @@ import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
 import type { GroupView } from "../actors/group.machine.ts";
 import type { EndState } from "../actors/transaction.machine.ts";
 import type { Hold, QueueEvent } from "../actors/queue.machine.ts";
-import type { RetentionResult } from "./services/retention-service.ts";
 import type { BrokerError, Message, OverviewView, RequestId } from "../protocol/mod.ts";
-import type { AppendItem, AppendResult, GetResult, MessageStore } from "../storage/message-store.ts";
+import type { AppendItem, AppendResult, GetResult, MessageStore, RetentionPass } from "../storage/message-store.ts";
 import type { Clock, Files } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Session } from "./session.ts";
@@ -280,6 +279,12 @@ export interface ProcessorContext {
   readonly replication: ReplicationOps | undefined;
   /** Retention: a pass now (deleteExpiredCommitLog). */
   readonly retention: { run(force: boolean): RetentionResult | null };
+}
+
+/** A retention pass (runtime/services/retention-service.ts): what went, and what holds the oldest segment left. */
+export interface RetentionResult extends RetentionPass {
+  floor: number;
+  heldBy: string | null;
 }
 
 /**

@@ -9,7 +9,7 @@ import { BrokerError, decode, encode } from "../../protocol/mod.ts";
 // own client would hold each small haAck ~40 ms (Nagle), and sync sends wait for those acks.
 import { frameBytes, resolveWebSocket, type WebSocketLike } from "../../client/websocket.ts";
 import type { EpochEntry, EpochFile } from "../../storage/epoch-file.ts";
-import type { Broker } from "../broker.ts";
+import type { ReplicaHost } from "./replica-host.ts";
 import { applyReplicated, applyTopics } from "./replica-apply.ts";
 
 export interface HAClientOptions {
@@ -41,7 +41,7 @@ export class HAClient {
   /** The master's CommitLog end as last heard: the slave's lag is the distance to it. */
   masterMaxOffset = 0;
 
-  constructor(private readonly broker: Broker, private readonly o: HAClientOptions) {
+  constructor(private readonly broker: ReplicaHost, private readonly o: HAClientOptions) {
     this.watchdog = setInterval(() => {
       if (this.streaming && Date.now() - this.lastFrameAt > SILENCE_MS) {
         this.o.log(`master ${o.master} silent for ${SILENCE_MS} ms: reconnecting`);

@@ -16,7 +16,7 @@
 import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { consistentOffset, type EpochEntry } from "../../storage/epoch-file.ts";
 import { required } from "../args.ts";
-import type { Broker } from "../broker.ts";
+import type { ReplicaHost } from "./replica-host.ts";
 import type { Session } from "../session.ts";
 import type { GroupState } from "../controller/group-state.ts";
 
@@ -76,7 +76,7 @@ export class HAService {
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
-  constructor(private readonly broker: Broker, private readonly o: HAOptions) {
+  constructor(private readonly broker: ReplicaHost, private readonly o: HAOptions) {
     this.state = o.state;
     const { store } = broker;
     // What the group confirmed before this master took over stays readable; the rest waits for the set.

@@ -8,9 +8,9 @@ import { CONSUMER_OFFSETS_TOPIC, decode, TIMER_TOPIC, TRANS_HALF_TOPIC, TRANS_OP
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { TxEvent, TxInput } from "../../actors/transaction.machine.ts";
 import type { AppendItem, AppendResult, ReplicatedRecord } from "../../storage/message-store.ts";
-import type { Broker } from "../broker.ts";
+import type { ReplicaHost } from "./replica-host.ts";
 
-export function applyReplicated(broker: Broker, records: ReplicatedRecord[]): void {
+export function applyReplicated(broker: ReplicaHost, records: ReplicatedRecord[]): void {
   if (records.length === 0) return;
   const touched = new Map<string, [string, number, number, number]>();
   const timerItems: AppendItem[] = [];
@@ -47,7 +47,7 @@ export function applyReplicated(broker: Broker, records: ReplicatedRecord[]): vo
 }
 
 /** The master's topic table (sent at the handshake and on every change): created or widened here. */
-export function applyTopics(broker: Broker, topics: Record<string, { queues: number; perm: number }>): void {
+export function applyTopics(broker: ReplicaHost, topics: Record<string, { queues: number; perm: number }>): void {
   for (const [name, t] of Object.entries(topics)) {
     if (!Number.isInteger(t?.queues) || !Number.isInteger(t?.perm)) continue;
     const mine = broker.topics.get(name);

@@ -11,9 +11,8 @@
 // offset (TRUNCATED), and a pull below it is answered OFFSET_MOVED with where to resume.
 // `deleteExpiredCommitLog` (admin) runs a pass now, whatever the hour.
 import { getLogger } from "@logtape/logtape";
-import type { RetentionPass } from "../../storage/message-store.ts";
 import type { MessageStore } from "../../storage/message-store.ts";
-import type { Actors, Clock } from "../context.ts";
+import type { Actors, Clock, RetentionResult } from "../context.ts";
 
 const log = getLogger(["actormq", "retention"]);
 
@@ -29,10 +28,6 @@ export interface RetentionDeps {
   intervalMs: number;
 }
 
-export interface RetentionResult extends RetentionPass {
-  floor: number;
-  heldBy: string | null;
-}
 
 export class RetentionService {
   private timer: unknown = null;

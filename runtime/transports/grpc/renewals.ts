@@ -15,7 +15,6 @@
 // The table is in memory, as the proxy's is: after a broker restart a client's first handle is
 // stale, and what it held comes back at its last renewal's deadline.
 import type { ProcessorContext, RetryPolicy } from "../../context.ts";
-import type { GrpcSession } from "./session.ts";
 
 /** Renewal lengths in units (RocketMQ's RenewStrategyPolicy: 1m 3m 5m 10m 30m 1h for a 60 s unit). */
 const STEPS = [1, 3, 5, 10, 30, 60];
@@ -43,8 +42,17 @@ export interface Held {
   waiting?: ((handle: string) => void)[];
 }
 
+/**
+ * What renewals need of a client's session (a GrpcSession): what it holds, and a way to ask the
+ * broker in its name. Named here so that session.ts and this file do not import each other.
+ */
+export interface Holder {
+  readonly held: Map<string, Held>;
+  request(ctx: ProcessorContext, op: string, args: Record<string, unknown>, answer: (err: unknown, result: Record<string, unknown>) => void): void;
+}
+
 export class Renewals {
-  private readonly holders = new Set<GrpcSession>();
+  private readonly holders = new Set<Holder>();
   private timer: unknown;
   private closed = false;
 
@@ -53,7 +61,7 @@ export class Renewals {
   }
 
   /** A message handed out to `session` with auto-renewal, under the receipt handle the client got. */
-  hold(session: GrpcSession, group: string, handle: string, visibleAt: number, attempt: number): void {
+  hold(session: Holder, group: string, handle: string, visibleAt: number, attempt: number): void {
     if (session.held.size >= MAX_HELD) return;
     session.held.set(handle, { group, handle, since: this.ctx.clock.now(), visibleAt, renewals: 0, retries: 0, attempt });
     this.holders.add(session);
@@ -63,7 +71,7 @@ export class Renewals {
    * The handle to settle a message with that the client names by `handle` (its first): the
    * latest renewal's, once a renewal in flight is done. Renewal stops.
    */
-  settle(session: GrpcSession, handle: string, use: (handle: string) => void): void {
+  settle(session: Holder, handle: string, use: (handle: string) => void): void {
     const held = session.held.get(handle);
     if (!held) return use(handle);
     session.held.delete(handle);
@@ -72,7 +80,7 @@ export class Renewals {
   }
 
   /** The client's session ended: what it held is visible again soon (it is not being consumed). */
-  release(session: GrpcSession): void {
+  release(session: Holder): void {
     this.holders.delete(session);
     for (const [first, held] of session.held) {
       session.held.delete(first);
@@ -121,7 +129,7 @@ export class Renewals {
   }
 
   /** changeInvisibleDuration as the client's session; uses of the handle meanwhile wait for the new one. */
-  private change(session: GrpcSession, held: Held, invisibleMs: number, done: (ok: boolean, expired: boolean) => void): void {
+  private change(session: Holder, held: Held, invisibleMs: number, done: (ok: boolean, expired: boolean) => void): void {
     held.waiting = [];
     session.request(this.ctx, "changeInvisibleDuration", { group: held.group, receiptHandle: held.handle, invisibleMs }, (err, r) => {
       if (err === undefined) {
