@@ -55,8 +55,8 @@ export interface Appender {
 
 /**
  * Told of every CommitLog write, synchronously, in the turn of the write (RocketMQ's
- * CommitLogDispatcher): the timing wheel, the transactions, the metrics and the queue actors
- * register one each with the append pipeline.
+ * CommitLogDispatcher): the timing wheel, the transactions, the metrics, the queue actors and
+ * the POP service register one each with the append pipeline (runtime/broker.ts).
  */
 export interface CommitLogDispatcher {
   dispatch(items: readonly AppendItem[], results: readonly AppendResult[]): void;
