@@ -317,7 +317,6 @@ export class Broker implements BrokerFacts {
       broker.grpc = await GrpcEndpoint.start(broker.context, broker.sessions, {
         host: config.host,
         port: config.grpcPort,
-        log,
         // In a cluster, routes and assignments name every broker of the topic (the name servers know them).
         clusterRoute: config.namesrvAddrs.length > 0 ? (topic) => broker.registrar!.queryRoute(topic) : undefined,
       });

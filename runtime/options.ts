@@ -20,6 +20,12 @@ function opt<T>(kind: Kind<T>, section: Section, def: T, doc: string, flag?: str
   return { ...kind, section, default: def, doc, ...(flag ? { flag } : {}) };
 }
 
+/** --grpc-port: a port, 0 for none (the issue's and RocketMQ's meaning), or "any" (kept as -1) for a free one. */
+function portOrAny(): Kind<number> {
+  const schema = v.union([int(0, 65535).schema, v.pipe(v.literal("any"), v.transform(() => -1))]);
+  return { arg: "<n>|any", expected: "an integer 0..65535 or any", schema, show: (n) => (n < 0 ? "any" : String(n)) };
+}
+
 const DAY = 86_400_000;
 /** RocketMQ's messageDelayLevel default. */
 export const DEFAULT_DELAY_LEVELS = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
@@ -36,7 +42,7 @@ export const OPTIONS = {
     "",
     "The address this broker gives clients in routes and registers with name servers (host:port or a ws:// URL): set it when clients reach the broker elsewhere than --host:--port (--host 0.0.0.0, a container, NAT, a proxy).",
   ),
-  grpcPort: opt(int(0, 65535), "Network", 8081, "gRPC endpoint for RocketMQ 5's own clients (apache.rocketmq.v2, docs/ROCKETMQ-COMPAT.md); 0 for none. A port in use is reported and the broker runs without it. --role broker / namesrv serve it only when given."),
+  grpcPort: opt(portOrAny(), "Network", 8081, "gRPC endpoint for RocketMQ 5's own clients (apache.rocketmq.v2, docs/ROCKETMQ-COMPAT.md); 0 for none, any for a free one (the start-up line names it). A port in use is reported (GRPC_PORT_IN_USE) and the broker runs without it. --role broker / namesrv serve it only when given."),
 
   // Storage
   dataDir: opt(text("<dir>"), "Storage", "./data", "Data directory: CommitLog, ConsumeQueues, IndexFiles, snapshots, topic config."),

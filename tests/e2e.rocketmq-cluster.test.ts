@@ -7,12 +7,13 @@ import * as assert from "uvu/assert";
 import { Admin } from "../client/mod.ts";
 import { until } from "./helpers/broker.ts";
 import { type Cluster, startCluster } from "./helpers/cluster.ts";
-import { clientErrors, ConsumeResult, exitWhenIdle, freePort, logger, type MessageView, Producer, PushConsumer, rawGrpc, SimpleConsumer, stopBroker } from "./helpers/rocketmq.ts";
+import { clientErrors, ConsumeResult, exitWhenIdle, grpcPortOf, logger, type MessageView, Producer, PushConsumer, rawGrpc, SimpleConsumer, stopBroker } from "./helpers/rocketmq.ts";
 
 
-const ports = [await freePort(), await freePort(), await freePort()];
-const cluster: Cluster = await startCluster({ brokers: 2, namesrvArgs: ["--grpc-port", String(ports[0])], brokerArgs: (i) => ["--grpc-port", String(ports[i + 1]), "--max-poll", "2000"] });
-await until("the name server's gRPC endpoint", () => /gRPC \(apache\.rocketmq\.v2/.test(cluster.namesrv.output()));
+const cluster: Cluster = await startCluster({ brokers: 2, namesrvArgs: ["--grpc-port", "any"], brokerArgs: () => ["--grpc-port", "any", "--max-poll", "2000"] });
+await until("the name server's gRPC endpoint", () => grpcPortOf(cluster.namesrv.output()) !== undefined);
+/** The gRPC ports each process bound: the name server's, then the brokers'. */
+const ports = [cluster.namesrv, ...cluster.brokers.map((b) => b.proc)].map((p) => grpcPortOf(p.output())!);
 const access = `127.0.0.1:${ports[0]}`;
 const admin = new Admin({ endpoints: cluster.url });
 await admin.start();

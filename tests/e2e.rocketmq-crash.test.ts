@@ -6,12 +6,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Producer as AmqProducer, SimpleConsumer as AmqSimpleConsumer, type SimpleMessage } from "../client/mod.ts";
 import { killSpawned, tempDir, until } from "./helpers/broker.ts";
-import { freePort, logger, SimpleConsumer, spawnGrpcBroker, stopBroker, type MessageView } from "./helpers/rocketmq.ts";
+import { logger, SimpleConsumer, spawnGrpcBroker, stopBroker, type MessageView } from "./helpers/rocketmq.ts";
 
 const N = 20;
 const dir = tempDir();
-const wsPort = await freePort();
-const args = ["--port", String(wsPort), "--default-queues", "4"];
+const args = ["--default-queues", "4"];
 let broker = await spawnGrpcBroker(args, dir.path);
 
 test("SIGKILL while messages are invisible: none lost, each back with deliveryAttempt 2", async () => {
@@ -35,7 +34,8 @@ test("SIGKILL while messages are invisible: none lost, each back with deliveryAt
 
   broker.child.kill("SIGKILL");
   assert.is(await broker.exited, "SIGKILL");
-  broker = await spawnGrpcBroker(args, dir.path, broker.grpcPort);
+  // Where it was, on both ports: the clients keep running across the crash.
+  broker = await spawnGrpcBroker([...args, "--port", new URL(broker.url).port], dir.path, broker.grpcPort);
 
   const after = { rmq: new Map<string, MessageView>(), amq: new Map<string, SimpleMessage>() };
   await until("every message back to both groups", async () => {

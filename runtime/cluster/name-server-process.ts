@@ -48,7 +48,7 @@ export async function startNameServer(platform: Platform, config: BrokerConfig, 
         ? { status: closing ? 503 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: closing ? "closing" : "ok", role: "namesrv", brokers: namesrv.brokers.length }) }
         : (method === "GET" ? page.serve(path) : null) ?? { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${path}\n` },
   });
-  const grpc = config.grpcPort ? await NameServerGrpc.start(namesrv, { host: config.host, port: config.grpcPort, maxMessageSize: config.maxFrameSize, clock: platform.clock, log }) : undefined;
+  const grpc = config.grpcPort ? await NameServerGrpc.start(namesrv, { host: config.host, port: config.grpcPort, maxMessageSize: config.maxFrameSize, clock: platform.clock }) : undefined;
   return {
     namesrv,
     address: `ws://${config.host}:${server.port}/ws`,

@@ -1,11 +1,10 @@
 // RocketMQ's official Node.js client (rocketmq-client-nodejs, an unmodified dev dependency)
-// against ActorMQ's gRPC endpoint: a broker process with --grpc-port on a free port, and the
+// against ActorMQ's gRPC endpoint: a broker process with --grpc-port any (it names the port it bound), and the
 // client's classes with a quiet logger (its default writes to ~/logs).
 import rmq from "rocketmq-client-nodejs";
 import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import { ROCKETMQ_V2_DESCRIPTOR } from "../../runtime/transports/grpc/descriptor.ts";
-import { createServer } from "node:net";
 import { writeFileSync } from "node:fs";
 import { spawnBroker, tempDir, type BrokerProcess } from "./broker.ts";
 
@@ -23,16 +22,12 @@ export const logger = {
   },
 };
 
-/** A free TCP port on 127.0.0.1 (bound and released: the broker binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+const GRPC_LINE = /gRPC \(apache\.rocketmq\.v2[^)]*\) on \S+:(\d+)/;
+
+/** The gRPC port a broker or name server process says it serves (its start-up line), or undefined. */
+export function grpcPortOf(output: string): number | undefined {
+  const m = GRPC_LINE.exec(output);
+  return m ? Number(m[1]) : undefined;
 }
 
 export interface GrpcBroker extends BrokerProcess {
@@ -43,16 +38,17 @@ export interface GrpcBroker extends BrokerProcess {
 }
 
 /**
- * A broker process serving gRPC; `dataDir` and `grpcPort` to restart one where it was. Long
+ * A broker process serving gRPC on a port it picks (--grpc-port any); `dataDir` and `grpcPort`
+ * to restart one where it was. Long
  * polls last at most 2 s (--max-poll 2000): a PushConsumer's shutdown waits for its
  * receives in flight, and the broker's Telemetry settings give push consumers that ceiling.
  */
 export async function spawnGrpcBroker(extra: string[] = [], dataDir = tempDir().path, grpcPort?: number): Promise<GrpcBroker> {
-  const port = grpcPort ?? await freePort();
   const config = `${dataDir}.json`;
   writeFileSync(config, JSON.stringify({ maxPoll: 2000 }));
-  const b = await spawnBroker(["--port", "0", "--data-dir", dataDir, "--grpc-port", String(port), "--config", config, ...extra]);
-  await waitFor(() => /gRPC \(apache\.rocketmq\.v2/.test(b.output()), `the gRPC endpoint of the broker:\n${b.output()}`);
+  const b = await spawnBroker(["--port", "0", "--data-dir", dataDir, "--grpc-port", String(grpcPort ?? "any"), "--config", config, ...extra]);
+  await waitFor(() => grpcPortOf(b.output()) !== undefined, `the gRPC endpoint of the broker:\n${b.output()}`);
+  const port = grpcPortOf(b.output())!;
   return { ...b, grpc: `127.0.0.1:${port}`, grpcPort: port, dataDir };
 }
 

@@ -18,7 +18,6 @@ export const DEFAULT_GRPC_PORT = 8081;
 export interface GrpcEndpointOptions {
   host: string;
   port: number;
-  log: (line: string) => void;
   /** A cluster broker's: the cluster's routes from its name servers (QueryRoute, QueryAssignment). */
   clusterRoute?: ClusterRoute;
 }

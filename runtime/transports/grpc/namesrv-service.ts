@@ -26,7 +26,7 @@ export class NameServerGrpc {
 
   private constructor(private readonly server: grpc.Server, readonly port: number, private readonly clock: Clock) {}
 
-  static async start(ns: NameServer, o: { host: string; port: number; maxMessageSize: number; clock: Clock; log: (line: string) => void }): Promise<NameServerGrpc | undefined> {
+  static async start(ns: NameServer, o: { host: string; port: number; maxMessageSize: number; clock: Clock }): Promise<NameServerGrpc | undefined> {
     let self: NameServerGrpc | undefined;
     const served = await serveGrpc(o, () => service(ns, (address) => self!.client(address)));
     if (!served) return undefined;

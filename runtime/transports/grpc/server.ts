@@ -5,7 +5,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import type { Clock } from "../../../platform/platform.ts";
+import { getLogger } from "../../log.ts";
 import { ROCKETMQ_V2_DESCRIPTOR } from "./descriptor.ts";
+
+const log = getLogger(["actormq", "grpc"]);
 
 let definition: grpc.ServiceDefinition | undefined;
 
@@ -20,17 +23,33 @@ export function serviceDefinition(): grpc.ServiceDefinition {
 
 export interface ServeOptions {
   host: string;
+  /** A port, or below 0 (--grpc-port any) for any free one. */
   port: number;
   maxMessageSize: number;
-  log: (line: string) => void;
+}
+
+/**
+ * grpc-js prints "E No address added out of total 1 resolved" on stderr when a bind fails,
+ * before its callback says why; serveGrpc reports that itself, in one line with a code. Every
+ * other line grpc-js logs goes where its own default logger puts it.
+ */
+const BIND_FAILED = /^No address added /;
+let quietBindFailures = false;
+function quietenBindFailures(): void {
+  if (quietBindFailures) return;
+  quietBindFailures = true;
+  const print = (level: string) => (message: unknown, ...rest: unknown[]) => console.error(`${level} ${message}`, ...rest);
+  const error = print("E");
+  grpc.setLogger({ error: (message?: unknown, ...rest: unknown[]) => void (BIND_FAILED.test(String(message)) || error(message, ...rest)), info: print("I"), debug: print("D") });
 }
 
 /**
  * Serves the service `implementation(port)` makes on host:port. A port that cannot be bound is
- * not fatal: the process says so (log) and runs without gRPC (resolves undefined), as a RocketMQ
- * proxy port is optional to the broker.
+ * not fatal: the process says so in one warning (GRPC_PORT_IN_USE or GRPC_PORT_UNAVAILABLE) and
+ * runs without gRPC (resolves undefined), as a RocketMQ proxy port is optional to the broker.
  */
 export async function serveGrpc(o: ServeOptions, implementation: (port: number) => object): Promise<{ server: grpc.Server; port: number } | undefined> {
+  quietenBindFailures();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": o.maxMessageSize,
     "grpc.max_send_message_length": o.maxMessageSize,
@@ -38,12 +57,17 @@ export async function serveGrpc(o: ServeOptions, implementation: (port: number) 
     "grpc.enable_channelz": 0,
   });
   const bound = await new Promise<number | Error>((resolve) =>
-    server.bindAsync(`${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => resolve(err ?? p))
+    server.bindAsync(`${o.host.includes(":") ? `[${o.host}]` : o.host}:${Math.max(0, o.port)}`, grpc.ServerCredentials.createInsecure(), (err, p) => resolve(err ?? p))
   );
   if (bound instanceof Error) {
     server.forceShutdown();
     const inUse = /EADDRINUSE|address already in use/i.test(bound.message);
-    o.log(`gRPC port ${o.port} ${inUse ? "is in use" : `cannot be served (${bound.message})`}: running without the gRPC endpoint (--grpc-port <n> for another port, 0 for none)`);
+    const why = inUse ? "is in use" : `cannot be served (${bound.message.replace(/^.*errors: \[|\]$/g, "")})`;
+    log.warn(`{code}: gRPC port {port} on {host} ${why}: running without the gRPC endpoint (--grpc-port <n> for another port, any for a free one, 0 for none)`, {
+      code: inUse ? "GRPC_PORT_IN_USE" : "GRPC_PORT_UNAVAILABLE",
+      port: o.port,
+      host: o.host,
+    });
     return undefined;
   }
   server.addService(serviceDefinition(), implementation(bound) as grpc.UntypedServiceImplementation);
