@@ -98,7 +98,8 @@ const groupName = (i: number) => `ScaleGroup${i}`;
 
 /** Counts the queue and group actors in the broker's tree, as the inspector's first frame lists them. */
 async function countActors(url: string): Promise<{ queues: number; groups: number }> {
-  const core = new ClientCore({ endpoints: url });
+  // A broker just restarted may still be busy (a due snapshot): wait for its handshake as for the answer.
+  const core = new ClientCore({ endpoints: url, requestTimeoutMs: 300_000 });
   await core.connect();
   try {
     const r = await core.request("inspect", { intervalMs: 10_000, maxEvents: 0 }, 300_000);

@@ -352,15 +352,14 @@ export class ConsumeQueue {
 
   // ------------------------------------------------------------- durability
 
-  /** Takes the set of files written since the last call (the flush fsyncs them). */
-  takeDirty(): FileHandle[] {
-    const out: FileHandle[] = [];
+  /** Takes the set of files written since the last call into `out` (the flush fsyncs them). */
+  takeDirty(out: FileHandle[]): void {
+    if (this.dirty.size === 0) return; // most queues, every flush: nothing allocated for them
     for (const fileNo of this.dirty) {
       const h = this.handles.get(fileNo);
       if (h) out.push(h);
     }
     this.dirty.clear();
-    return out;
   }
 
   close(): void {

@@ -42,7 +42,7 @@ export class SubscriptionGroups {
   update(group: string, changes: Record<string, unknown>): { settings: GroupSettings; saved: Promise<void> } {
     checkGroupName(group, "group settings: group");
     const settings = { ...this.get(group), ...checkSettings(changes) };
-    this.groups = { ...this.groups, [group]: settings };
+    this.groups[group] = settings; // in place: a copy per change would cost the n-th group O(n)
     const saved = this.file.save(group, settings);
     if (this.file.wantsCompaction) void this.file.compact(this.groups);
     return { settings, saved };
