@@ -3,7 +3,8 @@
 // (SimpleConsumer on both sides), so the ratio says what the gRPC front-end and the official
 // client cost next to the native path; the broker's CPU per message on each path; and the
 // official client's send against a gRPC server in a process of its own that answers at once
-// (no broker behind it): the client's own ceiling on this machine.
+// (no broker behind it): the client's own ceiling on this machine, and that server's CPU per
+// call, the part of the broker's figure that is grpc-js and HTTP/2 alone.
 import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import rmq from "rocketmq-client-nodejs";
@@ -11,7 +12,7 @@ import { fork } from "node:child_process";
 import { createServer } from "node:net";
 import { Admin, Producer, SimpleConsumer } from "../client/mod.ts";
 import { ROCKETMQ_V2_DESCRIPTOR } from "../runtime/transports/grpc/descriptor.ts";
-import { startBrokerProcess } from "./broker-workloads.ts";
+import { cpuMs, startBrokerProcess } from "./broker-workloads.ts";
 
 const { Producer: RmqProducer, SimpleConsumer: RmqSimpleConsumer } = rmq as typeof import("rocketmq-client-nodejs");
 const quiet = { info() {}, debug() {}, warn() {}, error() {} };
@@ -29,6 +30,8 @@ export interface GrpcBench {
   wsReceiveCpu: number;
   /** The official client's send against a server that answers at once. */
   nullSend: number;
+  /** That server's CPU per send, µs: grpc-js and node:http2 with nothing behind them. */
+  nullSendCpu: number;
 }
 
 /** Sends `total` 1 KiB messages `inFlight` at a time and drains them with `loops` receive+ack loops of 32, each way. */
@@ -79,27 +82,29 @@ export async function grpcVersusWebSocket(dataDir: string, total: number, inFlig
         return msgs.length;
       }));
     await wc.shutdown();
-    const nullSend = await clientCeiling(total, inFlight);
-    return { grpcSend, wsSend, grpcReceive, wsReceive, grpcSendCpu, wsSendCpu, grpcReceiveCpu, wsReceiveCpu, nullSend };
+    const [nullSend, nullSendCpu] = await clientCeiling(total, inFlight);
+    return { grpcSend, wsSend, grpcReceive, wsReceive, grpcSendCpu, wsSendCpu, grpcReceiveCpu, wsReceiveCpu, nullSend, nullSendCpu };
   } finally {
     await b.stop();
   }
 }
 
-/** The official client's send rate against a gRPC server (a child process) that answers every send at once. */
-async function clientCeiling(total: number, inFlight: number): Promise<number> {
+/** The official client's send rate against a gRPC server (a child process) that answers every send at once, and that server's CPU per send (µs). */
+async function clientCeiling(total: number, inFlight: number): Promise<[number, number]> {
   const child = fork(new URL(import.meta.url).pathname, ["--grpc-null-server"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   try {
     const port = await new Promise<number>((resolve) => child.once("message", (m) => resolve(Number(m))));
     const rp = new RmqProducer({ endpoints: `127.0.0.1:${port}`, namespace: "", topics: ["Null"], logger: quiet });
     await rp.startup();
+    const cpu = cpuMs(child.pid!);
     const r = await rate(total, inFlight, () => rp.send({ topic: "Null", body: Buffer.from(BODY) }));
+    const serverCpu = ((cpuMs(child.pid!) - cpu) * 1000) / total;
     await rp.shutdown();
     // A graceful stop: a stream the client has let go of must not see the connection drop.
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.send("stop");
     await exited;
-    return r;
+    return [r, serverCpu];
   } finally {
     if (child.exitCode === null) child.kill();
   }
@@ -113,7 +118,8 @@ async function serveNull(): Promise<void> {
   const pkg = fromJSON(ROCKETMQ_V2_DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, longs: Number, enums: String, defaults: false, oneofs: true });
   const service = (grpc.loadPackageDefinition(pkg) as any).apache.rocketmq.v2.MessagingService.service;
   const OK = { code: "OK", message: "OK" };
-  const server = new grpc.Server();
+  // As the broker's server is made (runtime/transports/grpc/server.ts): channelz off.
+  const server = new grpc.Server({ "grpc.enable_channelz": 0 });
   let port = 0;
   server.addService(service, {
     QueryRoute: (call: any, cb: any) =>

@@ -109,6 +109,7 @@ async function main() {
   const gnull = row("RocketMQ's Node.js client: send to a gRPC server that answers at once (its own ceiling)", "msg/s", gwsSend);
   const gwsSendCpu = row("broker CPU per message: ActorMQ SDK send over WebSocket", "µs");
   const grpcSendCpu = row("broker CPU per message: RocketMQ's client send over gRPC", "µs", gwsSendCpu);
+  const gnullCpu = row("of which grpc-js + HTTP/2 alone: CPU per send of the gRPC server that answers at once", "µs", grpcSendCpu);
   const gwsRecvCpu = row("broker CPU per message: ActorMQ SimpleConsumer receive + ack", "µs");
   const grpcRecvCpu = row("broker CPU per message: RocketMQ's SimpleConsumer receive + ack over gRPC", "µs", gwsRecvCpu);
   const txMemN = quick ? 2_000 : 20_000;
@@ -130,6 +131,7 @@ async function main() {
       gnull.values.push(g.nullSend);
       gwsSendCpu.values.push(g.wsSendCpu);
       grpcSendCpu.values.push(g.grpcSendCpu);
+      gnullCpu.values.push(g.nullSendCpu);
       gwsRecvCpu.values.push(g.wsReceiveCpu);
       grpcRecvCpu.values.push(g.grpcReceiveCpu);
       rmSync(dir, { recursive: true, force: true });
