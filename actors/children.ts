@@ -6,7 +6,7 @@
 // does, no more: a child starts once its parent's transition is done, is stopped by its parent,
 // and is persisted and restored in a machine's snapshot format (so the inspector and the
 // snapshots see these children exactly as they saw a machine's).
-import { type AnyActorLogic, type AnyActorRef, createActor } from "xstate";
+import { type AnyActorLogic, type AnyActorRef, createActor, type Snapshot } from "xstate";
 
 /** A machine's persisted child entry: the format every snapshot holds. */
 export interface PersistedChild {
@@ -27,6 +27,13 @@ interface SystemParts {
   _relay?(source: AnyActorRef, target: AnyActorRef, event: unknown): void;
   getSnapshot?(): { _scheduledEvents?: Record<string, { source: AnyActorRef; id: string }> };
   scheduler?: { cancel(source: AnyActorRef, id: string): void };
+}
+
+/** What a parent written over Children holds: its children, and how often each failed and was started again. */
+export interface ParentState<A extends AnyActorRef> {
+  status: Snapshot<undefined>["status"];
+  context: { restarts: Record<string, number> };
+  children: Record<string, A>;
 }
 
 export class Children<A extends AnyActorRef = AnyActorRef> {
@@ -100,6 +107,36 @@ export class Children<A extends AnyActorRef = AnyActorRef> {
 
   start(children: Record<string, A>): void {
     for (const id in children) if (children[id].getSnapshot().status === "active") children[id].start();
+  }
+
+  /**
+   * Supervision: the child an `xstate.error.actor.<id>` names, if it is one of these, is stopped
+   * and started again from `input(id, the context it had)`, and counted in the parent's `restarts`.
+   */
+  restartFailed(snap: ParentState<A>, scope: ParentScope, eventType: string, input: (id: string, last: Record<string, unknown>) => unknown): void {
+    const id = failedChild(eventType);
+    const failed = id === null ? undefined : snap.children[id];
+    if (!failed) return;
+    const last = failed.getSnapshot().context as Record<string, unknown>;
+    this.stop(snap.children, scope, id!);
+    this.spawn(snap.children, scope, id!, input(id!, last));
+    snap.context.restarts[id!] = (snap.context.restarts[id!] ?? 0) + 1;
+  }
+
+  /**
+   * The parent logic's snapshots (XState's ActorLogic): new, persisted and restored in a machine's
+   * format; `derivable` children are left out of the persisted one (as `persist`).
+   */
+  parentSnapshots(derivable?: (child: A) => boolean) {
+    return {
+      getInitialSnapshot: () => ({ status: "active" as const, output: undefined, error: undefined, context: { restarts: {} }, children: {} as Record<string, A> }),
+      getPersistedSnapshot: (snap: ParentState<A>) => ({ status: snap.status, output: undefined, error: undefined, context: snap.context, children: this.persist(snap.children, derivable) }) as never,
+      restoreSnapshot: (persisted: unknown, scope: ParentScope) => {
+        const p = persisted as { context?: { restarts?: Record<string, number> }; children?: Record<string, PersistedChild> };
+        return { status: "active" as const, output: undefined, error: undefined, context: { restarts: { ...p.context?.restarts } }, children: this.restore(p.children, scope) };
+      },
+      start: (snap: ParentState<A>) => this.start(snap.children),
+    };
   }
 
   private create(scope: ParentScope, id: string, from: { input: unknown } | { snapshot: unknown }): A {

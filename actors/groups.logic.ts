@@ -3,7 +3,7 @@
 // children updated in place, as the topics actor (actors/children.ts says why); the group actors
 // themselves are machines, found by their system ids as before.
 import type { ActorLogic, ActorRefFrom, ActorSystem, EventObject, Snapshot } from "xstate";
-import { Children, failedChild, type PersistedChild } from "./children.ts";
+import { Children } from "./children.ts";
 import { createGroupMachine, type GroupDeps, type GroupEvent } from "./group.machine.ts";
 
 export const GROUPS_ID = "groups";
@@ -53,23 +53,10 @@ export function createGroupsLogic(deps: GroupsDeps): GroupsLogic {
         }
         groups.send(snap.children, scope, id, forward as GroupEvent);
       } else {
-        const id = failedChild(event.type);
-        const failed = id === null ? undefined : snap.children[id];
-        if (failed) {
-          const last = failed.getSnapshot().context as unknown as Record<string, unknown>;
-          groups.stop(snap.children, scope, id!);
-          groups.spawn(snap.children, scope, id!, deps.restartInput(id!, last));
-          snap.context.restarts[id!] = (snap.context.restarts[id!] ?? 0) + 1;
-        }
+        groups.restartFailed(snap, scope, event.type, deps.restartInput);
       }
       return snap;
     },
-    getInitialSnapshot: () => ({ status: "active", output: undefined, error: undefined, context: { restarts: {} }, children: {} }),
-    getPersistedSnapshot: (snap) => ({ status: snap.status, output: undefined, error: undefined, context: snap.context, children: groups.persist(snap.children) }) as never,
-    restoreSnapshot(persisted, scope) {
-      const p = persisted as { context?: Partial<GroupsContext>; children?: Record<string, PersistedChild> };
-      return { status: "active", output: undefined, error: undefined, context: { restarts: { ...p.context?.restarts } }, children: groups.restore(p.children, scope) };
-    },
-    start: (snap) => groups.start(snap.children),
+    ...groups.parentSnapshots(),
   };
 }

@@ -6,7 +6,7 @@
 // system ids as before. The topic table is the TopicService's: CREATE_TOPIC says which queue
 // actors a topic needs.
 import type { ActorLogic, ActorRefFrom, ActorSystem, EventObject, Snapshot } from "xstate";
-import { Children, failedChild, type PersistedChild } from "./children.ts";
+import { Children } from "./children.ts";
 import { createQueueMachine, type Hold, type QueueDeps, type QueueEvent, type QueueInput } from "./queue.machine.ts";
 
 export const TOPICS_ID = "topics";
@@ -99,25 +99,12 @@ export function createTopicsLogic(deps: TopicsDeps): TopicsLogic {
         case "xstate.stop":
           queues.stopAll(snap.children, scope);
           return { ...snap, status: "stopped", output: undefined, error: undefined };
-        default: {
+        default:
           // Supervision: a queue actor whose effect threw starts again from what the store says.
-          const id = failedChild(event.type);
-          const failed = id === null ? undefined : snap.children[id];
-          if (!failed) break;
-          const last = failed.getSnapshot().context as unknown as Record<string, unknown>;
-          queues.stop(snap.children, scope, id!);
-          queues.spawn(snap.children, scope, id!, deps.restartInput(id!, last));
-          snap.context.restarts[id!] = (snap.context.restarts[id!] ?? 0) + 1;
-        }
+          queues.restartFailed(snap, scope, event.type, deps.restartInput);
       }
       return snap;
     },
-    getInitialSnapshot: () => ({ status: "active", output: undefined, error: undefined, context: { restarts: {} }, children: {} }),
-    getPersistedSnapshot: (snap) => ({ status: snap.status, output: undefined, error: undefined, context: snap.context, children: queues.persist(snap.children, atRest) }) as never,
-    restoreSnapshot(persisted, scope) {
-      const p = persisted as { context?: Partial<TopicsContext>; children?: Record<string, PersistedChild> };
-      return { status: "active", output: undefined, error: undefined, context: { restarts: { ...p.context?.restarts } }, children: queues.restore(p.children, scope) };
-    },
-    start: (snap) => queues.start(snap.children),
+    ...queues.parentSnapshots(atRest),
   };
 }

@@ -8,8 +8,9 @@
 // spawn and stop. The transactions themselves are machines, and everything else is what a
 // machine parent does: children started after the transition, stopped once they say they have
 // ended (TX_FINISHED), restarted on error, persisted in the machine's snapshot format and
-// restored from it.
-import { type ActorLogic, type ActorRefFrom, type ActorSystem, createActor, type EventObject, type Snapshot } from "xstate";
+// restored from it (actors/children.ts, which the topics and groups actors share).
+import type { ActorLogic, ActorRefFrom, ActorSystem, EventObject, Snapshot } from "xstate";
+import { Children, type PersistedChild } from "./children.ts";
 import { createTransactionMachine, txActorId, type TxContext, type TxDeps, type TxEvent, type TxFinished, type TxInput } from "./transaction.machine.ts";
 
 export const TX_REGISTRY_ID = "txs";
@@ -31,45 +32,21 @@ export type TxRegistryEvent =
 type TxActor = ActorRefFrom<ReturnType<typeof createTransactionMachine>>;
 
 export type TxRegistrySnapshot = Snapshot<undefined> & {
+  /** Transaction actors that failed and were restarted, by id. */
+  context: { restarts: Record<string, number> };
   /** The transactions in flight by actor id, updated in place: the inspector and snapshots read it as a machine's. */
   children: Record<string, TxActor>;
 };
-
-/** A machine's persisted child entry, the format a machine parent writes (and older snapshots hold). */
-interface PersistedChild {
-  snapshot: unknown;
-  src: string;
-  systemId?: string;
-}
 
 interface PersistedRegistry {
   status?: string;
   children?: Record<string, PersistedChild>;
 }
 
-const TX_SRC = "tx";
-
 type TxRegistryLogic = ActorLogic<TxRegistrySnapshot, TxRegistryEvent, undefined, ActorSystem<any>, EventObject>;
-type Scope = Parameters<TxRegistryLogic["transition"]>[2];
 
 export function createTransactionRegistryLogic(deps: TxDeps): TxRegistryLogic {
-  const txMachine = createTransactionMachine(deps);
-  const child = (scope: Scope, id: string, from: { input: TxInput } | { snapshot: unknown }): TxActor =>
-    createActor(txMachine, { id, systemId: id, parent: scope.self, src: TX_SRC, ...from } as never);
-
-  const spawn = (snap: TxRegistrySnapshot, scope: Scope, id: string, input: TxInput) => {
-    const actor = child(scope, id, { input });
-    snap.children[id] = actor;
-    // As a machine does: a child starts once its parent's transition is done.
-    scope.defer(() => actor.start());
-  };
-  const stop = (snap: TxRegistrySnapshot, scope: Scope, id: string) => {
-    const actor = snap.children[id];
-    if (!actor) return;
-    delete snap.children[id];
-    scope.stopChild(actor);
-  };
-
+  const txs = new Children<TxActor>(createTransactionMachine(deps), "tx");
   return {
     config: undefined,
     transition(snap, event, scope) {
@@ -77,7 +54,7 @@ export function createTransactionRegistryLogic(deps: TxDeps): TxRegistryLogic {
         case "BEGIN":
           for (const input of event.txs) {
             const id = txActorId(input.id);
-            if (!snap.children[id]) spawn(snap, scope, id, input);
+            if (!snap.children[id]) txs.spawn(snap.children, scope, id, input);
           }
           break;
         case "DELIVER":
@@ -92,41 +69,19 @@ export function createTransactionRegistryLogic(deps: TxDeps): TxRegistryLogic {
           for (const actor of Object.values(snap.children)) actor.send({ type: "REARM" });
           break;
         case "TX_FINISHED":
-          stop(snap, scope, txActorId((event as TxFinished).id));
+          txs.stop(snap.children, scope, txActorId((event as TxFinished).id));
           break;
         case "xstate.stop":
-          for (const id of Object.keys(snap.children)) stop(snap, scope, id);
+          txs.stopAll(snap.children, scope);
           return { ...snap, status: "stopped", output: undefined, error: undefined };
         default:
-          if (event.type.startsWith("xstate.error.actor.")) {
-            // Supervision: a transaction whose effect threw starts again from its last context,
-            // to be checked after an interval (what was decided and not written is asked again).
-            const id = event.type.slice("xstate.error.actor.".length);
-            const failed = snap.children[id];
-            if (!failed) break;
-            const ctx = failed.getSnapshot().context as TxContext;
-            stop(snap, scope, id);
-            spawn(snap, scope, id, { ...ctx, checkAt: deps.now() + deps.checkIntervalMs });
-          }
+          // Supervision: a transaction whose effect threw starts again from its last context,
+          // to be checked after an interval (what was decided and not written is asked again).
+          txs.restartFailed(snap, scope, event.type, (_, last) => ({ ...(last as unknown as TxContext), checkAt: deps.now() + deps.checkIntervalMs }));
       }
       return snap;
     },
-    getInitialSnapshot: () => ({ status: "active", output: undefined, error: undefined, children: {} }),
-    getPersistedSnapshot(snap) {
-      const children: Record<string, PersistedChild> = {};
-      for (const [id, actor] of Object.entries(snap.children)) children[id] = { snapshot: actor.getPersistedSnapshot(), src: TX_SRC, systemId: id };
-      return { status: snap.status, output: undefined, error: undefined, children } as never;
-    },
-    restoreSnapshot(persisted, scope) {
-      const children: Record<string, TxActor> = {};
-      for (const [id, c] of Object.entries((persisted as PersistedRegistry).children ?? {})) {
-        if (c.src === TX_SRC) children[id] = child(scope, id, { snapshot: c.snapshot });
-      }
-      return { status: "active", output: undefined, error: undefined, children };
-    },
-    start(snap) {
-      for (const actor of Object.values(snap.children)) if (actor.getSnapshot().status === "active") actor.start();
-    },
+    ...txs.parentSnapshots(),
   };
 }
 
