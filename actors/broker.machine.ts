@@ -56,11 +56,17 @@ export type BrokerEvent =
   | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; permChanged?: boolean }
   /** At start-up, the whole topic table at once: the queue actors the snapshot did not have are spawned. */
   | { type: "CREATE_TOPICS"; topics: [topic: string, queues: number, perm: number][] }
+  /** deleteTopic: the topic's queue actors stop (it has left the table). */
+  | { type: "DELETE_TOPIC"; topic: string }
+  /** deleteTopic: every group forgets its offsets of the topic. */
+  | { type: "FORGET_TOPIC"; topic: string }
+  /** deleteSubGroup: the group's actor and POP actor stop. */
+  | { type: "DELETE_GROUP"; group: string }
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
   /** A group's membership changed: the queues of `topics` free the locks departed members held. */
   | { type: "RELEASE_LEFT"; group: string; members: string[]; topics: string[] }
-  | ({ group: string } & GroupEvent)
+  | ({ group: string } & Exclude<GroupEvent, { type: "FORGET_TOPIC" }>)
   /**
    * Sent once after every start: spawns the missing delay-level actors and configures the
    * restored ones. `progress`, when given, is what the CommitLog recorded.
@@ -92,7 +98,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
       // Queues' events go to the topics actor; a schedule queue's appends also to its delay
       // level's actor (queue level-1 belongs to delay level `level`).
       toTopics: enqueueActions(({ event, enqueue, self }) => {
-        assertEvent(event, ["CREATE_TOPIC", "CREATE_TOPICS", "APPEND_BATCH", "PULL", "RELEASE_LEFT"]);
+        assertEvent(event, ["CREATE_TOPIC", "CREATE_TOPICS", "DELETE_TOPIC", "APPEND_BATCH", "PULL", "RELEASE_LEFT"]);
         enqueue.sendTo(TOPICS_ID, event);
         if (event.type !== "APPEND_BATCH") return;
         for (const [topic, q, maxOffset, lastStoreTimestamp] of event.queues) {
@@ -122,8 +128,13 @@ export function createBrokerMachine(deps: BrokerDeps) {
         if (self.getSnapshot().children[TIMER_ACTOR_ID]) enqueue.sendTo(TIMER_ACTOR_ID, { type: "TICK" });
       }),
       toGroups: enqueueActions(({ event, enqueue }) => {
-        assertEvent(event, ["HEARTBEAT", "UNREGISTER", "COMMIT_OFFSET", "RESET_OFFSET", "VIEW"]);
+        assertEvent(event, ["HEARTBEAT", "UNREGISTER", "COMMIT_OFFSET", "RESET_OFFSET", "VIEW", "FORGET_TOPIC"]);
         enqueue.sendTo(GROUPS_ID, event);
+      }),
+      deleteGroup: enqueueActions(({ event, enqueue, self }) => {
+        assertEvent(event, "DELETE_GROUP");
+        enqueue.sendTo(GROUPS_ID, event);
+        if (self.getSnapshot().children[popActorId(event.group)]) enqueue(stopChild(popActorId(event.group)));
       }),
       routeToPop: enqueueActions(({ event, enqueue, self }) => {
         assertEvent(event, "POP");
@@ -184,6 +195,9 @@ export function createBrokerMachine(deps: BrokerDeps) {
         on: {
           CREATE_TOPIC: { actions: "toTopics" },
           CREATE_TOPICS: { actions: "toTopics" },
+          DELETE_TOPIC: { actions: "toTopics" },
+          FORGET_TOPIC: { actions: "toGroups" },
+          DELETE_GROUP: { actions: "deleteGroup" },
           APPEND_BATCH: { actions: "toTopics" },
           PULL: { actions: "toTopics" },
           RELEASE_LEFT: { actions: "toTopics" },

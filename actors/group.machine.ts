@@ -42,6 +42,8 @@ export type GroupEvent =
   | { type: "UNREGISTER"; clientId: string }
   | { type: "COMMIT_OFFSET"; topic: string; queueId: number; offset: number }
   | { type: "RESET_OFFSET"; topic: string; offsets: Record<number, number> }
+  /** The topic was deleted: its offsets go (a topic created again with the name starts afresh). */
+  | { type: "FORGET_TOPIC"; topic: string }
   /** A question: `reply` is told the members and committed offsets (the actor answers for itself). */
   | { type: "VIEW"; reply: (view: GroupView | undefined) => void }
   | { type: "REARM" };
@@ -93,6 +95,14 @@ export function createGroupMachine(deps: GroupDeps) {
     on: {
       COMMIT_OFFSET: { actions: "commit" },
       RESET_OFFSET: { actions: "reset" },
+      FORGET_TOPIC: {
+        actions: assign({
+          offsets: ({ context, event }) => {
+            const prefix = offsetKey(event.topic, 0).replace(/0$/, "");
+            return Object.fromEntries(Object.entries(context.offsets).filter(([key]) => !key.startsWith(prefix)));
+          },
+        }),
+      },
       VIEW: { actions: "answer" },
       HEARTBEAT: {
         target: ".active",

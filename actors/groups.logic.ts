@@ -12,8 +12,12 @@ export const groupActorId = (group: string) => `group:${group}`;
 
 export type GroupsEvent =
   /** For one group's actor (spawned first, unless the event is a departure or a question). */
-  | ({ group: string } & Exclude<GroupEvent, { type: "REARM" }>)
+  | ({ group: string } & Exclude<GroupEvent, { type: "REARM" | "FORGET_TOPIC" }>)
   | { type: "REARM" }
+  /** deleteTopic: every group forgets its offsets of the topic. */
+  | { type: "FORGET_TOPIC"; topic: string }
+  /** deleteSubGroup: the group's actor stops, its offsets with it. */
+  | { type: "DELETE_GROUP"; group: string }
   | { type: `xstate.error.actor.${string}`; error: unknown }
   | { type: "xstate.stop" };
 
@@ -40,6 +44,10 @@ export function createGroupsLogic(deps: GroupsDeps): GroupsLogic {
     transition(snap, event, scope) {
       if (event.type === "REARM") {
         for (const id in snap.children) groups.send(snap.children, scope, id, { type: "REARM" });
+      } else if (event.type === "FORGET_TOPIC") {
+        for (const id in snap.children) groups.send(snap.children, scope, id, event);
+      } else if (event.type === "DELETE_GROUP") {
+        if (snap.children[groupActorId(event.group)]) groups.stop(snap.children, scope, groupActorId(event.group));
       } else if (event.type === "xstate.stop") {
         groups.stopAll(snap.children, scope);
         return { ...snap, status: "stopped", output: undefined, error: undefined };

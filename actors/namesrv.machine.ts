@@ -52,6 +52,8 @@ export type NamesrvEvent =
   | { type: "UNREGISTER_BROKER"; brokerName: string }
   /** A topic was created on a broker through the name server: visible before the broker's own registration arrives. */
   | { type: "TOPIC_CREATED"; brokerName: string; topic: string; queues: number; perm: number }
+  /** A topic was deleted on a broker through the name server: out of its routes before the broker's next registration. */
+  | { type: "TOPIC_DELETED"; brokerName: string; topic: string }
   | { type: "REARM" };
 
 export function createNamesrvMachine(deps: NamesrvDeps) {
@@ -91,6 +93,14 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
         const topics = { ...b.topics, [event.topic]: { queues: event.queues, perm: event.perm } };
         return { brokers: { ...context.brokers, [key]: { ...b, topics } } };
       }),
+      topicDeleted: assign(({ context, event }) => {
+        assertEvent(event, "TOPIC_DELETED");
+        const key = Object.keys(context.brokers).find((k) => context.brokers[k].brokerName === event.brokerName && context.brokers[k].role !== "slave");
+        if (key === undefined || !context.brokers[key].topics[event.topic]) return {};
+        const b = context.brokers[key];
+        const { [event.topic]: _, ...topics } = b.topics;
+        return { brokers: { ...context.brokers, [key]: { ...b, topics } } };
+      }),
       brokerExpired: (_, p: { brokerName: string; address: string }) => deps.brokerExpired?.(p.brokerName, p.address),
     },
   }).createMachine({
@@ -100,6 +110,7 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
     on: {
       REGISTER_BROKER: { target: ".active", actions: "register" },
       TOPIC_CREATED: { actions: "topicCreated" },
+      TOPIC_DELETED: { actions: "topicDeleted" },
     },
     states: {
       idle: {

@@ -16,8 +16,10 @@ export const queueActorId = (topic: string, q: number) => `queue:${topic}:${q}`;
 export type TopicsEvent =
   /** A topic was created or widened: its missing queue actors are spawned (and every one told a new perm). */
   | { type: "CREATE_TOPIC"; topic: string; queues: number; perm: number; permChanged?: boolean }
-  /** At start-up, the whole table: the queue actors the snapshot did not have are spawned. */
+  /** At start-up, the whole table: the queue actors the snapshot did not have are spawned, those of topics it no longer has stopped. */
   | { type: "CREATE_TOPICS"; topics: [topic: string, queues: number, perm: number][] }
+  /** deleteTopic: the topic's queue actors answer their held pulls and stop. */
+  | { type: "DELETE_TOPIC"; topic: string }
   /** One append batch: each queue named hears APPENDED. */
   | { type: "APPEND_BATCH"; queues: [topic: string, queueId: number, maxOffset: number, lastStoreTimestamp: number][] }
   | { type: "PULL"; topic: string; queueId: number; hold: Hold }
@@ -77,8 +79,20 @@ export function createTopicsLogic(deps: TopicsDeps): TopicsLogic {
         case "CREATE_TOPIC":
           spawnMissing(event.topic, event.queues, event.perm, event.permChanged);
           break;
-        case "CREATE_TOPICS":
+        case "CREATE_TOPICS": {
+          const table = new Set(event.topics.map(([topic]) => topic));
+          for (const id in snap.children) if (!table.has(snap.children[id].getSnapshot().context.topic)) queues.stop(snap.children, scope, id);
           for (const [topic, n, perm] of event.topics) spawnMissing(topic, n, perm);
+          break;
+        }
+        case "DELETE_TOPIC":
+          for (let q = 0; snap.children[queueActorId(event.topic, q)]; q++) {
+            const id = queueActorId(event.topic, q);
+            const { holds } = snap.children[id].getSnapshot().context;
+            // Answered now with what the store has (nothing): the next pull hears TOPIC_NOT_FOUND.
+            if (holds.length > 0) deps.releaseHolds(event.topic, q, holds, "timeout");
+            queues.stop(snap.children, scope, id);
+          }
           break;
         case "APPEND_BATCH":
           for (const [topic, q, maxOffset, lastStoreTimestamp] of event.queues) send(queueActorId(topic, q), { type: "APPENDED", maxOffset, lastStoreTimestamp });

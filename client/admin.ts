@@ -84,11 +84,13 @@ export interface ClusterInfo {
   brokers: ClusterBroker[];
 }
 
-/** createTopic through a name server: one broker's outcome (queues and perm, or an error code and message). */
+/** createTopic, deleteTopic or deleteSubGroup through a name server: one broker's outcome (what it did, or an error code and message). */
 export interface ClusterTopicResult {
   broker: string;
   queues?: number;
   perm?: number;
+  /** deleteSubGroup: the group's topics this broker deleted. */
+  topicsDeleted?: string[];
   code?: string;
   message?: string;
 }
@@ -135,6 +137,36 @@ export class Admin {
     const out: TopicConfig & { brokers?: ClusterTopicResult[] } = { topic: String(r.topic), queues: Number(r.queues), perm: Number(r.perm) };
     if (Array.isArray(r.brokers)) out.brokers = r.brokers as ClusterTopicResult[];
     return out;
+  }
+
+  /**
+   * RocketMQ's deleteTopic: the topic's queues, queue actors, routes and every group's offsets of
+   * it go, and its messages are never served again (retention reclaims their bytes); a topic
+   * created again with the name starts afresh. Through a name server it is deleted on every
+   * broker that holds it, or on the ones named in `brokers`; `brokers` then says what each did.
+   */
+  async deleteTopic(topic: string, brokers?: string[]): Promise<{ topic: string; brokers?: ClusterTopicResult[] }> {
+    const args: Record<string, unknown> = { topic: checkTopicName(topic) };
+    if (brokers !== undefined) args.brokers = brokers;
+    const r = await this.core.request("deleteTopic", args);
+    return { topic: String(r.topic), ...(Array.isArray(r.brokers) ? { brokers: r.brokers as ClusterTopicResult[] } : {}) };
+  }
+
+  /**
+   * RocketMQ's deleteSubGroup: the group's actors, committed offsets, POP state and settings go,
+   * and its %RETRY% and %DLQ% topics with them unless `keepRetryTopics`. Members still running
+   * make it anew with their next heartbeat. Through a name server: on every live broker.
+   */
+  async deleteSubGroup(group: string, options: { keepRetryTopics?: boolean; brokers?: string[] } = {}): Promise<{ group: string; topicsDeleted: string[]; brokers?: ClusterTopicResult[] }> {
+    const args: Record<string, unknown> = { group: checkGroupName(group) };
+    if (options.keepRetryTopics !== undefined) args.keepRetryTopics = options.keepRetryTopics;
+    if (options.brokers !== undefined) args.brokers = options.brokers;
+    const r = await this.core.request("deleteSubGroup", args);
+    return {
+      group: String(r.group),
+      topicsDeleted: Array.isArray(r.topicsDeleted) ? (r.topicsDeleted as string[]) : [],
+      ...(Array.isArray(r.brokers) ? { brokers: r.brokers as ClusterTopicResult[] } : {}),
+    };
   }
 
   /** The topics; system topics too with `{ system: true }`. */

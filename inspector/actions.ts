@@ -1,6 +1,6 @@
 // Things people do to a running broker from the console: create a topic, change a topic's
 // permission, send a test message, move a consumer group's offsets to a time, run a retention
-// pass. Each asks for
+// pass, delete a topic or a consumer group (also from their actors' detail). Each asks for
 // confirmation in a dialog, then reports what the broker answered (or its error) in the
 // action log, newest first.
 import { encodeMessage, newMessageId } from "../client/outgoing-message.ts";
@@ -54,12 +54,14 @@ const PERMS = [6, 4, 2, 0];
 export class ActionsView {
   private readonly topicNames = h("datalist", { id: "action-topics" });
   private readonly groupSelect = h("select", { id: "reset-group", name: "group", required: true, "aria-label": "consumer group" }) as HTMLSelectElement;
+  private readonly groupNames = h("datalist", { id: "action-groups" });
 
   constructor(readonly el: HTMLElement, private readonly conn: InspectorConnection, private readonly model: Model, private readonly confirm: Confirm, private readonly report: Report) {
     el.replaceChildren(
       h("h2", {}, "Actions"),
       h("p", { class: "hint" }, "Each action asks for confirmation and reports the broker's answer in the log below."),
       this.topicNames,
+      this.groupNames,
       h("div", { class: "action-grid" },
         this.card("create-topic", "Create a topic", [
           field("name", "topic", { required: true, pattern: "[%|a-zA-Z0-9_-]{1,127}", placeholder: "Orders" }),
@@ -84,6 +86,14 @@ export class ActionsView {
         this.card("retention", "Run a retention pass", [
           h("p", { class: "hint" }, "Deletes the CommitLog segments older than the broker's --file-reserved-time now, rather than at its --delete-when hour; never one still needed."),
         ], "Run", () => this.retention()),
+        this.card("delete-topic", "Delete a topic", [
+          field("topic", "topic", { required: true, list: "action-topics" }),
+          h("p", { class: "hint" }, "Its queues, routes and every group's offsets of it go; its messages are never served again."),
+        ], "Delete", (f) => this.deleteTopic(String(f.get("topic")).trim())),
+        this.card("delete-group", "Delete a consumer group", [
+          field("group", "group", { required: true, list: "action-groups" }),
+          h("label", { class: "check" }, h("input", { type: "checkbox", name: "keepRetryTopics" }), h("span", {}, "keep its %RETRY% and %DLQ% topics")),
+        ], "Delete", (f) => this.deleteGroup(String(f.get("group")).trim(), f.get("keepRetryTopics") !== null)),
       ),
     );
   }
@@ -94,6 +104,7 @@ export class ActionsView {
     const names = o.topics.filter((t) => t.kind !== "system").map((t) => t.topic).sort();
     if (this.topicNames.childElementCount !== names.length) this.topicNames.replaceChildren(...names.map((n) => h("option", { value: n })));
     const groups = o.groups.map((g) => g.group).sort();
+    if (this.groupNames.childElementCount !== groups.length) this.groupNames.replaceChildren(...groups.map((n) => h("option", { value: n })));
     const have = Array.from(this.groupSelect.options).map((x) => x.value);
     if (have.join("\n") !== groups.join("\n")) {
       const current = this.groupSelect.value;
@@ -160,6 +171,23 @@ export class ActionsView {
   private async retention(): Promise<void> {
     if (!(await this.confirm("Run a retention pass now? CommitLog segments past the broker's retention time are deleted, with their messages."))) return;
     await this.report("retention pass", async () => retentionOutcome(await this.conn.request("deleteExpiredCommitLog", {})));
+  }
+
+  /** deleteTopic, confirmed (the form, or the Delete button of a queue actor's detail). */
+  async deleteTopic(topic: string): Promise<void> {
+    if (!(await this.confirm(`Delete topic ${topic}? Its queues, routes and every group's offsets of it go, and its messages are never served again. A topic created later with this name starts empty.`))) return;
+    await this.report(`delete topic ${topic}`, async () => `${(await this.conn.request("deleteTopic", { topic })).topic} deleted`);
+  }
+
+  /** deleteSubGroup, confirmed (the form, or the Delete button of a group actor's detail). */
+  async deleteGroup(group: string, keepRetryTopics = false): Promise<void> {
+    const topics = keepRetryTopics ? "" : ` with its %RETRY%${group} and %DLQ%${group} topics`;
+    if (!(await this.confirm(`Delete consumer group ${group}${topics}? Its committed offsets and settings go; members still running start it again from their next heartbeat.`))) return;
+    await this.report(`delete group ${group}`, async () => {
+      const r = await this.conn.request("deleteSubGroup", { group, keepRetryTopics });
+      const gone = r.topicsDeleted as string[];
+      return `${r.group} deleted${gone.length ? `, with ${gone.join(", ")}` : ""}`;
+    });
   }
 
   private async resetOffsets(f: FormData): Promise<void> {

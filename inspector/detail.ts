@@ -59,7 +59,8 @@ export class ActorDetail {
   private shownId: string | null = null;
   private lastEvent = 0;
 
-  constructor(private readonly el: HTMLElement) {}
+  /** `remove`: the confirmed deletion of a queue actor's topic or a group actor's group (the Actions view's). */
+  constructor(private readonly el: HTMLElement, private readonly remove?: { topic(topic: string): void; group(group: string): void }) {}
 
   /** Sections of the detail, built once per selected actor and refilled each frame (so the statechart's animations run on). */
   private parts: Record<"summary" | "machine" | "group" | "chart" | "context" | "events", HTMLElement> | null = null;
@@ -82,6 +83,7 @@ export class ActorDetail {
       this.el.replaceChildren(
         h("h2", { id: "detail-title" }, a.id),
         h("p", { class: "about" }, ABOUT[a.kind] ?? ""),
+        ...this.deleteButton(a),
         p.summary, h("h3", {}, "Machine"), p.machine, p.group, p.chart, h("h3", {}, "Context"), p.context, h("h3", {}, "Recent events"), p.events,
       );
     }
@@ -108,6 +110,20 @@ export class ActorDetail {
     if (chartEl && p.chart.firstElementChild !== chartEl) p.chart.replaceChildren(chartEl);
     p.context.replaceChildren(a.context !== null && typeof a.context === "object" ? dataTable(a.context, "context") : h("pre", { id: "context" }, JSON.stringify(a.context, null, 2)));
     p.events.replaceChildren(this.recentEvents(a, recent));
+  }
+
+  /** A queue actor's topic, or a group actor's group: Delete (confirmed in the page's dialog). */
+  private deleteButton(a: ActorView): HTMLElement[] {
+    const c = (a.context ?? {}) as Record<string, unknown>;
+    const remove = this.remove;
+    if (!remove) return [];
+    const [what, name, run] = a.kind === "queue" && typeof c.topic === "string" && !c.topic.startsWith("RMQ_SYS_")
+      ? ["topic", c.topic, () => remove.topic(c.topic as string)]
+      : a.kind === "group" && typeof c.group === "string" ? ["group", c.group, () => remove.group(c.group as string)] : [null, "", () => {}];
+    if (!what) return [];
+    const button = h("button", { type: "button", class: "danger", id: `detail-delete-${what}` }, `Delete ${what} ${name}…`);
+    button.addEventListener("click", run);
+    return [h("p", {}, button)];
   }
 
   /** The few figures that say what the actor is doing, by kind. */

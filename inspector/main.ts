@@ -48,7 +48,7 @@ const overview = new OverviewView($("view-overview"), {
 });
 const messages = new MessageBrowser($("view-messages"), conn, model, confirm, report);
 const actions = new ActionsView($("view-actions"), conn, model, confirm, report);
-const detail = new ActorDetail($("detail"));
+const detail = new ActorDetail($("detail"), { topic: (t) => void actions.deleteTopic(t), group: (g) => void actions.deleteGroup(g) });
 const log = new EventLog(model, {
   body: $("log").querySelector("tbody")!,
   sequence: $("sequence"),

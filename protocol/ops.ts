@@ -26,6 +26,8 @@ export const Op = {
   resendMessage: "resendMessage",
   clusterList: "clusterList",
   deleteExpiredCommitLog: "deleteExpiredCommitLog",
+  deleteTopic: "deleteTopic",
+  deleteSubGroup: "deleteSubGroup",
   popMessage: "popMessage",
   ackMessage: "ackMessage",
   changeInvisibleDuration: "changeInvisibleDuration",

@@ -14,6 +14,12 @@ Commands:
   topicStatus <topic>                         each queue's min/max offset and last store time
   createTopic <topic> --queues N [--perm P]   create a topic, or add queues to one; through a
               [--brokers b1,b2]               name server on every live broker (or those named)
+  deleteTopic <topic> [--brokers b1,b2]       delete a topic: its queues, routes and offsets go and
+                                              its messages are never served again; through a name
+                                              server on every broker that holds it (or those named)
+  deleteSubGroup <group> [--keep-retry-topics] delete a consumer group: its offsets and settings go,
+              [--brokers b1,b2]               and its %RETRY%/%DLQ% topics unless kept; through a
+                                              name server on every live broker (or those named)
   consumerProgress <group>                    committed offset and lag per queue, and the members
   queryMsgById <msgId>                        a message by its unique id
   queryMsgByKey <topic> <key>                 messages by business key
@@ -50,6 +56,7 @@ const options = {
   orderly: { type: "string" },
   "retry-max-times": { type: "string" },
   "retry-policy": { type: "string" },
+  "keep-retry-topics": { type: "boolean", default: false },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -80,12 +87,29 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
     args: ["topic"],
     async run(admin, [topic], v) {
       if (v.queues === undefined) throw new UsageError("createTopic needs --queues N");
-      const brokers = v.brokers === undefined ? undefined : v.brokers.split(",").filter((b) => b !== "");
-      const t = await admin.createTopic(topic, count("--queues", v.queues), v.perm === undefined ? undefined : count("--perm", v.perm), brokers);
+      const t = await admin.createTopic(topic, count("--queues", v.queues), v.perm === undefined ? undefined : count("--perm", v.perm), brokerList(v));
       let text = `topic ${t.topic}: ${t.queues} queues, perm ${permText(t.perm)}\n`;
       // Through a name server: what each broker said.
       if (t.brokers) text += table(["BROKER", "RESULT"], t.brokers.map((b) => [b.broker, b.code ? `${b.code}: ${b.message}` : `${b.queues} queues, perm ${permText(b.perm ?? 0)}`]));
       return { json: t, text };
+    },
+  },
+  deleteTopic: {
+    args: ["topic"],
+    async run(admin, [topic], v) {
+      const r = await admin.deleteTopic(topic, brokerList(v));
+      let text = `topic ${r.topic} deleted\n`;
+      if (r.brokers) text += table(["BROKER", "RESULT"], r.brokers.map((b) => [b.broker, b.code ? `${b.code}: ${b.message}` : "deleted"]));
+      return { json: r, text };
+    },
+  },
+  deleteSubGroup: {
+    args: ["group"],
+    async run(admin, [group], v) {
+      const r = await admin.deleteSubGroup(group, { keepRetryTopics: v["keep-retry-topics"], brokers: brokerList(v) });
+      let text = `group ${r.group} deleted${r.topicsDeleted.length ? `, with ${r.topicsDeleted.join(", ")}` : ""}\n`;
+      if (r.brokers) text += table(["BROKER", "RESULT"], r.brokers.map((b) => [b.broker, b.code ? `${b.code}: ${b.message}` : `deleted${b.topicsDeleted?.length ? ` (${b.topicsDeleted.join(", ")})` : ""}`]));
+      return { json: r, text };
     },
   },
   consumerProgress: {
@@ -240,6 +264,11 @@ export function table(headers: string[], rows: unknown[][]): string {
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number"));
   const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(headers), ...cells.map(line)].join("\n") + "\n";
+}
+
+/** --brokers b1,b2 (through a name server: only these brokers). */
+function brokerList(v: Values): string[] | undefined {
+  return v.brokers === undefined ? undefined : v.brokers.split(",").filter((b) => b !== "");
 }
 
 function count(flag: string, text: string): number {

@@ -41,6 +41,7 @@ import type { BrokerRegistrar } from "./cluster/broker-registrar.ts";
 import { joinCluster } from "./cluster/join-cluster.ts";
 import { PopService } from "./services/pop-service.ts";
 import { SubscriptionGroups } from "./services/subscription-groups.ts";
+import { LifecycleService } from "./services/lifecycle-service.ts";
 import { GrpcEndpoint } from "./transports/grpc/endpoint.ts";
 import { popActorId, type PopContext } from "../actors/pop.machine.ts";
 import { topicTableProblem, vetSnapshot } from "./snapshot-shape.ts";
@@ -61,6 +62,8 @@ export class Broker implements BrokerFacts {
   readonly sessions = new SessionRegistry();
   readonly actors: Actors;
   readonly topics: TopicService;
+  /** deleteTopic, deleteSubGroup. */
+  readonly lifecycle: LifecycleService;
   readonly appends: AppendPipeline;
   readonly groups: Groups;
   readonly offsets: OffsetService;
@@ -131,6 +134,7 @@ export class Broker implements BrokerFacts {
         this.tellSubscribers(topic);
       },
       declareQueues: (topic, queues) => store.declareQueues(topic, queues),
+      wasDeleted: (topic) => store.deletedAt(topic) >= 0,
     });
     const topics = this.topics;
     const isSlave = () => this.role === "slave";
@@ -197,6 +201,7 @@ export class Broker implements BrokerFacts {
       checkIntervalMs: config.transactionCheckIntervalMs,
       isSlave,
     });
+    const settings = new SubscriptionGroups(platform.files, `${config.dataDir.replace(/\/+$/, "")}/config`);
     this.pop = new PopService({
       clock,
       store,
@@ -222,7 +227,8 @@ export class Broker implements BrokerFacts {
         if (actor) actor.send(event);
         else actors.send({ type: "POP", group, event });
       },
-    }, new SubscriptionGroups(platform.files, `${config.dataDir.replace(/\/+$/, "")}/config`));
+    }, settings);
+    this.lifecycle = new LifecycleService({ clock, topics, appends, actors, offsets: this.offsets, settings });
     this.timer.checkpoints = this.pop;
     this.observer = new ActorObserver(() => this.root as unknown as AnyActorRef);
     this.overview = new OverviewService({
@@ -254,6 +260,7 @@ export class Broker implements BrokerFacts {
     appends.addDispatcher(this.pop); // wakes POP receives waiting on a touched topic
     this.context = {
       retention: { run: (force) => this.retention.run(force) },
+      lifecycle: this.lifecycle,
       config,
       clock,
       store,

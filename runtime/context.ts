@@ -39,6 +39,16 @@ export interface Topics {
   create(topic: string, queues: number, perm: number): Promise<void>;
   /** Creates `topic`, or widens it, so that it has queue `queueId`; returns its config. */
   ensureQueue(topic: string, queueId: number): TopicConfig;
+  /** Forgets a topic whose deletion the store holds (its queue actors stop); the promise says when the topic log has it. */
+  remove(topic: string): Promise<void>;
+}
+
+/** Topics and groups going away (runtime/services/lifecycle-service.ts). */
+export interface Lifecycle {
+  /** deleteTopic: resolves once the deletion is as durable as the flush mode promises and the topic table is on disk. */
+  deleteTopic(topic: string): Promise<void>;
+  /** deleteSubGroup: resolves with the group's %RETRY%/%DLQ% topics it deleted. */
+  deleteGroup(group: string, keepRetryTopics?: boolean): Promise<string[]>;
 }
 
 export type AppendOutcome = AppendResult | BrokerError;
@@ -51,6 +61,8 @@ export interface Appender {
    * the flush mode promises.
    */
   append(items: AppendItem[], done: (results: AppendOutcome[]) => void, applied?: (results: AppendResult[]) => void): void;
+  /** As append, but written now, alone in its batch, after everything queued before it. */
+  appendAlone(items: AppendItem[], done: (results: AppendOutcome[]) => void, applied?: (results: AppendResult[]) => void): void;
 }
 
 /**
@@ -279,6 +291,7 @@ export interface ProcessorContext {
   readonly replication: ReplicationOps | undefined;
   /** Retention: a pass now (deleteExpiredCommitLog). */
   readonly retention: { run(force: boolean): RetentionResult | null };
+  readonly lifecycle: Lifecycle;
 }
 
 /** A retention pass (runtime/services/retention-service.ts): what went, and what holds the oldest segment left. */

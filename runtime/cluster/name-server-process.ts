@@ -71,7 +71,7 @@ function dispatch(ns: NameServer, socket: ServerSocket, data: Uint8Array, closin
     const op = Object.hasOwn(nameServerOps, req.op) ? nameServerOps[req.op] : undefined;
     if (!op) {
       const brokers = ns.brokers.map((b) => b.address).join(", ") || "none registered";
-      throw new BrokerError(ErrorCode.UNKNOWN_OP, `op "${req.op.slice(0, 64)}" is not served by a name server (it serves registerBroker, queryRoute, clusterList, createTopic); brokers: ${brokers}`);
+      throw new BrokerError(ErrorCode.UNKNOWN_OP, `op "${req.op.slice(0, 64)}" is not served by a name server (it serves ${Object.keys(nameServerOps).join(", ")}); brokers: ${brokers}`);
     }
     return req.op === "registerBroker" ? ns.registerBroker(req, registered) : op(ns, req, "cluster");
   });

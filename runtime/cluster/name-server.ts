@@ -1,8 +1,8 @@
 // The name server as a service: the `namesrv` actor plus its ops (registerBroker, queryRoute,
-// clusterList, createTopic on the cluster). The same object runs embedded in a standalone broker
+// clusterList, createTopic, deleteTopic and deleteSubGroup on the cluster). The same object runs embedded in a standalone broker
 // (which registers itself with it in-process) and in a `--role namesrv` process of its own.
 import { type Actor, createActor } from "xstate";
-import { BrokerError, checkTopicName, ErrorCode, isSystemTopic, type Request } from "../../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, isSystemTopic, type Request } from "../../protocol/mod.ts";
 import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, memberKey, type NamesrvTopic, servingBrokers, topicRoute } from "../../actors/namesrv.machine.ts";
 import type { Platform } from "../../platform/platform.ts";
 import { optional, required } from "../args.ts";
@@ -185,39 +185,90 @@ export class NameServer {
     const topic = checkTopicName(required<string>(req, "topic", "string"));
     const queues = optional<number | undefined>(req, "queues", "uint", undefined);
     const perm = optional<number | undefined>(req, "perm", "uint", undefined);
-    const names = optional<unknown[] | undefined>(req, "brokers", "array", undefined);
-    // A group's topics are created on its master (its slaves copy them); a slave standing in is read-only.
-    const live = servingBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now()).filter((b) => !b.readOnly);
-    let chosen = live;
-    if (names !== undefined) {
-      const unknown = names.filter((n) => typeof n !== "string" || !live.some((b) => b.brokerName === n));
-      if (unknown.length > 0) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: no live broker named ${unknown.map((n) => JSON.stringify(n)).join(", ").slice(0, 200)}`);
-      chosen = live.filter((b) => names.includes(b.brokerName));
-    }
-    if (chosen.length === 0) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "createTopic: no broker is registered with this name server");
     const args: Record<string, unknown> = { topic };
     if (queues !== undefined) args.queues = queues;
     if (perm !== undefined) args.perm = perm;
+    const out = await this.forward("createTopic", args, this.chosen(req, "createTopic", this.writableBrokers()), (b, r) => {
+      const t = { queues: Number(r.queues), perm: Number(r.perm) };
+      this.actor.send({ type: "TOPIC_CREATED", brokerName: b.brokerName, topic, ...t });
+      return t;
+    });
+    const first = out.find((o) => o.code === undefined)!;
+    return { topic, queues: first.queues, perm: first.perm, brokers: out };
+  }
+
+  /**
+   * deleteTopic on the cluster (RocketMQ's deleteTopic -c): forwarded to every broker whose
+   * registration holds the topic (or the ones named), and dropped from their routes at once.
+   */
+  async deleteTopic(req: Request): Promise<OpResult> {
+    const topic = checkTopicName(required<string>(req, "topic", "string"));
+    const holders = this.writableBrokers().filter((b) => b.topics[topic]);
+    if (holders.length === 0 && req.brokers === undefined) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `deleteTopic: no registered broker holds topic "${topic.slice(0, 200)}"`);
+    const out = await this.forward("deleteTopic", { topic }, this.chosen(req, "deleteTopic", this.writableBrokers(), holders), (b) => {
+      this.actor.send({ type: "TOPIC_DELETED", brokerName: b.brokerName, topic });
+      return {};
+    });
+    return { topic, brokers: out };
+  }
+
+  /** deleteSubGroup on the cluster: forwarded to every live broker (or the ones named). */
+  async deleteSubGroup(req: Request): Promise<OpResult> {
+    const group = checkGroupName(required<string>(req, "group", "string"), "deleteSubGroup: group");
+    const args: Record<string, unknown> = { group };
+    const keep = optional<boolean | undefined>(req, "keepRetryTopics", "boolean", undefined);
+    if (keep !== undefined) args.keepRetryTopics = keep;
+    const deleted = new Set<string>();
+    const out = await this.forward("deleteSubGroup", args, this.chosen(req, "deleteSubGroup", this.writableBrokers()), (b, r) => {
+      const topics = Array.isArray(r.topicsDeleted) ? r.topicsDeleted.filter((t): t is string => typeof t === "string") : [];
+      for (const topic of topics) {
+        deleted.add(topic);
+        this.actor.send({ type: "TOPIC_DELETED", brokerName: b.brokerName, topic });
+      }
+      return { topicsDeleted: topics };
+    });
+    return { group, topicsDeleted: [...deleted], brokers: out };
+  }
+
+  /** Live brokers that take writes: a group's topics are changed on its master (its slaves copy them); a slave standing in is read-only. */
+  private writableBrokers(): BrokerEntry[] {
+    return servingBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now()).filter((b) => !b.readOnly);
+  }
+
+  /** The brokers `req.brokers` names (each must be live), or `fallback`. */
+  private chosen(req: Request, op: string, live: BrokerEntry[], fallback = live): BrokerEntry[] {
+    const names = optional<unknown[] | undefined>(req, "brokers", "array", undefined);
+    let chosen = fallback;
+    if (names !== undefined) {
+      const unknown = names.filter((n) => typeof n !== "string" || !live.some((b) => b.brokerName === n));
+      if (unknown.length > 0) throw new BrokerError(ErrorCode.BAD_REQUEST, `${op}: no live broker named ${unknown.map((n) => JSON.stringify(n)).join(", ").slice(0, 200)}`);
+      chosen = live.filter((b) => names.includes(b.brokerName));
+    }
+    if (chosen.length === 0) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, `${op}: no broker is registered with this name server`);
+    return chosen;
+  }
+
+  /**
+   * Sends `op` to each chosen broker; `ok` turns a broker's answer into its entry of the result.
+   * Fails only when every broker failed; otherwise each failure is named in the result.
+   */
+  private async forward(op: string, args: Record<string, unknown>, chosen: BrokerEntry[], ok: (b: BrokerEntry, r: Record<string, unknown>) => Record<string, unknown>): Promise<Record<string, unknown>[]> {
     const timeout = this.options.requestTimeoutMs ?? 3000;
-    const results = await Promise.allSettled(chosen.map((b) => this.link(b.address).request("createTopic", args, timeout)));
+    const results = await Promise.allSettled(chosen.map((b) => this.link(b.address).request(op, args, timeout)));
     const out: Record<string, unknown>[] = [];
     let firstError: BrokerError | undefined;
     results.forEach((r, i) => {
       const b = chosen[i];
       if (r.status === "fulfilled") {
-        const t = { queues: Number(r.value.queues), perm: Number(r.value.perm) };
-        this.actor.send({ type: "TOPIC_CREATED", brokerName: b.brokerName, topic, ...t });
-        out.push({ broker: b.brokerName, ...t });
+        out.push({ broker: b.brokerName, ...ok(b, r.value) });
       } else {
         const e = r.reason instanceof BrokerError ? r.reason : new BrokerError(ErrorCode.INTERNAL_ERROR, String(r.reason));
         firstError ??= e;
         out.push({ broker: b.brokerName, code: e.code, message: e.message });
       }
     });
-    // The topic exists where it could be created; a broker that failed is named in `brokers`.
-    if (firstError && out.every((o) => o.code !== undefined)) throw new BrokerError(firstError.code, `createTopic failed on every broker; the first: ${firstError.message}`);
-    const first = out.find((o) => o.code === undefined)!;
-    return { topic, queues: first.queues, perm: first.perm, brokers: out };
+    if (firstError && out.every((o) => o.code !== undefined)) throw new BrokerError(firstError.code, `${op} failed on every broker; the first: ${firstError.message}`);
+    return out;
   }
 
   close(): Promise<void> {
@@ -241,4 +292,6 @@ export const nameServerOps: Record<string, (ns: NameServer, req: Request, mode: 
   queryRoute: (ns, req) => ns.queryRoute(req),
   clusterList: (ns, _req, mode) => ns.clusterList(mode),
   createTopic: (ns, req) => ns.createTopic(req),
+  deleteTopic: (ns, req) => ns.deleteTopic(req),
+  deleteSubGroup: (ns, req) => ns.deleteSubGroup(req),
 };

@@ -4,7 +4,8 @@
 // records ended as transaction actors. None of it writes: a slave checks no transaction, fires no
 // timer and delivers no delayed message (its master does); it holds the state so that it can when
 // it is promoted.
-import { CONSUMER_OFFSETS_TOPIC, decode, TIMER_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from "../../protocol/mod.ts";
+import { CONSUMER_OFFSETS_TOPIC, decode, TIMER_TOPIC, TOPIC_DELETIONS_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from "../../protocol/mod.ts";
+import { offsetsEvent } from "../services/offset-service.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import type { TxEvent, TxInput } from "../../actors/transaction.machine.ts";
 import type { AppendItem, AppendResult, ReplicatedRecord } from "../../storage/message-store.ts";
@@ -25,8 +26,10 @@ export function applyReplicated(broker: ReplicaHost, records: ReplicatedRecord[]
     const m = r.message;
     try {
       if (r.topic === CONSUMER_OFFSETS_TOPIC) {
-        const c = decode(m.body as Uint8Array) as { group: string; topic: string; queueId: number; offset: number };
-        broker.send({ type: "COMMIT_OFFSET", group: c.group, topic: c.topic, queueId: c.queueId, offset: c.offset });
+        broker.send(offsetsEvent(m.body as Uint8Array));
+      } else if (r.topic === TOPIC_DELETIONS_TOPIC && typeof m.body === "string") {
+        // The store dropped the queues as it applied the record; the topic leaves the table too.
+        if (broker.topics.get(m.body)) void broker.topics.remove(m.body);
       } else if (r.topic === TIMER_TOPIC) {
         timerItems.push({ topic: TIMER_TOPIC, queueId: r.queueId, bytes: new Uint8Array(0), tagsCode: r.tagsCode, msgId: String(m.id) });
         timerResults.push({ commitLogOffset: r.commitLogOffset, queueOffset: r.queueOffset, size: r.size, storeTimestamp: r.storeTimestamp });

@@ -1,5 +1,6 @@
-// Topic administration (RocketMQ's AdminBrokerProcessor): create, list, status.
-import { BrokerError, checkTopicName, ErrorCode, type Request } from "../../protocol/mod.ts";
+// Topic administration (RocketMQ's AdminBrokerProcessor): create, list, status, delete; a
+// consumer group's deletion; a retention pass.
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { PERM_RW } from "../../actors/broker.machine.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
@@ -17,6 +18,26 @@ export function createTopic(ctx: ProcessorContext, session: Session, req: Reques
   const saved = ctx.topics.create(topic, queues, perm);
   const t = ctx.topics.get(topic)!;
   saved.then(() => session.reply(req.id, { topic, queues: t.queues, perm: t.perm }));
+}
+
+/**
+ * RocketMQ's deleteTopic: the topic leaves the table, its queue actors stop, every group forgets
+ * its offsets of it, and its messages are never served again (retention reclaims their bytes).
+ * Answered once the deletion is as durable as the flush mode promises.
+ */
+export function deleteTopic(ctx: ProcessorContext, session: Session, req: Request): void {
+  const topic = checkTopicName(required<string>(req, "topic", "string"));
+  ctx.lifecycle.deleteTopic(topic).then(() => session.reply(req.id, { topic }), (e) => session.fail(req.id, e));
+}
+
+/**
+ * RocketMQ's deleteSubGroup: the group's actors stop (its committed offsets and POP state with
+ * them), its settings go, and so do its %RETRY% and %DLQ% topics unless `keepRetryTopics`.
+ */
+export function deleteSubGroup(ctx: ProcessorContext, session: Session, req: Request): void {
+  const group = checkGroupName(required<string>(req, "group", "string"), "deleteSubGroup: group");
+  const keep = optional(req, "keepRetryTopics", "boolean", false);
+  ctx.lifecycle.deleteGroup(group, keep).then((topics) => session.reply(req.id, { group, topicsDeleted: topics }), (e) => session.fail(req.id, e));
 }
 
 export function topicList(ctx: ProcessorContext, session: Session, req: Request): void {

@@ -4,7 +4,7 @@
 import { BrokerError, ErrorCode, Op, type Request } from "../../protocol/mod.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
-import { createTopic, topicList, topicStatus, deleteExpiredCommitLog } from "./admin-processor.ts";
+import { createTopic, deleteExpiredCommitLog, deleteSubGroup, deleteTopic, topicList, topicStatus } from "./admin-processor.ts";
 import { heartbeat } from "./client-manage-processor.ts";
 import { commitOffset, consumerList, consumerProgress, queryOffset, resetOffset } from "./consumer-manage-processor.ts";
 import { endTransaction } from "./end-transaction-processor.ts";
@@ -40,6 +40,8 @@ const processors: Partial<Record<string, Processor>> = {
   [Op.sendBack]: sendBack,
   [Op.clusterList]: clusterList,
   [Op.deleteExpiredCommitLog]: deleteExpiredCommitLog,
+  [Op.deleteTopic]: deleteTopic,
+  [Op.deleteSubGroup]: deleteSubGroup,
   [Op.lockQueues]: lockQueues,
   [Op.unlockQueues]: unlockQueues,
   [Op.inspect]: inspect,

@@ -20,5 +20,5 @@ export function haAck(ctx: ProcessorContext, session: Session, req: Request): vo
 /** Ops that write (or change what is written): a slave answers them NOT_MASTER. */
 export const WRITE_OPS = new Set([
   "send", "sendBatch", "endTransaction", "sendBack", "createTopic", "resetOffset", "resendMessage",
-  "popMessage", "ackMessage", "changeInvisibleDuration", "updateSubscriptionGroup",
+  "popMessage", "ackMessage", "changeInvisibleDuration", "updateSubscriptionGroup", "deleteTopic", "deleteSubGroup",
 ]);

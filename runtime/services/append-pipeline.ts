@@ -47,6 +47,17 @@ export class AppendPipeline implements Appender {
   }
 
   /**
+   * Writes `items` now, in this turn, alone in their batch and after everything queued before
+   * them: what must sit in the log between the writes before and after it (a topic's deletion).
+   */
+  appendAlone(items: AppendItem[], done: Pending["done"], applied?: Pending["applied"]): void {
+    if (this.scheduled) this.flush();
+    this.pending.push({ items, done, applied });
+    this.scheduled = true;
+    this.flush();
+  }
+
+  /**
    * Whether the store takes all of a write's items; if not, the write is answered now: each
    * refused item with why, the others of the same write (stored together or not at all) with
    * the first refusal.

@@ -38,6 +38,14 @@ export class SubscriptionGroups {
     return this.groups;
   }
 
+  /** deleteSubGroup: the group's settings go (the defaults apply again); resolves once that is on disk. */
+  remove(group: string): Promise<void> {
+    if (!Object.hasOwn(this.groups, group)) return Promise.resolve();
+    const { [group]: _, ...rest } = this.groups;
+    this.groups = rest;
+    return this.file.save(group, null);
+  }
+
   /** Sets what `changes` names (checked; BrokerError otherwise); resolves once it is on disk. */
   update(group: string, changes: Record<string, unknown>): { settings: GroupSettings; saved: Promise<void> } {
     checkGroupName(group, "group settings: group");

@@ -58,15 +58,20 @@ export class TopicFile<T extends Record<string, unknown> = Record<string, TopicC
         const len = dv.getUint32(at);
         const payload = bytes.subarray(at + 8, at + 8 + len);
         if (payload.length < len || crc32(payload) !== dv.getUint32(at + 4)) break;
-        let entry: Record<string, unknown>;
+        let key: string;
+        let value: unknown;
         try {
-          const [key, value] = decode(payload) as [string, unknown];
-          entry = { [key]: value };
+          [key, value] = decode(payload) as [string, unknown];
         } catch {
           break;
         }
-        if (this.problem(entry)) break;
-        Object.assign(table, entry);
+        // A null value is the key's removal (deleteTopic, deleteSubGroup).
+        if (value === null) {
+          delete table[key];
+        } else {
+          if (this.problem({ [key]: value })) break;
+          table[key] = value;
+        }
         at += 8 + len;
       }
       if (at < bytes.length) log.warn("config/{name}: {bytes} bytes after the last whole record left out (a crash while appending)", { name: this.logPath.slice(this.dir.length + 1), bytes: bytes.length - at });
@@ -92,8 +97,8 @@ export class TopicFile<T extends Record<string, unknown> = Record<string, TopicC
     return {};
   }
 
-  /** Appends one entry of the table to the log; resolves once it is on disk. */
-  save(key: string, value: T[string]): Promise<void> {
+  /** Appends one entry of the table to the log (null: the key's removal); resolves once it is on disk. */
+  save(key: string, value: T[string] | null): Promise<void> {
     const payload = encode([key, value]);
     const record = new Uint8Array(8 + payload.length);
     const dv = new DataView(record.buffer);

@@ -19,6 +19,8 @@ export interface TopicServiceDeps {
   changed(topic: string): void;
   /** The store makes each queue's ConsumeQueue directory: queue counts survive losing the topic table. */
   declareQueues(topic: string, queues: number): void;
+  /** Whether the CommitLog holds a deletion of the topic (MessageStore.deletedAt). */
+  wasDeleted(topic: string): boolean;
 }
 
 export class TopicService implements Topics {
@@ -70,6 +72,22 @@ export class TopicService implements Topics {
     return saved;
   }
 
+  /**
+   * deleteTopic's last step, once the store holds the deletion record: the topic leaves the
+   * table and config/topics.log, its queue actors stop, the name servers hear the new table.
+   * Resolves once the topic log has it.
+   */
+  remove(topic: string): Promise<void> {
+    delete this.table[topic];
+    this.roundRobin.delete(topic);
+    const { file } = this.deps;
+    const saved = file.save(topic, null);
+    if (file.wantsCompaction) void file.compact(this.table);
+    this.deps.actors.send({ type: "DELETE_TOPIC", topic });
+    this.deps.changed(topic);
+    return saved;
+  }
+
   ensureQueue(topic: string, queueId: number): TopicConfig {
     const t = this.table[topic];
     if (!t || t.queues <= queueId) this.create(topic, Math.max(queueId + 1, t?.queues ?? this.deps.defaultQueues), t?.perm ?? PERM_RW);
@@ -82,7 +100,10 @@ export class TopicService implements Topics {
    * the snapshot did not have.
    */
   restore(fromSnapshot: Record<string, TopicConfig>, storeQueues: Iterable<{ topic: string; queueId: number }>): void {
-    for (const [topic, t] of [...Object.entries(fromSnapshot), ...Object.entries(this.deps.file.load())]) this.apply(topic, t.queues, t.perm, false);
+    // An older snapshot may hold a topic deleted since; the topic log says what exists now.
+    const saved = this.deps.file.load();
+    for (const [topic, t] of Object.entries(fromSnapshot)) if (!this.deps.wasDeleted(topic) || saved[topic]) this.apply(topic, t.queues, t.perm, false);
+    for (const [topic, t] of Object.entries(saved)) this.apply(topic, t.queues, t.perm, false);
     const queues = new Map<string, number>();
     for (const { topic, queueId } of storeQueues) queues.set(topic, Math.max(queues.get(topic) ?? 0, queueId + 1));
     for (const [topic, n] of queues) {
@@ -92,7 +113,8 @@ export class TopicService implements Topics {
       if (!t) this.apply(topic, n, PERM_RW, false);
       else if (t.queues < n) this.apply(topic, n, t.perm, false);
     }
-    // One event for the whole table: the restored queue actors are there already, the rest are spawned.
+    // One event for the whole table: the restored queue actors are there already, the rest are
+    // spawned, and those of topics deleted after the snapshot was taken are stopped.
     this.deps.actors.send({ type: "CREATE_TOPICS", topics: Object.entries(this.table).map(([topic, t]) => [topic, t.queues, t.perm]) });
   }
 
