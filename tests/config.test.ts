@@ -3,7 +3,7 @@
 // what it expects; as a process, the broker then exits 1 within a second, without a stack trace,
 // and before it creates anything in its data directory.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -115,10 +115,12 @@ interface Exit {
   ms: number;
 }
 
-function run(entry: "broker" | "admin", args: string[], env: Record<string, string> = {}): Promise<Exit> {
-  const [cmd, argv] = isDeno
+/** `as`: a command line the broker's runs behind (setpriv, to run it as another user). */
+function run(entry: "broker" | "admin", args: string[], env: Record<string, string> = {}, as: string[] = []): Promise<Exit> {
+  let [cmd, argv] = isDeno
     ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", `runtime/${entry === "broker" ? "main" : "admin-cli"}.ts`]]
     : [process.execPath, [`dist/${entry}.mjs`]];
+  if (as.length > 0) [cmd, argv] = [as[0], [...as.slice(1), cmd, ...argv]];
   const started = Date.now();
   const child = spawn(cmd, [...argv, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
   let stdout = "";
@@ -132,11 +134,11 @@ function run(entry: "broker" | "admin", args: string[], env: Record<string, stri
   }));
 }
 
-async function refusedStart(args: string[], pattern: RegExp, dataDir?: string): Promise<void> {
+async function refusedStart(args: string[], pattern: RegExp, dataDir?: string, as: string[] = []): Promise<void> {
   // What a start that does nothing takes right now (--version; the machine may be busy): the
   // refusal must come within a second beyond it.
-  const baseline = (await run("broker", ["--version"])).ms;
-  const r = await run("broker", args);
+  const baseline = (await run("broker", ["--version"], {}, as)).ms;
+  const r = await run("broker", args, {}, as);
   const line = r.stderr.trim();
   assert.is(r.code, 1, `exit 1 for ${args.join(" ")}\n${r.stdout}${r.stderr}`);
   assert.match(line, pattern);
@@ -184,6 +186,24 @@ test("port in use: one line naming the port, exit 1, before storage is touched",
   const port = (blocker.address() as { port: number }).port;
   await refusedStart(["--port", String(port), "--data-dir", dir.path], new RegExp(`^actormq: port ${port} on 127\\.0\\.0\\.1 is already in use`), dir.path);
   blocker.close();
+  dir.remove();
+});
+
+// Permission denied needs a user the data directory refuses: root is refused nothing, so as root
+// the broker runs as nobody (setpriv), whose mkdir inside a root-only directory fails with EACCES.
+const asNobody = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : [];
+const eaccesSkip = process.getuid?.() !== 0
+  ? null
+  : !["/usr/bin/setpriv", "/bin/setpriv"].some((p) => existsSync(p))
+  ? "running as root without setpriv to drop to an unprivileged user"
+  : null;
+if (eaccesSkip) console.log(`skipping the EACCES start-up test: ${eaccesSkip}`);
+(eaccesSkip ? test.skip : test)("a data dir this user may not write: one line, exit 1, no stack trace", async () => {
+  const dir = tempDir(); // mode 0700, root's own when root runs the tests
+  if (process.getuid?.() !== 0) chmodSync(dir.path, 0o500);
+  const data = join(dir.path, "data");
+  await refusedStart(["--port", "0", "--data-dir", data], /^actormq: permission denied: .*data.* \(is --data-dir .*data writable by this user\?\)$/, data, asNobody);
+  chmodSync(dir.path, 0o700);
   dir.remove();
 });
 

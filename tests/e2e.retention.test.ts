@@ -1,11 +1,12 @@
 // Retention: with 64 KiB segments, a reserved time of a second and the current hour as
 // --delete-when, the old segments go with their ConsumeQueue files; a consumer behind them gets
 // OFFSET_MOVED and resumes at the new min offset; nothing newer is touched; and the segment
-// holding a pending timer's message (and everything after it) is kept.
+// holding a pending timer's message (and everything after it) is kept; so is the segment holding
+// the half message of a transaction nobody has resolved.
 import { readdirSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Admin, Producer, PullConsumer } from "../client/mod.ts";
+import { Admin, Producer, PullConsumer, TransactionProducer } from "../client/mod.ts";
 import { killSpawned, spawnBroker, tempDir, until } from "./helpers/broker.ts";
 
 test.after(() => killSpawned());
@@ -57,6 +58,40 @@ test("old segments go, a consumer behind resumes at the new min offset, a pendin
     assert.ok(await metric("actormq_store_bytes\\{kind=\"commitlog\"\\}") > 0);
   } finally {
     await Promise.allSettled([admin.shutdown(), producer.shutdown(), consumer.shutdown()]);
+    b.child.kill("SIGTERM");
+    await b.exited;
+    dir.remove();
+  }
+});
+
+test("the segment holding an unresolved transaction's half message stays, and so does the message", async () => {
+  const dir = tempDir();
+  const hour = new Date().getHours();
+  const hours = [hour, (hour + 1) % 24].map((h) => String(h).padStart(2, "0")).join(";");
+  const b = await spawnBroker(["--port", "0", "--data-dir", dir.path, "--segment-size", "64k", "--file-reserved-time", "1s", "--delete-when", hours, "--clean-interval", "200ms"]);
+  const admin = new Admin({ endpoints: b.url });
+  const producer = new Producer({ endpoints: b.url, group: "pg" });
+  // Neither the local transaction nor the broker's checks ever settle it.
+  const tp = new TransactionProducer({ endpoints: b.url, group: "tpg", check: () => "UNKNOWN" });
+  await Promise.all([admin.start(), producer.start(), tp.start()]);
+  try {
+    await admin.createTopic("R", 1);
+    const send = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => producer.send({ topic: "R", body: `r${i + k}-${"x".repeat(1000)}` })));
+    };
+    await send(0, 200); // about three segments
+    const half = await tp.sendInTransaction({ topic: "Tx", body: "undecided" }, () => "UNKNOWN");
+    await send(200, 200);
+    const settled = await until("a pass that deletes nothing", async () => {
+      const r = await admin.deleteExpiredCommitLog();
+      return r.deletedSegments === 0 && (await admin.topicStatus("R")).queues[0].minOffset > 0 ? r : null;
+    }, 20_000, 300);
+    assert.is(settled.heldBy, "an unresolved transaction");
+    assert.is((await admin.queryMessage({ msgId: half.msgId })).length, 1, "the half message is still stored");
+    const min = (await admin.topicStatus("R")).queues[0].minOffset;
+    assert.ok(min > 0 && min <= 200, `the queue starts later now (${min}), not past the half message's segment`);
+  } finally {
+    await Promise.allSettled([admin.shutdown(), producer.shutdown(), tp.shutdown()]);
     b.child.kill("SIGTERM");
     await b.exited;
     dir.remove();
