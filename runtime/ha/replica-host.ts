@@ -12,7 +12,7 @@ export interface ReplicaHost {
   readonly platform: Pick<Platform, "afterTurn">;
   readonly config: BrokerConfig;
   readonly store: MessageStore;
-  readonly topics: Pick<TopicService, "all" | "get" | "create">;
+  readonly topics: Pick<TopicService, "all" | "get" | "create" | "remove">;
   readonly timer: Pick<TimerService, "cursor" | "followCursor" | "dispatch">;
   /** The broker's own WebSocket address. */
   readonly address: string;

@@ -41,9 +41,10 @@ export class SubscriptionGroups {
   /** deleteSubGroup: the group's settings go (the defaults apply again); resolves once that is on disk. */
   remove(group: string): Promise<void> {
     if (!Object.hasOwn(this.groups, group)) return Promise.resolve();
-    const { [group]: _, ...rest } = this.groups;
-    this.groups = rest;
-    return this.file.save(group, null);
+    delete this.groups[group];
+    const saved = this.file.save(group, null);
+    if (this.file.wantsCompaction) void this.file.compact(this.groups);
+    return saved;
   }
 
   /** Sets what `changes` names (checked; BrokerError otherwise); resolves once it is on disk. */
