@@ -185,6 +185,7 @@ export class Broker implements BrokerFacts {
       store,
       actors,
       holds: () => this.retentionHolds(),
+      dropDeliveredTimers: () => this.timer.dropDelivered(),
       reservedMs: config.fileReservedTimeMs,
       deleteWhen: config.deleteWhen,
       diskMaxUsedRatio: config.diskMaxUsedSpaceRatio,

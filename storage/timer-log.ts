@@ -6,10 +6,19 @@
 //
 // Once its message is re-put, an entry is marked delivered (the top bit of its size, one 4-byte
 // write): a restart that reloads the second skips it, so a SIGKILL repeats no delivery.
+//
+// The log is a directory of segment files, each named by the 20-digit link of its first entry
+// and rolled once it holds `entriesPerFile` entries (a batch is never split), so that retention
+// can delete the oldest: a segment whose every entry is delivered goes (dropDelivered), as
+// RocketMQ deletes its TimerLog files. A walk that reaches a deleted entry stops there: the
+// entries behind it are older still, and all delivered. An older data directory's single `log`
+// file becomes the first segment.
 import type { FileHandle, Files } from "../platform/platform.ts";
 import { getU64, setU64 } from "./record.ts";
 
 export const TIMER_ENTRY_SIZE = 28;
+/** Entries per segment file by default: 28 MiB. */
+export const TIMER_ENTRIES_PER_FILE = 1 << 20;
 
 export interface TimerEntry {
   commitLogOffset: number;
@@ -22,27 +31,62 @@ export interface TimerEntry {
 }
 
 const DELIVERED = 0x8000_0000;
+const NAME = /^\d{20}$/;
+
+interface Segment {
+  /** The link of its first entry. */
+  first: number;
+  file: FileHandle;
+  /** Whole entries it holds. */
+  count: number;
+}
 
 export class TimerLog {
-  private file: FileHandle;
-  private count: number;
+  private segments: Segment[] = [];
   private buf = new Uint8Array(TIMER_ENTRY_SIZE);
   private view = new DataView(this.buf.buffer);
+  /** Segments written since the last sync (marks land in older ones). */
+  private dirty = new Set<Segment>();
 
-  constructor(files: Files, path: string) {
-    this.file = files.open(path);
-    // A torn last entry (a crash mid-write) is dropped: no slot can point at it yet, because the
-    // wheel is updated only after the entry is written.
-    this.count = Math.floor(this.file.size() / TIMER_ENTRY_SIZE);
+  constructor(private readonly files: Files, private readonly dir: string, private readonly entriesPerFile = TIMER_ENTRIES_PER_FILE) {
+    const st = files.stat(dir);
+    if (st && !st.isDirectory) {
+      // An older layout: one file. It becomes the first segment.
+      files.rename(dir, `${dir}.old`);
+      files.mkdir(dir);
+      files.rename(`${dir}.old`, `${dir}/${name(1)}`);
+    }
+    files.mkdir(dir);
+    for (const n of files.list(dir)) {
+      if (!NAME.test(n)) continue;
+      const file = files.open(`${dir}/${n}`);
+      // A torn last entry (a crash mid-write) is dropped: no slot can point at it yet, because
+      // the wheel is updated only after the entry is written.
+      this.segments.push({ first: Number(n), file, count: Math.floor(file.size() / TIMER_ENTRY_SIZE) });
+    }
+    this.segments.sort((a, b) => a.first - b.first);
+    if (this.segments.length === 0) this.roll(1);
+    this.lowWater = this.segments[0].first;
   }
 
-  /** Entries written so far. */
+  /** Entries written so far (deleted ones included: links keep counting). */
   get length(): number {
-    return this.count;
+    const last = this.segments[this.segments.length - 1];
+    return last.first - 1 + last.count;
+  }
+
+  /** Bytes the segment files hold. */
+  get bytesOnDisk(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.count * TIMER_ENTRY_SIZE;
+    return n;
   }
 
   /** Appends entries with one write; returns the link (entry number + 1) of the first. */
   appendMany(entries: TimerEntry[]): number {
+    const first = this.length + 1;
+    let seg = this.segments[this.segments.length - 1];
+    if (seg.count >= this.entriesPerFile) seg = this.roll(first);
     const buf = new Uint8Array(entries.length * TIMER_ENTRY_SIZE);
     const v = new DataView(buf.buffer);
     // u64 fields as two u32s (the same big-endian bytes): a BigInt per field would be an
@@ -55,16 +99,16 @@ export class TimerLog {
       setU64(v, at + 12, e.deliverAt);
       setU64(v, at + 20, e.prev);
     }
-    this.file.write(buf, this.count * TIMER_ENTRY_SIZE);
-    const first = this.count + 1;
-    this.count += entries.length;
+    seg.file.write(buf, seg.count * TIMER_ENTRY_SIZE);
+    seg.count += entries.length;
+    this.dirty.add(seg);
     return first;
   }
 
-  /** The entry a link points at, or null for 0 or a link past the end. */
+  /** The entry a link points at, or null for 0, a link past the end or one retention deleted. */
   read(link: number): TimerEntry | null {
-    if (link <= 0 || link > this.count) return null;
-    if (this.file.read(this.buf, (link - 1) * TIMER_ENTRY_SIZE) < TIMER_ENTRY_SIZE) return null;
+    const seg = this.segmentOf(link);
+    if (!seg || seg.file.read(this.buf, (link - seg.first) * TIMER_ENTRY_SIZE) < TIMER_ENTRY_SIZE) return null;
     const v = this.view;
     const size = v.getUint32(8);
     const e: TimerEntry = {
@@ -78,7 +122,7 @@ export class TimerLog {
   }
 
   /** Links below this are all delivered (firstPending's cursor). */
-  private lowWater = 1;
+  private lowWater: number;
 
   /**
    * The oldest entry not yet delivered, or null. Entries are appended in CommitLog order, so its
@@ -86,26 +130,78 @@ export class TimerLog {
    * where the last one stopped.
    */
   firstPending(): TimerEntry | null {
-    for (; this.lowWater <= this.count; this.lowWater++) {
+    const end = this.length;
+    for (; this.lowWater <= end; this.lowWater++) {
       const e = this.read(this.lowWater);
       if (e && !e.delivered) return e;
     }
     return null;
   }
 
-  /** Marks an entry's message as re-put, so it is not delivered again after a restart. */
-  markDelivered(link: number, size: number): void {
-    if (link <= 0 || link > this.count) return;
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, (size | DELIVERED) >>> 0);
-    this.file.write(b, (link - 1) * TIMER_ENTRY_SIZE + 8);
+  /**
+   * Retention: deletes the segments whose every entry is delivered (never the one written to);
+   * returns the bytes freed.
+   */
+  dropDelivered(): number {
+    this.firstPending();
+    let freed = 0;
+    while (this.segments.length > 1 && this.segments[0].first + this.segments[0].count <= this.lowWater) {
+      const seg = this.segments.shift()!;
+      seg.file.close();
+      this.dirty.delete(seg);
+      this.files.remove(`${this.dir}/${name(seg.first)}`);
+      freed += seg.count * TIMER_ENTRY_SIZE;
+    }
+    return freed;
   }
 
-  sync(): Promise<void> {
-    return this.file.sync();
+  /** Marks an entry's message as re-put, so it is not delivered again after a restart. */
+  markDelivered(link: number, size: number): void {
+    const seg = this.segmentOf(link);
+    if (!seg) return;
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, (size | DELIVERED) >>> 0);
+    seg.file.write(b, (link - seg.first) * TIMER_ENTRY_SIZE + 8);
+    this.dirty.add(seg);
+  }
+
+  async sync(): Promise<void> {
+    const dirty = [...this.dirty];
+    this.dirty.clear();
+    try {
+      await Promise.all(dirty.map((s) => s.file.sync()));
+    } catch (e) {
+      for (const s of dirty) if (this.segments.includes(s)) this.dirty.add(s);
+      throw e;
+    }
   }
 
   close(): void {
-    this.file.close();
+    for (const s of this.segments) s.file.close();
   }
+
+  private roll(first: number): Segment {
+    const seg = { first, file: this.files.open(`${this.dir}/${name(first)}`), count: 0 };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /** The segment holding `link` (the last one, mostly), or undefined. */
+  private segmentOf(link: number): Segment | undefined {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = segs[mid];
+      if (link < s.first) hi = mid - 1;
+      else if (link >= s.first + s.count) lo = mid + 1;
+      else return s;
+    }
+    return undefined;
+  }
+}
+
+function name(first: number): string {
+  return String(first).padStart(20, "0");
 }

@@ -139,7 +139,7 @@ export class TimerStore {
     files.mkdir(dir);
     this.wheel = new TimerWheel(files, `${dir}/wheel`, TimerWheel.slotsFor(maxDelayMs));
     // A wheel started afresh cannot use an old log's links: start the log afresh too.
-    if (this.wheel.fresh) files.remove(`${dir}/log`);
+    if (this.wheel.fresh) files.remove(`${dir}/log`, { recursive: true });
     this.log = new TimerLog(files, `${dir}/log`);
   }
 

@@ -1,5 +1,6 @@
 // TimerLog + TimerWheel on real files: entries link per slot, a second's walk takes only its
-// own entries (not a later rotation's), and everything, cursor included, survives a reopen.
+// own entries (not a later rotation's), and everything, cursor included, survives a reopen; the
+// log's segments roll, and retention deletes those whose every timer was delivered.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { TIMER_ENTRY_SIZE, TimerLog } from "../storage/timer-log.ts";
@@ -16,7 +17,7 @@ test("timer log: fixed entries, links from 1, reopen keeps them and drops a torn
     assert.is(log.read(0), null);
     assert.is(log.read(3), null);
     log.close();
-    const h = files.open(`${dir.path}/log`);
+    const h = files.open(`${dir.path}/log/00000000000000000001`);
     h.write(new Uint8Array(10), 2 * TIMER_ENTRY_SIZE); // a torn third entry
     h.close();
     const again = new TimerLog(files, `${dir.path}/log`);
@@ -25,6 +26,49 @@ test("timer log: fixed entries, links from 1, reopen keeps them and drops a torn
     again.markDelivered(2, 1);
     assert.equal(again.read(2), { commitLogOffset: 7, size: 1, deliverAt: 5, prev: 1, delivered: true });
     again.close();
+  } finally {
+    dir.remove();
+  }
+});
+
+test("timer log segments: rolled by entry count, delivered ones deleted (never the last), links kept across a reopen; an old single file adopted", () => {
+  const dir = tempDir();
+  try {
+    const entry = (i: number) => ({ commitLogOffset: 1000 + i, size: 10, deliverAt: 5000 + i, prev: 0 });
+    const log = new TimerLog(files, `${dir.path}/log`, 4);
+    for (let i = 0; i < 10; i += 2) log.appendMany([entry(i), entry(i + 1)]);
+    assert.equal(files.list(`${dir.path}/log`), ["00000000000000000001", "00000000000000000005", "00000000000000000009"]);
+    assert.is(log.length, 10);
+    assert.is(log.dropDelivered(), 0, "nothing delivered, nothing deleted");
+    for (let link = 1; link <= 6; link++) log.markDelivered(link, 10);
+    assert.is(log.firstPending()!.commitLogOffset, 1006);
+    assert.is(log.dropDelivered(), 4 * TIMER_ENTRY_SIZE, "the first segment only: the second still holds pending timers");
+    assert.equal(files.list(`${dir.path}/log`), ["00000000000000000005", "00000000000000000009"]);
+    assert.is(log.read(2), null, "a deleted entry reads as none");
+    assert.equal(log.read(7), entry(6));
+    assert.is(log.appendMany([entry(10)]), 11, "links go on counting");
+    log.close();
+    const again = new TimerLog(files, `${dir.path}/log`, 4);
+    assert.is(again.length, 11);
+    assert.equal(again.read(11), entry(10));
+    assert.is(again.firstPending()!.commitLogOffset, 1006);
+    for (let link = 7; link <= 11; link++) again.markDelivered(link, 10);
+    again.dropDelivered();
+    assert.equal(files.list(`${dir.path}/log`), ["00000000000000000009"], "the segment written to stays");
+    again.close();
+
+    // An older data directory: the log was one file; it becomes the first segment.
+    const old = `${dir.path}/old-log`;
+    const legacy = files.open(old);
+    const bytes = new Uint8Array(TIMER_ENTRY_SIZE);
+    new DataView(bytes.buffer).setUint32(8, 77);
+    legacy.write(bytes, 0);
+    legacy.close();
+    const adopted = new TimerLog(files, old);
+    assert.is(adopted.length, 1);
+    assert.is(adopted.read(1)!.size, 77);
+    assert.equal(files.list(old), ["00000000000000000001"]);
+    adopted.close();
   } finally {
     dir.remove();
   }

@@ -7,8 +7,9 @@
 //   - an unresolved transaction (its half message),
 //   - a pending timer (its message waits in RMQ_SYS_WHEEL_TIMER),
 //   - a delayed message not yet delivered (its schedule queue's next entry).
-// ConsumeQueue and index files follow; each queue actor whose head went learns its new min
-// offset (TRUNCATED), and a pull below it is answered OFFSET_MOVED with where to resume.
+// ConsumeQueue and index files follow, and so do the timer log's segments whose every timer was
+// delivered; each queue actor whose head went learns its new min offset (TRUNCATED), and a pull
+// below it is answered OFFSET_MOVED with where to resume.
 // `deleteExpiredCommitLog` (admin) runs a pass now, whatever the hour.
 import { getLogger } from "@logtape/logtape";
 import type { MessageStore } from "../../storage/message-store.ts";
@@ -22,6 +23,8 @@ export interface RetentionDeps {
   actors: Pick<Actors, "sendToQueue">;
   /** CommitLog offsets still needed, by what needs them (Infinity for none). */
   holds(): Record<string, number>;
+  /** Deletes the timer log's delivered segments; the bytes freed. */
+  dropDeliveredTimers(): number;
   reservedMs: number;
   deleteWhen: number[];
   diskMaxUsedRatio: number;
@@ -60,6 +63,9 @@ export class RetentionService {
       if (offset < floor) [floor, heldBy] = [offset, what];
     }
     const pass = store.deleteExpired({ now, reservedMs: this.deps.reservedMs, floor, ignoreAge: pressure && !force, max: pressure && !force ? 10 : Infinity });
+    const timerBytes = this.deps.dropDeliveredTimers();
+    if (timerBytes > 0) log.info("retention: deleted {bytes} bytes of delivered timer log segments", { bytes: timerBytes });
+    pass.bytes += timerBytes;
     for (const [topic, queueId, minOffset] of pass.queues) this.deps.actors.sendToQueue(topic, queueId, { type: "TRUNCATED", minOffset });
     if (pressure && pass.segments === 0) log.warn("disk {used}% used (--disk-max-used-space-ratio {max}%), but no segment can go: {heldBy} holds CommitLog offset {floor}", { used, max: this.deps.diskMaxUsedRatio, heldBy: heldBy ?? "the active segment", floor });
     return { ...pass, floor, heldBy };

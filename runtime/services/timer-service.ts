@@ -353,6 +353,11 @@ export class TimerService implements Timers, CommitLogDispatcher {
     return this.store?.log.firstPending()?.commitLogOffset ?? Infinity;
   }
 
+  /** Retention: the timer log's segments whose every timer was delivered go; returns the bytes freed. */
+  dropDelivered(): number {
+    return this.store?.log.dropDelivered() ?? 0;
+  }
+
   /** How many timers wait in memory (the near-term heap); the rest are only on disk. */
   get inMemory(): number {
     return this.heap.size;
