@@ -14,6 +14,9 @@ Commands:
   topicStatus <topic>                         each queue's min/max offset and last store time
   createTopic <topic> --queues N [--perm P]   create a topic, or add queues to one; through a
               [--brokers b1,b2]               name server on every live broker (or those named)
+  updateTopic <topic> [--perm P] [--queues N] RocketMQ's name: a topic's permission (6 rw, 4 r, 2 w,
+              [--brokers b1,b2]               0 none) or queues changed, its queue count kept
+                                              unless given (a new topic needs --queues)
   deleteTopic <topic> [--brokers b1,b2]       delete a topic: its queues, routes and offsets go and
                                               its messages are never served again; through a name
                                               server on every broker that holds it (or those named)
@@ -92,6 +95,21 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
       // Through a name server: what each broker said.
       if (t.brokers) text += table(["BROKER", "RESULT"], t.brokers.map((b) => [b.broker, b.code ? `${b.code}: ${b.message}` : `${b.queues} queues, perm ${permText(b.perm ?? 0)}`]));
       return { json: t, text };
+    },
+  },
+  updateTopic: {
+    args: ["topic"],
+    async run(admin, [topic], v) {
+      if (v.queues === undefined && v.perm === undefined) throw new UsageError("updateTopic needs --perm P or --queues N");
+      let queues = v.queues === undefined ? undefined : count("--queues", v.queues);
+      if (queues === undefined) {
+        const status = await admin.topicStatus(topic).catch((e) => {
+          if (e instanceof BrokerError && e.code === ErrorCode.TOPIC_NOT_FOUND) throw new UsageError(`topic ${topic} does not exist: updateTopic of a new topic needs --queues N`);
+          throw e;
+        });
+        queues = status.queues.length;
+      }
+      return commands.createTopic.run(admin, [topic], { ...v, queues: String(queues) });
     },
   },
   deleteTopic: {

@@ -132,6 +132,19 @@ test("clusterList", async () => {
   assert.ok(c.brokers[0].uptimeMs >= 0);
 });
 
+test("updateTopic (a permission, the queue count kept), deleteTopic, deleteSubGroup", async () => {
+  await ok("createTopic", "AdminDoomed", "--queues", "2");
+  assert.match(await ok("updateTopic", "AdminDoomed", "--perm", "4"), /^topic AdminDoomed: 2 queues, perm 4 \(r-\)$/m);
+  assert.is((await admin("updateTopic", "AdminNew", "--perm", "4")).code, 2, "a new topic needs --queues");
+  assert.match(await ok("deleteTopic", "AdminDoomed"), /^topic AdminDoomed deleted$/m);
+  const again = await admin("deleteTopic", "AdminDoomed");
+  assert.is(again.code, 1);
+  assert.match(again.stderr, /TOPIC_NOT_FOUND/);
+  await ok("createTopic", "%RETRY%admin-gone", "--queues", "1");
+  assert.match(await ok("deleteSubGroup", "admin-gone"), /^group admin-gone deleted, with %RETRY%admin-gone$/m);
+  assert.equal(await json("deleteSubGroup", "admin-gone", "--keep-retry-topics"), { group: "admin-gone", topicsDeleted: [] });
+});
+
 test("failures exit non-zero with the error code and message", async () => {
   const r = await admin("topicStatus", "NoSuchTopic");
   assert.is(r.code, 1);
