@@ -47,6 +47,8 @@ async function main() {
   const pa = row("produce, --flush async, 1,000 in flight", "msg/s", echo);
   const ps = row("produce, --flush sync (group commit), 1,000 in flight", "msg/s", echo);
   const co = row("consume, 4 queues, pulls of 32", "msg/s", pa);
+  const pcpu = { async: row("broker CPU per message: produce, --flush async", "µs"), sync: row("broker CPU per message: produce, --flush sync", "µs") };
+  const ccpu = row("broker CPU per message: consume, 4 queues, pulls of 32", "µs");
   const l50 = row("end-to-end latency p50 at 5,000 msg/s", "ms");
   const l99 = row("end-to-end latency p99 at 5,000 msg/s", "ms");
   const l999 = row("end-to-end latency p99.9 at 5,000 msg/s", "ms");
@@ -146,8 +148,14 @@ async function main() {
       await admin.start();
       await admin.createTopic("Bench", 4);
       await admin.shutdown();
+      let cpu = b.cpuMs();
       r.values.push(await produce(b.url, "Bench", N, 1000));
-      if (flush === "async") co.values.push(await consume(b.url, "Bench", 4, N));
+      pcpu[flush].values.push(((b.cpuMs() - cpu) * 1000) / N);
+      if (flush === "async") {
+        cpu = b.cpuMs();
+        co.values.push(await consume(b.url, "Bench", 4, N));
+        ccpu.values.push(((b.cpuMs() - cpu) * 1000) / N);
+      }
       await b.stop();
       rmSync(dir, { recursive: true, force: true });
     }
