@@ -59,6 +59,32 @@ test("the log is folded into the table once it has grown; the table then holds e
   }
 });
 
+test("answered once written under --flush async (the fdatasync follows), once synced under --flush sync", async () => {
+  const dir = tempDir();
+  try {
+    // Files whose fdatasync on the log waits until released.
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const slow = { ...files, open: (path: string) => {
+      const h = files.open(path);
+      return Object.assign(Object.create(Object.getPrototypeOf(h)), h, { sync: () => held.then(() => h.sync()) });
+    } } as typeof files;
+    const order: string[] = [];
+    const write = new TopicFile(slow, `${dir.path}/a`, "topics.cbor", undefined, "write");
+    const fsync = new TopicFile(slow, `${dir.path}/b`, "topics.cbor", undefined, "fsync");
+    const saves = [write.save("A", { queues: 1, perm: 6 }).then(() => order.push("write")), fsync.save("B", { queues: 1, perm: 6 }).then(() => order.push("fsync"))];
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(order, ["write"], "only the write-answered save is answered before its fdatasync");
+    assert.equal(new TopicFile(files, `${dir.path}/a`).load(), { A: { queues: 1, perm: 6 } }, "and it is in the file");
+    release();
+    await Promise.all(saves);
+    assert.equal(order, ["write", "fsync"]);
+    await Promise.all([write.close(), fsync.close()]);
+  } finally {
+    dir.remove();
+  }
+});
+
 test("topics created without a message are all there after a SIGKILL right after their answers", async () => {
   const dir = tempDir();
   try {

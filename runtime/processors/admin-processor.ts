@@ -14,7 +14,8 @@ export function createTopic(ctx: ProcessorContext, session: Session, req: Reques
   const perm = optional(req, "perm", "uint", PERM_RW);
   if (queues < 1 || queues > MAX_QUEUES) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "queues" must be 1..${MAX_QUEUES}`);
   if (perm > 7) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "perm" is a bit set 0..7 (4 read, 2 write)`);
-  // Answered once topics.cbor holds it: a created topic survives a SIGKILL right after.
+  // Answered once the topic log holds it (written; and fdatasynced under --flush sync): a created
+  // topic survives a SIGKILL right after.
   const saved = ctx.topics.create(topic, queues, perm);
   const t = ctx.topics.get(topic)!;
   saved.then(() => session.reply(req.id, { topic, queues: t.queues, perm: t.perm }));
