@@ -5,9 +5,9 @@
 // and a topic created again with the same name starts afresh: no old message, no old offset.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Admin, Producer, PullConsumer } from "../client/mod.ts";
+import { Admin, Producer, PullConsumer, TransactionProducer } from "../client/mod.ts";
 import { BrokerError } from "../protocol/mod.ts";
-import { type BrokerProcess, killSpawned, spawnBroker, tempDir } from "./helpers/broker.ts";
+import { type BrokerProcess, killSpawned, spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 import { startCluster } from "./helpers/cluster.ts";
 
 test.after(() => killSpawned());
@@ -112,6 +112,34 @@ test("deleteTopic and deleteSubGroup on a broker hold through a SIGKILL, a SIGTE
     broker.child.kill("SIGKILL");
     await broker.exited;
     dir.remove();
+  }
+});
+
+test("what waited for a deleted topic (a delay level, a timer, a transaction) is never delivered into the topic made again", async () => {
+  const env = await startBroker();
+  const admin = new Admin({ endpoints: env.url });
+  const producer = new Producer({ endpoints: env.url, group: "pg" });
+  let decide: (s: "COMMIT") => void = () => {};
+  const tp = new TransactionProducer({ endpoints: env.url, group: "tpg", check: () => "UNKNOWN" });
+  await Promise.all([admin.start(), producer.start(), tp.start()]);
+  try {
+    for (const topic of ["Later", "Control"]) {
+      await admin.createTopic(topic, 1);
+      await producer.send({ topic, body: `${topic} delayed`, delayLevel: 1 });
+      await producer.send({ topic, body: `${topic} timed`, deliverAt: Date.now() + 1500 });
+    }
+    const tx = tp.sendInTransaction({ topic: "Later", body: "committed after the deletion" }, () => new Promise((r) => (decide = r)));
+    await until("the half message stored", () => env.broker.observer.transactionsInFlight() === 1, 10_000);
+    await admin.deleteTopic("Later");
+    await admin.createTopic("Later", 1);
+    decide("COMMIT");
+    assert.is((await tx).localTransactionState, "COMMIT");
+    await until("the control topic's delayed and timed messages", async () => (await admin.topicStatus("Control")).queues[0].maxOffset === 2, 15_000, 50);
+    // The control's are due no earlier than the deleted topic's: had those been delivered, they would be there by now.
+    assert.is((await admin.topicStatus("Later")).queues[0].maxOffset, 0, "nothing of the old topic reached the new one");
+  } finally {
+    await Promise.allSettled([admin.shutdown(), producer.shutdown(), tp.shutdown()]);
+    await env.stop();
   }
 });
 

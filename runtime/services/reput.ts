@@ -20,10 +20,22 @@ export function scheduleTagsCode(topic: string, message: Record<string, unknown>
 }
 
 /**
+ * Whether a record stored at `offset` for `topic` was sent to a topic deleted since (deleteTopic):
+ * a delayed message, a timer or a transaction's half message of the old topic is never delivered
+ * into a topic created later with the name (logged, then dropped).
+ */
+export function sentBeforeDeletion(deletedAt: (topic: string) => number, topic: string, offset: number, from: string): boolean {
+  if (offset >= deletedAt(topic)) return false;
+  console.error(`${from}: the record at ${offset} was sent to topic ${topic}, deleted since; dropped`);
+  return true;
+}
+
+/**
  * The record that delivers a waiting record (a delay level's or the timer's, named by `from` in
  * complaints): its real topic and queue, the system properties gone, everything else as sent.
+ * Null for a record that cannot be delivered, or one sent to a topic deleted since (`deletedAt`).
  */
-export function reputItem(rec: StoredRecord, from: string): AppendItem | null {
+export function reputItem(rec: StoredRecord, from: string, deletedAt?: (topic: string) => number): AppendItem | null {
   let m: Record<string, unknown>;
   try {
     m = decode(rec.message) as Record<string, unknown>;
@@ -37,6 +49,7 @@ export function reputItem(rec: StoredRecord, from: string): AppendItem | null {
     console.error(`${from}: the record at ${rec.commitLogOffset} names no real topic and queue; skipped`);
     return null;
   }
+  if (deletedAt && sentBeforeDeletion(deletedAt, topic, rec.commitLogOffset, from)) return null;
   return {
     topic,
     queueId,

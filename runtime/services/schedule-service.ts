@@ -27,7 +27,7 @@ export interface ScheduleServiceDeps {
   clock: Clock;
   /** The delay of each level, ms (level 1 first). */
   delayLevels: number[];
-  store: Pick<MessageStore, "getMessages" | "maxOffset">;
+  store: Pick<MessageStore, "getMessages" | "maxOffset" | "deletedAt">;
   topics: Topics;
   appends: Appender;
   actors: Actors;
@@ -205,7 +205,7 @@ export class ScheduleService implements Scheduler {
         continue;
       }
       for (const rec of r.records) {
-        const reput = reputItem(rec, SCHEDULE_TOPIC);
+        const reput = reputItem(rec, SCHEDULE_TOPIC, (topic) => this.deps.store.deletedAt(topic));
         if (reput) {
           // Its topic (or queue) may be gone since it was stored: created again (the root spawns
           // the queue actors before the re-put reaches them).

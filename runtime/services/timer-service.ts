@@ -41,7 +41,7 @@ export interface TimerServiceDeps {
   dir: string;
   /** The furthest ahead a message may be scheduled (--timer-max-delay). */
   maxDelayMs: number;
-  store: Pick<MessageStore, "getMessages" | "maxOffset" | "readRecord">;
+  store: Pick<MessageStore, "getMessages" | "maxOffset" | "readRecord" | "deletedAt">;
   topics: Topics;
   appends: Appender;
   actors: Actors;
@@ -323,7 +323,7 @@ export class TimerService implements Timers, CommitLogDispatcher {
         continue;
       }
       const rec = store.readRecord(t.commitLogOffset);
-      let item = rec ? reputItem(rec, TIMER_TOPIC) : null;
+      let item = rec ? reputItem(rec, TIMER_TOPIC, (topic) => store.deletedAt(topic)) : null;
       // A POP check-point: its message was not acked in time (runtime/services/pop-service.ts).
       if (rec && item?.topic === POP_CK_TOPIC) item = this.checkpoints?.revive(rec) ?? null;
       if (!rec) console.error(`${TIMER_TOPIC}: the record at ${t.commitLogOffset} is gone (retention?); its timer is dropped`);

@@ -38,6 +38,7 @@ import { type EndAnswer, type EndOutcome, type EndState, txActorId, type TxActio
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { MessageRewrite } from "../../protocol/message-rewrite.ts";
 import type { Actors, Appender, Clock, CommitLogDispatcher, MessageStore, RestoredTree, ScheduledItem, Topics, Transactions } from "../context.ts";
+import { sentBeforeDeletion } from "./reput.ts";
 import { notWritten } from "./append-pipeline.ts";
 import { MinHeap } from "./min-heap.ts";
 import type { ProducerRegistry } from "./producer-registry.ts";
@@ -50,7 +51,7 @@ export interface HalfItem extends ScheduledItem {
 
 export interface TransactionServiceDeps {
   clock: Clock;
-  store: Pick<MessageStore, "getMessages" | "maxOffset" | "readRecord">;
+  store: Pick<MessageStore, "getMessages" | "maxOffset" | "readRecord" | "deletedAt">;
   topics: Topics;
   appends: Appender;
   actors: Actors;
@@ -208,7 +209,7 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
     }
     if (!rec) console.error(`transaction ${tx.id}: its half message at ${tx.halfOffset} is gone (retention?); only the op record is written`);
     else if (action !== "ROLLBACK") {
-      const item = action === "COMMIT" ? this.commitItem(rec.message, rec.reconsumeTimes) : this.discardItem(rec.message);
+      const item = action === "COMMIT" ? this.commitItem(rec.message, rec.reconsumeTimes, tx.halfOffset) : this.discardItem(rec.message);
       if (item) items.push(item);
     }
     const now = this.deps.clock.now();
@@ -352,12 +353,14 @@ export class TransactionService implements Transactions, CommitLogDispatcher {
     }
   }
 
-  private commitItem(stored: Uint8Array, reconsumeTimes: number): AppendItem | null {
+  private commitItem(stored: Uint8Array, reconsumeTimes: number, halfOffset: number): AppendItem | null {
     const m = decodeMap(stored);
     if (!m) return null;
     const props = m.props as Record<string, string>;
     const topic = props[MessageProp.REAL_TOPIC];
     const queueId = Number(props[MessageProp.REAL_QID]);
+    // Sent to a topic deleted since: committed, but into nothing (the op record still ends it).
+    if (sentBeforeDeletion((t) => this.deps.store.deletedAt(t), topic, halfOffset, `transaction ${String(m.id)}`)) return null;
     const bytes = FROM_HALF.move(stored, m, topic, []);
     return { topic, queueId, bytes, tagsCode: tagsCode(m.tags as string | undefined), keys: m.keys as string[] | undefined, msgId: String(m.id), reconsumeTimes };
   }
