@@ -11,11 +11,22 @@ import { killSpawned, spawnBroker, tempDir, until } from "./helpers/broker.ts";
 
 test.after(() => killSpawned());
 
-test("old segments go, a consumer behind resumes at the new min offset, a pending timer's segment stays", async () => {
+/** 64 KiB segments, expired after a second, a pass every 200 ms at this hour and the next. */
+async function retentionBroker() {
   const dir = tempDir();
   const hour = new Date().getHours();
   const hours = [hour, (hour + 1) % 24].map((h) => String(h).padStart(2, "0")).join(";");
   const b = await spawnBroker(["--port", "0", "--data-dir", dir.path, "--segment-size", "64k", "--file-reserved-time", "1s", "--delete-when", hours, "--clean-interval", "200ms"]);
+  return { dir, b };
+}
+
+/** Messages r<from>.. r<from+n-1> of about 1 KiB each to topic R, 50 at a time. */
+async function sendKiB(producer: Producer, from: number, n: number): Promise<void> {
+  for (let i = from; i < from + n; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => producer.send({ topic: "R", body: `r${i + k}-${"x".repeat(1000)}` })));
+}
+
+test("old segments go, a consumer behind resumes at the new min offset, a pending timer's segment stays", async () => {
+  const { dir, b } = await retentionBroker();
   const admin = new Admin({ endpoints: b.url });
   const producer = new Producer({ endpoints: b.url, group: "pg" });
   const consumer = new PullConsumer({ endpoints: b.url, group: "cg" });
@@ -23,9 +34,7 @@ test("old segments go, a consumer behind resumes at the new min offset, a pendin
   const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(b.url.replace("ws://", "http://").replace("/ws", "/metrics"))).text())?.[1] ?? NaN);
   try {
     await admin.createTopic("R", 1);
-    const send = async (from: number, n: number) => {
-      for (let i = from; i < from + n; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => producer.send({ topic: "R", body: `r${i + k}-${"x".repeat(1000)}` })));
-    };
+    const send = (from: number, n: number) => sendKiB(producer, from, n);
     await send(0, 200); // about three segments
     const timedAt = Date.now() + 3_600_000;
     const later = await producer.send({ topic: "Later", body: "in an hour", deliverAt: timedAt }); // a pending timer, in the fourth
@@ -65,10 +74,7 @@ test("old segments go, a consumer behind resumes at the new min offset, a pendin
 });
 
 test("the segment holding an unresolved transaction's half message stays, and so does the message", async () => {
-  const dir = tempDir();
-  const hour = new Date().getHours();
-  const hours = [hour, (hour + 1) % 24].map((h) => String(h).padStart(2, "0")).join(";");
-  const b = await spawnBroker(["--port", "0", "--data-dir", dir.path, "--segment-size", "64k", "--file-reserved-time", "1s", "--delete-when", hours, "--clean-interval", "200ms"]);
+  const { dir, b } = await retentionBroker();
   const admin = new Admin({ endpoints: b.url });
   const producer = new Producer({ endpoints: b.url, group: "pg" });
   // Neither the local transaction nor the broker's checks ever settle it.
@@ -76,9 +82,7 @@ test("the segment holding an unresolved transaction's half message stays, and so
   await Promise.all([admin.start(), producer.start(), tp.start()]);
   try {
     await admin.createTopic("R", 1);
-    const send = async (from: number, n: number) => {
-      for (let i = from; i < from + n; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => producer.send({ topic: "R", body: `r${i + k}-${"x".repeat(1000)}` })));
-    };
+    const send = (from: number, n: number) => sendKiB(producer, from, n);
     await send(0, 200); // about three segments
     const half = await tp.sendInTransaction({ topic: "Tx", body: "undecided" }, () => "UNKNOWN");
     await send(200, 200);
