@@ -149,9 +149,13 @@ export interface RouteBroker {
   perm: number;
   /** Its gRPC endpoint ("host:port"), when it serves one: RocketMQ 5 clients are routed there. */
   grpcAddress?: string;
+  /** A replicated group's live members, broker id -> address (RocketMQ's BrokerData.brokerAddrs): where a pull answer's suggestWhichBrokerId points. */
+  brokerAddrs?: Record<string, string>;
 }
 
 const grpcOf = (b: BrokerEntry) => (b.grpcAddress ? { grpcAddress: b.grpcAddress } : {});
+
+type ServingBroker = BrokerEntry & { readOnly?: boolean; brokerAddrs?: Record<string, string> };
 
 /** The table key of a broker: its name, or name#id for a replicated group's member. */
 export function memberKey(brokerName: string, brokerId?: number): string {
@@ -161,21 +165,23 @@ export function memberKey(brokerName: string, brokerId?: number): string {
 /**
  * Each group's entry that serves it: a broker alone, or a group's master (of the newest epoch if
  * a deposed one is still registered); a group with no master registered is served by a slave
- * (the newest epoch's, then the lowest id) for reads only. Sorted by name.
+ * (the newest epoch's, then the lowest id) for reads only. A group's entry lists its live
+ * members' addresses (brokerAddrs). Sorted by name.
  */
-export function servingBrokers(context: NamesrvContext, now: number): (BrokerEntry & { readOnly?: boolean })[] {
+export function servingBrokers(context: NamesrvContext, now: number): ServingBroker[] {
   const groups = new Map<string, BrokerEntry[]>();
   for (const b of liveBrokers(context, now)) {
     const list = groups.get(b.brokerName);
     if (list) list.push(b);
     else groups.set(b.brokerName, [b]);
   }
-  const out: (BrokerEntry & { readOnly?: boolean })[] = [];
+  const out: ServingBroker[] = [];
   for (const members of groups.values()) {
     const best = (list: BrokerEntry[]) => list.sort((a, b) => (b.epoch ?? 0) - (a.epoch ?? 0) || (a.brokerId ?? 0) - (b.brokerId ?? 0))[0];
     const master = best(members.filter((b) => b.role !== "slave"));
-    if (master) out.push(master);
-    else out.push({ ...best(members), readOnly: true });
+    const serving = master ?? best(members);
+    if (serving.brokerId === undefined) out.push(serving); // a broker alone
+    else out.push({ ...serving, ...(master ? {} : { readOnly: true }), brokerAddrs: Object.fromEntries(members.map((m) => [String(m.brokerId), m.address])) });
   }
   return out;
 }
@@ -203,7 +209,7 @@ export function topicRoute(context: NamesrvContext, topic: string, now: number):
   for (const b of servingBrokers(context, now)) {
     const t = Object.hasOwn(b.topics, topic) ? b.topics[topic] : undefined;
     // A slave standing in for its group's lost master is read, never written (PERM_READ = 4).
-    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: b.readOnly ? t.perm & 4 : t.perm, ...grpcOf(b) });
+    if (t) out.push({ name: b.brokerName, address: b.address, queues: t.queues, perm: b.readOnly ? t.perm & 4 : t.perm, ...grpcOf(b), ...(b.brokerAddrs ? { brokerAddrs: b.brokerAddrs } : {}) });
   }
   return out;
 }

@@ -155,7 +155,6 @@ export async function latency(url: string, topic: string, queues: number, rate: 
 }
 
 /** A process's CPU time so far (user + system), ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
-/** A process's CPU time so far (user + system), ms. */
 export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

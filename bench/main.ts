@@ -89,6 +89,11 @@ async function main() {
   const rbase99 = row("replication baseline: send latency p99, one broker alone", "ms");
   const rasync99 = row("replication: send latency p99, group of 3, async", "ms", rbase99);
   const rsync99 = row("replication: send latency p99, group of 3, sync", "ms", rbase99);
+  const rbaseCpu = row("replication baseline: broker CPU per message, one broker alone", "µs");
+  const rasyncCpu = row("replication: master CPU per message, group of 3, async", "µs", rbaseCpu);
+  const rasyncSlaveCpu = row("replication: slave CPU per message (mean of the 2), async", "µs", rbaseCpu);
+  const rsyncCpu = row("replication: master CPU per message, group of 3, sync", "µs", rbaseCpu);
+  const rsyncSlaveCpu = row("replication: slave CPU per message (mean of the 2), sync", "µs", rbaseCpu);
   const rfail = row("replication: failover, SIGKILL of the master -> first acknowledged send (sync, --flush sync, 2 s lease; every kill of every run)", "ms");
   const cbase = row("cluster baseline: produce to one broker alone, --flush async, 1,000 in flight", "msg/s");
   const cprod = row("cluster: produce via name server over 2 brokers, --flush async, 1,000 in flight", "msg/s", cbase);
@@ -263,22 +268,27 @@ async function main() {
       scaleRuns.push(await scaleCurve(dir, scaleSizes, Number(values["scale-budget"]), (line) => console.error(line)));
       rmSync(dir, { recursive: true, force: true });
     }
-    if (on("replication")) {
+    // --only replication runs both; --only throughput or --only failover one of them.
+    if (on("replication throughput")) {
       // The baseline in the same run: the same workload against one broker alone.
       const dir = mkdtempSync(join(root, "replication-single-"));
       const single = await startBrokerProcess(["--data-dir", dir]);
+      const cpu0 = single.cpuMs();
       const base = await produceWithLatency(single.url, "ReplBase", N, 1000);
+      rbaseCpu.values.push((single.cpuMs() - cpu0) * 1000 / N);
       await single.stop();
       rmSync(dir, { recursive: true, force: true });
       rbase.values.push(base.rate);
       rbase99.values.push(base.p99);
-      for (const [mode, rate, p99] of [["async", rasync, rasync99], ["sync", rsync, rsync99]] as const) {
+      for (const [mode, rate, p99, master, slave] of [["async", rasync, rasync99, rasyncCpu, rasyncSlaveCpu], ["sync", rsync, rsync99, rsyncCpu, rsyncSlaveCpu]] as const) {
         const r = await groupProduce(mode, N, 1000);
         rate.values.push(r.rate);
         p99.values.push(r.p99);
+        master.values.push(r.masterCpuUs);
+        slave.values.push(r.slaveCpuUs);
       }
-      rfail.values.push(...await failoverTimes(quick ? 2 : 5, 50, (line) => console.error(line)));
     }
+    if (on("replication failover")) rfail.values.push(...await failoverTimes(quick ? 2 : 5, 50, (line) => console.error(line)));
     if (on("cluster")) {
       const dir = mkdtempSync(join(root, "cluster-"));
       // The baseline, in the same run: the same workload against one broker alone.

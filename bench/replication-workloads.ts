@@ -7,6 +7,7 @@ import { Admin, Producer } from "../client/mod.ts";
 import { percentile } from "./stats.ts";
 import { startGroup } from "../tests/helpers/replication.ts";
 import { until } from "../tests/helpers/broker.ts";
+import { brokerNodeArgs, cpuMs } from "./broker-workloads.ts";
 
 const BODY = new Uint8Array(1024).fill(42);
 
@@ -35,13 +36,27 @@ export async function produceWithLatency(url: string, topic: string, total: numb
   return { rate, p99: percentile([...latencies].sort((a, b) => a - b), 99) };
 }
 
-/** A group of three (its brokers' flags added), measured by produceWithLatency through its name server. */
-export async function groupProduce(mode: "async" | "sync", total: number, inFlight: number): Promise<{ rate: number; p99: number }> {
-  const g = await startGroup({ brokerArgs: ["--segment-size", "1g", "--replication", mode, "--min-in-sync-replicas", mode === "sync" ? "2" : "1"] });
+/**
+ * A group of three (its brokers' flags added), measured by produceWithLatency through its name
+ * server; with each member's CPU time per message sent (µs, from /proc): the master's, and the
+ * slaves' mean.
+ */
+export async function groupProduce(mode: "async" | "sync", total: number, inFlight: number): Promise<{ rate: number; p99: number; masterCpuUs: number; slaveCpuUs: number }> {
+  const g = await startGroup({ nodeArgs: brokerNodeArgs, brokerArgs: ["--segment-size", "1g", "--replication", mode, "--min-in-sync-replicas", mode === "sync" ? "2" : "1"] });
   try {
-    return await produceWithLatency(g.url, `Repl${mode}`, total, inFlight);
+    const cpu = () => g.members.map((m) => cpuMs(m.proc.child.pid!));
+    const before = cpu();
+    const r = await produceWithLatency(g.url, `Repl${mode}`, total, inFlight);
+    // What the slaves still had to write when the last send was acknowledged (async) is theirs too.
+    const metrics = g.members[0].proc.url.replace(/^ws/, "http").replace(/\/ws$/, "/metrics");
+    await until("the slaves caught up", async () => {
+      const lags = [...(await (await fetch(metrics)).text()).matchAll(/^actormq_replication_lag_bytes\{[^}]*\} (\d+)/gm)];
+      return lags.length === 2 && lags.every((m) => m[1] === "0");
+    }, 30_000, 20);
+    const used = cpu().map((ms, i) => (ms - before[i]) * 1000 / total);
+    return { ...r, masterCpuUs: used[0], slaveCpuUs: (used[1] + used[2]) / 2 };
   } finally {
-    await g.stop();
+    await g.stop(brokerNodeArgs.length > 0);
   }
 }
 

@@ -3,6 +3,7 @@
 // so a broker first heard of (in a route, or as the home of a queue) gets a heartbeat before its
 // member list is read for a rebalance.
 import type { Subscription } from "../protocol/mod.ts";
+import { dialableAddress } from "./endpoints.ts";
 import { routeAddresses } from "./rebalance.ts";
 import type { TopicRoute } from "./topic-route.ts";
 
@@ -26,11 +27,18 @@ export interface MembershipDeps {
 export class ConsumerMembership {
   /** Every broker heartbeated to. */
   private readonly brokers = new Set<string>();
+  /** A replicated group's members by id (dialable), by group name, as the last route named them. */
+  private readonly groupMembers = new Map<string, Record<string, string>>();
 
   constructor(private readonly deps: MembershipDeps) {}
 
   knows(address: string): boolean {
     return this.brokers.has(address);
+  }
+
+  /** The address of member `brokerId` of the replicated group `brokerName` (a pull's suggestWhichBrokerId). */
+  memberAddress(brokerName: string, brokerId: number): string | undefined {
+    return this.groupMembers.get(brokerName)?.[brokerId];
   }
 
   /** A broker to heartbeat to from now on. */
@@ -58,6 +66,12 @@ export class ConsumerMembership {
   /** A topic's route; every broker in it first heard of here gets a heartbeat before it is returned. */
   async route(topic: string): Promise<{ route: TopicRoute; via: string } | null> {
     const r = await this.deps.queryRoute(topic);
+    for (const b of r?.route.brokers ?? []) {
+      if (b.brokerAddrs && typeof b.brokerAddrs === "object") {
+        const members = Object.entries(b.brokerAddrs).filter(([, a]) => typeof a === "string");
+        this.groupMembers.set(b.name, Object.fromEntries(members.map(([id, a]) => [id, dialableAddress(a, r!.via)])));
+      }
+    }
     // In a cluster, a broker first heard of here must know this member before its member list
     // is read: heartbeat to every broker holding the topic.
     const fresh = r ? routeAddresses(r).filter((a) => !this.brokers.has(a)) : [];

@@ -1,7 +1,10 @@
 // The pull loop of each queue a PushConsumer owns (RocketMQ's PullMessageService with
 // DefaultMQPushConsumerImpl.pullMessage): long-poll the queue from its next offset, pause while
 // flow control says too much is cached, filter tag-hash collisions, cache what came and hand it
-// to the consume service. Clustering commits ride on each pull.
+// to the consume service. Clustering commits ride on each pull. A replicated group's member
+// answers each pull with the member to pull from next (suggestWhichBrokerId: a slave for a
+// consumer far behind, RocketMQ's slaveReadEnable); the loop follows it for its queue, and its
+// commits then go to the queue's own broker, the master, on their own.
 import { BrokerError, ErrorCode, matchesTag, type MessageView, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
 import { fromPullItem } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
@@ -41,6 +44,10 @@ export interface PullDeps {
   queueGone(): void;
   /** A pull failed (it is tried again after a pause); or, with no error, one worked. */
   pulled?(pq: ProcessQueue, error?: unknown): void;
+  /** The address of member `brokerId` of a replicated group (the queue's broker name), as its route lists it. */
+  memberAddress?(brokerName: string, brokerId: number): string | undefined;
+  /** Records the queue's committable offset at its own broker (while pulls go to a slave, which takes no commits). */
+  commitHome?(pq: ProcessQueue): void;
 }
 
 export class PullService {
@@ -73,7 +80,8 @@ export class PullService {
     const { mq } = pq;
     const { deps } = this;
     const sub = deps.subs.get(mq.topic) ?? parseSubscription("*");
-    const transport = deps.transport(mq.address);
+    /** Where pulls go: the queue's broker, or the member of its group the last answer suggested. */
+    let from = mq.address;
     /** Messages past the next offset at the last answer (its maxOffset - nextOffset), and the mean body size of the last found. */
     let behind = 0;
     let bodyBytes = 0;
@@ -94,15 +102,22 @@ export class PullService {
       // Clustering commits ride on the pull, as RocketMQ's do: progress reaches the broker with
       // every pull, not only every persistOffsetIntervalMs.
       const commit = pq.committableOffset();
+      const home = from === mq.address;
       if (deps.model === "clustering" && commit !== pq.lastCommitted) {
-        args.group = deps.group;
-        args.commitOffset = commit;
+        if (home) {
+          args.group = deps.group;
+          args.commitOffset = commit;
+        } else deps.commitHome?.(pq);
       }
       let reply: Record<string, unknown>;
       try {
-        reply = await transport.request("pull", args, deps.pollMs + deps.requestTimeoutMs);
+        reply = await deps.transport(from).request("pull", args, deps.pollMs + deps.requestTimeoutMs);
       } catch (e) {
         if (pq.dropped) return;
+        if (!home) {
+          from = mq.address; // a slave that fails: back to the queue's broker at once
+          continue;
+        }
         deps.pulled?.(pq, e);
         const code = e instanceof BrokerError ? e.code : "";
         if (code === ErrorCode.CONNECTION_CLOSED) deps.connectionLost();
@@ -113,6 +128,8 @@ export class PullService {
       if (pq.dropped) return;
       deps.pulled?.(pq);
       if (args.commitOffset !== undefined) pq.lastCommitted = Math.max(pq.lastCommitted, commit);
+      const suggested = reply.suggestWhichBrokerId;
+      from = typeof suggested === "number" ? deps.memberAddress?.(mq.broker, suggested) ?? mq.address : mq.address;
       behind = Number(reply.maxOffset) - Number(reply.nextOffset) || 0;
       try {
         bodyBytes = (await this.took(pq, sub, reply)) ?? bodyBytes;

@@ -171,6 +171,8 @@ export class PushConsumer {
       submit: (pq, msgs) => this.submit(pq, msgs),
       connectionLost: () => this.heartbeatSoon(),
       queueGone: () => void this.rebalance(),
+      memberAddress: (brokerName, brokerId) => this.membership.memberAddress(brokerName, brokerId),
+      commitHome: (pq) => void this.offsets.commit([pq]).catch(() => {}),
       pulled: (pq, error) =>
         error === undefined
           ? this.core.log.recovered(`pull ${pq.mq.address}`, `pulls from ${pq.mq.address} work again`)

@@ -8,6 +8,8 @@ export interface BrokerRoute {
   address: string;
   queues: number;
   perm: number;
+  /** A replicated group's members, broker id -> address: where a pull answer's suggestWhichBrokerId points. */
+  brokerAddrs?: Record<string, string>;
 }
 
 export interface TopicRoute {

@@ -114,6 +114,8 @@ export interface Platform {
   /** CRC-32 (IEEE, as zlib's) of the bytes, unsigned, native where the runtime has one; absent on Node before 20.15. */
   crc32?: (data: Uint8Array) => number;
   memoryUsage(): { rss: number; heapUsed: number };
+  /** The machine's physical memory, bytes (a replicated master's slave-read rule is a share of it). */
+  totalMemory(): number;
   /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */
   setV8Flags(flags: readonly string[]): void;
   process: {

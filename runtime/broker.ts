@@ -99,6 +99,8 @@ export class Broker implements BrokerFacts {
   replica?: HAClient;
   /** A group member's view of its group, for registrations, clusterList, /metrics and the inspector (set by its ReplicaNode). */
   groupInfo?: () => Record<string, unknown>;
+  /** A group member's suggestion, with each pull answer, of the member to pull that queue from next (set by its ReplicaNode). */
+  readSuggestion?: (queueId: number, pulledTo: number | undefined) => number;
 
   private constructor(
     readonly platform: Platform,
@@ -164,7 +166,14 @@ export class Broker implements BrokerFacts {
     this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups, isSlave });
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
     const sessions = this.sessions;
-    this.pulls = new PullHoldService({ clock, store, actors, sessions, delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes) });
+    this.pulls = new PullHoldService({
+      clock,
+      store,
+      actors,
+      sessions,
+      delivered: (topic, n, bytes) => metrics.delivered(topic, n, bytes),
+      suggest: (queueId, pulledTo) => this.readSuggestion?.(queueId, pulledTo),
+    });
     const deadLetters = new DeadLetters({ refusal: (item) => store.refusal(item), ensureTopic: () => void topics.ensureQueue(DEAD_LETTER_TOPIC, 0) });
     this.schedule = new ScheduleService({ clock, delayLevels: config.delayLevels, store, topics, appends, actors, isClosing, isSlave, deadLetters });
     this.timer = new TimerService({

@@ -138,7 +138,7 @@ export interface PullHolds {
   /** Checks an expression (a bad one fails now, not when the hold wakes). */
   checkExpression(expression: string): void;
   hold(topic: string, queueId: number, hold: Hold): void;
-  answer(session: Session, id: RequestId, result: GetResult, topic: string): void;
+  answer(session: Session, id: RequestId, result: GetResult, topic: string, queueId: number): void;
 }
 
 /** A record bound for a delay level or the timer: its real queue is in the item, its offset comes at delivery. */

@@ -69,6 +69,21 @@ export function size(min: number, max: number): Kind<number> {
   return { arg: "<bytes>", expected: `a size ${showSize(min)}..${showSize(max)} like 65536, 64k, 512m or 1g`, schema: bounded(schema, min, max), show: showSize };
 }
 
+/** Bytes, or a share of the machine's physical memory (resolved where the memory is known). */
+export type SizeOrShare = { bytes: number } | { percent: number };
+
+/** A size (as `size`), or a percentage of physical memory: "40%" (RocketMQ's ratios of memory). */
+export function sizeOrMemoryShare(maxBytes: number): Kind<SizeOrShare> {
+  const share = v.pipe(v.string(), v.trim(), v.regex(/^\d{1,3}%$/), v.transform((t) => Number(t.slice(0, -1))), v.minValue(1), v.maxValue(100), v.transform((percent) => ({ percent })));
+  const bytes = v.pipe(size(1, maxBytes).schema, v.transform((n) => ({ bytes: n })));
+  return {
+    arg: "<bytes|N%>",
+    expected: `a size 1..${showSize(maxBytes)} like 64k or 512m, or a share of memory 1%..100% like 40%`,
+    schema: v.union([share, bytes]),
+    show: (x) => ("percent" in x ? `${x.percent}%` : showSize(x.bytes)),
+  };
+}
+
 /**
  * A duration, kept in ms: a number (or digits) counts in `unit`; text may name its unit
  * (500ms, 30s, 5m, 72h, 7d).

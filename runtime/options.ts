@@ -3,7 +3,7 @@
 // (runtime/config.ts). To add an option, add one entry here; its flag is the kebab-case of its
 // key unless `flag` says otherwise, and its config-file key is the camelCase of its flag.
 import * as v from "valibot";
-import { bool, choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, text } from "./option-kinds.ts";
+import { bool, choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, type SizeOrShare, sizeOrMemoryShare, text } from "./option-kinds.ts";
 
 export type Section = "Network" | "Storage" | "Disk and retention" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
 
@@ -92,6 +92,8 @@ export const OPTIONS = {
   replication: opt(choice(["async", "sync"] as const), "Replication", "async", "async: acknowledge after the master's write; sync: once every in-sync replica holds the message (fsynced, under --flush sync)."),
   minInSyncReplicas: opt(int(1, 1024), "Replication", 1, "--replication sync: sends fail with IN_SYNC_REPLICAS_NOT_ENOUGH while fewer members than this (the master included) are in sync."),
   haMaxLagMs: opt(duration(100, 3_600_000), "Replication", 3000, "A slave that has not caught up with its master for this long leaves the SyncStateSet.", "ha-max-lag-ms"),
+  slaveReadEnable: opt(bool(), "Replication", true, "A consumer far behind (--slave-read-behind) is told to pull from a slave, and back from the master once it has caught up; commits still go to the master (RocketMQ's slaveReadEnable). A group whose master is down is read from a slave either way."),
+  slaveReadBehind: opt(sizeOrMemoryShare(1024 ** 4), "Replication", { percent: 40 } as SizeOrShare, "How far a pull's last message may be behind the master's CommitLog end before the master suggests a slave (bytes, or a share of physical memory: beyond it the master's page cache probably no longer holds what the consumer reads, RocketMQ's accessMessageInMemoryMaxRatio); a slave suggests the master again within half of it."),
   controllerHeartbeatIntervalMs: opt(duration(50, 60_000), "Replication", 500, "How often a group's broker heartbeats to its controllers (and learns its role).", "controller-heartbeat-interval"),
   etcdEndpoints: opt(hostPorts(), "Replication", ["127.0.0.1:2379"], "--role controller: etcd's client endpoints.", "etcd"),
   etcdPrefix: opt(text("<key>"), "Replication", "/actormq", "--role controller: this cluster's key prefix in etcd."),

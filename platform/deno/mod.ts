@@ -17,6 +17,7 @@ export const denoPlatform: Platform = {
   // Deno's node:zlib crc32 is a native op: ~0.1 µs for 1 KiB against ~1.8 µs for the crc-32 package.
   crc32: (data) => crc32(data),
   memoryUsage: () => Deno.memoryUsage(),
+  totalMemory: () => Deno.systemMemoryInfo().total,
   // Deno takes V8 flags on its command line only (`--v8-flags`, as deno.json's start task does).
   setV8Flags: () => {},
   process: {

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { totalmem } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import * as zlib from "node:zlib";
 import CRC32 from "crc-32";
@@ -22,6 +23,7 @@ export const nodePlatform: Platform = {
   // crc-32 package stays faster below a few hundred bytes; above, zlib is 2x (1 KiB) to 3x (4 KiB).
   crc32: typeof zlib.crc32 === "function" ? (data) => (data.length < 256 ? CRC32.buf(data) >>> 0 : zlib.crc32(data)) : undefined,
   memoryUsage: () => process.memoryUsage(),
+  totalMemory: () => totalmem(),
   setV8Flags: (flags) => flags.forEach((flag) => setFlagsFromString(flag)),
   process: {
     args: () => process.argv.slice(2),

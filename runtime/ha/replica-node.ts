@@ -19,6 +19,7 @@ import type { GroupState } from "../controller/group-state.ts";
 import { ControllerClient } from "./controller-client.ts";
 import { HAClient } from "./ha-client.ts";
 import { HAService } from "./ha-service.ts";
+import { masterSuggestion, slaveSuggestion, type SlaveReadRule } from "./read-suggestion.ts";
 
 export class ReplicaNode {
   private readonly controller: ControllerClient;
@@ -34,6 +35,7 @@ export class ReplicaNode {
   private lastBeatError = "";
   /** The epoch of the master this slave was told to follow (a new epoch means a new handshake). */
   private followingEpoch = -1;
+  private readonly slaveRead: SlaveReadRule;
 
   private constructor(
     private readonly platform: Platform,
@@ -43,6 +45,8 @@ export class ReplicaNode {
     public broker: Broker,
   ) {
     this.controller = new ControllerClient(config.controllerAddrs, platform, Math.max(1000, config.controllerHeartbeatIntervalMs * 2));
+    const behind = config.slaveReadBehind;
+    this.slaveRead = { enabled: config.slaveReadEnable, behindBytes: "bytes" in behind ? behind.bytes : Math.floor(platform.totalMemory() * behind.percent / 100) };
     this.attach(broker);
   }
 
@@ -82,6 +86,20 @@ export class ReplicaNode {
 
   private attach(b: Broker): void {
     b.groupInfo = () => this.info();
+    b.readSuggestion = (queueId, pulledTo) => this.suggestReader(queueId, pulledTo);
+  }
+
+  /** The member a consumer should pull a queue from next (read-suggestion.ts). */
+  private suggestReader(queueId: number, pulledTo: number | undefined): number {
+    const b = this.broker;
+    const me = this.config.brokerId;
+    if (b.ha) {
+      const slaves = b.ha.status().replicas.map((r) => ({ brokerId: r.brokerId, ackOffset: r.ackOffset, inSync: r.inSync }));
+      return masterSuggestion(this.slaveRead, me, b.store.maxCommitLogOffset, queueId, pulledTo, slaves);
+    }
+    const replica = b.replica;
+    const master = replica?.connected && this.state ? this.state.masterId : undefined;
+    return slaveSuggestion(this.slaveRead, me, master, Math.max(replica?.masterMaxOffset ?? 0, b.store.maxCommitLogOffset), pulledTo);
   }
 
   private beat(): void {

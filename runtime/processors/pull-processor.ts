@@ -33,5 +33,5 @@ export function pull(ctx: ProcessorContext, session: Session, req: Request): voi
     ctx.pulls.hold(topic, queueId, hold);
     return;
   }
-  ctx.pulls.answer(session, req.id, result, topic);
+  ctx.pulls.answer(session, req.id, result, topic, queueId);
 }

@@ -15,6 +15,12 @@ export interface PullHoldDeps {
   sessions: Pick<Sessions, "get">;
   /** Counts what a pull answer delivers (Metrics.delivered). */
   delivered(topic: string, messages: number, bytes: number): void;
+  /**
+   * A replicated group's member: which member the consumer should pull this queue from next,
+   * given where this answer's last message ends (undefined: it has none). See
+   * runtime/ha/read-suggestion.ts. A standalone broker suggests nothing.
+   */
+  suggest?(queueId: number, pulledTo: number | undefined): number | undefined;
 }
 
 export class PullHoldService implements PullHolds {
@@ -44,7 +50,7 @@ export class PullHoldService implements PullHolds {
         this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
         continue;
       }
-      this.answer(session, hold.reqId, result, topic);
+      this.answer(session, hold.reqId, result, topic, queueId);
     }
   }
 
@@ -55,15 +61,18 @@ export class PullHoldService implements PullHolds {
   }
 
   /** Writes the response around the stored bytes: no decode, no re-encode of any message. */
-  answer(session: Session, id: RequestId, r: GetResult, topic: string): void {
+  answer(session: Session, id: RequestId, r: GetResult, topic: string, queueId: number): void {
     if (!session.open) return;
-    let size = 128;
+    let size = 160;
     for (const rec of r.records) size += rec.message.length + 48;
-    this.deps.delivered(topic, r.records.length, size - 128 - 48 * r.records.length);
+    this.deps.delivered(topic, r.records.length, size - 160 - 48 * r.records.length);
+    const last = r.records[r.records.length - 1];
+    const suggest = this.deps.suggest?.(queueId, last && last.commitLogOffset + last.size);
     const w = new CborWriter(size);
-    w.map(7).text("id").value(id).text("code").int(0).text("status").text(r.status)
-      .text("nextOffset").int(r.nextOffset).text("minOffset").int(r.minOffset).text("maxOffset").int(r.maxOffset)
-      .text("msgs").array(r.records.length);
+    w.map(suggest === undefined ? 7 : 8).text("id").value(id).text("code").int(0).text("status").text(r.status)
+      .text("nextOffset").int(r.nextOffset).text("minOffset").int(r.minOffset).text("maxOffset").int(r.maxOffset);
+    if (suggest !== undefined) w.text("suggestWhichBrokerId").int(suggest);
+    w.text("msgs").array(r.records.length);
     for (const rec of r.records) {
       w.array(6).int(rec.queueOffset).int(rec.commitLogOffset).int(rec.storeTimestamp).int(rec.reconsumeTimes).int(rec.flags).raw(rec.message);
     }

@@ -49,13 +49,14 @@ export function killSpawned(): void {
 /**
  * Starts `npm start`'s entry point as a child process and waits for its listening line. Without
  * a --grpc-port in `args` it serves no gRPC endpoint: test files run side by side, and a
- * standalone broker's default (8081) would be taken by the first.
+ * standalone broker's default (8081) would be taken by the first. `nodeArgs` go to Node (the
+ * bench's --cpu-prof); Deno takes none.
  */
-export function spawnBroker(args: string[], timeoutMs = 20_000): Promise<BrokerProcess> {
+export function spawnBroker(args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<BrokerProcess> {
   if (!args.includes("--grpc-port")) args = [...args, "--grpc-port", "0"];
   const [cmd, argv] = isDeno
     ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/main.ts", ...args]]
-    : [process.execPath, ["dist/broker.mjs", ...args]];
+    : [process.execPath, [...nodeArgs, "dist/broker.mjs", ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
   spawned.add(child);
   let out = "";

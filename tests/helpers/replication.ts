@@ -123,7 +123,8 @@ export interface ReplicatedGroup {
   waitFor(what: string, ok: (s: GroupView) => boolean, timeoutMs?: number): Promise<GroupView>;
   /** The name server's clusterList rows of this group. */
   cluster(): Promise<ClusterBroker[]>;
-  stop(): Promise<void>;
+  /** Kills everything; `graceful`: the members get SIGTERM first (a --cpu-prof is written at a clean exit). */
+  stop(graceful?: boolean): Promise<void>;
 }
 
 export interface GroupView {
@@ -142,6 +143,8 @@ export interface GroupOptions {
   brokerArgs?: string[];
   /** Seconds a member may be silent (the etcd lease); 1 s in tests. */
   leaseTtl?: number;
+  /** Node flags for the group's brokers (the bench's --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export async function startGroup(o: GroupOptions = {}): Promise<ReplicatedGroup> {
@@ -164,7 +167,7 @@ export async function startGroup(o: GroupOptions = {}): Promise<ReplicatedGroup>
       "--port", "0", "--data-dir", dir.path, "--segment-size", "4m", "--register-interval", "1000",
       "--controller-heartbeat-interval", "200", ...(o.brokerArgs ?? []),
     ];
-    members.push({ id, dir: dir.path, args, proc: await spawnBroker(args) });
+    members.push({ id, dir: dir.path, args, proc: await spawnBroker(args, undefined, o.nodeArgs) });
   }
   let controllerIndex = 0;
   const transports = controllers.map((c) => new Transport(c.url, { WebSocket: resolveWebSocket(), connectTimeoutMs: 1000, maxBackoffMs: 200 }));
@@ -184,7 +187,7 @@ export async function startGroup(o: GroupOptions = {}): Promise<ReplicatedGroup>
       signal(m.proc, sig);
     },
     async restart(m) {
-      m.proc = await spawnBroker(m.args);
+      m.proc = await spawnBroker(m.args, undefined, o.nodeArgs);
     },
     async state() {
       let last: unknown;
@@ -217,9 +220,13 @@ export async function startGroup(o: GroupOptions = {}): Promise<ReplicatedGroup>
     async cluster() {
       return (await admin.clusterList()).brokers.filter((b) => b.name === brokerName);
     },
-    async stop() {
+    async stop(graceful = false) {
       await admin.shutdown();
       await Promise.all(transports.map((t) => t.close()));
+      if (graceful) {
+        for (const m of members) m.proc.child.kill("SIGTERM");
+        await Promise.race([Promise.all(members.map((m) => m.proc.exited)), new Promise((r) => setTimeout(r, 15_000))]);
+      }
       for (const p of [namesrv, ...controllers, ...members.map((m) => m.proc)]) signal(p, "SIGKILL");
       killSpawned();
       await Promise.all([namesrv.exited, ...controllers.map((c) => c.exited), ...members.map((m) => m.proc.exited)]);
