@@ -479,20 +479,22 @@ export class CommitLog {
    * The log's bytes from `from` (a record boundary) as they are on disk, for a replica: whole
    * records up to `maxBytes` (one record even if it is larger), never past the end of from's
    * segment. A blank marker comes with the rest of its segment (zeros), so the replica's segment
-   * file ends exactly as this one does. A copy; empty when nothing is there yet.
+   * file ends exactly as this one does. [] when nothing is there yet. What the in-memory tail
+   * holds comes as views of its batches, no copy (the caller uses them before it returns to the
+   * event loop, as every reader of the tail does); anything older is read from the segment into
+   * one buffer.
    */
-  readRaw(from: number, maxBytes: number): Uint8Array {
-    if (from >= this.writePos || from < this.minOffset) return new Uint8Array(0);
+  readRaw(from: number, maxBytes: number): Uint8Array[] {
+    if (from >= this.writePos || from < this.minOffset) return [];
+    const fromTail = this.tailRaw(from, maxBytes);
+    if (fromTail.length > 0) return fromTail;
     const idx = this.indexOf(from);
-    if (idx < 0) return new Uint8Array(0);
+    if (idx < 0) return [];
     const segEnd = this.segments[idx].start + this.segmentSize;
     const avail = Math.min(this.writePos, segEnd) - from;
     const take = (len: number): Uint8Array => {
       const buf = new Uint8Array(len);
-      const chunk = this.tail.find(from, len);
-      if (chunk) buf.set(chunk.bytes.subarray(from - chunk.start, from - chunk.start + len));
-      else if (this.handle(idx).read(buf, from - this.segments[idx].start) < len) return new Uint8Array(0);
-      return buf;
+      return this.handle(idx).read(buf, from - this.segments[idx].start) < len ? new Uint8Array(0) : buf;
     };
     let buf = take(Math.min(avail, Math.max(maxBytes, BLANK_MIN)));
     const whole = (b: Uint8Array): number => {
@@ -517,9 +519,38 @@ export class CommitLog {
       // The first record (or a blank's zeros) does not fit maxBytes: read exactly what it needs.
       buf = take(Math.min(avail, -n));
       n = whole(buf);
-      if (n < 0) return new Uint8Array(0);
+      if (n < 0) return [];
     }
-    return n === buf.length ? buf : buf.subarray(0, n);
+    return n === 0 ? [] : [n === buf.length ? buf : buf.subarray(0, n)];
+  }
+
+  /**
+   * Whole records from `from` up to `maxBytes` (at least one) out of the tail's batches, as views;
+   * [] when the tail does not hold `from`. A batch holds whole records of one segment and never a
+   * blank, so this stops at a segment's end.
+   */
+  private tailRaw(from: number, maxBytes: number): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    let at = from;
+    let room = maxBytes;
+    for (let c = this.tail.find(at, 1); c !== null && room > 0; c = this.tail.find(at, 1)) {
+      const begin = at - c.start;
+      let end = c.bytes.length;
+      if (end - begin > room) {
+        end = begin;
+        while (end < c.bytes.length) {
+          const size = recordSize(c.view, end);
+          if (end + size - begin > room && (end > begin || parts.length > 0)) break;
+          end += size;
+        }
+      }
+      if (end === begin) break;
+      parts.push(c.bytes.subarray(begin, end));
+      room -= end - begin;
+      at = c.start + end;
+      if (end < c.bytes.length) break;
+    }
+    return parts;
   }
 
   /**

@@ -4,7 +4,8 @@
 // re-dispatch whatever the queues or the index are missing.
 import { useCrc32 } from "./crc32.ts";
 import { getLogger } from "@logtape/logtape";
-import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, decodeMap, ErrorCode, tagsCode as tagsCodeOfTag, TOPIC_DELETIONS_TOPIC } from "../protocol/mod.ts";
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, decode, decodeMap, ErrorCode, isSystemTopic, tagsCode as tagsCodeOfTag, TOPIC_DELETIONS_TOPIC } from "../protocol/mod.ts";
+import { messageHead } from "../protocol/message-head.ts";
 import type { Clock, FileHandle, Files } from "../platform/platform.ts";
 import { type Checkpoint, indexCheckpointOf, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { CommitLog, type CorruptReason, type DamagedRange, type RecoveryReport } from "./commit-log.ts";
@@ -44,6 +45,7 @@ export interface StoreConfig {
    * The ConsumeQueue tags code of a record re-dispatched by recovery. The header does not hold
    * it, so recovery derives it from the decoded message; the default is the hash of its tags.
    * Queues whose tags code means something else (schedule queues: the delivery time) need this.
+   * Only system topics' queues may: a replica asks it for their records alone.
    */
   tagsCodeOf?: (topic: string, message: Record<string, unknown>, record: StoredRecord) => number;
   /** Told the duration of every CommitLog fsync, ms (for metrics). */
@@ -82,8 +84,9 @@ export interface ReplicatedRecord {
   size: number;
   storeTimestamp: number;
   tagsCode: number;
-  /** The decoded message map. */
-  message: Record<string, unknown>;
+  id?: string;
+  /** The decoded message map: a system topic's record only (the broker's state is made from those). */
+  message?: Record<string, unknown>;
 }
 
 export interface AppendResult {
@@ -400,8 +403,8 @@ export class MessageStore {
 
   // ---------------------------------------------------------------- replication
 
-  /** The log's bytes from `from` as they are on disk (whole records, one segment at most): what a master streams. */
-  readRaw(from: number, maxBytes: number): Uint8Array {
+  /** The log's bytes from `from` as they are on disk (whole records, one segment at most; views of the tail where it holds them): what a master streams. */
+  readRaw(from: number, maxBytes: number): Uint8Array[] {
     return this.commitLog.readRaw(from, maxBytes);
   }
 
@@ -417,7 +420,8 @@ export class MessageStore {
   /**
    * A slave's append: its master's bytes written at `offset` (this log's end) byte for byte, then
    * dispatched as recovery would (consume queue entries at the queue offsets the master chose,
-   * index entries). Returns what was dispatched, decoded, for the broker's own state.
+   * index entries). Returns what was dispatched, for the broker's own state (system topics'
+   * records decoded).
    */
   appendReplicated(offset: number, bytes: Uint8Array): ReplicatedRecord[] {
     if (this.closed) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the message store is closed");
@@ -440,23 +444,31 @@ export class MessageStore {
       byQueue.clear();
     };
     this.commitLog.appendRaw(offset, bytes, (r) => {
-      const m = decodeMap(r.message);
-      if (!m || typeof m.topic !== "string") return;
-      const topic = m.topic;
-      const tagsCode = this.tagsCodeOf ? this.tagsCodeOf(topic, m, r) : tagsCodeOfTag(typeof m.tags === "string" ? m.tags : undefined);
-      const rec: ReplicatedRecord = { topic, queueId: r.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset, size: r.size, storeTimestamp: r.storeTimestamp, tagsCode, message: m };
+      // What places a record is read without decoding it (protocol/message-head.ts); a system
+      // topic's record, or one the quick read does not take, is decoded whole.
+      let head = messageHead(r.message);
+      let message: Record<string, unknown> | undefined;
+      if (head === null || isSystemTopic(head.topic)) {
+        const m = decodeMap(r.message);
+        if (!m || typeof m.topic !== "string") return;
+        message = m;
+        const keys = Array.isArray(m.keys) ? m.keys.filter((k): k is string => typeof k === "string") : undefined;
+        head = { topic: m.topic, tags: typeof m.tags === "string" ? m.tags : undefined, keys, id: typeof m.id === "string" ? m.id : undefined };
+      }
+      const { topic } = head;
+      const tagsCode = message && this.tagsCodeOf ? this.tagsCodeOf(topic, message, r) : tagsCodeOfTag(head.tags);
+      const rec: ReplicatedRecord = { topic, queueId: r.queueId, queueOffset: r.queueOffset, commitLogOffset: r.commitLogOffset, size: r.size, storeTimestamp: r.storeTimestamp, tagsCode, id: head.id, message };
       out.push(rec);
       const cq = this.queue(topic, r.queueId, true)!;
       let list = byQueue.get(cq);
       if (!list) byQueue.set(cq, (list = []));
       list.push(rec);
       if (r.storeTimestamp > this.lastTimestamp) this.lastTimestamp = r.storeTimestamp;
-      const keys = Array.isArray(m.keys) ? m.keys.filter((k): k is string => typeof k === "string") : undefined;
-      this.index.addRecord(r.commitLogOffset, r.size, r.storeTimestamp, topic, keys, typeof m.id === "string" ? m.id : "");
+      this.index.addRecord(r.commitLogOffset, r.size, r.storeTimestamp, topic, head.keys, head.id ?? "");
       if (topic === TOPIC_DELETIONS_TOPIC) {
         // What came before it is written first; then the deleted topic's queues go, as on the master.
         writeEntries();
-        this.applyDeletion(deletedTopicOf(m), r.commitLogOffset);
+        this.applyDeletion(deletedTopicOf(message), r.commitLogOffset);
       }
     });
     writeEntries();

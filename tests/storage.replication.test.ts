@@ -1,6 +1,7 @@
 // The storage side of replication on real files: a master's CommitLog copied chunk by chunk with
 // readRaw / appendReplicated is byte for byte the master's (blank markers and segment ends
-// included) and the slave's queues serve the same records; readLimit holds reads back; a
+// included) and the slave's queues serve the same records; readRaw gives the tail's batches as
+// views and the same bytes from disk; readLimit holds reads back; a
 // malformed or misplaced chunk is refused; the epoch file finds where two logs diverge; a cut
 // store reopens at the cut with its queues trimmed.
 import { test } from "uvu";
@@ -24,11 +25,20 @@ function fill(store: MessageStore, rounds: number, seed = 0): void {
   }
 }
 
+/** readRaw's parts as one chunk, as a haData frame carries them. */
+function raw(store: MessageStore, from: number, maxBytes: number): Uint8Array {
+  const parts = store.readRaw(from, maxBytes);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
+
 /** Copies the master's log to the slave in chunks of at most `chunk` bytes, as HAService and HAClient do. */
 function replicate(master: MessageStore, slave: MessageStore, chunk: number): number {
   let records = 0;
   while (slave.maxCommitLogOffset < master.maxCommitLogOffset) {
-    const data = master.readRaw(slave.maxCommitLogOffset, chunk);
+    const data = raw(master, slave.maxCommitLogOffset, chunk);
     assert.ok(data.length > 0, "readRaw returned nothing before the end");
     records += slave.appendReplicated(slave.maxCommitLogOffset, data).length;
   }
@@ -77,6 +87,31 @@ test("a log copied chunk by chunk is the master's byte for byte, and serves the 
   }
 });
 
+test("readRaw: the tail's batches as views, several in one read, cut at a record within maxBytes; the same bytes from the segment", async () => {
+  const sb = new Sandbox();
+  try {
+    const dir = sb.dir();
+    const store = sb.open(dir, small);
+    const batches = [0, 1, 2].map((b) => store.appendBatch([0, 1, 2].map((k) => item("T", 0, { body: bodyOf(1000, b * 3 + k) }))));
+    const end = (r: { commitLogOffset: number; size: number }) => r.commitLogOffset + r.size;
+    const parts = store.readRaw(0, 1 << 20);
+    assert.equal(parts.map((p) => p.length), batches.map((b) => end(b[2]) - b[0].commitLogOffset), "one view per batch");
+    // maxBytes ends inside the second batch's second record: its first record is the last taken.
+    const cut = store.readRaw(0, end(batches[1][1]) - 1);
+    assert.equal(cut.map((p) => p.length), [end(batches[0][2]), end(batches[1][0]) - batches[1][0].commitLogOffset]);
+    // One record larger than maxBytes still goes, alone.
+    assert.equal(store.readRaw(batches[2][1].commitLogOffset, 10).map((p) => p.length), [batches[2][1].size]);
+    const fromTail = raw(store, 0, 1 << 20);
+    await store.close();
+    const reopened = sb.open(dir, small); // its tail is empty: read from the segment
+    assert.is(reopened.readRaw(0, 1 << 20).length, 1);
+    assert.equal(raw(reopened, 0, 1 << 20), fromTail);
+    await reopened.close();
+  } finally {
+    sb.cleanup();
+  }
+});
+
 test("readLimit holds back records that end past it: NO_NEW_MSG until it moves", async () => {
   const sb = new Sandbox();
   try {
@@ -104,7 +139,7 @@ test("a chunk that does not continue the log, crosses a segment or holds a broke
     const master = sb.open(sb.dir(), small);
     const slave = sb.open(sb.dir(), small);
     fill(master, 4);
-    const data = master.readRaw(0, 1 << 20);
+    const data = raw(master, 0, 1 << 20);
     assert.throws(() => slave.appendReplicated(100, data), /does not continue the log/);
     const broken = data.slice();
     broken[33] ^= 0xff; // inside the first record's header: its physical offset

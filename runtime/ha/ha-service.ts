@@ -13,7 +13,7 @@
 // while the set is smaller than --min-in-sync-replicas. The confirmed offset (everything below it is
 // on every member of the set) is also what consumers may read up to, on the master and its slaves,
 // so nothing a consumer saw can be cut from the log by a failover.
-import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
+import { BrokerError, CborWriter, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { consistentOffset, type EpochEntry } from "../../storage/epoch-file.ts";
 import { required } from "../args.ts";
 import type { ReplicaHost } from "./replica-host.ts";
@@ -270,12 +270,19 @@ export class HAService {
     for (const r of this.replicas.values()) this.pump(r);
   }
 
-  /** Sends a slave what it lacks, as far as its socket keeps up. */
+  /**
+   * Sends a slave what it lacks. Keeping up, a slave has one frame in flight: what the master
+   * appends while the slave writes it goes in the next frame, sent when the slave acknowledges,
+   * so frames (and the slave's writes and acknowledgements, one per frame) grow with the load
+   * instead of being one per append. A slave a whole CHUNK or more behind is sent chunks back to
+   * back, as far as its socket keeps up.
+   */
   private pump(r: Replica): void {
     if (this.closed || !r.conn.open) return;
     const { store } = this.broker;
     let blocked = false;
     while (r.sent < store.maxCommitLogOffset) {
+      if (r.sent > r.acked && store.maxCommitLogOffset - r.sent < CHUNK) break;
       if (r.conn.bufferedAmount > HIGH_WATER) {
         blocked = true;
         break;
@@ -292,11 +299,21 @@ export class HAService {
     }
   }
 
-  private send(r: Replica, data: Uint8Array): void {
+  /**
+   * One haData frame of `data` (parts of the log, views of the tail): the envelope is written by
+   * hand and the parts copied in once, straight from the tail.
+   */
+  private send(r: Replica, data: readonly Uint8Array[]): void {
     const offset = r.sent;
     const now = Date.now();
-    r.conn.push({ op: "haData", offset, data, confirm: this.confirmed, timerCursor: this.broker.timer.cursor });
-    r.sent = offset + data.length;
+    let length = 0;
+    for (const part of data) length += part.length;
+    const w = new CborWriter(length + 96);
+    w.map(5).text("op").text("haData").text("offset").int(offset).text("confirm").int(this.confirmed)
+      .text("timerCursor").int(this.broker.timer.cursor).text("data").head(2, length);
+    for (const part of data) w.raw(part);
+    r.conn.replyEncoded(w.bytes());
+    r.sent = offset + length;
     r.lastSendAt = now;
     if (r.sent >= this.broker.store.maxCommitLogOffset) {
       r.marks.push({ end: r.sent, at: now });
@@ -311,7 +328,7 @@ export class HAService {
     const max = this.broker.store.maxCommitLogOffset;
     for (const r of this.replicas.values()) {
       if (r.acked >= max) this.caughtUpAt.set(r.brokerId, now);
-      if (r.sent >= max && now - r.lastSendAt >= IDLE_BEAT_MS && r.conn.open) this.send(r, new Uint8Array(0));
+      if (r.sent >= max && now - r.lastSendAt >= IDLE_BEAT_MS && r.conn.open) this.send(r, []);
     }
     if (this.proposing) return;
     const connected = new Set([...this.replicas.values()].map((r) => r.brokerId));

@@ -23,7 +23,8 @@ export function applyReplicated(broker: ReplicaHost, records: ReplicatedRecord[]
     // A record of a topic the master's topic table has not reached us with yet.
     if (!t || t.queues <= r.queueId) broker.topics.create(r.topic, Math.max(r.queueId + 1, t?.queues ?? broker.config.defaultQueues), t?.perm ?? PERM_RW);
     touched.set(`${r.topic}\u0000${r.queueId}`, [r.topic, r.queueId, r.queueOffset + 1, r.storeTimestamp]);
-    const m = r.message;
+    const m = r.message; // decoded for system topics, whose records make this state
+    if (!m) continue;
     try {
       if (r.topic === CONSUMER_OFFSETS_TOPIC) {
         broker.send(offsetsEvent(m.body as Uint8Array));
@@ -31,7 +32,7 @@ export function applyReplicated(broker: ReplicaHost, records: ReplicatedRecord[]
         // The store dropped the queues as it applied the record; the topic leaves the table too.
         if (broker.topics.get(m.body)) void broker.topics.remove(m.body);
       } else if (r.topic === TIMER_TOPIC) {
-        timerItems.push({ topic: TIMER_TOPIC, queueId: r.queueId, bytes: new Uint8Array(0), tagsCode: r.tagsCode, msgId: String(m.id) });
+        timerItems.push({ topic: TIMER_TOPIC, queueId: r.queueId, bytes: new Uint8Array(0), tagsCode: r.tagsCode, msgId: String(r.id) });
         timerResults.push({ commitLogOffset: r.commitLogOffset, queueOffset: r.queueOffset, size: r.size, storeTimestamp: r.storeTimestamp });
       } else if (r.topic === TRANS_HALF_TOPIC && typeof m.id === "string" && typeof m.group === "string") {
         begin.push({ id: m.id, group: m.group, halfOffset: r.commitLogOffset, checkAt: r.storeTimestamp + broker.config.transactionTimeoutMs });
