@@ -94,6 +94,8 @@ async function main() {
   const rasyncSlaveCpu = row("replication: slave CPU per message (mean of the 2), async", "µs", rbaseCpu);
   const rsyncCpu = row("replication: master CPU per message, group of 3, sync", "µs", rbaseCpu);
   const rsyncSlaveCpu = row("replication: slave CPU per message (mean of the 2), sync", "µs", rbaseCpu);
+  const rclientCpu = row("replication: the client's (bench process) CPU per message, one broker alone", "µs");
+  const rclientSyncCpu = row("replication: the client's CPU per message, group of 3, sync", "µs", rclientCpu);
   const rfail = row("replication: failover, SIGKILL of the master -> first acknowledged send (sync, --flush sync, 2 s lease; every kill of every run)", "ms");
   const cbase = row("cluster baseline: produce to one broker alone, --flush async, 1,000 in flight", "msg/s");
   const cprod = row("cluster: produce via name server over 2 brokers, --flush async, 1,000 in flight", "msg/s", cbase);
@@ -280,12 +282,14 @@ async function main() {
       rmSync(dir, { recursive: true, force: true });
       rbase.values.push(base.rate);
       rbase99.values.push(base.p99);
+      rclientCpu.values.push(base.clientCpuUs);
       for (const [mode, rate, p99, master, slave] of [["async", rasync, rasync99, rasyncCpu, rasyncSlaveCpu], ["sync", rsync, rsync99, rsyncCpu, rsyncSlaveCpu]] as const) {
         const r = await groupProduce(mode, N, 1000);
         rate.values.push(r.rate);
         p99.values.push(r.p99);
         master.values.push(r.masterCpuUs);
         slave.values.push(r.slaveCpuUs);
+        if (mode === "sync") rclientSyncCpu.values.push(r.clientCpuUs);
       }
     }
     if (on("replication failover")) rfail.values.push(...await failoverTimes(quick ? 2 : 5, 50, (line) => console.error(line)));

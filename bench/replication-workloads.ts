@@ -11,8 +11,8 @@ import { brokerNodeArgs, cpuMs } from "./broker-workloads.ts";
 
 const BODY = new Uint8Array(1024).fill(42);
 
-/** One producer, `inFlight` sends outstanding: messages/s and the p99 of each send's latency, ms. */
-export async function produceWithLatency(url: string, topic: string, total: number, inFlight: number): Promise<{ rate: number; p99: number }> {
+/** One producer, `inFlight` sends outstanding: messages/s, the p99 of each send's latency (ms), and this process's CPU per message (µs: the client's share of the machine). */
+export async function produceWithLatency(url: string, topic: string, total: number, inFlight: number): Promise<{ rate: number; p99: number; clientCpuUs: number }> {
   const admin = new Admin({ endpoints: url });
   await admin.createTopic(topic, 4);
   await admin.shutdown();
@@ -21,6 +21,7 @@ export async function produceWithLatency(url: string, topic: string, total: numb
   await producer.send({ topic, body: BODY }); // the route is cached
   const latencies = new Float64Array(total);
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const worker = async () => {
     while (next < total) {
@@ -32,8 +33,9 @@ export async function produceWithLatency(url: string, topic: string, total: numb
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   const rate = total / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
   await producer.shutdown();
-  return { rate, p99: percentile([...latencies].sort((a, b) => a - b), 99) };
+  return { rate, p99: percentile([...latencies].sort((a, b) => a - b), 99), clientCpuUs: (used.user + used.system) / total };
 }
 
 /**
@@ -41,7 +43,7 @@ export async function produceWithLatency(url: string, topic: string, total: numb
  * server; with each member's CPU time per message sent (µs, from /proc): the master's, and the
  * slaves' mean.
  */
-export async function groupProduce(mode: "async" | "sync", total: number, inFlight: number): Promise<{ rate: number; p99: number; masterCpuUs: number; slaveCpuUs: number }> {
+export async function groupProduce(mode: "async" | "sync", total: number, inFlight: number): Promise<{ rate: number; p99: number; clientCpuUs: number; masterCpuUs: number; slaveCpuUs: number }> {
   const g = await startGroup({ nodeArgs: brokerNodeArgs, brokerArgs: ["--segment-size", "1g", "--replication", mode, "--min-in-sync-replicas", mode === "sync" ? "2" : "1"] });
   try {
     const cpu = () => g.members.map((m) => cpuMs(m.proc.child.pid!));
@@ -55,6 +57,10 @@ export async function groupProduce(mode: "async" | "sync", total: number, inFlig
     }, 30_000, 20);
     const used = cpu().map((ms, i) => (ms - before[i]) * 1000 / total);
     return { ...r, masterCpuUs: used[0], slaveCpuUs: (used[1] + used[2]) / 2 };
+  } catch (e) {
+    // A member that died says why in its output.
+    for (const m of g.members) if (m.proc.child.exitCode !== null || m.proc.child.signalCode !== null) console.error(`broker ${m.id} exited (${m.proc.child.exitCode ?? m.proc.child.signalCode}):\n${m.proc.output().slice(-3000)}`);
+    throw e;
   } finally {
     await g.stop(brokerNodeArgs.length > 0);
   }
