@@ -1,5 +1,5 @@
 // Topic administration and message lookup, per docs/PROTOCOL.md.
-import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView } from "../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView, type ReplicaInfo } from "../protocol/mod.ts";
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
@@ -59,24 +59,7 @@ export interface ClusterBroker {
   group?: ReplicaInfo;
 }
 
-/** A replicated group member's role and replication, as clusterList shows it. */
-export interface ReplicaInfo {
-  brokerId: number;
-  role: "master" | "slave";
-  /** The epoch of its last epoch entry, and the group's master epoch as the controller last said. */
-  epoch: number;
-  masterEpoch: number;
-  syncStateSet: number[];
-  maxOffset: number;
-  replication: "async" | "sync";
-  /** A master's: what every in-sync member holds, and each connected slave. */
-  confirmOffset?: number;
-  replicas?: { brokerId: number; address: string; ackOffset: number; lagBytes: number; inSync: boolean }[];
-  /** A slave's: its master and how far behind it is. */
-  master?: string;
-  connected?: boolean;
-  lagBytes?: number;
-}
+export type { ReplicaInfo };
 
 export interface ClusterInfo {
   /** "standalone": one broker with its own embedded name server; "cluster": brokers registered with a name server. */

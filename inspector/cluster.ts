@@ -3,10 +3,11 @@
 // and the topics across brokers. Each broker links to its own console.
 import { Transport } from "../client/transport.ts";
 import type { WebSocketConstructor } from "../client/websocket.ts";
-import type { OverviewView } from "../protocol/inspect.ts";
+import type { OverviewView, ReplicaInfo } from "../protocol/inspect.ts";
 import { h } from "./dom.ts";
 import { ago, bytes, count, duration, percent, rate } from "./format.ts";
 import { setCard } from "./overview.ts";
+import { roleText } from "./replication.ts";
 import { type Column, DataTable } from "./table.ts";
 
 const POLL_MS = 2000;
@@ -19,7 +20,12 @@ interface BrokerEntry {
   runtime: string;
   startedAt: number;
   lastUpdate: number;
+  /** A replicated group's member: its role, epoch and lag as of its last registration. */
+  group?: ReplicaInfo;
 }
+
+/** A broker's row: its name, or name#id for a member of a replicated group (they share the name). */
+const entryKey = (e: BrokerEntry) => (e.group ? `${e.name}#${e.group.brokerId}` : e.name);
 
 interface BrokerState {
   entry: BrokerEntry;
@@ -55,6 +61,9 @@ export class ClusterView {
       { key: "name", label: "broker", value: (b) => b.entry.name, render: (b) => h("a", { href: consoleUrl(b.entry.address), class: "broker-link" }, b.entry.name) },
       { key: "health", label: "health", value: healthOf, render: (b) => h("span", { class: `badge health-${healthOf(b)}`, title: b.error ?? "" }, healthOf(b)) },
       { key: "address", label: "address", value: (b) => b.entry.address },
+      { key: "role", label: "replication", value: (b) => (b.entry.group ? `#${b.entry.group.brokerId} ${roleText(b.entry.group)}` : ""), title: "a replicated group's member: its id, role and the master epoch" },
+      { key: "inSync", label: "in sync", value: (b) => this.inSync(b), title: "in its group's SyncStateSet, as the master last registered it" },
+      { key: "behind", label: "behind", numeric: true, value: (b) => b.entry.group?.lagBytes ?? -1, render: (b) => (b.entry.group?.role === "slave" ? bytes(b.entry.group.lagBytes ?? 0) : ""), title: "a slave's CommitLog bytes behind its master, as of its last registration" },
       { key: "uptime", label: "up", numeric: true, value: (b) => b.entry.startedAt, render: (b) => (b.entry.startedAt ? duration(Date.now() - b.entry.startedAt) : "–") },
       { key: "in", label: "in/s", numeric: true, value: (b) => this.rate(b, 0), render: (b) => rate(this.rate(b, 0)) },
       { key: "out", label: "out/s", numeric: true, value: (b) => this.rate(b, 2), render: (b) => rate(this.rate(b, 2)) },
@@ -63,7 +72,7 @@ export class ClusterView {
       { key: "disk", label: "disk free", numeric: true, value: (b) => b.overview?.broker.disk?.free ?? 0, render: (b) => (b.overview?.broker.disk ? `${bytes(b.overview.broker.disk.free)} (${percent(b.overview.broker.disk.free, b.overview.broker.disk.total)})` : "–") },
       { key: "registered", label: "registered", numeric: true, value: (b) => b.entry.lastUpdate, render: (b) => ago(b.entry.lastUpdate) },
     ];
-    this.brokerTable = new DataTable({ id: "cluster-brokers", columns, rowKey: (b) => b.entry.name, filterLabel: "filter brokers", empty: "no broker has registered yet" });
+    this.brokerTable = new DataTable({ id: "cluster-brokers", columns, rowKey: (b) => entryKey(b.entry), filterLabel: "filter brokers", empty: "no broker has registered yet" });
     this.topicTable = new DataTable({
       id: "cluster-topics",
       columns: [
@@ -87,14 +96,14 @@ export class ClusterView {
         this.error = null;
         const entries = (r.brokers as BrokerEntry[]) ?? [];
         for (const e of entries) {
-          const known = this.brokers.get(e.name);
+          const known = this.brokers.get(entryKey(e));
           if (known && known.entry.address === e.address) known.entry = e;
           else {
             known?.transport.close();
-            this.brokers.set(e.name, { entry: e, transport: new Transport(e.address, { WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket, minBackoffMs: 500, maxBackoffMs: 5000 }), overview: null, previous: null, error: null });
+            this.brokers.set(entryKey(e), { entry: e, transport: new Transport(e.address, { WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket, minBackoffMs: 500, maxBackoffMs: 5000 }), overview: null, previous: null, error: null });
           }
         }
-        for (const [name, b] of this.brokers) if (!entries.some((e) => e.name === name)) (b.transport.close(), this.brokers.delete(name));
+        for (const [key, b] of this.brokers) if (!entries.some((e) => entryKey(e) === key)) (b.transport.close(), this.brokers.delete(key));
         await Promise.all([...this.brokers.values()].map(async (b) => {
           try {
             const o = (await b.transport.request("overview", {}, POLL_MS)) as unknown as { overview: OverviewView };
@@ -112,6 +121,14 @@ export class ClusterView {
       setTimeout(tick, POLL_MS);
     };
     void tick();
+  }
+
+  /** "yes"/"no" for a group's member: whether its group's master (registered) has it in the SyncStateSet. */
+  private inSync(b: BrokerState): string {
+    const g = b.entry.group;
+    if (!g) return "";
+    const master = [...this.brokers.values()].find((m) => m.entry.name === b.entry.name && m.entry.group?.role === "master");
+    return (master?.entry.group ?? g).syncStateSet.includes(g.brokerId) ? "yes" : "no";
   }
 
   /** Messages per second from a broker's last two overviews: totals[0] in, totals[2] out. */
@@ -132,7 +149,10 @@ export class ClusterView {
     if (this.error) card("namesrv", "name server", "error", this.error, "bad");
     this.brokerTable.update(brokers);
     const topics = new Map<string, TopicAcross>();
+    // A replicated group's slaves hold copies of its master's topics: the group counts once.
+    const copies = (b: BrokerState) => b.entry.group?.role === "slave" && brokers.some((m) => m.entry.name === b.entry.name && m.entry.group?.role === "master");
     for (const b of brokers) {
+      if (copies(b)) continue;
       for (const name of b.entry.topicNames) {
         const t = topics.get(name) ?? { topic: name, brokers: [], queues: 0, messages: 0, inRate: 0 };
         t.brokers.push(b.entry.name);

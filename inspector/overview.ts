@@ -7,6 +7,7 @@ import { TimeChart } from "./charts.ts";
 import { h } from "./dom.ts";
 import { ago, bytes, clock, count, duration, percent, perm, rate } from "./format.ts";
 import type { Model } from "./model.ts";
+import { ReplicationView } from "./replication.ts";
 import { type Column, DataTable } from "./table.ts";
 
 export interface OverviewActions {
@@ -25,6 +26,7 @@ export class OverviewView {
   private readonly internalTopics: DataTable<TopicRowView>;
   private readonly groups: DataTable<GroupRowView>;
   private readonly internalSummary = h("summary", {}, "retry, dead-letter and system topics");
+  private readonly replication = new ReplicationView();
   private model!: Model;
 
   constructor(readonly el: HTMLElement, actions: OverviewActions) {
@@ -70,6 +72,7 @@ export class OverviewView {
       h("details", { class: "folded", id: "system-topics-box" }, this.internalSummary, this.internalTopics.el),
       h("h2", {}, "Consumer groups"),
       this.groups.el,
+      this.replication.el,
     );
   }
 
@@ -101,6 +104,9 @@ export class OverviewView {
     card("groups", "consumer groups", count(o.groups.length), stalled ? `${stalled} stalled` : "none stalled", stalled ? "warn" : "");
     card("dlq", "dead letters", count(dlq), dlq ? "in %DLQ% topics: see Messages" : "none", dlq ? "warn" : "");
     card("memory", "memory", bytes(b.memory.rss), `heap ${bytes(b.memory.heapUsed)}`);
+    const r = b.replication;
+    if (r) card("replication", "replication", r.role, `#${r.brokerId} · epoch ${r.masterEpoch} · ${r.syncStateSet.length} in sync`, r.role === "slave" && !r.connected ? "warn" : "");
+    this.replication.render(r, b.address);
     const xs = model.history.map((s) => s.t);
     this.traffic.update(xs, [{ label: "in", values: model.history.map((s) => s.in) }, { label: "out", values: model.history.map((s) => s.out) }]);
     const busiest = [...o.groups].sort((a, c) => c.lag - a.lag || (a.group < c.group ? -1 : 1)).slice(0, TOP_SERIES);

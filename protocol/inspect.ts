@@ -65,8 +65,34 @@ export interface BrokerHealthView {
   disk: { free: number; total: number } | null;
   dataDir: string;
   /** A replicated group's member (docs/REPLICATION.md): its id, role, epochs, SyncStateSet and lag. */
-  replication?: Record<string, unknown>;
+  replication?: ReplicaInfo;
 }
+
+/**
+ * A replicated group member's role and replication, as clusterList, registrations and the
+ * console's overview show it (runtime/ha/replica-node.ts). A type rather than an interface: a
+ * registration carries it as a plain map (Record<string, unknown>).
+ */
+export type ReplicaInfo = {
+  brokerId: number;
+  role: "master" | "slave";
+  /** The epoch of its last epoch entry, and the group's master epoch as the controller last said. */
+  epoch: number;
+  masterEpoch: number;
+  /** The group's master as the controller last said (-1: none). */
+  masterId: number;
+  syncStateSet: number[];
+  maxOffset: number;
+  replication: "async" | "sync";
+  /** A master's: what every in-sync member holds, and each connected slave. */
+  confirmOffset?: number;
+  /** Every slave that connected to this master (`connected`: now). */
+  replicas?: { brokerId: number; address: string; ackOffset: number; lagBytes: number; inSync: boolean; connected: boolean }[];
+  /** A slave's: its master and how far behind it is. */
+  master?: string;
+  connected?: boolean;
+  lagBytes?: number;
+};
 
 export type TopicKind = ReturnType<typeof topicKind>;
 

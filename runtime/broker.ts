@@ -3,7 +3,7 @@
 // the actors' injected effects to the services, and starts the front-end. Everything hangs off
 // this object (no globals), so tests run two in a process.
 import { type Actor, type AnyActorRef, createActor } from "xstate";
-import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, RETRY_PREFIX } from "../protocol/mod.ts";
+import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, type ReplicaInfo, RETRY_PREFIX } from "../protocol/mod.ts";
 import { normalizeEndpoint } from "../protocol/endpoint-url.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
@@ -98,7 +98,7 @@ export class Broker implements BrokerFacts {
   /** A replicated group's slave: its replication from the master. */
   replica?: HAClient;
   /** A group member's view of its group, for registrations, clusterList, /metrics and the inspector (set by its ReplicaNode). */
-  groupInfo?: () => Record<string, unknown>;
+  groupInfo?: () => ReplicaInfo;
   /** A group member's suggestion, with each pull answer, of the member to pull that queue from next (set by its ReplicaNode). */
   readSuggestion?: (queueId: number, pulledTo: number | undefined) => number;
 
@@ -141,7 +141,9 @@ export class Broker implements BrokerFacts {
     const topics = this.topics;
     const isSlave = () => this.role === "slave";
     // A group member registers as one from its first registration on (its ReplicaNode then says more).
-    if (role !== "standalone") this.groupInfo = () => ({ brokerId: config.brokerId, role: this.role, epoch: 0 });
+    if (role !== "standalone") {
+      this.groupInfo = () => ({ brokerId: config.brokerId, role: "slave", epoch: 0, masterEpoch: 0, masterId: -1, syncStateSet: [], maxOffset: store.maxCommitLogOffset, replication: config.replication });
+    }
     // A group member's part in each write: a slave refuses it, a sync master waits for its set.
     const replication: Replication = {
       checkWritable: () => {
@@ -567,7 +569,7 @@ export class Broker implements BrokerFacts {
         return {
           role: this.role === "master" ? "master" : "slave",
           inSync: ha ? ha.state.syncStateSet.length : 0,
-          lagBytes: ha ? ha.status().replicas.map((r) => [String(r.brokerId), r.lagBytes]) : replica ? [["master", replica.lagBytes]] : [],
+          lagBytes: ha ? ha.status().replicas.filter((r) => r.connected).map((r) => [String(r.brokerId), r.lagBytes]) : replica ? [["master", replica.lagBytes]] : [],
           confirmOffset: ha ? ha.confirmOffset : Number.isFinite(store.readLimit) ? store.readLimit : store.maxCommitLogOffset,
         };
       },

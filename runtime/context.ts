@@ -7,7 +7,7 @@ import type { BrokerEvent, TopicConfig } from "../actors/broker.machine.ts";
 import type { GroupView } from "../actors/group.machine.ts";
 import type { EndState } from "../actors/transaction.machine.ts";
 import type { Hold, QueueEvent } from "../actors/queue.machine.ts";
-import type { BrokerError, Message, OverviewView, RequestId } from "../protocol/mod.ts";
+import type { BrokerError, Message, OverviewView, ReplicaInfo, RequestId } from "../protocol/mod.ts";
 import type { AppendItem, AppendResult, GetResult, MessageStore, RetentionPass } from "../storage/message-store.ts";
 import type { Clock, Files } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -114,7 +114,7 @@ export interface BrokerFacts {
   readonly startedAt: number;
   readonly isClosing: boolean;
   /** A replicated group's member: its id, role, epochs and replication (runtime/ha/). */
-  readonly groupInfo?: () => Record<string, unknown>;
+  readonly groupInfo?: () => ReplicaInfo;
 }
 
 export type { GroupView };

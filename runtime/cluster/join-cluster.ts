@@ -3,6 +3,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import type { Platform } from "../../platform/platform.ts";
 import type { BrokerConfig } from "../config.ts";
+import type { ReplicaInfo } from "../../protocol/mod.ts";
 import type { Topics } from "../context.ts";
 import { BrokerRegistrar } from "./broker-registrar.ts";
 import { NameServer } from "./name-server.ts";
@@ -15,7 +16,7 @@ export interface ClusterMember {
   startedAt: number;
   topics: Pick<Topics, "all">;
   /** A replicated group's member: its id, role, epoch and replication, read at each registration. */
-  groupInfo?: () => Record<string, unknown>;
+  groupInfo?: () => ReplicaInfo;
   /** Its gRPC endpoint for RocketMQ 5 clients ("host:port"), when it serves one. */
   grpcAddress?: string;
 }

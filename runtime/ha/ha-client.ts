@@ -86,7 +86,8 @@ export class HAClient {
     } catch (e) {
       return this.failed(`cannot connect: ${(e as Error).message}`);
     }
-    socket.binaryType = "arraybuffer";
+    // `ws`'s own Buffers: "arraybuffer" would copy every frame that shares its read buffer.
+    socket.binaryType = "nodebuffer";
     this.socket = socket;
     socket.onerror = () => {};
     socket.onopen = () => {

@@ -13,7 +13,7 @@
 // while the set is smaller than --min-in-sync-replicas. The confirmed offset (everything below it is
 // on every member of the set) is also what consumers may read up to, on the master and its slaves,
 // so nothing a consumer saw can be cut from the log by a failover.
-import { BrokerError, CborWriter, ErrorCode, type Request } from "../../protocol/mod.ts";
+import { BrokerError, CborWriter, ErrorCode, type ReplicaInfo, type Request } from "../../protocol/mod.ts";
 import { consistentOffset, type EpochEntry } from "../../storage/epoch-file.ts";
 import { required } from "../args.ts";
 import type { ReplicaHost } from "./replica-host.ts";
@@ -33,6 +33,8 @@ export interface HAOptions {
   changed(state: GroupState): void;
   log(line: string): void;
 }
+
+export type ReplicaStatus = NonNullable<ReplicaInfo["replicas"]>[number];
 
 /** One connected slave. */
 interface Replica {
@@ -67,6 +69,8 @@ export class HAService {
   private readonly replicas = new Map<string, Replica>();
   /** Each member's last acknowledged offset, kept across reconnections: the set waits for it. */
   private readonly ackedById = new Map<number, number>();
+  /** Each slave's address as it last connected (status lists a slave gone too). */
+  private readonly addressById = new Map<number, string>();
   /** When each member last held everything the master had (as of a send it acknowledged). */
   private readonly caughtUpAt = new Map<number, number>();
   private waiters: Waiter[] = [];
@@ -129,6 +133,7 @@ export class HAService {
     for (const [id, r] of this.replicas) if (r.brokerId === brokerId) this.replicas.delete(id); // a reconnection
     this.replicas.set(conn.id, { conn, brokerId, address, sent: maxOffset, acked: maxOffset, lastAckAt: Date.now(), marks: [], lastSendAt: 0 });
     this.ackedById.set(brokerId, maxOffset);
+    this.addressById.set(brokerId, address);
     this.o.log(`slave ${brokerId} (${address}) connected at offset ${maxOffset}, ${store.maxCommitLogOffset - maxOffset} bytes behind`);
     queueMicrotask(() => this.pumpAll());
     return { ...reply, truncateTo: -1 };
@@ -202,14 +207,20 @@ export class HAService {
     });
   }
 
-  /** The group as this master sees it: for clusterList, registration and /metrics. */
-  status(): { mode: string; confirmOffset: number; syncStateSet: number[]; replicas: { brokerId: number; address: string; ackOffset: number; lagBytes: number; inSync: boolean }[] } {
+  /** The group as this master sees it: for clusterList, registration, /metrics and the console. Every slave that connected to it, by id. */
+  status(): { confirmOffset: number; replicas: ReplicaStatus[] } {
     const max = this.broker.store.maxCommitLogOffset;
+    const connected = new Set([...this.replicas.values()].map((r) => r.brokerId));
     return {
-      mode: this.o.mode,
       confirmOffset: this.confirmed,
-      syncStateSet: this.state.syncStateSet,
-      replicas: [...this.replicas.values()].map((r) => ({ brokerId: r.brokerId, address: r.address, ackOffset: r.acked, lagBytes: Math.max(0, max - r.acked), inSync: this.state.syncStateSet.includes(r.brokerId) })),
+      replicas: [...this.ackedById].sort(([a], [b]) => a - b).map(([brokerId, acked]) => ({
+        brokerId,
+        address: this.addressById.get(brokerId) ?? "",
+        ackOffset: acked,
+        lagBytes: Math.max(0, max - acked),
+        inSync: this.state.syncStateSet.includes(brokerId),
+        connected: connected.has(brokerId),
+      })),
     };
   }
 

@@ -9,7 +9,7 @@
 // Every broker of a group starts as a slave (it takes no writes) and is promoted once a
 // controller says so, so a restarted master never writes before the controllers have decided.
 import { nanoid } from "nanoid";
-import { ErrorCode } from "../../protocol/mod.ts";
+import { ErrorCode, type ReplicaInfo } from "../../protocol/mod.ts";
 import { Broker } from "../broker.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { Platform } from "../../platform/platform.ts";
@@ -60,19 +60,20 @@ export class ReplicaNode {
   }
 
   /** The role, epoch and replication of this member, as registrations, clusterList and /metrics show them. */
-  info(): Record<string, unknown> {
+  info(): ReplicaInfo {
     const b = this.broker;
     const s = this.state;
     const base = {
       brokerId: this.config.brokerId,
-      role: b.role,
+      role: b.role === "master" ? "master" as const : "slave" as const,
       epoch: this.epochs.last?.epoch ?? 0,
       masterEpoch: s?.masterEpoch ?? 0,
+      masterId: s?.masterId ?? -1,
       syncStateSet: s?.syncStateSet ?? [],
       maxOffset: b.store.maxCommitLogOffset,
       replication: this.config.replication,
     };
-    if (b.ha) return { ...base, ...b.ha.status() };
+    if (b.ha) return { ...base, syncStateSet: b.ha.state.syncStateSet, ...b.ha.status() };
     return { ...base, master: b.replica?.master ?? "", connected: b.replica?.connected ?? false, lagBytes: b.replica?.lagBytes ?? 0 };
   }
 
@@ -94,8 +95,7 @@ export class ReplicaNode {
     const b = this.broker;
     const me = this.config.brokerId;
     if (b.ha) {
-      const slaves = b.ha.status().replicas.map((r) => ({ brokerId: r.brokerId, ackOffset: r.ackOffset, inSync: r.inSync }));
-      return masterSuggestion(this.slaveRead, me, b.store.maxCommitLogOffset, queueId, pulledTo, slaves);
+      return masterSuggestion(this.slaveRead, me, b.store.maxCommitLogOffset, queueId, pulledTo, b.ha.status().replicas.filter((r) => r.connected));
     }
     const replica = b.replica;
     const master = replica?.connected && this.state ? this.state.masterId : undefined;
