@@ -276,7 +276,7 @@ export interface ProcessorContext {
   readonly appends: Appender;
   readonly groups: Groups;
   readonly offsets: Offsets;
-  readonly locks: OrderLocks;
+  readonly locks: OrderLockOps;
   readonly pulls: PullHolds;
   readonly schedule: Scheduler;
   readonly timer: Timers;
@@ -317,7 +317,7 @@ export interface QueueRef {
 }
 
 /** Order locks (RocketMQ's RebalanceLockManager), held on the queue actors. */
-export interface OrderLocks {
+export interface OrderLockOps {
   /** Asks each queue for `clientId`'s lock; answers with the queues it now holds. */
   lock(group: string, clientId: string, members: string[], queues: QueueRef[], answer: (locked: QueueRef[]) => void): void;
   /** Frees the queues `clientId` holds; answers with the ones it held. */

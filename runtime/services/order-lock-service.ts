@@ -2,7 +2,7 @@
 // (actors/order-lock.ts); this service asks the actors and gathers their answers. Each LOCK and
 // UNLOCK carries a reply the queue actor calls once it has decided, so nothing here reads an
 // actor's context or counts on an event being handled before `send` returns.
-import type { Actors, Clock, OrderLocks, QueueRef } from "../context.ts";
+import type { Actors, Clock, OrderLockOps, QueueRef } from "../context.ts";
 
 export interface OrderLockDeps {
   clock: Clock;
@@ -11,7 +11,7 @@ export interface OrderLockDeps {
   expiryMs: number;
 }
 
-export class OrderLockService implements OrderLocks {
+export class OrderLockService implements OrderLockOps {
   constructor(private readonly deps: OrderLockDeps) {}
 
   lock(group: string, clientId: string, members: string[], queues: QueueRef[], answer: (locked: QueueRef[]) => void): void {
