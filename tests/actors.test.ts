@@ -73,6 +73,8 @@ test("pure transitions: an append that reaches a hold drops it from the context 
   const released: Hold[][] = [];
   const machine = createQueueMachine({ now: () => 0, releaseHolds: (_t, _q, holds) => released.push(holds) });
   const [idle] = initialTransition(machine, { topic: "T", queueId: 0, perm: 6 });
+  const [appended, quiet] = transition(machine, idle, { type: "APPENDED", maxOffset: 1, lastStoreTimestamp: 1 });
+  assert.equal([appended.context.maxOffset, own(quiet).map((a) => a.type)], [1, []], "an append to a queue nobody waits on runs no effect");
   const [holding] = transition(machine, idle, { type: "PULL", hold: hold(3, 15_000) });
   const [later, none] = transition(machine, holding, { type: "APPENDED", maxOffset: 2, lastStoreTimestamp: 1 });
   assert.equal([later.value, later.context.holds.length, own(none).map((a) => a.type)], ["holding", 1, ["wakeHolds"]]);
