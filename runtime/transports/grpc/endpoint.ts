@@ -2,7 +2,7 @@
 // service definition from RocketMQ's own .proto files, descriptor.ts), so RocketMQ 5's clients
 // (Java, Go, Python, C#, C++, Node.js) use ActorMQ unchanged. It runs on Node and on Deno (whose
 // node:http2 carries grpc-js's server). The RPCs are messaging.ts; this file starts and stops
-// the server. Each client is a session of the broker (session.ts), registered with the broker's
+// the server. Each client is a session of the broker (grpc-session.ts), registered with the broker's
 // sessions as a WebSocket's is.
 import type * as grpc from "@grpc/grpc-js";
 import type { ProcessorContext } from "../../context.ts";
@@ -10,7 +10,7 @@ import type { SessionRegistry } from "../../session.ts";
 import { type ClusterRoute, messagingService } from "./messaging.ts";
 import { Renewals } from "./renewals.ts";
 import { serveGrpc, stopGrpc } from "./server.ts";
-import { GrpcSession, GrpcSessions } from "./session.ts";
+import { GrpcSession, GrpcSessions } from "./grpc-session.ts";
 
 /** The RocketMQ proxy's gRPC port: a standalone broker's default. */
 export const DEFAULT_GRPC_PORT = 8081;

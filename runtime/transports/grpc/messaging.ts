@@ -1,5 +1,5 @@
 // apache.rocketmq.v2.MessagingService on ActorMQ's processors and services. Each call belongs to
-// its client's GrpcSession (session.ts), and an RPC the broker has an op for becomes that op, run
+// its client's GrpcSession (grpc-session.ts), and an RPC the broker has an op for becomes that op, run
 // by the processors as the WebSocket front-end runs it (SendMessage is sendBatch, Heartbeat is
 // heartbeat, AckMessage is ackMessage...): the same checks, rights and registries, whichever
 // front-end a request came through. What has no op (routes and assignments in RocketMQ 5's
@@ -14,7 +14,7 @@ import type { ProcessorContext } from "../../context.ts";
 import { fromMs, fromPopped, statusOf, toActorMQ, toMs, type V2Message, type V2Resource } from "./mapping.ts";
 import type { Renewals } from "./renewals.ts";
 import { type AccessPoint, endpointsOf, fromRoute, messageQueues, type V2Broker } from "./routes.ts";
-import type { Answer, GrpcSession, GrpcSessions } from "./session.ts";
+import type { Answer, GrpcSession, GrpcSessions } from "./grpc-session.ts";
 import { beat, sendSettings, telemetry } from "./telemetry.ts";
 
 type Call = grpc.ServerUnaryCall<Record<string, any>, unknown> | grpc.ServerWritableStream<Record<string, any>, unknown> | grpc.ServerDuplexStream<unknown, unknown>;

@@ -44,7 +44,7 @@ export interface Held {
 
 /**
  * What renewals need of a client's session (a GrpcSession): what it holds, and a way to ask the
- * broker in its name. Named here so that session.ts and this file do not import each other.
+ * broker in its name. Named here so that grpc-session.ts and this file do not import each other.
  */
 export interface Holder {
   readonly held: Map<string, Held>;

@@ -8,7 +8,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { MAX_MESSAGE_SIZE } from "../../../protocol/mod.ts";
 import type { GroupSettings, ProcessorContext } from "../../context.ts";
 import { type Duration, fromMs, statusOf, toMs } from "./mapping.ts";
-import type { ClientSettings, GrpcSession, TelemetryStream } from "./session.ts";
+import type { ClientSettings, GrpcSession, TelemetryStream } from "./grpc-session.ts";
 
 const OK = { code: "OK", message: "OK" };
 
