@@ -142,6 +142,7 @@ export function createBrokerMachine(deps: BrokerDeps) {
         const id = popActorId(group);
         if (!self.getSnapshot().children[id]) {
           if (forward.type === "UNWAIT" || forward.type === "WAKE") return; // nobody waits there
+          if (forward.type === "VIEW") return enqueue(() => forward.reply({})); // no batch in flight
           enqueue.spawnChild("pop", { id, systemId: id, input: { group } });
         }
         enqueue.sendTo(id, forward);

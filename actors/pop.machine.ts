@@ -3,7 +3,8 @@
 // handle and hides them until they are acked or their invisibility ends.
 //
 // What a POP group needs beyond its consumer-group actor (which keeps the committed offsets,
-// here the next offset to pop of each queue) is held here, as plain data:
+// here the next offset to pop of each queue) is held here, as plain data, and only here (the
+// POP service asks for it with VIEW and changes it with FIFO_SET):
 //   - `waiters`: receives with nothing to return yet (long polling): who waits, on which topic,
 //     until when. Woken by WAKE when messages reach the topic, or when a FIFO batch becomes
 //     visible again; answered as "timeout" at their deadline. Never restored (their callers are
@@ -59,6 +60,8 @@ export type PopEvent =
   | { type: "WAKE"; topics: string[] }
   /** Sets (or, with null, clears) FIFO batches, by "topic:queueId". */
   | { type: "FIFO_SET"; batches: [key: string, batch: FifoBatch | null][] }
+  /** A question: `reply` is told the FIFO batches in flight (the actor answers for itself). */
+  | { type: "VIEW"; reply: (fifo: Record<string, FifoBatch>) => void }
   | { type: "REARM" };
 
 export const popActorId = (group: string) => `pop:${group}`;
@@ -102,6 +105,10 @@ export function createPopMachine(deps: PopDeps) {
         enqueue.assign({ waiters: context.waiters.filter((w) => w.deadline > now) });
         enqueue(() => deps.popWaitersDue(context.group, expired, "timeout"));
       }),
+      answer: ({ context, event }) => {
+        assertEvent(event, "VIEW");
+        event.reply(context.fifo);
+      },
       setFifo: assign({
         fifo: ({ context, event }) => {
           assertEvent(event, "FIFO_SET");
@@ -125,6 +132,7 @@ export function createPopMachine(deps: PopDeps) {
     initial: "idle",
     on: {
       FIFO_SET: { actions: "setFifo" },
+      VIEW: { actions: "answer" },
       UNWAIT: { actions: "removeWaiter" },
       WAKE: { actions: "wake" },
     },

@@ -5,8 +5,7 @@
 import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, type ReplicaInfo, RETRY_PREFIX } from "../protocol/mod.ts";
 import { normalizeEndpoint } from "../protocol/endpoint-url.ts";
-import { type BrokerEvent, createBrokerMachine, groupActorId, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
-import { type GroupContext, offsetKey } from "../actors/group.machine.ts";
+import { type BrokerEvent, createBrokerMachine, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
 import { cancelTimers } from "../actors/children.ts";
 import { MessageStore } from "../storage/message-store.ts";
@@ -43,7 +42,6 @@ import { PopService } from "./services/pop-service.ts";
 import { SubscriptionGroups } from "./services/subscription-groups.ts";
 import { LifecycleService } from "./services/lifecycle-service.ts";
 import { GrpcEndpoint } from "./transports/grpc/endpoint.ts";
-import { popActorId, type PopContext } from "../actors/pop.machine.ts";
 import { topicTableProblem, vetSnapshot } from "./snapshot-shape.ts";
 import type { HAService } from "./ha/ha-service.ts";
 import type { HAClient } from "./ha/ha-client.ts";
@@ -221,24 +219,9 @@ export class Broker implements BrokerFacts {
       appends,
       timer: this.timer,
       maxPollMs: config.maxPollMs,
-      committed: (group, topic, queueId) => {
-        const ctx = this.root.system.get(groupActorId(group))?.getSnapshot().context as GroupContext | undefined;
-        return ctx?.offsets[offsetKey(topic, queueId)] ?? -1;
-      },
-      commitNow: (group, topic, queueId, offset) => {
-        // Straight to the group actor, processed at once: a concurrent receive reads the new offset.
-        const event = { type: "COMMIT_OFFSET" as const, topic, queueId, offset };
-        const actor = this.root.system.get(groupActorId(group));
-        if (actor) actor.send(event);
-        else actors.send({ ...event, group });
-      },
-      commitItem: (group, topic, queueId, offset) => this.offsets.item(group, topic, queueId, offset),
-      popContext: (group) => this.root.system.get(popActorId(group))?.getSnapshot().context as PopContext | undefined,
-      toPop: (group, event) => {
-        const actor = this.root.system.get(popActorId(group));
-        if (actor) actor.send(event);
-        else actors.send({ type: "POP", group, event });
-      },
+      groups: this.groups,
+      offsets: this.offsets,
+      toPop: (group, event) => actors.send({ type: "POP", group, event }),
     }, settings);
     this.lifecycle = new LifecycleService({ clock, topics, appends, actors, offsets: this.offsets, settings });
     this.timer.checkpoints = this.pop;

@@ -119,6 +119,21 @@ test("FIFO group: a queue's next message waits until the one before is acked", a
   assert.is(m1.deliveryAttempt, 1);
 });
 
+test("receives of one group in the same turn (as one gRPC read may bring): each message to one of them", async () => {
+  // The group's offsets and FIFO batches are asked of their actors; a group's receives take turns.
+  await admin.createTopic("PopT", 1);
+  await admin.updateSubscriptionGroup("popTF", { orderly: true });
+  for (let i = 0; i < 8; i++) await producer.send({ topic: "PopT", body: `t${i}` });
+  const receive = (group: string) =>
+    new Promise<string[]>((resolve, reject) =>
+      env.broker.pop.receive({ group, topic: "PopT", maxCount: 2, invisibleMs: 30_000, expression: "*", pollMs: 0 }, (err, msgs) =>
+        err ? reject(err) : resolve(msgs.map((m) => m.queueOffset).map(String))));
+  const plain = (await Promise.all([1, 2, 3, 4, 5].map(() => receive("popT")))).flat();
+  assert.equal(plain.sort(), ["0", "1", "2", "3", "4", "5", "6", "7"], "each message handed out once");
+  const fifo = await Promise.all([1, 2, 3].map(() => receive("popTF")));
+  assert.equal(fifo.flat(), ["0", "1"], "one batch in flight; the others wait behind it");
+});
+
 test("long polling: a waiting receive gets a message sent while it waits", async () => {
   const c = await consumer("popL", "PopL", 5000);
   await admin.createTopic("PopL", 4);

@@ -82,6 +82,15 @@ export class OffsetService implements Offsets {
     );
   }
 
+  /**
+   * Moves a group's offset now, for a caller that appends the commit's record (item()) itself with
+   * records of its own (POP: the offset moves before the record is written, so the next receive
+   * reads on from it; a failed write moves it back).
+   */
+  apply(group: string, topic: string, queueId: number, offset: number): void {
+    this.deps.actors.send({ type: "COMMIT_OFFSET", group, topic, queueId, offset });
+  }
+
   committed(group: string, topic: string, queueId: number, answer: (offset: number) => void): void {
     this.deps.groups.view(group, (view) => answer(view?.offsets[offsetKey(topic, queueId)] ?? -1));
   }

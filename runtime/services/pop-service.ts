@@ -4,9 +4,9 @@
 //
 //   receive  For each queue in turn (the topic's queues and the group's retry topic
 //            %RETRY%<group>_<topic>), read from the group's committed offset, which is the next
-//            offset to pop, and move it past what was read (the group actor's COMMIT_OFFSET, at
-//            once, so a concurrent receive cannot take the same messages; a commit record is
-//            appended after the check-points, so a torn write never keeps a commit without them).
+//            offset to pop, and move it past what was read (COMMIT_OFFSET to the group's actor
+//            before the record is written; a commit record is appended after the check-points,
+//            so a torn write never keeps a commit without them).
 //            Each handed-out message gets a check-point (CK) record: a timer record on the
 //            persistent timing wheel (runtime/services/timer-service.ts) due when its invisibility ends,
 //            naming the group, the message and its delivery attempt. The receipt handle names
@@ -22,15 +22,23 @@
 // of the group keeps the batch); a batch whose CK comes due is handed out again, unacked
 // messages only, in order, attempt one higher; past the max attempts they go to the DLQ.
 //
+// One owner for each fact, asked rather than read: the group's actor owns its committed offsets
+// (asked with Groups.view), the POP actor its FIFO batches (asked with VIEW). A group's steps
+// that read them and move them (a receive, a FIFO ack or revive, a failed write's undo) run one
+// at a time (as RocketMQ's QueueLockManager): a step asks, decides, sends its changes and lets the
+// next ask, whose question reaches each actor after those changes (an actor's events are
+// handled in the order sent). Nothing relies on an event being handled at once.
+//
 // Long polling: a receive with nothing to return waits in the group's POP actor
 // (actors/pop.machine.ts) until an append reaches its topic or retry topic, a FIFO batch
 // frees, or its deadline passes. No XState event is sent per message: one COMMIT_OFFSET per
 // queue read, one FIFO_SET per batch, one WAKE per append batch with waiters.
 import { BrokerError, decode, DLQ_PREFIX, encode, ErrorCode, MessageProp, matchesCode, parseSubscription, POP_CK_TOPIC, RETRY_PREFIX, type Subscription, tagsCode, TIMER_TOPIC } from "../../protocol/mod.ts";
 import { PERM_READ, PERM_RW } from "../../actors/broker.machine.ts";
-import type { FifoBatch, PopContext, PopEvent, PopWaiter } from "../../actors/pop.machine.ts";
+import type { FifoBatch, PopEvent, PopWaiter } from "../../actors/pop.machine.ts";
 import type { AppendItem, AppendResult, StoredRecord } from "../../storage/message-store.ts";
-import type { AppendOutcome, Appender, Clock, CommitLogDispatcher, MessageStore, PopConsumption, PoppedMessage, PopRequest, Topics } from "../context.ts";
+import { offsetKey } from "../../actors/group.machine.ts";
+import type { AppendOutcome, Appender, Clock, CommitLogDispatcher, Groups, MessageStore, PopConsumption, PoppedMessage, PopRequest, Topics } from "../context.ts";
 import type { CancelOutcome, TimedItem } from "./timer-service.ts";
 import type { SubscriptionGroups } from "./subscription-groups.ts";
 
@@ -42,14 +50,14 @@ export interface PopServiceDeps {
   timer: { ensureTopic(): void; cancel(link: number, commitLogOffset: number): CancelOutcome; isPending(link: number, commitLogOffset: number): boolean };
   /** The longest a receive waits (--max-poll). */
   maxPollMs: number;
-  /** A group's committed offset of a queue (the next to pop), -1 if none: read from its actor now. */
-  committed(group: string, topic: string, queueId: number): number;
-  /** Moves a group's committed offset now (COMMIT_OFFSET to its actor, processed at once). */
-  commitNow(group: string, topic: string, queueId: number, offset: number): void;
-  /** The record of an offset commit (the offset service's). */
-  commitItem(group: string, topic: string, queueId: number, offset: number): AppendItem;
-  /** The group's POP actor as it is now (undefined: none yet), and events for it (spawning it). */
-  popContext(group: string): PopContext | undefined;
+  /** The groups' committed offsets (the next to pop of each queue), asked of their owners. */
+  groups: Groups;
+  /** Offset commits: the record (`item`), and moving the group's offset (`apply`, an event to its owner). */
+  offsets: {
+    item(group: string, topic: string, queueId: number, offset: number): AppendItem;
+    apply(group: string, topic: string, queueId: number, offset: number): void;
+  };
+  /** An event for the group's POP actor (which is spawned by the first that needs it), in the order sent. */
   toPop(group: string, event: PopEvent): void;
 }
 
@@ -84,6 +92,15 @@ const HANDLE_VERSION = "1";
 
 export const popRetryTopic = (group: string, topic: string) => `${RETRY_PREFIX}${group}_${topic}`;
 
+/** What a group's step decides on: its committed offsets and (FIFO) batches, as their owners answered. */
+interface GroupState {
+  offsets: Record<string, number>;
+  fifo: Record<string, FifoBatch>;
+}
+
+/** A step of a group (see withGroup): `done` lets the next one ask, once this one's changes are sent. */
+type Step = (state: GroupState, done: () => void) => void;
+
 interface Waiting {
   req: PopRequest;
   answer: PopAnswer;
@@ -98,6 +115,8 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
   private ckSeq = 0;
   private rr = new Map<string, number>();
   private subscriptions = new Map<string, Subscription>();
+  /** Groups with a step running: the steps waiting for their turn. */
+  private turns = new Map<string, (() => void)[]>();
 
   constructor(private readonly deps: PopServiceDeps, readonly groups: SubscriptionGroups) {}
 
@@ -119,14 +138,52 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
 
   private attempt(req: PopRequest, answer: PopAnswer, deadline: number): void {
     if (req.alive && !req.alive()) return;
-    if (this.popNow(req, answer)) return;
-    if (deadline <= this.deps.clock.now()) return answer(undefined, []);
-    const key = `w${++this.seq}`;
-    this.waits.set(key, { req, answer, deadline });
-    const topics = this.waiting.get(req.group) ?? new Map<string, number>();
-    topics.set(req.topic, (topics.get(req.topic) ?? 0) + 1);
-    this.waiting.set(req.group, topics);
-    this.deps.toPop(req.group, { type: "WAIT", waiter: { key, topic: req.topic, deadline } });
+    this.popNow(req, answer, (answered) => {
+      if (answered) return;
+      if (deadline <= this.deps.clock.now()) return answer(undefined, []);
+      // In the turn of the read that found nothing: an append after it wakes this waiter.
+      const key = `w${++this.seq}`;
+      this.waits.set(key, { req, answer, deadline });
+      const topics = this.waiting.get(req.group) ?? new Map<string, number>();
+      topics.set(req.topic, (topics.get(req.topic) ?? 0) + 1);
+      this.waiting.set(req.group, topics);
+      this.deps.toPop(req.group, { type: "WAIT", waiter: { key, topic: req.topic, deadline } });
+    });
+  }
+
+  /**
+   * Runs `step` with the group's offsets (and, for `fifo`, its batches) as their owners answer,
+   * after the group's earlier steps have sent their changes: one step of a group at a time.
+   */
+  private withGroup(group: string, fifo: boolean, step: Step): void {
+    const run = () =>
+      this.deps.groups.view(group, (view) => {
+        const offsets = view?.offsets ?? {};
+        const go = (batches: Record<string, FifoBatch>) => queueMicrotask(() => this.runStep(group, step, { offsets, fifo: batches }));
+        if (fifo) this.deps.toPop(group, { type: "VIEW", reply: go });
+        else go({});
+      });
+    const waiting = this.turns.get(group);
+    if (waiting) return void waiting.push(run);
+    this.turns.set(group, []);
+    run();
+  }
+
+  private runStep(group: string, step: Step, state: GroupState): void {
+    let released = false;
+    const done = () => {
+      if (released) return;
+      released = true;
+      const next = this.turns.get(group)?.shift();
+      if (next) next();
+      else this.turns.delete(group);
+    };
+    try {
+      step(state, done);
+    } catch (e) {
+      done();
+      console.error(`POP: a step of group "${group}" failed: ${(e as Error).stack ?? e}`);
+    }
   }
 
   /** The POP actor's effect: waiters woken or timed out. Not run inside its transition. */
@@ -138,7 +195,7 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
         this.waits.delete(w.key);
         this.unwait(wait.req);
         if (reason === "timeout") {
-          if (!wait.req.alive || wait.req.alive()) this.popNow(wait.req, wait.answer) || wait.answer(undefined, []);
+          if (!wait.req.alive || wait.req.alive()) this.popNow(wait.req, wait.answer, (answered) => answered || wait.answer(undefined, []));
         } else this.attempt(wait.req, wait.answer, wait.deadline);
       }
     });
@@ -164,8 +221,28 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
     }
   }
 
-  /** Pops what there is now; false when nothing was there (nothing answered then). */
-  private popNow(req: PopRequest, answer: PopAnswer): boolean {
+  /** Pops what there is, in the group's turn; `then(false)` when nothing was there (nothing answered then). */
+  private popNow(req: PopRequest, answer: PopAnswer, then: (answered: boolean) => void): void {
+    this.withGroup(req.group, this.groups.get(req.group).orderly, (state, done) => {
+      let result: boolean | "again";
+      try {
+        result = this.popFrom(state, req, answer, done);
+      } catch (e) {
+        done();
+        answer(e instanceof BrokerError ? e : new BrokerError(ErrorCode.INTERNAL_ERROR, `receive: ${(e as Error).message}`), []);
+        return then(true);
+      }
+      done();
+      if (result === "again") this.popNow(req, answer, then);
+      else then(result);
+    });
+  }
+
+  /**
+   * One receive's read, on the state its turn was given: true when it answers, false when nothing
+   * was there, "again" when only dead letters or filtered-out messages moved the offsets (look again).
+   */
+  private popFrom(state: GroupState, req: PopRequest, answer: PopAnswer, done: () => void): boolean | "again" {
     const { store, topics } = this.deps;
     const settings = this.groups.get(req.group);
     const fifo = settings.orderly;
@@ -188,12 +265,12 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
     const dead: AppendItem[] = [];
     const commits: [string, number, number, number][] = []; // topic, queue, new offset, old offset
     const batches: [string, FifoBatch | null][] = [];
-    const fifoState = fifo ? this.deps.popContext(req.group)?.fifo ?? {} : {};
+    const fifoState = state.fifo;
     const max = Math.min(MAX_POP_COUNT, Math.max(1, req.maxCount));
 
     for (let i = 0; i < queues.length && out.length < max; i++) {
       const [topic, q] = queues[(start + i) % queues.length];
-      const committed = this.deps.committed(req.group, topic, q);
+      const committed = state.offsets[offsetKey(topic, q)] ?? -1;
       let from = committed >= 0 ? committed : topic === retry ? 0 : store.minOffset(topic, q);
       const key = `${topic}:${q}`;
       const batch = fifo ? fifoState[key] : undefined;
@@ -248,17 +325,21 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
     }
     if (cks.length === 0 && dead.length === 0 && commits.length === 0) return false;
 
-    // Now, before any other receive reads them: the offsets move and the batches are taken.
-    for (const [topic, q, offset] of commits) this.deps.commitNow(req.group, topic, q, offset);
+    // Before the group's next step asks: the offsets move and the batches are taken.
+    for (const [topic, q, offset] of commits) this.deps.offsets.apply(req.group, topic, q, offset);
     if (batches.length > 0) this.deps.toPop(req.group, { type: "FIFO_SET", batches });
-    const items: AppendItem[] = [...dead, ...cks, ...commits.map(([topic, q, offset]) => this.deps.commitItem(req.group, topic, q, offset))];
+    done();
+    const items: AppendItem[] = [...dead, ...cks, ...commits.map(([topic, q, offset]) => this.deps.offsets.item(req.group, topic, q, offset))];
     const offsetBase = dead.length;
     this.deps.appends.append(items, (results: AppendOutcome[]) => {
       const failed = results.find((r): r is BrokerError => r instanceof BrokerError && r.details === undefined);
       if (failed) {
         // Nothing was written: the offsets go back (what was read will be read again).
-        for (const [topic, q, offset, old] of commits) if (this.deps.committed(req.group, topic, q) === offset) this.deps.commitNow(req.group, topic, q, old);
-        if (batches.length > 0) this.deps.toPop(req.group, { type: "FIFO_SET", batches: batches.map(([k]) => [k, fifoState[k] ?? null]) });
+        this.withGroup(req.group, false, (now, undone) => {
+          for (const [topic, q, offset, old] of commits) if (now.offsets[offsetKey(topic, q)] === offset) this.deps.offsets.apply(req.group, topic, q, old);
+          if (batches.length > 0) this.deps.toPop(req.group, { type: "FIFO_SET", batches: batches.map(([k]) => [k, fifoState[k] ?? null]) });
+          undone();
+        });
         if (out.length > 0) answer(failed, []);
         return;
       }
@@ -270,7 +351,7 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
       answer(undefined, out);
     });
     // Only dead letters or filtered-out messages: look again (the offsets moved).
-    return out.length > 0 || this.popNow(req, answer);
+    return out.length > 0 || "again";
   }
 
   // --- ack, change, dead letter ---
@@ -345,28 +426,35 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
 
   // --- FIFO batches ---
 
+  /** In the group's turn, asked now: a receive after the ack sees the batch with it. */
   private fifoAcked(ck: Checkpoint): void {
-    const key = `${ck.t}:${ck.q}`;
-    const batch = this.deps.popContext(ck.g)?.fifo[key];
-    if (!batch || !batch.offsets.includes(ck.qo) || batch.acked.includes(ck.qo)) return;
-    const acked = [...batch.acked, ck.qo];
-    if (acked.length < batch.offsets.length) {
-      this.deps.toPop(ck.g, { type: "FIFO_SET", batches: [[key, { ...batch, acked }]] });
-      return;
-    }
-    // The whole batch is done: the queue moves on, and whoever waits on it may take the next.
-    this.deps.commitNow(ck.g, ck.t, ck.q, batch.end);
-    this.deps.toPop(ck.g, { type: "FIFO_SET", batches: [[key, null]] });
-    this.deps.appends.append([this.deps.commitItem(ck.g, ck.t, ck.q, batch.end)], () => {});
-    this.deps.toPop(ck.g, { type: "WAKE", topics: [ck.o] });
+    this.withGroup(ck.g, true, ({ fifo }, done) => {
+      const key = `${ck.t}:${ck.q}`;
+      const batch = fifo[key];
+      if (!batch || !batch.offsets.includes(ck.qo) || batch.acked.includes(ck.qo)) return done();
+      const acked = [...batch.acked, ck.qo];
+      if (acked.length < batch.offsets.length) {
+        this.deps.toPop(ck.g, { type: "FIFO_SET", batches: [[key, { ...batch, acked }]] });
+        return done();
+      }
+      // The whole batch is done: the queue moves on, and whoever waits on it may take the next.
+      this.deps.offsets.apply(ck.g, ck.t, ck.q, batch.end);
+      this.deps.toPop(ck.g, { type: "FIFO_SET", batches: [[key, null]] });
+      done();
+      this.deps.appends.append([this.deps.offsets.item(ck.g, ck.t, ck.q, batch.end)], () => {});
+      this.deps.toPop(ck.g, { type: "WAKE", topics: [ck.o] });
+    });
   }
 
   private fifoRevived(ck: Checkpoint): void {
-    const key = `${ck.t}:${ck.q}`;
-    const batch = this.deps.popContext(ck.g)?.fifo[key];
-    if (!batch || batch.visible || batch.attempt !== ck.a || !batch.offsets.includes(ck.qo) || batch.acked.includes(ck.qo)) return;
-    this.deps.toPop(ck.g, { type: "FIFO_SET", batches: [[key, { ...batch, visible: true }]] });
-    this.deps.toPop(ck.g, { type: "WAKE", topics: [ck.o] });
+    this.withGroup(ck.g, true, ({ fifo }, done) => {
+      const key = `${ck.t}:${ck.q}`;
+      const batch = fifo[key];
+      if (!batch || batch.visible || batch.attempt !== ck.a || !batch.offsets.includes(ck.qo) || batch.acked.includes(ck.qo)) return done();
+      this.deps.toPop(ck.g, { type: "FIFO_SET", batches: [[key, { ...batch, visible: true }]] });
+      done();
+      this.deps.toPop(ck.g, { type: "WAKE", topics: [ck.o] });
+    });
   }
 
   // --- records ---
