@@ -62,11 +62,21 @@ test("COMMIT delivers the message to its topic once; ROLLBACK never; both end th
   const checks: string[] = [];
   const tp = producer("tpg-basic", () => "UNKNOWN", (m) => checks.push(m.id));
   await tp.start();
-  const c = await tp.sendInTransaction({ topic: "TxBasic", body: "commit me", tags: "a", keys: ["k1"], props: { user: "1" } }, () => "COMMIT");
+  // A transaction may be checked only if its END came later than the timeout after its send
+  // began (the broker's clock starts when it stores the half message, after that); on a loaded
+  // machine that can happen, and it is then not a fault.
+  const late = new Set<string>();
+  const timed = async <R extends { msgId: string }>(send: () => Promise<R>): Promise<R> => {
+    const began = Date.now();
+    const result = await send();
+    if (Date.now() - began >= TIMEOUT) late.add(result.msgId);
+    return result;
+  };
+  const c = await timed(() => tp.sendInTransaction({ topic: "TxBasic", body: "commit me", tags: "a", keys: ["k1"], props: { user: "1" } }, () => "COMMIT"));
   assert.is(c.localTransactionState, "COMMIT");
   assert.is(c.endState, "COMMITTED");
   assert.is(c.queueOffset, -1, "a half message has no offset in its topic yet");
-  const r = await tp.sendInTransaction({ topic: "TxBasic", body: "roll me back" }, async () => "ROLLBACK");
+  const r = await timed(() => tp.sendInTransaction({ topic: "TxBasic", body: "roll me back" }, async () => "ROLLBACK"));
   assert.is(r.endState, "ROLLED_BACK");
   await until("both transactions ended", () => inFlight() === 0);
   const msgs = await readAll("TxBasic");
@@ -81,7 +91,7 @@ test("COMMIT delivers the message to its topic once; ROLLBACK never; both end th
   assert.equal((await readAll(TRANS_HALF_TOPIC)).filter((h) => h.id === c.msgId || h.id === r.msgId).length, 2);
   const ops = (await readAll(TRANS_OP_HALF_TOPIC)).map((o) => o.id);
   assert.ok(ops.includes(`${c.msgId}:COMMIT`) && ops.includes(`${r.msgId}:ROLLBACK`));
-  assert.equal(checks, [], "nothing was checked");
+  assert.equal(checks.filter((id) => !late.has(id)), [], "nothing that ended within the timeout was checked");
 });
 
 test("a second endTransaction of a finished transaction re-puts nothing (idempotent)", async () => {
@@ -158,9 +168,10 @@ test("a consumer group sees committed messages only, each exactly once, also thr
   const results = await Promise.all(Array.from({ length: 200 }, (_, n) => tp.sendInTransaction({ topic: "TxConsumed", body: `m${n}`, props: { n: String(n) } }, () => decide(n))));
   const committed = new Set(results.filter((r, n) => decide(n) === "COMMIT" || (decide(n) === "UNKNOWN" && n % 3 === 0)).map((r) => r.msgId));
   const all = new Set(results.map((r) => r.msgId));
-  await until("every transaction ended", () => inFlight() === 0, 15_000);
+  // Generous bounds: 200 transactions, a third of them checked, and retries, on a shared machine.
+  await until("every transaction ended", () => inFlight() === 0, 30_000);
   const firstTimes = () => seen.filter((m) => m.reconsumeTimes === 0);
-  await until("every committed message consumed", () => new Set(seen.map((m) => m.id)).size >= committed.size && seen.filter((m) => m.reconsumeTimes > 0).length >= failedOnce.size, 15_000);
+  await until("every committed message consumed", () => new Set(seen.map((m) => m.id)).size >= committed.size && seen.filter((m) => m.reconsumeTimes > 0).length >= failedOnce.size, 30_000);
   const ids = firstTimes().map((m) => m.id);
   assert.is(new Set(ids).size, ids.length, "no committed message delivered twice");
   assert.equal(new Set(ids), committed);
