@@ -83,6 +83,9 @@ export type BrokerEvent =
   | { type: "TX_DELIVER"; events: [id: string, event: TxEvent][] }
   /** After the op records are replayed on start: every restored transaction re-arms. */
   | { type: "TX_REARM" }
+  /** Questions for the retention pass: the oldest open transaction's half offset (Infinity: none), each delay level's progress. */
+  | { type: "TX_HALVES"; reply: (oldest: number) => void }
+  | { type: "DELAY_PROGRESS"; reply: (levels: [level: number, progress: number][]) => void }
   /** For the POP actor of a consumer group (spawned on first use). */
   | { type: "POP"; group: string; event: PopEvent }
   | { type: "REARM" };
@@ -149,13 +152,30 @@ export function createBrokerMachine(deps: BrokerDeps) {
       }),
       // Transactions go to the transactions actor (spawned on first use), one event per batch.
       routeTx: enqueueActions(({ event, enqueue, self }) => {
-        assertEvent(event, ["TX_BEGIN", "TX_DELIVER", "TX_REARM"]);
+        assertEvent(event, ["TX_BEGIN", "TX_DELIVER", "TX_REARM", "TX_HALVES"]);
         if (!self.getSnapshot().children[TX_REGISTRY_ID]) {
           if (event.type === "TX_DELIVER") enqueue("answerNotInFlight"); // nothing is in flight
+          if (event.type === "TX_HALVES") return enqueue(() => event.reply(Infinity));
           if (event.type !== "TX_BEGIN") return;
           enqueue.spawnChild("txs", { id: TX_REGISTRY_ID, systemId: TX_REGISTRY_ID, input: undefined });
         }
-        enqueue.sendTo(TX_REGISTRY_ID, event.type === "TX_BEGIN" ? { type: "BEGIN", txs: event.txs } : event.type === "TX_DELIVER" ? { type: "DELIVER", events: event.events } : event);
+        enqueue.sendTo(
+          TX_REGISTRY_ID,
+          event.type === "TX_BEGIN" ? { type: "BEGIN", txs: event.txs } : event.type === "TX_DELIVER" ? { type: "DELIVER", events: event.events } : event.type === "TX_HALVES" ? { type: "HALVES", reply: event.reply } : event,
+        );
+      }),
+      // Each delay level answers for itself; the answers are gathered for the asker.
+      askDelayProgress: enqueueActions(({ event, enqueue, self }) => {
+        assertEvent(event, "DELAY_PROGRESS");
+        const ids = Object.keys(self.getSnapshot().children).filter((id) => id.startsWith("delay:"));
+        const { reply } = event;
+        if (ids.length === 0) return enqueue(() => reply([]));
+        const levels: [number, number][] = [];
+        const answer = (level: number, progress: number) => {
+          levels.push([level, progress]);
+          if (levels.length === ids.length) reply(levels);
+        };
+        for (const id of ids) enqueue.sendTo(id, { type: "PROGRESS", reply: answer });
       }),
       answerNotInFlight: ({ event }) => {
         assertEvent(event, "TX_DELIVER");
@@ -214,6 +234,8 @@ export function createBrokerMachine(deps: BrokerDeps) {
           TX_BEGIN: { actions: "routeTx" },
           TX_DELIVER: { actions: "routeTx" },
           TX_REARM: { actions: "routeTx" },
+          TX_HALVES: { actions: "routeTx" },
+          DELAY_PROGRESS: { actions: "askDelayProgress" },
           POP: { actions: "routeToPop" },
           "xstate.error.actor.*": { actions: "restartChild" },
           REARM: { target: "running", reenter: true, actions: "rearmChildren" },

@@ -47,7 +47,9 @@ export type DelayEvent =
   /** What deliverDue did: where it got to and when the next message is due (0: drained). */
   | { type: "DELIVERED"; progress: number; dueAt: number }
   /** After a restore: re-arm the timer from dueAt. */
-  | { type: "REARM" };
+  | { type: "REARM" }
+  /** A question (the retention pass): `reply` is told the level and its progress. */
+  | { type: "PROGRESS"; reply: (level: number, progress: number) => void };
 
 export type DelayInput = Pick<DelayContext, "level" | "delayMs"> & Partial<DelayContext>;
 
@@ -90,6 +92,7 @@ export function createDelayMachine(deps: DelayDeps) {
       REWIND: { target: ".check", actions: "rewind" },
       REARM: { target: ".check" },
       DELIVERED: { target: ".check", actions: "delivered" },
+      PROGRESS: { actions: ({ context, event }) => event.reply(context.level, context.progress) },
     },
     states: {
       /** Transient: waiting when there is a head to wait for, idle when the queue is drained. */

@@ -79,7 +79,9 @@ export type TxEvent =
   /** The restart found this transaction's op record: it ended before the crash; nothing is written. */
   | { type: "ENDED"; action: TxAction }
   /** After a restore (sent once the op records are replayed): arm the check timer again. */
-  | { type: "REARM" };
+  | { type: "REARM" }
+  /** A question (the retention pass): `reply` is told the half message's CommitLog offset. */
+  | { type: "HALF"; reply: (halfOffset: number) => void };
 
 export type TxInput = Pick<TxContext, "id" | "group" | "halfOffset" | "checkAt"> & Partial<TxContext>;
 
@@ -133,12 +135,18 @@ export function createTransactionMachine(deps: TxDeps) {
         assertEvent(event, "END");
         deps.notInFlight(context.id, event.answer);
       },
+      answerHalf: ({ context, event }) => {
+        assertEvent(event, "HALF");
+        event.reply(context.halfOffset);
+      },
       finished: sendParent(({ context }): TxFinished => ({ type: "TX_FINISHED", id: context.id })),
     },
   }).createMachine({
     id: "tx",
     context: ({ input }) => ({ checks: 0, ...input }),
     initial: "pending",
+    // Until it is stopped its half message is kept, ended or not.
+    on: { HALF: { actions: "answerHalf" } },
     states: {
       /** Stored, not yet ended, not yet due to be checked. */
       pending: { entry: "arm", on: IN_FLIGHT },

@@ -23,6 +23,8 @@ export type TxRegistryEvent =
   /** The root's REARM after a restore: nothing, the transactions wait for TX_REARM (after the op replay). */
   | { type: "REARM" }
   | { type: "TX_REARM" }
+  /** A question (the retention pass): `reply` is told the oldest half message's CommitLog offset (Infinity: none), each transaction answering for itself. */
+  | { type: "HALVES"; reply: (oldest: number) => void }
   /** From a transaction that has ended: it is stopped. */
   | TxFinished
   /** From a transaction whose effect threw (XState's error event; the type names the child). */
@@ -68,6 +70,22 @@ export function createTransactionRegistryLogic(deps: TxDeps): TxRegistryLogic {
         case "TX_REARM":
           for (const actor of Object.values(snap.children)) actor.send({ type: "REARM" });
           break;
+        case "HALVES": {
+          const actors = Object.values(snap.children);
+          const { reply } = event;
+          if (actors.length === 0) {
+            scope.defer(() => reply(Infinity));
+            break;
+          }
+          let left = actors.length;
+          let oldest = Infinity;
+          const half = (offset: number) => {
+            oldest = Math.min(oldest, offset);
+            if (--left === 0) reply(oldest);
+          };
+          for (const actor of actors) actor.send({ type: "HALF", reply: half });
+          break;
+        }
         case "TX_FINISHED":
           txs.stop(snap.children, scope, txActorId((event as TxFinished).id));
           break;

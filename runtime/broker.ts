@@ -193,7 +193,7 @@ export class Broker implements BrokerFacts {
       clock,
       store,
       actors,
-      holds: () => this.retentionHolds(),
+      holds: (answer) => this.retentionHolds(answer),
       dropDeliveredTimers: () => this.timer.dropDelivered(),
       reservedMs: config.fileReservedTimeMs,
       deleteWhen: config.deleteWhen,
@@ -254,7 +254,7 @@ export class Broker implements BrokerFacts {
     appends.addDispatcher(queueNotifier(actors));
     appends.addDispatcher(this.pop); // wakes POP receives waiting on a touched topic
     this.context = {
-      retention: { run: (force) => this.retention.run(force) },
+      retention: { run: (force, answer) => this.retention.run(force, answer) },
       lifecycle: this.lifecycle,
       config,
       clock,
@@ -518,29 +518,29 @@ export class Broker implements BrokerFacts {
   }
 
   /** The metrics gauges' sources. */
-  /** Each delay level's progress, from its actor. */
-  private *delayProgress(): Iterable<[number, number]> {
-    for (const [id, child] of Object.entries(this.root.getSnapshot().children as Record<string, { getSnapshot(): { context?: { level?: number; progress?: number } } } | undefined>)) {
-      const c = id.startsWith("delay:") ? child?.getSnapshot().context : undefined;
-      if (typeof c?.level === "number" && typeof c.progress === "number") yield [c.level, c.progress];
-    }
-  }
-
-  /** What keeps CommitLog segments from retention: the oldest offset each still needs. */
-  private retentionHolds(): Record<string, number> {
-    let halves = Infinity;
-    // Unresolved transactions: each actor under txs holds its half message's offset.
-    const txs = (this.root.getSnapshot().children as Record<string, { getSnapshot(): { children?: Record<string, { getSnapshot(): { context?: { halfOffset?: number } } }> } } | undefined>).txs;
-    for (const tx of Object.values(txs?.getSnapshot().children ?? {})) {
-      const half = tx?.getSnapshot().context?.halfOffset;
-      if (typeof half === "number" && half < halves) halves = half;
-    }
-    return {
-      snapshot: this.snapshots.oldestOffset() ?? Infinity,
-      "an unresolved transaction": halves,
-      "a pending timer": this.timer.pendingFrom(),
-      "a delayed message": this.schedule.pendingFrom(this.store, this.delayProgress()),
-    };
+  /**
+   * What keeps CommitLog segments from retention: the oldest offset each still needs. The open
+   * transactions (their half messages) and the delay levels (their progress) answer for
+   * themselves; the answers come in this turn as a rule, but nothing counts on it.
+   */
+  private retentionHolds(answer: (holds: Record<string, number>) => void): void {
+    this.send({
+      type: "TX_HALVES",
+      reply: (halves) =>
+        this.send({
+          type: "DELAY_PROGRESS",
+          // Out of the actors' turn: the pass deletes files and tells queue actors.
+          reply: (levels) =>
+            queueMicrotask(() =>
+              answer({
+                snapshot: this.snapshots.oldestOffset() ?? Infinity,
+                "an unresolved transaction": halves,
+                "a pending timer": this.timer.pendingFrom(),
+                "a delayed message": this.schedule.pendingFrom(this.store, levels),
+              })
+            ),
+        }),
+    });
   }
 
   private gauges(): GaugeSources {

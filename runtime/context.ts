@@ -290,7 +290,7 @@ export interface ProcessorContext {
   /** A replicated group's member (runtime/ha/); undefined for a broker alone. */
   readonly replication: ReplicationOps | undefined;
   /** Retention: a pass now (deleteExpiredCommitLog). */
-  readonly retention: { run(force: boolean): RetentionResult | null };
+  readonly retention: { run(force: boolean, answer: (result: RetentionResult | null, error?: unknown) => void): void };
   readonly lifecycle: Lifecycle;
 }
 

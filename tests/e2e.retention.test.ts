@@ -1,8 +1,8 @@
 // Retention: with 64 KiB segments, a reserved time of a second and the current hour as
 // --delete-when, the old segments go with their ConsumeQueue files; a consumer behind them gets
 // OFFSET_MOVED and resumes at the new min offset; nothing newer is touched; and the segment
-// holding a pending timer's message (and everything after it) is kept; so is the segment holding
-// the half message of a transaction nobody has resolved.
+// holding a pending timer's message (and everything after it) is kept; so are the segments holding
+// the half message of a transaction nobody has resolved and a delayed message not yet delivered.
 import { readdirSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -96,6 +96,33 @@ test("the segment holding an unresolved transaction's half message stays, and so
     assert.ok(min > 0 && min <= 200, `the queue starts later now (${min}), not past the half message's segment`);
   } finally {
     await Promise.allSettled([admin.shutdown(), producer.shutdown(), tp.shutdown()]);
+    b.child.kill("SIGTERM");
+    await b.exited;
+    dir.remove();
+  }
+});
+
+test("the segment holding a delayed message not yet delivered stays (each delay level answers its progress)", async () => {
+  const { dir, b } = await retentionBroker();
+  const admin = new Admin({ endpoints: b.url });
+  const producer = new Producer({ endpoints: b.url, group: "pg" });
+  await Promise.all([admin.start(), producer.start()]);
+  try {
+    await admin.createTopic("R", 1);
+    const send = (from: number, n: number) => sendKiB(producer, from, n);
+    await send(0, 200); // about three segments
+    const delayed = await producer.send({ topic: "Later", body: "in two hours", delayLevel: 18 });
+    await send(200, 200);
+    const settled = await until("a pass that deletes nothing", async () => {
+      const r = await admin.deleteExpiredCommitLog();
+      return r.deletedSegments === 0 && (await admin.topicStatus("R")).queues[0].minOffset > 0 ? r : null;
+    }, 20_000, 300);
+    assert.is(settled.heldBy, "a delayed message");
+    assert.is((await admin.queryMessage({ msgId: delayed.msgId })).length, 1, "the delayed message is still stored");
+    const min = (await admin.topicStatus("R")).queues[0].minOffset;
+    assert.ok(min > 0 && min <= 200, `the queue starts later now (${min}), not past the delayed message's segment`);
+  } finally {
+    await Promise.allSettled([admin.shutdown(), producer.shutdown()]);
     b.child.kill("SIGTERM");
     await b.exited;
     dir.remove();

@@ -67,13 +67,15 @@ export function topicStatus(ctx: ProcessorContext, session: Session, req: Reques
  * expired (--file-reserved-time) and nothing still needed; answers what went and what holds the rest.
  */
 export function deleteExpiredCommitLog(ctx: ProcessorContext, session: Session, req: Request): void {
-  const r = ctx.retention.run(true)!;
-  session.reply(req.id, {
-    deletedSegments: r.segments,
-    deletedBytes: r.bytes,
-    minCommitLogOffset: r.minCommitLogOffset,
-    queuesTruncated: r.queues.length,
-    heldBy: r.heldBy,
-    holdOffset: Number.isFinite(r.floor) ? r.floor : -1,
+  ctx.retention.run(true, (r, error) => {
+    if (error !== undefined || !r) return session.fail(req.id, error ?? new Error("the retention pass did not run"));
+    session.reply(req.id, {
+      deletedSegments: r.segments,
+      deletedBytes: r.bytes,
+      minCommitLogOffset: r.minCommitLogOffset,
+      queuesTruncated: r.queues.length,
+      heldBy: r.heldBy,
+      holdOffset: Number.isFinite(r.floor) ? r.floor : -1,
+    });
   });
 }

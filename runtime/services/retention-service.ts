@@ -21,8 +21,8 @@ export interface RetentionDeps {
   clock: Clock;
   store: Pick<MessageStore, "deleteExpired" | "disk">;
   actors: Pick<Actors, "sendToQueue">;
-  /** CommitLog offsets still needed, by what needs them (Infinity for none). */
-  holds(): Record<string, number>;
+  /** CommitLog offsets still needed, by what needs them (Infinity for none), asked of their owners. */
+  holds(answer: (holds: Record<string, number>) => void): void;
   /** Deletes the timer log's delivered segments; the bytes freed. */
   dropDeliveredTimers(): number;
   reservedMs: number;
@@ -35,6 +35,8 @@ export interface RetentionDeps {
 export class RetentionService {
   private timer: unknown = null;
   private closed = false;
+  /** A pass waiting for its answers: the timer's next pass is skipped meanwhile. */
+  private asking = false;
 
   constructor(private readonly deps: RetentionDeps) {}
 
@@ -48,15 +50,34 @@ export class RetentionService {
     this.timer = null;
   }
 
-  /** One pass now: at a --delete-when hour, under disk pressure, or when `force`d (admin). */
-  run(force: boolean): RetentionResult | null {
+  /**
+   * One pass: at a --delete-when hour, under disk pressure, or when `force`d (admin); answers
+   * what it did (null: not due), or the error that stopped it. What holds the log is asked of
+   * its owners first, and the pass runs when they have answered.
+   */
+  run(force: boolean, answer: (result: RetentionResult | null, error?: unknown) => void): void {
+    const { clock, store } = this.deps;
+    const hourDue = this.deps.deleteWhen.includes(new Date(clock.now()).getHours());
+    const pressure = store.disk.state().usedRatio >= this.deps.diskMaxUsedRatio;
+    if (!force && !hourDue && !pressure) return answer(null);
+    this.asking = true;
+    this.deps.holds((holds) => {
+      this.asking = false;
+      let result: RetentionResult;
+      try {
+        result = this.pass(force, holds);
+      } catch (e) {
+        return answer(null, e);
+      }
+      answer(result);
+    });
+  }
+
+  private pass(force: boolean, holds: Record<string, number>): RetentionResult {
     const { clock, store } = this.deps;
     const now = clock.now();
-    const hourDue = this.deps.deleteWhen.includes(new Date(now).getHours());
     const used = store.disk.state().usedRatio;
     const pressure = used >= this.deps.diskMaxUsedRatio;
-    if (!force && !hourDue && !pressure) return null;
-    const holds = this.deps.holds();
     let floor = Infinity;
     let heldBy: string | null = null;
     for (const [what, offset] of Object.entries(holds)) {
@@ -75,10 +96,10 @@ export class RetentionService {
     if (this.closed) return;
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = null;
-      try {
-        this.run(false);
-      } catch (e) {
-        log.error("retention pass failed: {error}", { error: e });
+      if (!this.closed && !this.asking) {
+        this.run(false, (_, error) => {
+          if (error !== undefined) log.error("retention pass failed: {error}", { error });
+        });
       }
       this.arm();
     }, this.deps.intervalMs);
