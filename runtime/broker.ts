@@ -517,7 +517,6 @@ export class Broker implements BrokerFacts {
     return { group: rest.join(":") };
   }
 
-  /** The metrics gauges' sources. */
   /**
    * What keeps CommitLog segments from retention: the oldest offset each still needs. The open
    * transactions (their half messages) and the delay levels (their progress) answer for
@@ -543,6 +542,7 @@ export class Broker implements BrokerFacts {
     });
   }
 
+  /** The metrics gauges' sources. */
   private gauges(): GaugeSources {
     const { observer } = this;
     return {

@@ -63,6 +63,7 @@ export class RetentionService {
     this.asking = true;
     this.deps.holds((holds) => {
       this.asking = false;
+      if (this.closed) return answer(null); // the broker closed while the actors answered
       let result: RetentionResult;
       try {
         result = this.pass(force, holds);
