@@ -88,6 +88,8 @@ export const MAX_POP_COUNT = 1000;
 export const MIN_INVISIBLE_MS = 100;
 export const MAX_INVISIBLE_MS = 12 * 3600_000;
 const READ_BYTES = 4 * 1024 * 1024;
+/** How long a step waits for the group's actors to answer before it is given up (see withGroup). */
+const ASK_TIMEOUT_MS = 10_000;
 const HANDLE_VERSION = "1";
 
 export const popRetryTopic = (group: string, topic: string) => `${RETRY_PREFIX}${group}_${topic}`;
@@ -154,19 +156,44 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
   /**
    * Runs `step` with the group's offsets (and, for `fifo`, its batches) as their owners answer,
    * after the group's earlier steps have sent their changes: one step of a group at a time.
+   * An actor that never answers (it failed and is being restarted, or the broker is closing)
+   * must not stall the group for good: after ASK_TIMEOUT_MS the step is given up (`abandoned`
+   * tells its caller), the group's next step goes on, and a late answer is ignored. The step never
+   * ran, so giving it up cannot let two steps overlap.
    */
-  private withGroup(group: string, fifo: boolean, step: Step): void {
-    const run = () =>
+  private withGroup(group: string, fifo: boolean, step: Step, abandoned?: () => void): void {
+    const run = () => {
+      let settled = false;
+      const watchdog = this.deps.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        console.error(`POP: group "${group}"'s state did not answer in ${ASK_TIMEOUT_MS} ms; a step was given up`);
+        this.release(group);
+        abandoned?.();
+      }, ASK_TIMEOUT_MS);
+      const go = (offsets: Record<string, number>, batches: Record<string, FifoBatch>) => {
+        if (settled) return;
+        settled = true;
+        this.deps.clock.clearTimeout(watchdog);
+        queueMicrotask(() => this.runStep(group, step, { offsets, fifo: batches }));
+      };
       this.deps.groups.view(group, (view) => {
         const offsets = view?.offsets ?? {};
-        const go = (batches: Record<string, FifoBatch>) => queueMicrotask(() => this.runStep(group, step, { offsets, fifo: batches }));
-        if (fifo) this.deps.toPop(group, { type: "VIEW", reply: go });
-        else go({});
+        if (fifo) this.deps.toPop(group, { type: "VIEW", reply: (batches) => go(offsets, batches) });
+        else go(offsets, {});
       });
+    };
     const waiting = this.turns.get(group);
     if (waiting) return void waiting.push(run);
     this.turns.set(group, []);
     run();
+  }
+
+  /** The group's turn passes to its next waiting step, if any. */
+  private release(group: string): void {
+    const next = this.turns.get(group)?.shift();
+    if (next) next();
+    else this.turns.delete(group);
   }
 
   private runStep(group: string, step: Step, state: GroupState): void {
@@ -174,9 +201,7 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
     const done = () => {
       if (released) return;
       released = true;
-      const next = this.turns.get(group)?.shift();
-      if (next) next();
-      else this.turns.delete(group);
+      this.release(group);
     };
     try {
       step(state, done);
@@ -235,6 +260,9 @@ export class PopService implements CommitLogDispatcher, PopConsumption {
       done();
       if (result === "again") this.popNow(req, answer, then);
       else then(result);
+    }, () => {
+      answer(new BrokerError(ErrorCode.INTERNAL_ERROR, `receive: group "${req.group}"'s state did not answer in ${ASK_TIMEOUT_MS} ms; try again`), []);
+      then(true);
     });
   }
 
