@@ -2,7 +2,10 @@
 // core of its own and its RSS can be read): produce, consume, latency at a steady rate.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Admin, Producer, PullConsumer } from "../client/mod.ts";
+import { Admin, type ClientOptions, Producer, PullConsumer } from "../client/mod.ts";
+
+/** What a bench client adds to its endpoint: TLS trust and credentials (bench --only security). */
+export type BenchClientOptions = Pick<ClientOptions, "tls" | "credentials">;
 import { percentile } from "./stats.ts";
 
 export interface BrokerHandle {
@@ -30,7 +33,7 @@ export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> 
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on("data", (d) => {
       out += d;
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      const m = /listening on (wss?:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]);
     });
     child.on("exit", (code) => reject(new Error(`broker exited ${code}: ${out}`)));
@@ -61,8 +64,8 @@ export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> 
 const BODY = new Uint8Array(1024).fill(42);
 
 /** One producer, `inFlight` sends outstanding: messages/s. */
-export async function produce(url: string, topic: string, total: number, inFlight: number): Promise<number> {
-  const producer = new Producer({ endpoints: url, group: "bench" });
+export async function produce(url: string, topic: string, total: number, inFlight: number, client: BenchClientOptions = {}): Promise<number> {
+  const producer = new Producer({ endpoints: url, group: "bench", ...client });
   await producer.start();
   let next = 0;
   const started = performance.now();
@@ -79,8 +82,8 @@ export async function produce(url: string, topic: string, total: number, inFligh
 }
 
 /** One consumer draining every queue of a topic from offset 0, pulls of 32 pipelined per queue: messages/s. */
-export async function consume(url: string, topic: string, queues: number, expected: number): Promise<number> {
-  const consumer = new PullConsumer({ endpoints: url, group: "bench" });
+export async function consume(url: string, topic: string, queues: number, expected: number, client: BenchClientOptions = {}): Promise<number> {
+  const consumer = new PullConsumer({ endpoints: url, group: "bench", ...client });
   await consumer.start();
   let got = 0;
   const started = performance.now();

@@ -16,6 +16,7 @@ import { fsyncRate, rawAppend, wsEcho } from "./yardsticks.ts";
 import { inspectorOverhead } from "./inspector-workloads.ts";
 import { grpcVersusWebSocket } from "./grpc-workloads.ts";
 import { actorLifecycleAsBroker, committedTransactions, memoryPerTransaction, plainSends } from "./transaction-workloads.ts";
+import { MODES, securityWorkloads } from "./security-workloads.ts";
 import { QUEUES_PER_TOPIC, type ScalePoint, scaleCurve } from "./scale-workloads.ts";
 
 if (!["--echo-server", "--inspect-subscriber", "--tx-broker", "--actor-lifecycle", "--grpc-null-server"].some((f) => process.argv.includes(f))) await main();
@@ -124,6 +125,11 @@ async function main() {
   const txMemN = quick ? 2_000 : 20_000;
   const txHeap = row(`broker heap per in-flight transaction (${fmt(txMemN)} in flight, after GC)`, "B");
   const txRss = row(`broker RSS per in-flight transaction (${fmt(txMemN)} in flight)`, "B");
+  // Security: each mode's rate, as a ratio to plain in the same run.
+  const secRows = Object.fromEntries((["produce", "consume"] as const).map((kind) => {
+    const plain = row(`security: ${kind === "produce" ? "produce, 1,000 in flight" : "consume, 4 queues, pulls of 32"}, plain ws://`, "msg/s");
+    return [kind, Object.fromEntries(MODES.map((m) => [m, m === "plain" ? plain : row(`security: ${kind}, ${m === "tls" ? "TLS (wss://)" : m === "auth" ? "--auth on (signed in, ACL checked)" : "TLS + --auth on"}`, "msg/s", plain)]))];
+  })) as Record<"produce" | "consume", Record<(typeof MODES)[number], Row>>;
   // The scale curve is its own table (a point per size, each run's figures), not a row each.
   const scaleSizes = (values["scale-sizes"] ?? (quick ? "200,500" : "1000,5000,10000,20000")).split(",").map(Number);
   const scaleRuns: { points: ScalePoint[]; stoppedAt?: string }[] = [];
@@ -293,6 +299,12 @@ async function main() {
       }
     }
     if (on("replication failover")) rfail.values.push(...await failoverTimes(quick ? 2 : 5, 50, (line) => console.error(line)));
+    if (on("security")) {
+      const dir = mkdtempSync(join(root, "security-"));
+      const f = await securityWorkloads(dir, N);
+      for (const kind of ["produce", "consume"] as const) for (const m of MODES) secRows[kind][m].values.push(f[kind][m]);
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (on("cluster")) {
       const dir = mkdtempSync(join(root, "cluster-"));
       // The baseline, in the same run: the same workload against one broker alone.

@@ -88,6 +88,24 @@ export interface SubscriptionGroupSettings {
   retryPolicy: { type: "exponential"; initialMs: number; maxMs: number; multiplier: number } | { type: "customized"; delaysMs: number[] };
 }
 
+/** A user of a broker with --auth on: an access key and its secret key (RocketMQ's ACL). */
+export interface AclUser {
+  accessKey: string;
+  secretKey: string;
+  /** Every action on every resource. */
+  super?: boolean;
+  /** Cannot sign in. */
+  disabled?: boolean;
+}
+
+/** One ACL entry: a resource pattern ("Topic:orders", "Topic:orders-*", "Group:cg", "Cluster", "*"), actions, a decision, and optionally where from. */
+export interface AclEntry {
+  resource: string;
+  actions: ("PUB" | "SUB" | "ADMIN" | "ALL")[];
+  decision: "ALLOW" | "DENY";
+  sourceIps?: string[];
+}
+
 export type MessageQuery = { msgId: string; max?: number } | { topic: string; key: string; max?: number };
 
 export class Admin {
@@ -231,6 +249,47 @@ export class Admin {
   async clusterList(): Promise<ClusterInfo> {
     const r = await this.core.request("clusterList", {});
     return { mode: String(r.mode), brokers: Array.isArray(r.brokers) ? (r.brokers as ClusterBroker[]) : [] };
+  }
+
+  // Users and ACLs (docs/SECURITY.md): a user with ADMIN on Cluster changes the broker's ACL file.
+
+  async createUser(user: AclUser): Promise<void> {
+    await this.core.request("createUser", { ...user });
+  }
+
+  /** Changes a user's secret key, super or disabled flag (the fields given). */
+  async updateUser(user: Partial<AclUser> & { accessKey: string }): Promise<void> {
+    await this.core.request("updateUser", { ...user });
+  }
+
+  async deleteUser(accessKey: string): Promise<void> {
+    await this.core.request("deleteUser", { accessKey });
+  }
+
+  /** The users, without their secret keys. */
+  async listUsers(): Promise<Omit<AclUser, "secretKey">[]> {
+    const r = await this.core.request("listUser", {});
+    return Array.isArray(r.users) ? (r.users as Omit<AclUser, "secretKey">[]) : [];
+  }
+
+  /** Adds entries to a user's ACL (an entry for a resource it already has one for is refused: use updateAcl). */
+  async createAcl(user: string, entries: AclEntry[]): Promise<void> {
+    await this.core.request("createAcl", { user, entries });
+  }
+
+  /** Replaces the user's entries for the resources named, adds the others. */
+  async updateAcl(user: string, entries: AclEntry[]): Promise<void> {
+    await this.core.request("updateAcl", { user, entries });
+  }
+
+  /** Deletes a user's entries: all, or the one for a resource. */
+  async deleteAcl(user: string, resource?: string): Promise<void> {
+    await this.core.request("deleteAcl", resource === undefined ? { user } : { user, resource });
+  }
+
+  async listAcls(user?: string): Promise<{ user: string; entries: AclEntry[] }[]> {
+    const r = await this.core.request("listAcl", user === undefined ? {} : { user });
+    return Array.isArray(r.acls) ? (r.acls as { user: string; entries: AclEntry[] }[]) : [];
   }
 
   shutdown(): Promise<void> {

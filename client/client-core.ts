@@ -1,12 +1,12 @@
 // What every client (Producer, PullConsumer, Admin) shares: its endpoints, one connection per
 // broker address, topic routes with a cache, and heartbeats. Runtimes differ only in the
 // WebSocket constructor (see websocket.ts).
-import { BrokerError, ErrorCode, type Push } from "../protocol/mod.ts";
+import { BrokerError, type Credentials, ErrorCode, type Push } from "../protocol/mod.ts";
 import { nanoid } from "nanoid";
 import { dialableAddress, normalizeEndpoints } from "./endpoints.ts";
 import { type BrokerRoute, type TopicRoute, TopicPublishInfo } from "./topic-route.ts";
 import { type Reply, Transport } from "./transport.ts";
-import { resolveWebSocket, type WebSocketConstructor } from "./websocket.ts";
+import { resolveWebSocket, type TlsClientOptions, type WebSocketConstructor } from "./websocket.ts";
 import { ClientEmitter, type ClientEvents, type ConnectionEvent, type Listener } from "./events.ts";
 import { type ClientLog, clientLog, type Logger, type LogLevel, why } from "./log.ts";
 import { optionNames, refuseUnknown } from "./options-check.ts";
@@ -35,9 +35,13 @@ export interface ClientOptions {
   logLevel?: LogLevel;
   /** How a lost connection is dialed again. */
   reconnect?: ReconnectOptions;
+  /** An access key and secret key to sign in with, for brokers with --auth on (docs/SECURITY.md). */
+  credentials?: Credentials;
+  /** wss:// on Node and Deno: CAs to trust, a client certificate (docs/SECURITY.md). */
+  tls?: TlsClientOptions;
 }
 
-export const CLIENT_OPTIONS = optionNames<ClientOptions>({ endpoints: true, requestTimeoutMs: true, WebSocket: true, clientId: true, logger: true, logLevel: true, reconnect: true });
+export const CLIENT_OPTIONS = optionNames<ClientOptions>({ endpoints: true, requestTimeoutMs: true, WebSocket: true, clientId: true, logger: true, logLevel: true, reconnect: true, credentials: true, tls: true });
 
 /** Routes are refreshed this often, as RocketMQ clients do. */
 export const ROUTE_TTL_MS = 30_000;
@@ -60,6 +64,7 @@ export class ClientCore {
   readonly events: ClientEmitter;
   private readonly reconnect: Required<ReconnectOptions>;
   private readonly webSocket: Promise<WebSocketConstructor>;
+  private readonly credentials: Credentials | undefined;
   private readonly transports = new Map<string, Transport>();
   private readonly routes = new Map<string, CachedRoute>();
   private readonly routeFetches = new Map<string, Promise<TopicPublishInfo | null>>();
@@ -80,7 +85,8 @@ export class ClientCore {
     this.log = clientLog(options, name);
     this.events = new ClientEmitter(this.log);
     this.reconnect = reconnectSettings(options.reconnect);
-    this.webSocket = options.WebSocket ? Promise.resolve(options.WebSocket) : resolveWebSocket();
+    this.webSocket = options.WebSocket ? Promise.resolve(options.WebSocket) : resolveWebSocket(options.tls);
+    this.credentials = options.credentials;
     this.webSocket.catch(() => {}); // reported by the first connect
   }
 
@@ -115,6 +121,7 @@ export class ClientCore {
       t = new Transport(address, {
         WebSocket: this.webSocket,
         connectTimeoutMs: this.requestTimeoutMs,
+        credentials: this.credentials,
         minBackoffMs: this.reconnect.initialDelayMs,
         maxBackoffMs: this.reconnect.maxDelayMs,
         jitter: this.reconnect.jitter,

@@ -18,11 +18,12 @@ export type { AllocatableQueue, AllocateContext, AllocateFunction, AllocateStrat
 export { LocalStorageOffsetStore, MemoryOffsetStore } from "./offset-store.ts";
 export type { OffsetStore, StorageLike, StoredOffset } from "./offset-store.ts";
 export { Admin } from "./admin.ts";
-export type { ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, ReplicaInfo, SubscriptionGroupSettings, TopicConfig, TopicStatus } from "./admin.ts";
+export type { AclEntry, AclUser, ClusterBroker, ClusterInfo, ConsumerProgress, MessageQuery, QueueProgress, QueueStatus, ReplicaInfo, SubscriptionGroupSettings, TopicConfig, TopicStatus } from "./admin.ts";
 export type { ClientOptions, ReconnectOptions } from "./client-core.ts";
 export type { ClientErrorEvent, ClientEvents, ConnectionEvent, QueueName } from "./events.ts";
 export type { Logger, LogLevel } from "./log.ts";
 export type { SendMessage } from "./outgoing-message.ts";
 export type { MessageView } from "./message.ts";
-export type { WebSocketConstructor, WebSocketLike } from "./websocket.ts";
+export type { TlsClientOptions, WebSocketConstructor, WebSocketLike } from "./websocket.ts";
+export type { Credentials } from "../protocol/mod.ts";
 export { BrokerError, ErrorCode, PullStatus } from "../protocol/mod.ts";

@@ -3,7 +3,7 @@
 // jitter (so the clients of a restarted broker do not all redial in the same millisecond).
 // Every failure reaches the caller as a BrokerError with a code (TIMEOUT, CONNECTION_CLOSED, or
 // the broker's own).
-import { BrokerError, decode, encode, ErrorCode, type Push } from "../protocol/mod.ts";
+import { BrokerError, type Credentials, decode, encode, ErrorCode, type Push, signHandshake } from "../protocol/mod.ts";
 import type { ConnectionEvent } from "./events.ts";
 import { frameBytes, OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
 
@@ -21,6 +21,8 @@ export interface TransportOptions {
   onState?: (event: ConnectionEvent) => void;
   /** Frames without an id: broker pushes (and errors the broker could not attribute, id null). */
   onPush?: (push: Push) => void;
+  /** Sign in on every new connection (hello, then auth); a broker with --auth off says so and is not asked. */
+  credentials?: Credentials;
 }
 
 /** A successful response: `code` 0 and the op's result fields. */
@@ -42,6 +44,8 @@ export class Transport {
   /** When the next attempt may start (after a failure). */
   private retryAt = 0;
   private closed = false;
+  /** The socket signing in (not yet `socket`), and how to fail its sign-in if it closes. */
+  private signingIn: { socket: WebSocketLike; ids: number[]; fail(e: BrokerError): void } | undefined;
   private readonly connectTimeoutMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -113,6 +117,7 @@ export class Transport {
     this.closed = true;
     const socket = this.socket;
     this.socket = null;
+    this.signingIn?.socket.close(1000, "client shutdown");
     this.failAll(closedError(this.url, "the client is shut down"));
     if (!socket || socket.readyState > OPEN) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -159,6 +164,8 @@ export class Transport {
     if (this.closed) throw closedError(this.url, "the client is shut down");
     try {
       const socket = await this.handshake(await this.options.WebSocket);
+      if (this.options.credentials) await this.signIn(socket, this.options.credentials);
+      this.socket = socket;
       const attempt = this.failures + 1;
       this.failures = 0;
       this.options.onState?.({ address: this.url, state: "connected", attempt });
@@ -213,11 +220,46 @@ export class Transport {
     });
   }
 
+  /** hello, then auth with the signed nonce; the socket becomes this transport's only once signed in. */
+  private async signIn(socket: WebSocketLike, credentials: Credentials): Promise<void> {
+    const ids: number[] = [];
+    const closed = new Promise<never>((_, reject) => (this.signingIn = { socket, ids, fail: reject }));
+    const steps = async () => {
+      const hello = await this.exchange(socket, ids, "hello", {}).catch((e) => {
+        if (e instanceof BrokerError && e.code === ErrorCode.UNKNOWN_OP) return { code: 0 } as Reply; // a broker from before auth
+        throw e;
+      });
+      if (hello.auth !== true) return; // the broker does not ask (--auth off)
+      await this.exchange(socket, ids, "auth", await signHandshake(credentials, String(hello.nonce), Date.now()));
+    };
+    try {
+      await Promise.race([steps(), closed]);
+    } catch (e) {
+      try {
+        socket.close(1000, "sign-in failed");
+      } catch { /* closing already */ }
+      throw e instanceof BrokerError ? e : closedError(this.url, `cannot sign in: ${(e as Error).message ?? e}`);
+    } finally {
+      for (const id of ids) this.settle(id);
+      this.signingIn = undefined;
+    }
+  }
+
+  private exchange(socket: WebSocketLike, ids: number[], op: string, args: Record<string, unknown>): Promise<Reply> {
+    const id = ++this.nextId;
+    ids.push(id);
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id)?.reject(closedError(this.url, `cannot sign in: no answer to ${op} in ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+      this.inFlight.set(id, { resolve, reject, timer });
+      socket.send(encode({ id, op, ...args }));
+    });
+  }
+
   private attach(socket: WebSocketLike): void {
-    this.socket = socket;
     socket.onmessage = (ev) => this.receive(ev.data);
     socket.onerror = () => {}; // a close event follows; it does the bookkeeping
     socket.onclose = (ev) => {
+      if (this.signingIn?.socket === socket) this.signingIn.fail(closedError(this.url, `closed while signing in (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`));
       if (this.socket !== socket) return;
       this.socket = null;
       this.failures = 0;

@@ -18,6 +18,18 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * TLS for wss:// on Node and Deno (browsers use their own trust store and ignore it): the CAs
+ * to trust (PEM) instead of the system's, a client certificate and key for a broker that asks
+ * for one (--tls-ca), and rejectUnauthorized: false to skip verification, for tests only.
+ */
+export interface TlsClientOptions {
+  ca?: string | string[];
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
+}
+
 /** WebSocket.OPEN, spelled out: `ws`'s constructor and the global one agree on it. */
 export const OPEN = 1;
 
@@ -29,13 +41,13 @@ export const OPEN = 1;
  * against 11,500 with ws); ws sets TCP_NODELAY. Browser bundles replace `ws` with nothing
  * (scripts/build.mjs), so they take the global one without trying.
  */
-export async function resolveWebSocket(): Promise<WebSocketConstructor> {
+export async function resolveWebSocket(tls?: TlsClientOptions): Promise<WebSocketConstructor> {
   const WS = await loadWs();
   if (WS) {
     return class extends WS {
       constructor(url: string) {
         // ws masks every frame with a fresh random key (RFC 6455 5.3), as browsers do.
-        super(url, { perMessageDeflate: false });
+        super(url, { perMessageDeflate: false, ...tls });
       }
     } as unknown as WebSocketConstructor;
   }

@@ -2,6 +2,7 @@
 // one's health from its own `overview` (asked every few seconds over a socket to that broker),
 // and the topics across brokers. Each broker links to its own console.
 import { Transport } from "../client/transport.ts";
+import { storedCredentials } from "./signin.ts";
 import type { WebSocketConstructor } from "../client/websocket.ts";
 import type { OverviewView, ReplicaInfo } from "../protocol/inspect.ts";
 import { h } from "./dom.ts";
@@ -100,7 +101,7 @@ export class ClusterView {
           if (known && known.entry.address === e.address) known.entry = e;
           else {
             known?.transport.close();
-            this.brokers.set(entryKey(e), { entry: e, transport: new Transport(e.address, { WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket, minBackoffMs: 500, maxBackoffMs: 5000 }), overview: null, previous: null, error: null });
+            this.brokers.set(entryKey(e), { entry: e, transport: new Transport(e.address, { WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket, minBackoffMs: 500, maxBackoffMs: 5000, credentials: storedCredentials() }), overview: null, previous: null, error: null });
           }
         }
         for (const [key, b] of this.brokers) if (!entries.some((e) => entryKey(e) === key)) (b.transport.close(), this.brokers.delete(key));

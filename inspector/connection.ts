@@ -5,6 +5,7 @@
 import { Transport, type Reply } from "../client/transport.ts";
 import type { WebSocketConstructor } from "../client/websocket.ts";
 import type { Push } from "../protocol/mod.ts";
+import { askCredentials, needsSignIn, storedCredentials } from "./signin.ts";
 
 export type Status = "connecting" | "connected" | "reconnecting";
 
@@ -30,12 +31,18 @@ export class InspectorConnection {
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(readonly url: string, private readonly events: ConnectionEvents) {
-    this.transport = new Transport(url, {
+    this.transport = this.dial();
+  }
+
+  /** The socket to the broker, signing in with this tab's credentials if it has any (signin.ts). */
+  private dial(): Transport {
+    return new Transport(this.url, {
       WebSocket: (globalThis as unknown as { WebSocket: WebSocketConstructor }).WebSocket,
       minBackoffMs: 200,
       maxBackoffMs: 2000,
+      credentials: storedCredentials(),
       onPush: (push) => {
-        if (push.op === "inspect") events.onFrame(push);
+        if (push.op === "inspect") this.events.onFrame(push);
       },
     });
   }
@@ -67,6 +74,14 @@ export class InspectorConnection {
       if (isUnknownOp(e) && this.events.onNotABroker) {
         clearInterval(this.timer);
         this.events.onNotABroker();
+        return;
+      }
+      // --auth on: ask who this is, then dial again signing in (the watchdog subscribes again).
+      if (needsSignIn(e)) {
+        this.events.onStatus("reconnecting", (e as Error).message);
+        await askCredentials((e as Error).message);
+        void this.transport.close();
+        this.transport = this.dial();
         return;
       }
       this.events.onStatus("reconnecting", (e as Error).message);

@@ -50,6 +50,15 @@ export interface ServerSocket {
   /** Bytes queued but not yet sent (for flow control on slow readers). */
   readonly bufferedAmount: number;
   readonly remoteAddress: string;
+  /** The upgrade request's Origin header (browsers send it; other clients usually do not). */
+  readonly origin?: string;
+  /** The upgrade request's Host header: a page of the broker's own origin names the same host. */
+  readonly host?: string;
+  /** Stops / restarts reading frames (Node; Deno's WebSocket cannot), to push back on a client that does not read. */
+  pause?(): void;
+  resume?(): void;
+  /** Drops the connection at once, unsent bytes and all (Node; Deno's WebSocket can only close). */
+  terminate?(): void;
 }
 
 export interface SocketHandlers {
@@ -64,14 +73,28 @@ export interface HttpResponse {
   body: string | Uint8Array;
 }
 
+/** PEM text of a certificate chain and its key; `ca` (optional) makes clients present a certificate it signed. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
 export interface ServeOptions {
   host: string;
   port: number;
+  /** Serve https:// and wss:// instead of http:// and ws://. */
+  tls?: TlsFiles;
   /** Frames above this size close the socket with FRAME_TOO_LARGE. */
   maxFrameSize: number;
   socket: SocketHandlers;
   /** Plain HTTP requests (everything but the /ws upgrade). */
-  http(method: string, path: string): HttpResponse | Promise<HttpResponse>;
+  http(method: string, path: string, headers: HttpHeaders): HttpResponse | Promise<HttpResponse>;
+}
+
+/** Request headers by lower-case name. */
+export interface HttpHeaders {
+  get(name: string): string | undefined;
 }
 
 export interface Server {
@@ -86,9 +109,17 @@ export interface ClientSocket {
   close(): void;
 }
 
+/** wss:// to a peer: CAs to trust instead of the system's, and a client certificate for a peer that asks (its --tls-ca). */
+export interface TlsDialOptions {
+  ca?: string | string[];
+  cert?: string;
+  key?: string;
+}
+
 export interface DialOptions {
   /** Time allowed for the handshake. */
   timeoutMs: number;
+  tls?: TlsDialOptions;
   onMessage(data: Uint8Array): void;
   /** The socket closed (after it opened). */
   onClose(): void;

@@ -11,7 +11,10 @@ export const ErrorCode = {
   MESSAGE_TOO_LARGE: "MESSAGE_TOO_LARGE",
   TOPIC_NOT_FOUND: "TOPIC_NOT_FOUND",
   QUEUE_NOT_FOUND: "QUEUE_NOT_FOUND",
-  NO_PERMISSION: "NO_PERMISSION",
+  NO_PERMISSION: "NO_PERMISSION", // the topic's perm bits, or the ACL: the message names the resource and action
+  AUTH_REQUIRED: "AUTH_REQUIRED", // --auth on and the connection has not signed in
+  AUTH_FAILED: "AUTH_FAILED", // unknown access key, wrong signature, stale timestamp, no challenge to answer
+  LIMIT_EXCEEDED: "LIMIT_EXCEEDED", // a configured limit; the error's "limit" field names it
   FLUSH_TIMEOUT: "FLUSH_TIMEOUT",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE", // shutting down
   DISK_FULL: "DISK_FULL", // writes refused: the disk is above --disk-full-ratio, or a write found no space; reads go on

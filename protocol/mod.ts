@@ -1,4 +1,5 @@
 export * from "./codec.ts";
+export * from "./auth.ts";
 export * from "./cbor-writer.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";

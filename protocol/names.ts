@@ -16,3 +16,15 @@ export function checkGroupName(group: unknown, what = "group"): string {
   }
   return group;
 }
+
+/** Client ids are RocketMQ's ip@pid@name or anything printable, without spaces, bounded. */
+export const MAX_CLIENT_ID_LENGTH = 255;
+const CLIENT_ID = /^[\x21-\x7e]+$/;
+
+export function checkClientId(clientId: unknown): string {
+  if (typeof clientId !== "string") throw new BrokerError(ErrorCode.WRONG_TYPE, "clientId must be a string");
+  if (clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID.test(clientId)) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `clientId must be 1..${MAX_CLIENT_ID_LENGTH} printable ASCII characters without spaces`);
+  }
+  return clientId;
+}

@@ -33,6 +33,17 @@ export const Op = {
   changeInvisibleDuration: "changeInvisibleDuration",
   updateSubscriptionGroup: "updateSubscriptionGroup",
   getSubscriptionGroup: "getSubscriptionGroup",
+  // Signing in and its administration (docs/SECURITY.md).
+  hello: "hello",
+  auth: "auth",
+  createUser: "createUser",
+  updateUser: "updateUser",
+  deleteUser: "deleteUser",
+  listUser: "listUser",
+  createAcl: "createAcl",
+  updateAcl: "updateAcl",
+  deleteAcl: "deleteAcl",
+  listAcl: "listAcl",
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];

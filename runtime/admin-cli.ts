@@ -1,9 +1,9 @@
 // `npm run admin -- <command>` / `deno task admin <command>`: RocketMQ's mqadmin, for ActorMQ.
 // Speaks to a broker through the client SDK's Admin; prints aligned tables, or JSON with --json.
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { Admin } from "../client/admin.ts";
+import { type AclEntry, Admin } from "../client/admin.ts";
 import { BrokerError, ErrorCode, type MessageView } from "../protocol/mod.ts";
 import pkg from "../package.json" with { type: "json" };
 
@@ -37,11 +37,24 @@ Commands:
   clusterList                                 the brokers: addresses, topics, last registration
                                               (a standalone broker lists itself; a name server
                                               lists every live broker registered with it)
+  createUser <accessKey> --secret-key S [--super]
+                                              a user of a broker with --auth on
+  updateUser <accessKey> [--secret-key S] [--super true|false] [--disabled true|false]
+  deleteUser <accessKey>                      the user and its ACL entries
+  listUser                                    users (never their secret keys)
+  createAcl <user> <resource> --actions PUB,SUB[,ADMIN|ALL] --decision ALLOW|DENY
+            [--source-ips 10.0.0.0/8,...]     an entry: resource Topic:<name>, Topic:<prefix>*,
+                                              Group:<name>, Cluster or * (docs/SECURITY.md)
+  updateAcl <user> <resource> ...             the same, replacing the user's entry for it
+  deleteAcl <user> [--resource R]             a user's entries, all or one
+  listAcl [--user U]                          ACL entries, per user
 
 Options:
   --endpoints <list>   broker or name server address(es) (default ws://127.0.0.1:9876/ws)
   --json               machine-readable output
   --timeout <ms>       request timeout (default 5000)
+  --credentials <file> JSON { "accessKey", "secretKey" } to sign in with (a broker with --auth on)
+  --tls-ca <file>      PEM CA to trust for wss:// endpoints
   --max <n>            queryMsgByKey / queryMsgById: at most n messages (default 32)
   -V, --version        print the version and exit
   -h, --help           this text
@@ -60,6 +73,16 @@ const options = {
   "retry-max-times": { type: "string" },
   "retry-policy": { type: "string" },
   "keep-retry-topics": { type: "boolean", default: false },
+  credentials: { type: "string" },
+  "tls-ca": { type: "string" },
+  "secret-key": { type: "string" },
+  super: { type: "string" },
+  disabled: { type: "string" },
+  actions: { type: "string" },
+  decision: { type: "string" },
+  "source-ips": { type: "string" },
+  resource: { type: "string" },
+  user: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -218,7 +241,76 @@ const commands: Record<string, { args: string[]; run(admin: Admin, a: string[], 
       };
     },
   },
+  createUser: {
+    args: ["accessKey"],
+    async run(admin, [accessKey], v) {
+      if (!v["secret-key"]) throw new UsageError("createUser needs --secret-key");
+      await admin.createUser({ accessKey, secretKey: v["secret-key"], ...(v.super !== undefined ? { super: flag("--super", v.super) } : {}) });
+      return { json: { accessKey }, text: `user ${accessKey} created\n` };
+    },
+  },
+  updateUser: {
+    args: ["accessKey"],
+    async run(admin, [accessKey], v) {
+      const change = {
+        accessKey,
+        ...(v["secret-key"] ? { secretKey: v["secret-key"] } : {}),
+        ...(v.super !== undefined ? { super: flag("--super", v.super) } : {}),
+        ...(v.disabled !== undefined ? { disabled: flag("--disabled", v.disabled) } : {}),
+      };
+      await admin.updateUser(change);
+      return { json: { accessKey }, text: `user ${accessKey} updated\n` };
+    },
+  },
+  deleteUser: {
+    args: ["accessKey"],
+    async run(admin, [accessKey]) {
+      await admin.deleteUser(accessKey);
+      return { json: { accessKey }, text: `user ${accessKey} deleted, with its ACL entries\n` };
+    },
+  },
+  listUser: {
+    args: [],
+    async run(admin) {
+      const users = await admin.listUsers();
+      return { json: { users }, text: table(["ACCESS_KEY", "SUPER", "DISABLED"], users.map((u) => [u.accessKey, u.super ? "yes" : "", u.disabled ? "yes" : ""])) };
+    },
+  },
+  createAcl: { args: ["user", "resource"], run: (admin, a, v) => aclEntry(admin, "createAcl", a, v) },
+  updateAcl: { args: ["user", "resource"], run: (admin, a, v) => aclEntry(admin, "updateAcl", a, v) },
+  deleteAcl: {
+    args: ["user"],
+    async run(admin, [user], v) {
+      await admin.deleteAcl(user, v.resource);
+      return { json: { user }, text: `${v.resource ? `the entry for ${v.resource}` : "every entry"} of ${user} deleted\n` };
+    },
+  },
+  listAcl: {
+    args: [],
+    async run(admin, _a, v) {
+      const acls = await admin.listAcls(v.user);
+      const rows = acls.flatMap((a) => a.entries.map((e) => [a.user, e.resource, e.actions.join(","), e.decision, (e.sourceIps ?? []).join(",") || "any"]));
+      return { json: { acls }, text: table(["USER", "RESOURCE", "ACTIONS", "DECISION", "SOURCE_IPS"], rows) };
+    },
+  },
 };
+
+async function aclEntry(admin: Admin, op: "createAcl" | "updateAcl", [user, resource]: string[], v: Values): Promise<Output> {
+  if (!v.actions || !v.decision) throw new UsageError(`${op} needs --actions and --decision`);
+  const entry = {
+    resource,
+    actions: v.actions.split(",").map((a) => a.trim().toUpperCase()) as AclEntry["actions"],
+    decision: v.decision.toUpperCase() as AclEntry["decision"],
+    ...(v["source-ips"] ? { sourceIps: v["source-ips"].split(",").map((s) => s.trim()) } : {}),
+  };
+  await admin[op](user, [entry]);
+  return { json: { user, entry }, text: `${user}: ${entry.decision} ${entry.actions.join(",")} on ${resource}${entry.sourceIps ? ` from ${entry.sourceIps.join(",")}` : ""}\n` };
+}
+
+function flag(name: string, text: string): boolean {
+  if (text !== "true" && text !== "false") throw new UsageError(`${name} takes true or false, not "${text}"`);
+  return text === "true";
+}
 
 interface Output {
   json: unknown;
@@ -255,7 +347,7 @@ export async function main(argv: string[]): Promise<number> {
   let admin: Admin | undefined;
   try {
     const timeout = count("--timeout", v.timeout);
-    admin = new Admin({ endpoints: v.endpoints, requestTimeoutMs: timeout });
+    admin = new Admin({ endpoints: v.endpoints, requestTimeoutMs: timeout, ...clientSecurity(v) });
     await admin.start();
     const out = await command.run(admin, args, v);
     process.stdout.write(v.json ? JSON.stringify(out.json, jsonValue, 2) + "\n" : out.text);
@@ -273,6 +365,23 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await admin?.shutdown().catch(() => {});
   }
+}
+
+/** --credentials and --tls-ca as client options. */
+function clientSecurity(v: Values): { credentials?: { accessKey: string; secretKey: string }; tls?: { ca: string } } {
+  const out: { credentials?: { accessKey: string; secretKey: string }; tls?: { ca: string } } = {};
+  if (v.credentials) {
+    let c: { accessKey?: unknown; secretKey?: unknown };
+    try {
+      c = JSON.parse(readFileSync(v.credentials, "utf8"));
+    } catch (e) {
+      throw new UsageError(`--credentials ${v.credentials}: cannot read it as JSON (${(e as Error).message.split("\n")[0]})`);
+    }
+    if (typeof c?.accessKey !== "string" || typeof c?.secretKey !== "string") throw new UsageError(`--credentials ${v.credentials}: must hold { "accessKey": "...", "secretKey": "..." }`);
+    out.credentials = { accessKey: c.accessKey, secretKey: c.secretKey };
+  }
+  if (v["tls-ca"]) out.tls = { ca: readFileSync(v["tls-ca"], "utf8") };
+  return out;
 }
 
 /** Columns padded to their widest cell; numbers right-aligned. */

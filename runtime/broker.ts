@@ -10,7 +10,7 @@ import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
 import { cancelTimers } from "../actors/children.ts";
 import { MessageStore } from "../storage/message-store.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
-import type { Platform, Server } from "../platform/platform.ts";
+import type { HttpHeaders, Platform, Server } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Actors, BrokerFacts, Groups, ProcessorContext, Replication, ReplicationOps } from "./context.ts";
 import { type Session, SessionRegistry } from "./session.ts";
@@ -52,6 +52,11 @@ import { notMaster } from "./ha/not-master.ts";
  * (--controller), its role given by the controllers (runtime/ha/replica-node.ts).
  */
 export type BrokerRole = "standalone" | "master" | "slave";
+import type { PeerDial } from "./cluster/peer-link.ts";
+import { type SecuritySetup, setupSecurity } from "./security/setup.ts";
+import { metricsRefusal } from "./security/http.ts";
+import { ConnectionLimits } from "./security/limits.ts";
+import { nameServerOrigins } from "./security/origin.ts";
 
 type RootActor = Actor<ReturnType<typeof createBrokerMachine>>;
 
@@ -99,6 +104,9 @@ export class Broker implements BrokerFacts {
   groupInfo?: () => ReplicaInfo;
   /** A group member's suggestion, with each pull answer, of the member to pull that queue from next (set by its ReplicaNode). */
   readSuggestion?: (queueId: number, pulledTo: number | undefined) => number;
+  /** Auth, ACL, TLS files and how this broker dials others (runtime/security/). */
+  secure!: SecuritySetup;
+  private limits?: ConnectionLimits;
 
   private constructor(
     readonly platform: Platform,
@@ -162,7 +170,12 @@ export class Broker implements BrokerFacts {
     this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush, ...(role !== "standalone" ? { replication } : {}) });
     const appends = this.appends;
     // The group actor answers for itself (no group actor: the root answers undefined).
-    this.groups = { view: (group, reply) => actors.send({ type: "VIEW", group, reply }) };
+    this.groups = {
+      view: (group, reply) => actors.send({ type: "VIEW", group, reply }),
+      // For --max-groups: whether the group has an actor, and how many do (the system's registry).
+      exists: (group) => this.root.system.get(groupActorId(group)) !== undefined,
+      count: () => Object.keys(this.root.getSnapshot().children).reduce((n, id) => (id.startsWith("group:") ? n + 1 : n), 0),
+    };
     this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups, isSlave });
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });
     const sessions = this.sessions;
@@ -279,6 +292,9 @@ export class Broker implements BrokerFacts {
         return broker.namesrv;
       },
       replication: role !== "standalone" ? replicationOps : undefined,
+      get security() {
+        return broker.secure.security;
+      },
     };
     // A session that ends leaves its consumer groups at once (RocketMQ does so on channel
     // close), its producer groups and its inspect subscription.
@@ -287,6 +303,7 @@ export class Broker implements BrokerFacts {
 
   static async start(platform: Platform, config: BrokerConfig, log: (line: string) => void = () => {}, role: BrokerRole = "standalone"): Promise<Broker> {
     const { files, clock } = platform;
+    const secure = setupSecurity(platform, config, log); // bad files fail here, before storage is touched
     const dir = config.dataDir.replace(/\/+$/, "");
     files.mkdir(dir);
     const started = clock.now();
@@ -306,19 +323,23 @@ export class Broker implements BrokerFacts {
     }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
     const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem, config.flush === "sync" ? "fsync" : "write"), metrics, role);
+    broker.secure = secure;
     broker.restore(log);
     broker.inspectorAssets = await InspectorAssets.locate(files, log);
+    broker.limits = new ConnectionLimits(config, secure.security.counters, clock, log);
     broker.server = await platform.serve({
       host: config.host,
       port: config.port,
+      tls: secure.tls,
       maxFrameSize: config.maxFrameSize,
-      socket: webSocketHandlers(broker.context, broker.sessions),
-      http: (method, path) => broker.http(method, path),
+      socket: webSocketHandlers(broker.context, broker.sessions, { limits: broker.limits, allowedOrigins: [...config.allowedOrigins, ...nameServerOrigins(config.namesrvAddrs)] }),
+      http: (method, path, headers) => broker.http(method, path, headers),
     });
     if (config.grpcPort) {
       broker.grpc = await GrpcEndpoint.start(broker.context, broker.sessions, {
         host: config.host,
         port: config.grpcPort,
+        tls: secure.tls,
         // In a cluster, routes and assignments name every broker of the topic (the name servers know them).
         clusterRoute: config.namesrvAddrs.length > 0 ? (topic) => broker.registrar!.queryRoute(topic) : undefined,
       });
@@ -349,7 +370,12 @@ export class Broker implements BrokerFacts {
   }
 
   get listenAddress(): string {
-    return `ws://${this.config.host}:${this.port}/ws`;
+    return `${this.secure.tls ? "wss" : "ws"}://${this.config.host}:${this.port}/ws`;
+  }
+
+  /** How this broker dials name servers and other brokers. */
+  get dial(): PeerDial {
+    return this.secure.dial;
   }
 
   get brokerName(): string {
@@ -428,6 +454,8 @@ export class Broker implements BrokerFacts {
     this.timer.close();
     this.retention.close();
     this.transactions.close();
+    this.limits?.close();
+    this.secure.security.close();
     await this.topicFile.close();
     await this.store.close();
   }
@@ -567,10 +595,11 @@ export class Broker implements BrokerFacts {
       sessions: () => this.sessions.size,
       inspectSubscribers: () => this.inspector.subscriberCount,
       inspectFramesSkipped: () => this.inspector.skipped,
+      counters: () => this.secure.security.counters.families(),
     };
   }
 
-  private http(method: string, path: string) {
+  private http(method: string, path: string, headers: HttpHeaders) {
     const route = path.split("?")[0];
     if (route === "/health" || route === "/ready") {
       // /health: 503 while writes are refused or the broker is closing, with the reason.
@@ -585,6 +614,8 @@ export class Broker implements BrokerFacts {
       return { status: status === "ok" ? 200 : 503, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
     }
     if (path.split("?")[0] === "/metrics" && method === "GET") {
+      const refused = metricsRefusal(this.secure.security, headers);
+      if (refused) return refused;
       return { status: 200, headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" }, body: this.metrics.render(this.gauges()) };
     }
     // `/` and `/inspector...`: the console (runtime/inspector-assets.ts).

@@ -115,6 +115,9 @@ function checkTogether(c: BrokerConfig): BrokerConfig {
   if (c.role === "broker" && c.namesrvAddrs.length === 0) throw new ConfigError("--role broker needs --namesrv host:port[,host:port]");
   if (c.controllerAddrs.length > 0 && c.role !== "broker") throw new ConfigError("--controller needs --role broker (a replicated group's brokers register with --namesrv)");
   if (c.brokerId > 0 && c.controllerAddrs.length === 0) throw new ConfigError("--broker-id needs --controller host:port[,host:port]: a group's roles come from its controllers");
+  if (!c.tlsCert !== !c.tlsKey) throw new ConfigError("--tls-cert and --tls-key go together");
+  if (c.tlsCa && !c.tlsCert) throw new ConfigError("--tls-ca (client certificates) needs --tls-cert and --tls-key");
+  if (c.auth === "on" && !c.aclFile) throw new ConfigError("--auth on needs --acl-file <file>: the users and what each may do");
   return c;
 }
 

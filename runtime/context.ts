@@ -11,6 +11,7 @@ import type { BrokerError, Message, OverviewView, ReplicaInfo, RequestId } from 
 import type { AppendItem, AppendResult, GetResult, MessageStore, RetentionPass } from "../storage/message-store.ts";
 import type { Clock, Files } from "../platform/platform.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { Security } from "./security/security.ts";
 import type { Session } from "./session.ts";
 
 export type { Clock, Files, MessageStore, Session };
@@ -123,6 +124,9 @@ export type { GroupView };
 export interface Groups {
   /** The group as its actor holds it now; undefined when it has no actor. */
   view(group: string, answer: (view: GroupView | undefined) => void): void;
+  /** Whether the group has an actor, and how many do (for --max-groups). */
+  exists(group: string): boolean;
+  count(): number;
 }
 
 /** Committed consumer offsets (records in RMQ_SYS_CONSUMER_OFFSETS, applied to the group actors). */
@@ -292,6 +296,8 @@ export interface ProcessorContext {
   /** Retention: a pass now (deleteExpiredCommitLog). */
   readonly retention: { run(force: boolean, answer: (result: RetentionResult | null, error?: unknown) => void): void };
   readonly lifecycle: Lifecycle;
+  /** Users, ACL and the refusal counters. */
+  readonly security: Security;
 }
 
 /** A retention pass (runtime/services/retention-service.ts): what went, and what holds the oldest segment left. */

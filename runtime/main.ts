@@ -9,6 +9,7 @@ import type { Platform } from "../platform/platform.ts";
 import { startNameServer } from "./cluster/name-server-process.ts";
 import { startupErrorLine } from "./startup-errors.ts";
 import { BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
+import { securitySummary } from "./security/setup.ts";
 
 const platform: Platform = await loadPlatform();
 platform.setV8Flags(BROKER_V8_FLAGS);
@@ -47,6 +48,7 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
       version: pkg.version, runtime: platform.name, url: ns.address, expiry: config.brokerExpiryMs,
     });
     if (ns.grpcAddress) logger.info("gRPC (apache.rocketmq.v2 routes for RocketMQ 5 clients) on {address}", { address: ns.grpcAddress });
+    logger.info("{security}", { security: securitySummary(config, ns.secure) });
     return;
   }
   if (config.role === "controller") {
@@ -82,14 +84,14 @@ async function run(platform: Platform, config: BrokerConfig): Promise<void> {
       platform.process.exit(1);
     }
   });
-  const http = `http://${config.host}:${broker.port}`;
+  const http = `${broker.secure.tls ? "https" : "http"}://${config.host}:${broker.port}`;
   const advertised = broker.address !== broker.listenAddress ? ` (advertised as ${broker.address})` : "";
   logger.info("ActorMQ {version}, broker {name} on {runtime}: listening on {url}{advertised}", { version: pkg.version, name: config.brokerName, runtime: platform.name, url: broker.listenAddress, advertised });
   logger.info("inspector {http}/inspector, metrics {http}/metrics, health {http}/health", { http });
   const group = node ? `, group ${config.brokerName} broker id ${config.brokerId} (controllers ${config.controllerAddrs.join(", ")}), replication ${config.replication}${config.replication === "sync" ? ` (min in sync ${config.minInSyncReplicas})` : ""}` : "";
   const cluster = config.role === "broker" ? `, registering with ${config.namesrvAddrs.join(", ")} every ${config.registerIntervalMs} ms${group}` : "";
   logger.info("data directory {dir}, flush {flush}{cluster}", { dir: config.dataDir, flush: config.flush, cluster });
-
+  logger.info("{security}", { security: securitySummary(config, broker.secure) });
 }
 
 /**

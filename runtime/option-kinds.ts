@@ -121,14 +121,24 @@ export function bool(): Kind<boolean> {
   return { arg: "[true|false]", expected: "true or false", schema, show: String, boolean: true };
 }
 
-/** Addresses "host:port": a list, or one text separated by commas, semicolons or spaces. */
+/** Addresses "host:port" (or ws:// / wss:// URLs): a list, or one text separated by commas, semicolons or spaces. */
 export function hostPorts(): Kind<string[]> {
-  const address = v.pipe(v.string(), v.regex(/^[^\s,;:]+:\d{1,5}$/));
+  const address = v.pipe(v.string(), v.regex(/^(?:[^\s,;:]+:\d{1,5}|wss?:\/\/[^\s,;]+)$/));
   const schema = v.union([
     v.array(address),
     v.pipe(v.string(), v.transform((t) => t.split(/[,;\s]+/).filter((a) => a !== "")), v.array(address)),
   ]);
   return { arg: "<host:port,...>", expected: "host:port addresses separated by commas", schema, show: (l) => l.join(",") || "none" };
+}
+
+/** Words (no spaces): a list, or one text separated by commas or spaces. */
+export function words(arg: string, expected: string): Kind<string[]> {
+  const word = v.pipe(v.string(), v.regex(/^[^\s,]+$/));
+  const schema = v.union([
+    v.array(word),
+    v.pipe(v.string(), v.transform((t) => t.split(/[,\s]+/).filter((w) => w !== "")), v.array(word)),
+  ]);
+  return { arg, expected, schema, show: (l) => l.join(",") || "none" };
 }
 
 /**

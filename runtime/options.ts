@@ -3,9 +3,9 @@
 // (runtime/config.ts). To add an option, add one entry here; its flag is the kebab-case of its
 // key unless `flag` says otherwise, and its config-file key is the camelCase of its flag.
 import * as v from "valibot";
-import { bool, choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, type SizeOrShare, sizeOrMemoryShare, text } from "./option-kinds.ts";
+import { bool, choice, delayList, duration, hostPorts, hoursOfDay, int, type Kind, percent, size, type SizeOrShare, sizeOrMemoryShare, text, words } from "./option-kinds.ts";
 
-export type Section = "Network" | "Storage" | "Disk and retention" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Logging" | "Testing";
+export type Section = "Network" | "Storage" | "Disk and retention" | "Topics and consumers" | "Delays and timers" | "Transactions" | "Cluster" | "Replication" | "Security" | "Limits" | "Logging" | "Testing";
 
 export interface Option<T> extends Kind<T> {
   section: Section;
@@ -99,6 +99,28 @@ export const OPTIONS = {
   etcdPrefix: opt(text("<key>"), "Replication", "/actormq", "--role controller: this cluster's key prefix in etcd."),
   leaseTtlSeconds: opt(int(1, 3600), "Replication", 2, "--role controller: a group member silent this many seconds is gone (its etcd lease runs out); a lost master is replaced then.", "lease-ttl"),
 
+  // Security (docs/SECURITY.md)
+  tlsCert: opt(text("<file>"), "Security", "", "PEM certificate chain: serve https:// and wss:// (with --tls-key)."),
+  tlsKey: opt(text("<file>"), "Security", "", "PEM private key of --tls-cert."),
+  tlsCa: opt(text("<file>"), "Security", "", "PEM CA: clients must present a certificate it signed (mutual TLS)."),
+  tlsTrust: opt(text("<file>"), "Security", "", "PEM CAs trusted when dialing wss:// name servers and brokers (default: the system's)."),
+  auth: opt(choice(["off", "on"] as const), "Security", "off", "on: every op needs a signed-in user (access key + secret key) and the ACL's permission; off: anyone may do anything, for local development."),
+  aclFile: opt(text("<file>"), "Security", "", "Users and ACLs (JSON), re-read when it changes and rewritten by the user and ACL admin commands; needed with --auth on."),
+  authMaxSkewMs: opt(duration(1000, DAY), "Security", 300_000, "A sign-in's timestamp may be this far from the broker's clock.", "auth-max-skew"),
+  credentials: opt(text("<file>"), "Security", "", "JSON { accessKey, secretKey } this process signs in with to name servers and brokers that run with --auth on."),
+  allowedOrigins: opt(words("<origin,...>", "origins like https://app.example.com separated by commas, or *"), "Security", [] as string[], "Browser origins besides the broker's own that may open /ws; * for any."),
+
+  // Limits (docs/SECURITY.md)
+  maxConnections: opt(int(1, 1_000_000), "Limits", 10_000, "Open connections at most; more are closed with LIMIT_EXCEEDED."),
+  maxUnsentBytes: opt(size(8 * 1024 * 1024, 16 * 1024 ** 3), "Limits", 32 * 1024 * 1024, "Reply bytes queued for one connection before its large answers wait and its frames are not read; twice this closes it (SLOW_CONSUMER)."),
+  slowConsumerTimeoutMs: opt(duration(100, DAY), "Limits", 10_000, "A connection whose replies stay backed up this long is closed (SLOW_CONSUMER).", "slow-consumer-timeout"),
+  handshakeTimeoutMs: opt(duration(100, DAY), "Limits", 10_000, "A connection must send its first frame (with --auth on: sign in) within this.", "handshake-timeout"),
+  idleTimeoutMs: opt(duration(0, 30 * DAY), "Limits", 120_000, "A connection with no frame either way for this long is closed; 0 never.", "idle-timeout"),
+  maxHeldPulls: opt(int(1, 1_000_000), "Limits", 4096, "Long-polling pulls one connection may have waiting."),
+  maxHeartbeatGroups: opt(int(1, 100_000), "Limits", 100, "Consumer and producer groups in one heartbeat."),
+  maxTopics: opt(int(1, 10_000_000), "Limits", 10_000, "Topics clients may create (retry and DLQ topics count with their groups, system topics not at all)."),
+  maxGroups: opt(int(1, 10_000_000), "Limits", 10_000, "Consumer groups."),
+
   // Logging
   logLevel: opt(choice(["trace", "debug", "info", "warning", "error", "fatal"] as const), "Logging", "info", "Lowest level logged; debug adds client connects, disconnects and refused requests."),
   logFormat: opt(choice(["text", "json"] as const), "Logging", "text", "text: one timestamped line per event; json: one JSON object per line, for machines."),
@@ -119,4 +141,4 @@ export const META_FLAGS = [
   { flag: "help", short: "h", arg: "", doc: "Print this text and exit." },
 ] as const;
 
-export const SECTIONS: Section[] = ["Network", "Storage", "Disk and retention", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Replication", "Logging", "Testing"];
+export const SECTIONS: Section[] = ["Network", "Storage", "Disk and retention", "Topics and consumers", "Delays and timers", "Transactions", "Cluster", "Replication", "Security", "Limits", "Logging", "Testing"];

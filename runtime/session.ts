@@ -5,6 +5,8 @@
 // transactions, held pulls, order locks, rebalance and inspect pushes) keep sessions too.
 import { getLogger } from "@logtape/logtape";
 import { BrokerError, ErrorCode, type RequestId } from "../protocol/mod.ts";
+import type { SessionSecurity } from "./security/security.ts";
+import type { SessionLimits } from "./security/limits.ts";
 
 const log = getLogger(["actormq", "session"]);
 
@@ -32,6 +34,10 @@ export interface Session {
   readonly open: boolean;
   /** Who the peer proved to be (set by authentication; undefined while anonymous). */
   identity: string | undefined;
+  /** Signing in and what the signed-in user may do (runtime/security/): every front-end makes one per session. */
+  readonly security: SessionSecurity;
+  /** Pulls waiting, and large answers held until the peer's unread replies drain (where the front-end keeps such limits). */
+  readonly limits?: SessionLimits;
   /** The client id its first heartbeat bound it to. */
   clientId: string | undefined;
   /** Consumer groups its client heartbeats for: it leaves them when the session closes. */

@@ -32,8 +32,9 @@ async function pageServer(): Promise<{ server: Server; base: string }> {
 }
 
 it("a page produces and consumes with dist/actormq-client.js", async () => {
-  const env = await startBroker();
+  // The page is served from another origin: the broker lets it in when listed.
   const { server, base } = await pageServer();
+  const env = await startBroker({ allowedOrigins: [base] });
   const browser = await launchChromium();
   const admin = new Admin({ endpoints: env.url });
   try {

@@ -11,7 +11,13 @@ export const denoPlatform: Platform = {
   clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
   join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
   serve: denoServe,
-  dial: (url, options) => dialWith((u) => new WebSocket(u) as never, url, options),
+  // Deno's WebSocket trusts only the system's CAs (or --cert): with a CA or a client certificate of
+  // our own, ws through Deno's node:tls dials instead.
+  dial: async (url, options) => {
+    if (!options.tls) return dialWith((u) => new WebSocket(u) as never, url, options);
+    const { WebSocket: WS } = await import("ws");
+    return dialWith((u) => new WS(u, { perMessageDeflate: false, ...options.tls }) as never, url, options);
+  },
   // Deno ships setImmediate for Node compatibility; it runs after the current I/O turn.
   afterTurn: (fn) => setImmediate(fn),
   // Deno's node:zlib crc32 is a native op: ~0.1 µs for 1 KiB against ~1.8 µs for the crc-32 package.

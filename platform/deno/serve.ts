@@ -1,25 +1,30 @@
-// HTTP + WebSocket on Deno: Deno.serve and Deno.upgradeWebSocket, no npm packages.
+// HTTP + WebSocket on Deno: Deno.serve and Deno.upgradeWebSocket, no npm packages (TLS too:
+// Deno.serve takes the certificate and key). Deno.serve cannot ask clients for certificates, so
+// with a client CA (--tls-ca) the Node adapter serves instead, through Deno's node:https.
 import type { Server, ServerSocket, ServeOptions } from "../platform.ts";
 
 export async function denoServe(options: ServeOptions): Promise<Server> {
+  if (options.tls?.ca) return (await import("../node/serve.ts")).nodeServe(options);
   let resolveListening: (port: number) => void;
   const listening = new Promise<number>((r) => (resolveListening = r));
   const sockets = new Set<WebSocket>();
   const server = Deno.serve({
     hostname: options.host,
     port: options.port,
+    ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     onListen: ({ port }) => resolveListening(port),
   }, async (req, info) => {
     const url = new URL(req.url);
     if (url.pathname === "/ws") {
       if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
-      const remote = (info.remoteAddr as Deno.NetAddr).hostname; // unreadable once upgraded
+      // Unreadable once upgraded: the peer's address and the headers the broker checks.
+      const peer = { remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname, origin: req.headers.get("origin") ?? undefined, host: req.headers.get("host") ?? undefined };
       const { socket: ws, response } = Deno.upgradeWebSocket(req);
       ws.binaryType = "arraybuffer";
-      attach(ws, remote, options, sockets);
+      attach(ws, peer, options, sockets);
       return response;
     }
-    const r = await options.http(req.method, url.pathname + url.search);
+    const r = await options.http(req.method, url.pathname + url.search, { get: (name) => req.headers.get(name) ?? undefined });
     return new Response(r.body as BodyInit, { status: r.status, headers: r.headers });
   });
   const port = await listening;
@@ -33,7 +38,7 @@ export async function denoServe(options: ServeOptions): Promise<Server> {
   };
 }
 
-function attach(ws: WebSocket, remoteAddress: string, options: ServeOptions, sockets: Set<WebSocket>): void {
+function attach(ws: WebSocket, peer: Pick<ServerSocket, "remoteAddress" | "origin" | "host">, options: ServeOptions, sockets: Set<WebSocket>): void {
   const socket: ServerSocket = {
     // Deno's typings take only ArrayBuffer-backed views; frames never sit on a SharedArrayBuffer.
     send: (data) => ws.readyState === WebSocket.OPEN && ws.send(data as Uint8Array<ArrayBuffer>),
@@ -41,7 +46,7 @@ function attach(ws: WebSocket, remoteAddress: string, options: ServeOptions, soc
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
-    remoteAddress,
+    ...peer,
   };
   ws.onopen = () => {
     sockets.add(ws);

@@ -17,7 +17,7 @@ export const nodePlatform: Platform = {
   join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
   serve: nodeServe,
   // ws sets TCP_NODELAY; no compression (frames are CBOR, small and mostly incompressible).
-  dial: (url, options) => dialWith((u) => new WebSocket(u, { perMessageDeflate: false }) as never, url, options),
+  dial: (url, options) => dialWith((u) => new WebSocket(u, { perMessageDeflate: false, ...options.tls }) as never, url, options),
   afterTurn: (fn) => setImmediate(fn),
   // zlib's crc32 (Node 20.15+, 22.2+) costs a fixed ~250 ns per call in argument checks, so the
   // crc-32 package stays faster below a few hundred bytes; above, zlib is 2x (1 KiB) to 3x (4 KiB).

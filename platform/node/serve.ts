@@ -1,28 +1,35 @@
-// HTTP + WebSocket on Node: node:http for pages and probes, ws for /ws.
+// HTTP + WebSocket on Node: node:http (node:https with --tls-cert) for pages and probes, ws for /ws.
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
-import type { Server, ServerSocket, ServeOptions } from "../platform.ts";
+import type { HttpHeaders, Server, ServerSocket, ServeOptions } from "../platform.ts";
 
 export async function nodeServe(options: ServeOptions): Promise<Server> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize, perMessageDeflate: false });
-  const server = http.createServer(async (req, res) => {
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
-      const r = await options.http(req.method ?? "GET", url.pathname + url.search);
+      const r = await options.http(req.method ?? "GET", url.pathname + url.search, headersOf(req));
       res.writeHead(r.status, r.headers);
       res.end(r.body);
     } catch (e) {
       res.writeHead(500, { "content-type": "text/plain" });
       res.end(String(e));
     }
-  });
+  };
+  const { tls } = options;
+  // With a CA, a client must present a certificate it signed (mutual TLS).
+  const server = tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+    : http.createServer(handler);
+  server.on("tlsClientError", (_e, socket) => socket.destroy()); // a plain-text or untrusted client: closed, nothing else
   server.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://localhost").pathname !== "/ws") {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, socket as Socket, req.socket.remoteAddress ?? "", options));
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, socket as Socket, req, options));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -41,7 +48,11 @@ export async function nodeServe(options: ServeOptions): Promise<Server> {
   };
 }
 
-function attach(ws: WebSocket, raw: Socket, remoteAddress: string, options: ServeOptions): void {
+function headersOf(req: http.IncomingMessage): HttpHeaders {
+  return { get: (name) => { const v = req.headers[name.toLowerCase()]; return Array.isArray(v) ? v.join(", ") : v; } };
+}
+
+function attach(ws: WebSocket, raw: Socket, req: http.IncomingMessage, options: ServeOptions): void {
   // ws closes an oversized frame with 1009 but no reason; give the reason the protocol names.
   const close = ws.close.bind(ws);
   ws.close = (code?: number, reason?: string | Buffer) =>
@@ -66,7 +77,12 @@ function attach(ws: WebSocket, raw: Socket, remoteAddress: string, options: Serv
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
-    remoteAddress,
+    remoteAddress: req.socket.remoteAddress ?? "",
+    origin: req.headers.origin,
+    host: req.headers.host,
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    terminate: () => ws.terminate(),
   };
   ws.on("error", () => {}); // protocol errors close the socket; 'close' does the bookkeeping
   ws.on("message", (data: Buffer, isBinary: boolean) => {

@@ -8,7 +8,7 @@ import type { RouteBroker } from "../../actors/namesrv.machine.ts";
 import { normalizeEndpoint } from "../../protocol/endpoint-url.ts";
 import type { Platform } from "../../platform/platform.ts";
 import type { BrokerRegistration, NameServer } from "./name-server.ts";
-import { PeerLink } from "./peer-link.ts";
+import { type PeerDial, PeerLink } from "./peer-link.ts";
 
 export interface RegistrationDeps {
   /**
@@ -24,6 +24,8 @@ export interface RegistrationDeps {
   intervalMs: number;
   log(line: string): void;
   platform: Pick<Platform, "dial" | "clock">;
+  /** TLS trust for wss:// name servers, and the access key to sign in with (their --auth on). */
+  dial?: PeerDial;
 }
 
 export class BrokerRegistrar {
@@ -40,7 +42,7 @@ export class BrokerRegistrar {
   constructor(private readonly deps: RegistrationDeps) {
     this.remotes = deps.namesrvAddrs.map((a) => {
       const url = normalizeEndpoint(a);
-      return { url, link: new PeerLink(url, deps.platform, 3000), ok: undefined, inFlight: false, dirty: false };
+      return { url, link: new PeerLink(url, deps.platform, 3000, deps.dial), ok: undefined, inFlight: false, dirty: false };
     });
   }
 

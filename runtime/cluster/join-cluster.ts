@@ -7,6 +7,7 @@ import type { ReplicaInfo } from "../../protocol/mod.ts";
 import type { Topics } from "../context.ts";
 import { BrokerRegistrar } from "./broker-registrar.ts";
 import { NameServer } from "./name-server.ts";
+import type { PeerDial } from "./peer-link.ts";
 
 export interface ClusterMember {
   config: BrokerConfig;
@@ -19,17 +20,20 @@ export interface ClusterMember {
   groupInfo?: () => ReplicaInfo;
   /** Its gRPC endpoint for RocketMQ 5 clients ("host:port"), when it serves one. */
   grpcAddress?: string;
+  /** How this broker dials name servers and brokers (--tls-trust, --credentials). */
+  dial: PeerDial;
 }
 
 export function joinCluster(member: ClusterMember, log: (line: string) => void): { namesrv?: NameServer; registrar: BrokerRegistrar } {
   const { config, platform, topics } = member;
-  const namesrv = config.role === "standalone" ? new NameServer({ platform, brokerExpiryMs: config.brokerExpiryMs, log }) : undefined;
+  const namesrv = config.role === "standalone" ? new NameServer({ platform, brokerExpiryMs: config.brokerExpiryMs, log, dial: member.dial }) : undefined;
   const registrar = new BrokerRegistrar({
     namesrvAddrs: config.namesrvAddrs,
     local: namesrv,
     intervalMs: config.registerIntervalMs,
     log,
     platform,
+    dial: member.dial,
     registration: (live) => ({
       brokerName: config.brokerName,
       address: member.address,

@@ -6,7 +6,7 @@ import { BrokerError, checkGroupName, checkTopicName, ErrorCode, isSystemTopic, 
 import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, memberKey, type NamesrvTopic, servingBrokers, topicRoute } from "../../actors/namesrv.machine.ts";
 import type { Platform } from "../../platform/platform.ts";
 import { optional, required } from "../args.ts";
-import { PeerLink } from "./peer-link.ts";
+import { type PeerDial, PeerLink } from "./peer-link.ts";
 
 /** What a broker tells the name server about itself. */
 export interface BrokerRegistration {
@@ -30,6 +30,8 @@ export interface NameServerOptions {
   log?: (line: string) => void;
   /** Time a forwarded createTopic may take on each broker. */
   requestTimeoutMs?: number;
+  /** How the name server dials brokers: TLS trust, and who it signs in as. */
+  dial?: PeerDial;
 }
 
 /** An op's result fields; the caller wraps them in the response envelope. */
@@ -279,7 +281,7 @@ export class NameServer {
   private link(address: string): PeerLink {
     let t = this.links.get(address);
     if (!t) {
-      t = new PeerLink(address, this.options.platform, this.options.requestTimeoutMs ?? 3000);
+      t = new PeerLink(address, this.options.platform, this.options.requestTimeoutMs ?? 3000, this.options.dial);
       this.links.set(address, t);
     }
     return t;

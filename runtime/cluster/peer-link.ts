@@ -2,9 +2,17 @@
 // name server, createTopic forwarded to a broker): one WebSocket, dialed on the first request
 // and again after it closes, requests correlated by id, a timeout each. Small on purpose: the
 // client SDK's Transport (reconnect backoff, pushes) is for clients; this needs none of it,
-// because its callers retry on their own schedule (every registration interval).
-import { BrokerError, decode, encode, ErrorCode } from "../../protocol/mod.ts";
-import type { ClientSocket, Platform } from "../../platform/platform.ts";
+// because its callers retry on their own schedule (every registration interval). With TLS trust
+// and credentials (--tls-trust, --credentials) it dials wss:// and signs in before its first
+// request, as clients do (docs/SECURITY.md).
+import { BrokerError, type Credentials, decode, encode, ErrorCode, signHandshake } from "../../protocol/mod.ts";
+import type { ClientSocket, Platform, TlsDialOptions } from "../../platform/platform.ts";
+
+/** How a broker or name server dials its peers. */
+export interface PeerDial {
+  tls?: TlsDialOptions;
+  credentials?: Credentials;
+}
 
 type Reply = Record<string, unknown>;
 
@@ -24,6 +32,7 @@ export class PeerLink {
     readonly url: string,
     private readonly platform: Pick<Platform, "dial" | "clock">,
     private readonly connectTimeoutMs = 3000,
+    private readonly peer: PeerDial = {},
   ) {}
 
   /** Sends `{ id, op, ...args }`; resolves with the answer when its code is 0, rejects with a BrokerError otherwise. */
@@ -59,20 +68,44 @@ export class PeerLink {
 
   private open(): Promise<ClientSocket> {
     if (!this.socket) {
-      const dialing = this.platform.dial(this.url, {
+      const dialing: Promise<ClientSocket> = this.platform.dial(this.url, {
         timeoutMs: this.connectTimeoutMs,
+        tls: this.peer.tls,
         onMessage: (data) => this.receive(data),
         onClose: () => {
           if (this.socket === dialing) this.socket = null;
           this.failAll("the socket closed");
         },
-      });
+      }).then((socket) => this.signIn(socket));
       this.socket = dialing;
       dialing.catch(() => {
         if (this.socket === dialing) this.socket = null; // the next request dials again
       });
     }
     return this.socket;
+  }
+
+  /** hello, then auth with the signed nonce, when this process has credentials and the peer asks. */
+  private async signIn(socket: ClientSocket): Promise<ClientSocket> {
+    const credentials = this.peer.credentials;
+    if (!credentials) return socket;
+    try {
+      const hello = await this.exchange(socket, "hello", {});
+      if (hello.auth === true) await this.exchange(socket, "auth", await signHandshake(credentials, String(hello.nonce), this.platform.clock.now()));
+      return socket;
+    } catch (e) {
+      socket.close();
+      throw new Error(`cannot sign in: ${e instanceof BrokerError ? `${e.code} ${e.message}` : (e as Error).message}`);
+    }
+  }
+
+  private exchange(socket: ClientSocket, op: string, args: Record<string, unknown>): Promise<Reply> {
+    const id = ++this.nextId;
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = this.platform.clock.setTimeout(() => this.settle(id)?.reject(new BrokerError(ErrorCode.TIMEOUT, `${op} to ${this.url}: no response in ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+      this.waiting.set(id, { resolve, reject, timer });
+      socket.send(encode({ id, op, ...args }));
+    });
   }
 
   private receive(data: Uint8Array): void {

@@ -1,6 +1,8 @@
 // A controller in a process of its own (--role controller): the Controller on /ws with the
 // broker's envelope rules (CBOR map, id, op, named error codes) and /health over HTTP. It keeps
 // nothing itself: etcd (--etcd) holds the state, so any number of these may run side by side.
+// Its security is a name server's (TLS, Origin, with --auth on a signed-in user with ADMIN on
+// Cluster for every op: only a group's brokers talk to it).
 import { BrokerError, checkTopicName, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { optional, required } from "../args.ts";
 import type { BrokerConfig } from "../config.ts";
@@ -8,9 +10,13 @@ import type { Platform, Server, ServerSocket } from "../../platform/platform.ts"
 import { Controller } from "./controller.ts";
 import { answerFrame } from "../cluster/op-frames.ts";
 import type { ControllerStore } from "./etcd-store.ts";
+import { type SecuritySetup, setupSecurity } from "../security/setup.ts";
+import type { SessionSecurity } from "../security/security.ts";
+import { admitSocket, signInOrGuard } from "../security/small-server.ts";
 
 export interface ControllerProcess {
   controller: Controller;
+  secure: SecuritySetup;
   address: string;
   port: number;
   shutdown(): Promise<void>;
@@ -47,13 +53,26 @@ const ops: Record<string, Op> = {
 };
 
 export async function startController(platform: Platform, config: BrokerConfig, store: ControllerStore, log: (line: string) => void = () => {}): Promise<ControllerProcess> {
+  const secure = setupSecurity(platform, config, log);
   const controller = new Controller(store, { prefix: config.etcdPrefix, leaseTtlSeconds: config.leaseTtlSeconds, log });
   let closing = false;
+  const sessions = new WeakMap<ServerSocket, SessionSecurity>();
   const server: Server = await platform.serve({
     host: config.host,
     port: config.port,
+    tls: secure.tls,
     maxFrameSize: config.maxFrameSize,
-    socket: { onOpen() {}, onClose() {}, onMessage: (socket, data) => void dispatch(controller, socket, data, closing) },
+    socket: {
+      onOpen(socket) {
+        const session = admitSocket(secure.security, socket, config.allowedOrigins);
+        if (session) sessions.set(socket, session);
+      },
+      onClose() {},
+      onMessage: (socket, data) => {
+        const session = sessions.get(socket);
+        if (session) void dispatch(controller, socket, session, data, closing);
+      },
+    },
     http: (_method, path) =>
       path === "/health"
         ? { status: closing ? 503 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: closing ? "closing" : "ok", role: "controller" }) }
@@ -61,12 +80,14 @@ export async function startController(platform: Platform, config: BrokerConfig, 
   });
   return {
     controller,
-    address: `ws://${config.host}:${server.port}/ws`,
+    secure,
+    address: `${secure.tls ? "wss" : "ws"}://${config.host}:${server.port}/ws`,
     port: server.port,
     async shutdown() {
       closing = true;
       await server.close();
       await controller.close();
+      secure.security.close();
     },
   };
 }
@@ -77,9 +98,11 @@ function wsAddress(req: Request): string {
   return address;
 }
 
-function dispatch(c: Controller, socket: ServerSocket, data: Uint8Array, closing: boolean): Promise<void> {
-  return answerFrame(socket, data, (req) => {
+function dispatch(c: Controller, socket: ServerSocket, session: SessionSecurity, data: Uint8Array, closing: boolean): Promise<void> {
+  return answerFrame(socket, data, async (req) => {
     if (closing) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the controller is shutting down");
+    const signIn = await signInOrGuard(session, socket, req);
+    if (signIn) return { role: "controller", ...signIn };
     if (req.op === "heartbeat") return { role: "controller" };
     const op = Object.hasOwn(ops, req.op) ? ops[req.op] : undefined;
     if (!op) throw new BrokerError(ErrorCode.UNKNOWN_OP, `op "${req.op.slice(0, 64)}" is not served by a controller (it serves controllerHeartbeat, alterSyncStateSet, groupState)`);

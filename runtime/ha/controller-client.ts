@@ -4,15 +4,15 @@
 import { BrokerError, ErrorCode } from "../../protocol/mod.ts";
 import { normalizeEndpoint } from "../../protocol/endpoint-url.ts";
 import type { Platform } from "../../platform/platform.ts";
-import { PeerLink } from "../cluster/peer-link.ts";
+import { type PeerDial, PeerLink } from "../cluster/peer-link.ts";
 import { type GroupState, isGroupState, type MemberReport } from "../controller/group-state.ts";
 
 export class ControllerClient {
   private readonly transports: PeerLink[];
   private current = 0;
 
-  constructor(addrs: string[], platform: Pick<Platform, "dial" | "clock">, private readonly timeoutMs: number) {
-    this.transports = addrs.map((a) => new PeerLink(normalizeEndpoint(a), platform, timeoutMs));
+  constructor(addrs: string[], platform: Pick<Platform, "dial" | "clock">, private readonly timeoutMs: number, dial?: PeerDial) {
+    this.transports = addrs.map((a) => new PeerLink(normalizeEndpoint(a), platform, timeoutMs, dial));
   }
 
   /** The controller in use. */

@@ -11,6 +11,7 @@ import { frameBytes, resolveWebSocket, type WebSocketLike } from "../../client/w
 import type { EpochEntry, EpochFile } from "../../storage/epoch-file.ts";
 import type { ReplicaHost } from "./replica-host.ts";
 import { applyReplicated, applyTopics } from "./replica-apply.ts";
+import { signInSocket } from "../security/socket-sign-in.ts";
 
 export interface HAClientOptions {
   /** The master's ws:// address. */
@@ -80,7 +81,7 @@ export class HAClient {
     if (this.stopped) return;
     let socket: WebSocketLike;
     try {
-      const WebSocket = await resolveWebSocket();
+      const WebSocket = await resolveWebSocket(this.broker.dial.tls); // the master's TLS, trusted as --tls-trust says
       if (this.stopped) return;
       socket = new WebSocket(this.o.master);
     } catch (e) {
@@ -90,7 +91,18 @@ export class HAClient {
     socket.binaryType = "nodebuffer";
     this.socket = socket;
     socket.onerror = () => {};
-    socket.onopen = () => {
+    socket.onopen = async () => {
+      // With --auth on the master wants its slaves signed in (--credentials, ADMIN on Cluster).
+      const credentials = this.broker.dial.credentials;
+      if (credentials) {
+        try {
+          await signInSocket(socket, credentials, () => Date.now());
+        } catch (e) {
+          this.o.log(`master ${this.o.master}: cannot sign in: ${(e as Error).message}`);
+          return socket.close(1008, "sign-in failed");
+        }
+      }
+      if (this.socket !== socket) return;
       const { store, config } = this.broker;
       socket.send(encode({
         id: 1,

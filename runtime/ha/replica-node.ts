@@ -44,7 +44,7 @@ export class ReplicaNode {
     private readonly epochs: EpochFile,
     public broker: Broker,
   ) {
-    this.controller = new ControllerClient(config.controllerAddrs, platform, Math.max(1000, config.controllerHeartbeatIntervalMs * 2));
+    this.controller = new ControllerClient(config.controllerAddrs, platform, Math.max(1000, config.controllerHeartbeatIntervalMs * 2), broker.dial);
     const behind = config.slaveReadBehind;
     this.slaveRead = { enabled: config.slaveReadEnable, behindBytes: "bytes" in behind ? behind.bytes : Math.floor(platform.totalMemory() * behind.percent / 100) };
     this.attach(broker);

@@ -5,6 +5,8 @@ import { PERM_RW } from "../../actors/broker.machine.ts";
 import { optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
+import { topicResource } from "../security/acl.ts";
+import { checkTopicLimit } from "./limit-checks.ts";
 
 const MAX_QUEUES = 1024;
 
@@ -14,6 +16,7 @@ export function createTopic(ctx: ProcessorContext, session: Session, req: Reques
   const perm = optional(req, "perm", "uint", PERM_RW);
   if (queues < 1 || queues > MAX_QUEUES) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "queues" must be 1..${MAX_QUEUES}`);
   if (perm > 7) throw new BrokerError(ErrorCode.BAD_REQUEST, `createTopic: "perm" is a bit set 0..7 (4 read, 2 write)`);
+  if (ctx.topics.get(topic) === undefined) checkTopicLimit(ctx);
   // Answered once the topic log holds it (written; and fdatasynced under --flush sync): a created
   // topic survives a SIGKILL right after.
   const saved = ctx.topics.create(topic, queues, perm);
@@ -43,8 +46,11 @@ export function deleteSubGroup(ctx: ProcessorContext, session: Session, req: Req
 
 export function topicList(ctx: ProcessorContext, session: Session, req: Request): void {
   const system = optional(req, "system", "boolean", false);
+  // With --auth on, the topics this session has any right to.
+  const { security } = session;
+  const visible = (topic: string) => ["SUB", "PUB", "ADMIN"].some((a) => security.can(topicResource(topic), a as "SUB"));
   const topics = Object.entries(ctx.topics.all())
-    .filter(([, t]) => system || !t.system)
+    .filter(([topic, t]) => (system || !t.system) && visible(topic))
     .map(([topic, t]) => ({ topic, queues: t.queues, perm: t.perm }));
   session.reply(req.id, { topics });
 }

@@ -6,6 +6,7 @@ import { offsetKey } from "../../actors/group.machine.ts";
 import { groupArg, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
+import { checkGroupLimit } from "./limit-checks.ts";
 
 export function commitOffset(ctx: ProcessorContext, session: Session, req: Request): void {
   const group = groupArg(req);
@@ -13,6 +14,7 @@ export function commitOffset(ctx: ProcessorContext, session: Session, req: Reque
   const queueId = required<number>(req, "queueId", "uint");
   const offset = required<number>(req, "offset", "uint");
   ctx.topics.forRead(topic, queueId);
+  checkGroupLimit(ctx, group); // a commit for a group never seen makes its actor
   ctx.offsets.commit(group, topic, queueId, offset, (err) => (err ? session.fail(req.id, err) : session.reply(req.id, {})));
 }
 
@@ -64,6 +66,7 @@ export function resetOffset(ctx: ProcessorContext, session: Session, req: Reques
   const topic = required<string>(req, "topic", "string");
   const timestamp = required<number>(req, "timestamp", "uint");
   const t = ctx.topics.forRead(topic);
+  checkGroupLimit(ctx, group);
   const offsets: Record<number, number> = {};
   for (let q = 0; q < t.queues; q++) offsets[q] = ctx.store.offsetForTimestamp(topic, q, timestamp);
   let left = t.queues;

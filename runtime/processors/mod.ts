@@ -1,6 +1,8 @@
 // The request handlers by op (RocketMQ's processor table): one module per family of ops. A
 // front-end (runtime/transports/) decodes a request and hands it to `processRequest`; a handler
-// answers through the connection it is given, and a thrown BrokerError is answered with its code.
+// answers through the session it is given, and a thrown BrokerError is answered with its code.
+// Before any handler runs, the request's names and the session's rights are checked
+// (runtime/security/guard.ts), whichever front-end it came through.
 import { BrokerError, ErrorCode, Op, type Request } from "../../protocol/mod.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
@@ -19,6 +21,9 @@ import { sendBack } from "./send-back-processor.ts";
 import { send, sendBatch } from "./send-processor.ts";
 import { withTestHooks } from "./test-hooks.ts";
 import { haAck, haHandshake, WRITE_OPS } from "./replication-processor.ts";
+import { auth, hello } from "./auth-processor.ts";
+import { createAcl, createUser, deleteAcl, deleteUser, listAcl, listUser, updateAcl, updateUser } from "./acl-processor.ts";
+import { guardRequest } from "../security/guard.ts";
 
 export type Processor = (ctx: ProcessorContext, session: Session, req: Request) => void;
 
@@ -57,6 +62,16 @@ const processors: Partial<Record<string, Processor>> = {
   [Op.getSubscriptionGroup]: getSubscriptionGroup,
   haHandshake,
   haAck,
+  [Op.hello]: hello,
+  [Op.auth]: auth,
+  [Op.createUser]: createUser,
+  [Op.updateUser]: updateUser,
+  [Op.deleteUser]: deleteUser,
+  [Op.listUser]: listUser,
+  [Op.createAcl]: createAcl,
+  [Op.updateAcl]: updateAcl,
+  [Op.deleteAcl]: deleteAcl,
+  [Op.listAcl]: listAcl,
 };
 
 /** Runs the handler of `req.op` (the envelope, id and op, is checked by the front-end). */
@@ -67,6 +82,7 @@ export function processRequest(ctx: ProcessorContext, session: Session, req: Req
   const refusal = WRITE_OPS.has(req.op) ? ctx.replication?.writeRefusal() : undefined;
   if (refusal) return session.fail(req.id, refusal);
   try {
+    guardRequest(session.security, req);
     handler(ctx, withTestHooks(ctx.config.testSendDelayMs, session, req), req);
   } catch (e) {
     session.fail(req.id, e);

@@ -5,6 +5,7 @@ import { BrokerError, ErrorCode, type Request } from "../../protocol/mod.ts";
 import { groupArg, required } from "../args.ts";
 import type { ProcessorContext, QueueRef } from "../context.ts";
 import type { Session } from "../session.ts";
+import { topicResource } from "../security/acl.ts";
 
 /** Most queues one request may name (a request is answered in one turn). */
 const MAX_QUEUES_PER_REQUEST = 4096;
@@ -42,6 +43,7 @@ function checkRequest(ctx: ProcessorContext, session: Session, req: Request): { 
     if (typeof queueId !== "number" || !Number.isInteger(queueId) || queueId < 0) {
       throw new BrokerError(queueId === undefined ? ErrorCode.MISSING_FIELD : ErrorCode.WRONG_TYPE, `${req.op}: queues[${i}].queueId must be an unsigned integer`);
     }
+    session.security.authorize(topicResource(topic), "SUB");
     ctx.topics.forRead(topic, queueId);
     return { topic, queueId };
   });

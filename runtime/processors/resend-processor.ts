@@ -7,6 +7,7 @@ import { required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
 import { toAppendItem } from "./send-processor.ts";
+import { topicResource } from "../security/acl.ts";
 
 /** Set on a resent copy: the dead-letter topic it came from. */
 export const RESENT_FROM = "RESENT_FROM";
@@ -19,11 +20,13 @@ export function resendMessage(ctx: ProcessorContext, session: Session, req: Requ
   if (!msg.topic.startsWith(DLQ_PREFIX)) {
     throw new BrokerError(ErrorCode.BAD_REQUEST, `resendMessage: only dead letters are resent; the message at ${offset} is in "${msg.topic}", not a ${DLQ_PREFIX} topic`);
   }
+  // A dead letter is its group's to read; the resend needs PUB on the origin topic (the send path checks it).
+  session.security.authorize(topicResource(msg.topic), "SUB");
   const { ORIGIN_TOPIC: origin, ORIGIN_MSG_ID: _id, ORIGIN_QUEUE_ID: _queue, ...props } = msg.props ?? {};
   if (!origin) throw new BrokerError(ErrorCode.BAD_REQUEST, `resendMessage: the dead letter at ${offset} does not say which topic it came from (no ORIGIN_TOPIC)`);
   const { delayLevel: _l, deliverAt: _a, delayMs: _d, ...rest } = msg;
   // Through the send path: the origin topic's permission and queue choice apply as to any send.
-  const item = toAppendItem(ctx, encode({ ...rest, topic: origin, props: { ...props, [RESENT_FROM]: msg.topic } }), undefined);
+  const item = toAppendItem(ctx, encode({ ...rest, topic: origin, props: { ...props, [RESENT_FROM]: msg.topic } }), undefined, session);
   ctx.appends.append([item], (results) => {
     const r = results[0];
     if (r instanceof BrokerError) return session.fail(req.id, r);

@@ -8,7 +8,13 @@ import type { Session } from "../session.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export function registerBroker(ctx: ProcessorContext, session: Session, req: Request): void {
-  session.reply(req.id, embedded(ctx, "registerBroker").registerBroker(req));
+  const ns = embedded(ctx, "registerBroker");
+  // This broker registers with its embedded name server in-process; a registration from outside
+  // under its name would send its clients' traffic to whatever address that one gives.
+  if (req.brokerName === ctx.facts.brokerName) {
+    throw new BrokerError(ErrorCode.NO_PERMISSION, `registerBroker: "${ctx.facts.brokerName}" is this broker; only it registers itself`, { resource: "Cluster", action: "ADMIN" });
+  }
+  session.reply(req.id, ns.registerBroker(req));
 }
 
 export function queryRoute(ctx: ProcessorContext, session: Session, req: Request): void {

@@ -6,6 +6,7 @@ import { PERM_RW } from "../../actors/broker.machine.ts";
 import { groupArg, optional, required } from "../args.ts";
 import type { ProcessorContext } from "../context.ts";
 import type { Session } from "../session.ts";
+import { topicResource } from "../security/acl.ts";
 
 export const DEFAULT_MAX_RECONSUME_TIMES = 16;
 
@@ -15,6 +16,8 @@ export function sendBack(ctx: ProcessorContext, session: Session, req: Request):
   const maxReconsumeTimes = optional(req, "maxReconsumeTimes", "uint", DEFAULT_MAX_RECONSUME_TIMES);
   const record = ctx.store.readRecord(offset);
   if (!record) throw new BrokerError(ErrorCode.BAD_REQUEST, `sendBack: no message is stored at commit-log offset ${offset}`);
+  // Giving a message back copies it where the group reads: only a message the session may read.
+  session.security.authorize(topicResource(ctx.store.topicOf(record)), "SUB");
   const msg = decode(record.message) as Record<string, unknown> & { topic: string; id: string; props?: Record<string, string> };
   // An orderly consumer retries in place, so the stored count lags: it sends its own count.
   const counted = optional(req, "reconsumeTimes", "uint", 0);

@@ -4,6 +4,7 @@
 import {
   BrokerError,
   checkDelayLevel,
+  checkGroupName,
   checkMessage,
   decode,
   ErrorCode,
@@ -19,12 +20,14 @@ import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
 import type { AppendOutcome, ProcessorContext, ScheduledItem } from "../context.ts";
 import type { Session } from "../session.ts";
+import { topicResource } from "../security/acl.ts";
+import { checkTopicLimit } from "./limit-checks.ts";
 
 export function send(ctx: ProcessorContext, session: Session, req: Request): void {
   const arrived = performance.now();
   const bytes = required<Uint8Array>(req, "msg", "bytes");
   const queueId = optional<number | undefined>(req, "queueId", "uint", undefined);
-  const item = toAppendItem(ctx, bytes, queueId); // throws: the server answers with its code
+  const item = toAppendItem(ctx, bytes, queueId, session); // throws: the server answers with its code
   ctx.appends.append([item], (results) => {
     const r = results[0];
     if (r instanceof BrokerError) session.fail(req.id, r);
@@ -50,7 +53,7 @@ export function sendBatch(ctx: ProcessorContext, session: Session, req: Request)
       if (q !== undefined && q !== null && !(typeof q === "number" && Number.isInteger(q) && q >= 0)) {
         throw new BrokerError(ErrorCode.WRONG_TYPE, `sendBatch: queueIds[${i}] must be an unsigned integer`);
       }
-      items.push(toAppendItem(ctx, msgs[i] as Uint8Array, (q ?? undefined) as number | undefined));
+      items.push(toAppendItem(ctx, msgs[i] as Uint8Array, (q ?? undefined) as number | undefined, session));
       outcomes.push(null);
     } catch (e) {
       outcomes.push(errorOf(e));
@@ -72,8 +75,8 @@ export function sendBatch(ctx: ProcessorContext, session: Session, req: Request)
   });
 }
 
-/** Decodes and checks one encoded message and picks its queue. Throws BrokerError. */
-export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: number | undefined): AppendItem {
+/** Decodes and checks one encoded message (and the sender's right to send it) and picks its queue. Throws BrokerError. */
+export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: number | undefined, session: Pick<Session, "security">): AppendItem {
   if (bytes.length > MAX_MESSAGE_SIZE) {
     throw new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${bytes.length} bytes, the limit is ${MAX_MESSAGE_SIZE}`);
   }
@@ -89,8 +92,13 @@ export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: 
   if (isSystemTopic(msg.topic)) {
     throw new BrokerError(ErrorCode.NO_PERMISSION, `sending to "${msg.topic}" is forbidden: it is the broker's own`);
   }
+  session.security.authorize(topicResource(msg.topic), "PUB");
+  const transactional = msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true";
+  // Its checks go to its group's producers: only a producer of that group may start one.
+  if (transactional && msg.group !== undefined) session.security.authorizeProducerGroup(checkGroupName(msg.group, "message.group"));
   const level = msg.delayLevel === undefined ? 0 : checkDelayLevel(msg.delayLevel, ctx.config.delayLevels.length);
   const at = ctx.timer.deliverAtOf(msg); // checked before the topic is auto-created
+  if (ctx.topics.get(msg.topic) === undefined) checkTopicLimit(ctx);
   const topic = ctx.topics.forWrite(msg.topic);
   if ((topic.perm & PERM_WRITE) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${msg.topic}" is not writable`);
   if (queueId === undefined) queueId = ctx.topics.nextQueue(msg.topic, topic.queues);
@@ -98,7 +106,7 @@ export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: 
     throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${msg.topic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
   }
   // Transactional: a half message, held in the half topic until it is committed.
-  if (msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true") return ctx.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId, bytes);
+  if (transactional) return ctx.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId, bytes);
   // Delayed: moved into the schedule topic (off the hot path); the real offset comes at delivery.
   if (level > 0) return ctx.schedule.item(decoded as Record<string, unknown>, msg.topic, queueId, level, 0, bytes);
   // Any time: into the timer topic, and (once stored) onto the timing wheel.

@@ -6,6 +6,7 @@
 import { SCHEDULE_TOPIC } from "../../protocol/mod.ts";
 import type { AppendItem } from "../../storage/message-store.ts";
 import type { Clock, CommitLogDispatcher, MessageStore, RequestMetrics } from "../context.ts";
+import type { CounterFamily } from "../security/counters.ts";
 
 /** A replicated group member's state, as /metrics shows it. */
 export interface ReplicationGauges {
@@ -48,6 +49,8 @@ export interface GaugeSources {
   sessions(): number;
   inspectSubscribers(): number;
   inspectFramesSkipped(): number;
+  /** Counters kept elsewhere (sign-ins, refusals by the ACL and the limits). */
+  counters(): CounterFamily[];
 }
 
 /** Seconds: 100 µs .. 10 s, covering an in-memory append and a slow fsync alike. */
@@ -174,6 +177,11 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     out.sample("actormq_inspect_subscribers", {}, src.inspectSubscribers());
     out.family("actormq_inspect_frames_skipped_total", "counter", "Inspector frames not sent because the subscriber's socket was backed up.");
     out.sample("actormq_inspect_frames_skipped_total", {}, src.inspectFramesSkipped());
+
+    for (const f of src.counters()) {
+      out.family(f.name, "counter", f.help);
+      for (const [labels, n] of f.samples) out.sample(f.name, labels, n);
+    }
 
     out.family("actormq_actors", "gauge", "Live actors by kind (the root broker actor is kind \"broker\").");
     const kinds = src.actorKinds();

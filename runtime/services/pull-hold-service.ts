@@ -44,13 +44,20 @@ export class PullHoldService implements PullHolds {
     for (const hold of holds) {
       const session = this.deps.sessions.get(hold.sessionId);
       if (!session?.open) continue; // the client left; nothing to answer
-      const result = this.read(topic, queueId, hold);
-      // Woken, but every new message was filtered out: keep waiting from past them.
-      if (reason === "wake" && result.status === PullStatus.NO_MATCHED_MSG && hold.deadline > now) {
-        this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
-        continue;
-      }
-      this.answer(session, hold.reqId, result, topic, queueId);
+      const serve = () => {
+        if (!session.open) return;
+        const result = this.read(topic, queueId, hold);
+        // Woken, but every new message was filtered out: keep waiting from past them.
+        if (reason === "wake" && result.status === PullStatus.NO_MATCHED_MSG && hold.deadline > now) {
+          this.hold(topic, queueId, { ...hold, offset: result.nextOffset });
+          return;
+        }
+        if (session.limits) session.limits.heldPulls--;
+        this.answer(session, hold.reqId, result, topic, queueId);
+      };
+      // A client whose replies back up gets its answer once they drain: the queue is read only then.
+      if (session.limits) session.limits.whenWritable(serve);
+      else serve();
     }
   }
 

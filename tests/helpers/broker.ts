@@ -65,7 +65,7 @@ export function spawnBroker(args: string[], timeoutMs = 20_000, nodeArgs: string
     const timer = setTimeout(() => reject(new Error(`broker did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (d: Buffer) => {
       out += d;
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      const m = /listening on (wss?:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ child, url: m[1], output: () => out, exited });

@@ -15,10 +15,11 @@ export function chromiumUnavailable(): string | null {
   return null;
 }
 
-export async function launchChromium() {
+/** `extraArgs`: more Chromium switches, e.g. --ignore-certificate-errors-spki-list to trust a test certificate. */
+export async function launchChromium(extraArgs: string[] = []) {
   const { chromium } = await import("playwright-core");
   const profile = mkdtempSync(join(tmpdir(), "actormq-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs], viewport: { width: 1400, height: 900 } });
   return {
     context,
     async close() {

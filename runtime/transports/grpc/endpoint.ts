@@ -6,6 +6,7 @@
 // sessions as a WebSocket's is.
 import type * as grpc from "@grpc/grpc-js";
 import type { ProcessorContext } from "../../context.ts";
+import type { TlsFiles } from "../../../platform/platform.ts";
 import type { SessionRegistry } from "../../session.ts";
 import { type ClusterRoute, messagingService } from "./messaging.ts";
 import { Renewals } from "./renewals.ts";
@@ -20,6 +21,8 @@ export interface GrpcEndpointOptions {
   port: number;
   /** A cluster broker's: the cluster's routes from its name servers (QueryRoute, QueryAssignment). */
   clusterRoute?: ClusterRoute;
+  /** The broker's TLS: gRPC is served over it too. */
+  tls?: TlsFiles;
 }
 
 export class GrpcEndpoint {
@@ -30,7 +33,7 @@ export class GrpcEndpoint {
   port = 0;
 
   private constructor(private readonly ctx: ProcessorContext, registry: SessionRegistry) {
-    this.sessions = new GrpcSessions(registry, () => ctx.clock.now(), ctx.config.brokerName);
+    this.sessions = new GrpcSessions(registry, () => ctx.clock.now(), ctx.config.brokerName, ctx.security);
     this.renewals = new Renewals(ctx, ctx.config.autoRenewMs);
     // What a client held with auto-renewal comes back soon once it is gone.
     registry.onClose((s) => s instanceof GrpcSession && this.renewals.release(s));

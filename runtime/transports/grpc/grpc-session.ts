@@ -13,6 +13,7 @@ import { BrokerError, decode, ErrorCode, type Request, type RequestId } from "..
 import type { ProcessorContext } from "../../context.ts";
 import { processRequest } from "../../processors/mod.ts";
 import type { Session, SessionRegistry } from "../../session.ts";
+import type { Security, SessionSecurity } from "../../security/security.ts";
 import { fromActorMQ } from "./mapping.ts";
 import type { Held } from "./renewals.ts";
 
@@ -61,7 +62,7 @@ export class GrpcSession implements Session {
   private readonly pending = new Map<RequestId, Answer>();
   private seq = 0;
 
-  constructor(readonly id: string, public clientId: string | undefined, readonly remoteAddress: string, private readonly owner: GrpcSessions) {}
+  constructor(readonly id: string, public clientId: string | undefined, readonly remoteAddress: string, private readonly owner: GrpcSessions, readonly security: SessionSecurity) {}
 
   /** Runs op through the processors as this session; `answer` gets its result or error. */
   request(ctx: ProcessorContext, op: string, args: Record<string, unknown>, answer: Answer): void {
@@ -137,7 +138,7 @@ export class GrpcSessions {
   private readonly byClient = new Map<string, GrpcSession>();
   private next = 0;
 
-  constructor(private readonly registry: SessionRegistry, private readonly now: () => number, readonly brokerName: string) {}
+  constructor(private readonly registry: SessionRegistry, private readonly now: () => number, readonly brokerName: string, private readonly security: Security) {}
 
   /** The session of this client (opened now if new, from the peer of `call`), marked seen. */
   session(clientId: string, call: { getPeer(): string }): GrpcSession {
@@ -145,7 +146,8 @@ export class GrpcSessions {
     if (!s) {
       if (this.byClient.size >= MAX_CLIENTS) this.sweep();
       if (this.byClient.size >= MAX_CLIENTS) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, `the broker serves ${MAX_CLIENTS} RocketMQ clients already`);
-      s = new GrpcSession(`grpc-${++this.next}`, clientId, call.getPeer(), this);
+      const address = peerAddress(call.getPeer());
+      s = new GrpcSession(`grpc-${++this.next}`, clientId, address, this, this.security.session(address));
       this.byClient.set(clientId, s);
       this.registry.opened(s);
     }
@@ -184,4 +186,9 @@ export class GrpcSessions {
   get size(): number {
     return this.byClient.size;
   }
+}
+
+/** The peer's address as ACL source ranges take it: "ipv4:10.0.0.5:51234" -> "10.0.0.5", "ipv6:[::1]:5" -> "::1". */
+export function peerAddress(peer: string): string {
+  return /^(?:ipv[46]:)?\[?(.*?)\]?:\d+$/.exec(peer)?.[1] ?? peer;
 }

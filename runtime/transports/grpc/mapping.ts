@@ -163,6 +163,11 @@ export function codeOf(e: unknown): string {
       return "MESSAGE_BODY_TOO_LARGE";
     case ErrorCode.NO_PERMISSION:
       return "FORBIDDEN";
+    case ErrorCode.AUTH_REQUIRED:
+    case ErrorCode.AUTH_FAILED:
+      return "UNAUTHORIZED";
+    case ErrorCode.LIMIT_EXCEEDED:
+      return "TOO_MANY_REQUESTS";
     case ErrorCode.INVALID_RECEIPT_HANDLE:
       return "INVALID_RECEIPT_HANDLE";
     case ErrorCode.FLUSH_TIMEOUT:

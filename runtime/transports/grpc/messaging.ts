@@ -7,14 +7,16 @@
 // services of the ProcessorContext. What the official Node.js client was seen to need is noted
 // where it shapes an answer; docs/ROCKETMQ-COMPAT.md lists the RPCs and what is not supported.
 import type * as grpc from "@grpc/grpc-js";
-import { BrokerError, decode, encode, ErrorCode, MessageProp } from "../../../protocol/mod.ts";
+import { BrokerError, checkGroupName, checkTopicName, decode, encode, ErrorCode, MessageProp } from "../../../protocol/mod.ts";
+import { groupResource, topicResource } from "../../security/acl.ts";
+import { checkTopicLimit } from "../../processors/limit-checks.ts";
 import { PERM_READ } from "../../../actors/broker.machine.ts";
 import type { RouteBroker } from "../../../actors/namesrv.machine.ts";
 import type { ProcessorContext } from "../../context.ts";
 import { fromMs, fromPopped, statusOf, toActorMQ, toMs, type V2Message, type V2Resource } from "./mapping.ts";
 import type { Renewals } from "./renewals.ts";
 import { type AccessPoint, endpointsOf, fromRoute, messageQueues, type V2Broker } from "./routes.ts";
-import type { Answer, GrpcSession, GrpcSessions } from "./grpc-session.ts";
+import { type Answer, type GrpcSession, type GrpcSessions, peerAddress } from "./grpc-session.ts";
 import { beat, sendSettings, telemetry } from "./telemetry.ts";
 
 type Call = grpc.ServerUnaryCall<Record<string, any>, unknown> | grpc.ServerWritableStream<Record<string, any>, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -32,21 +34,33 @@ const OK = { code: "OK", message: "OK" };
 export type ClusterRoute = (topic: string) => Promise<RouteBroker[]>;
 
 export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, renewals: Renewals, port: number, clusterRoute?: ClusterRoute) {
-  /** The calling client's session; CLIENT_ID_REQUIRED without the header. */
-  const sessionOf = (call: Call): GrpcSession => {
-    const v = call.metadata.get("x-mq-client-id")[0];
-    if (typeof v !== "string" || v === "") throw new BrokerError("CLIENT_ID_REQUIRED", "the x-mq-client-id header is required");
-    return sessions.session(v.slice(0, 256), call);
+  /**
+   * The calling client's session; CLIENT_ID_REQUIRED without the header. With --auth on every
+   * call carries RocketMQ 5's signature (docs/SECURITY.md), checked before the session is looked
+   * up: a client id is signed in as the user of its first call, and another user's call under
+   * the same id is refused (UNAUTHORIZED).
+   */
+  const sessionOf = async (call: Call): Promise<GrpcSession> => {
+    const header = (name: string) => {
+      const v = call.metadata.get(name)[0];
+      return typeof v === "string" && v !== "" ? v : undefined;
+    };
+    const clientId = header("x-mq-client-id");
+    if (!clientId) throw new BrokerError("CLIENT_ID_REQUIRED", "the x-mq-client-id header is required");
+    const caller = await ctx.security.rocketmqSession(header("authorization"), header("x-mq-date-time"), peerAddress(call.getPeer()));
+    caller.requireSignedIn("gRPC");
+    const session = sessions.session(clientId.slice(0, 256), call);
+    if (caller.user !== undefined && session.security.user !== caller.user) {
+      if (session.security.user !== undefined) throw new BrokerError(ErrorCode.AUTH_FAILED, `client ${clientId.slice(0, 64)} is signed in as "${session.security.user}", not "${caller.user}"`);
+      session.security.signedInAs(caller.user);
+    }
+    return session;
   };
 
-  /** Runs an RPC body; a thrown BrokerError (or any error) becomes its Status. */
+  /** Runs an RPC body once its caller is known; a thrown BrokerError (or any error) becomes its Status. */
   const unary = (body: (req: Record<string, any>, session: GrpcSession, reply: Reply, call: Call) => void): Unary => (call, callback) => {
     const reply: Reply = (r) => callback(null, { status: OK, ...r });
-    try {
-      body(call.request, sessionOf(call), reply, call);
-    } catch (e) {
-      callback(null, { status: statusOf(e) });
-    }
+    sessionOf(call).then((session) => body(call.request, session, reply, call)).catch((e) => callback(null, { status: statusOf(e) }));
   };
 
   /** An op's answer as the RPC's: its error as the status, else `ok(result)`. */
@@ -83,6 +97,11 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
   return {
     QueryRoute: unary((req, session, reply, call) => {
       const topic = resourceName(req.topic, "topic");
+      // The route of a topic not there yet creates it: that is a producer's first send.
+      if (ctx.topics.get(topic) === undefined) {
+        session.security.authorize(topicResource(topic), "PUB");
+        checkTopicLimit(ctx);
+      } else session.security.authorizeAny(topicResource(topic), ["PUB", "SUB", "ADMIN"]);
       brokersOf(topic, call, req.endpoints, (brokers) => {
         reply({ message_queues: messageQueues(topic, brokers) });
         // With two or more topics the Node.js client listens for Settings only after fetching
@@ -160,8 +179,10 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
       });
     }),
 
-    QueryAssignment: unary((req, _session, reply, call) => {
+    QueryAssignment: unary((req, session, reply, call) => {
       const topic = resourceName(req.topic, "topic");
+      session.security.authorize(topicResource(topic), "SUB");
+      session.security.authorize(groupResource(resourceName(req.group, "group")), "SUB");
       ctx.topics.forRead(topic);
       // Queue 0 of each readable broker: the consumer's receive there pops from every queue of the topic.
       brokersOf(topic, call, req.endpoints, (brokers) => {
@@ -178,11 +199,12 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
         call.write({ status });
         call.end();
       };
-      try {
-        const session = sessionOf(call);
+      sessionOf(call).then((session) => {
         const req = call.request;
         const group = resourceName(req.group, "group");
         const topic = resourceName(req.message_queue?.topic, "message_queue.topic");
+        session.security.authorize(topicResource(topic), "SUB");
+        session.security.authorize(groupResource(group), "SUB");
         const filter = req.filter_expression ?? {};
         if (filter.type === "SQL") return finish({ code: "ILLEGAL_FILTER_EXPRESSION", message: "SQL92 filters are not supported; use a tag expression" });
         // Push consumers ask for auto-renewal (renewals.ts) and name no invisible duration.
@@ -207,9 +229,7 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
           call.write({ delivery_timestamp: fromMs(ctx.clock.now()) });
           call.end();
         });
-      } catch (e) {
-        finish(statusOf(e));
-      }
+      }).catch((e) => finish(statusOf(e)));
     },
 
     AckMessage: unary((req, session, reply) => {
@@ -237,6 +257,7 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
 
     ForwardMessageToDeadLetterQueue: unary((req, session, reply) => {
       const group = resourceName(req.group, "group");
+      session.security.authorize(groupResource(group), "SUB");
       renewals.settle(session, String(req.receipt_handle ?? ""), (handle) => {
         try {
           ctx.pop.forwardToDeadLetter(group, handle, (err) => reply(err ? { status: statusOf(err) } : {}));
@@ -252,8 +273,9 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
       reply({});
     }),
 
-    RecallMessage: unary((req, _session, reply) => {
+    RecallMessage: unary((req, session, reply) => {
       const topic = resourceName(req.topic, "topic");
+      session.security.authorize(topicResource(topic), "PUB");
       const handle = parseRecallHandle(String(req.recall_handle ?? ""));
       if (!handle) throw new BrokerError(ErrorCode.BAD_REQUEST, "not a recall handle");
       if (handle.brokerName !== ctx.config.brokerName) throw new BrokerError("NOT_FOUND", `the recall handle names broker "${handle.brokerName}", not this one`);
@@ -273,8 +295,9 @@ export function messagingService(ctx: ProcessorContext, sessions: GrpcSessions, 
         (r.offset as number) < 0 ? { status: { code: "OFFSET_NOT_FOUND", message: `group "${group}" has no offset in this queue` } } : { offset: r.offset }));
     }),
 
-    QueryOffset: unary((req, _session, reply) => {
+    QueryOffset: unary((req, session, reply) => {
       const topic = resourceName(req.message_queue?.topic, "message_queue.topic");
+      session.security.authorize(topicResource(topic), "SUB");
       const queueId = Number(req.message_queue?.id ?? 0);
       ctx.topics.forRead(topic, queueId);
       const policy = req.query_offset_policy ?? "BEGINNING";
@@ -307,9 +330,10 @@ function authorityOf(call: Call): AccessPoint | undefined {
   return m ? endpointsOf(m[1], Number(m[2])) : undefined;
 }
 
+/** A resource's name, checked as a topic or a group name (a group becomes %RETRY%<group>, a directory). */
 function resourceName(r: V2Resource | undefined, what: string): string {
   if (!r?.name) throw new BrokerError(ErrorCode.MISSING_FIELD, `${what} is missing`);
-  return r.name;
+  return what.endsWith("group") ? checkGroupName(r.name, what) : checkTopicName(r.name);
 }
 
 /** FNV-1a: a message group's queue. */

@@ -5,12 +5,16 @@
 // A client then sends, receives, acks, heartbeats and holds its Telemetry streams with those
 // brokers, and only calls its access point again for routes and for RecallMessage, which is
 // forwarded to the broker the recall handle names. Anything else sent here is refused with a
-// status that says where to send it: the official clients never do.
+// status that says where to send it: the official clients never do. With --auth on a call is
+// signed as a broker's are (RocketMQ 5's headers), and a route needs a right on its topic.
 import * as grpc from "@grpc/grpc-js";
 import { BrokerError, ErrorCode } from "../../../protocol/mod.ts";
 import { PERM_READ } from "../../../actors/broker.machine.ts";
 import type { RouteBroker } from "../../../actors/namesrv.machine.ts";
-import type { Clock } from "../../../platform/platform.ts";
+import type { Clock, TlsFiles } from "../../../platform/platform.ts";
+import type { Security, SessionSecurity } from "../../security/security.ts";
+import { topicResource } from "../../security/acl.ts";
+import { peerAddress } from "./grpc-session.ts";
 import type { NameServer } from "../../cluster/name-server.ts";
 import { statusOf } from "./mapping.ts";
 import { parseRecallHandle } from "./messaging.ts";
@@ -26,9 +30,9 @@ export class NameServerGrpc {
 
   private constructor(private readonly server: grpc.Server, readonly port: number, private readonly clock: Clock) {}
 
-  static async start(ns: NameServer, o: { host: string; port: number; maxMessageSize: number; clock: Clock }): Promise<NameServerGrpc | undefined> {
+  static async start(ns: NameServer, o: { host: string; port: number; maxMessageSize: number; clock: Clock; security: Security; tls?: TlsFiles }): Promise<NameServerGrpc | undefined> {
     let self: NameServerGrpc | undefined;
-    const served = await serveGrpc(o, () => service(ns, (address) => self!.client(address)));
+    const served = await serveGrpc(o, () => service(ns, o.security, (address) => self!.client(address)));
     if (!served) return undefined;
     self = new NameServerGrpc(served.server, served.port, o.clock);
     return self;
@@ -47,14 +51,17 @@ export class NameServerGrpc {
   }
 }
 
-function service(ns: NameServer, client: (address: string) => grpc.Client) {
-  const unary = (body: (req: Record<string, any>, reply: (r: Record<string, unknown>) => void, call: grpc.ServerUnaryCall<Record<string, any>, unknown>) => void): Unary => (call, callback) => {
+function service(ns: NameServer, security: Security, client: (address: string) => grpc.Client) {
+  const unary = (body: (req: Record<string, any>, reply: (r: Record<string, unknown>) => void, call: grpc.ServerUnaryCall<Record<string, any>, unknown>, sec: SessionSecurity) => void): Unary => (call, callback) => {
     const reply = (r: Record<string, unknown>) => callback(null, { status: OK, ...r });
-    try {
-      body(call.request, reply, call);
-    } catch (e) {
-      callback(null, { status: statusOf(e) });
-    }
+    const header = (name: string) => {
+      const v = call.metadata.get(name)[0];
+      return typeof v === "string" && v !== "" ? v : undefined;
+    };
+    security.rocketmqSession(header("authorization"), header("x-mq-date-time"), peerAddress(call.getPeer())).then((sec) => {
+      sec.requireSignedIn("gRPC");
+      body(call.request, reply, call, sec);
+    }).catch((e) => callback(null, { status: statusOf(e) }));
   };
 
   /** The brokers holding a topic (or, for a topic none holds, those that create it on a first send) with a gRPC endpoint. */
@@ -80,13 +87,15 @@ function service(ns: NameServer, client: (address: string) => grpc.Client) {
       : refused(name);
   }
   return Object.assign(implementation, {
-    QueryRoute: unary((req, reply) => {
+    QueryRoute: unary((req, reply, _call, sec) => {
       const topic = resourceName(req.topic);
+      sec.authorizeAny(topicResource(topic), ["PUB", "SUB", "ADMIN"]);
       reply({ message_queues: messageQueues(topic, fromRoute(routeOf(topic), req.endpoints)) });
     }),
 
-    QueryAssignment: unary((req, reply) => {
+    QueryAssignment: unary((req, reply, _call, sec) => {
       const topic = resourceName(req.topic);
+      sec.authorize(topicResource(topic), "SUB");
       const readable = fromRoute(routeOf(topic), req.endpoints).filter((b) => (b.perm & PERM_READ) !== 0).map((b) => ({ ...b, queues: 1 }));
       reply({ assignments: messageQueues(topic, readable).map((message_queue) => ({ message_queue })) });
     }),

@@ -4,7 +4,8 @@
 // Deno (whose node:http2 carries grpc-js's server).
 import * as grpc from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
-import type { Clock } from "../../../platform/platform.ts";
+import type { Clock, TlsFiles } from "../../../platform/platform.ts";
+import { Buffer } from "node:buffer";
 import { getLogger } from "../../log.ts";
 import { ROCKETMQ_V2_DESCRIPTOR } from "./descriptor.ts";
 
@@ -26,6 +27,8 @@ export interface ServeOptions {
   /** A port, or below 0 (--grpc-port any) for any free one. */
   port: number;
   maxMessageSize: number;
+  /** Serve over TLS (--tls-cert, --tls-key; with a CA, clients present certificates): RocketMQ's signatures have no nonce. */
+  tls?: TlsFiles;
 }
 
 /**
@@ -56,8 +59,12 @@ export async function serveGrpc(o: ServeOptions, implementation: (port: number) 
     // Channelz counts and traces every call for a debugging service this server does not offer.
     "grpc.enable_channelz": 0,
   });
+  const { tls } = o;
+  const credentials = tls
+    ? grpc.ServerCredentials.createSsl(tls.ca ? Buffer.from(tls.ca) : null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], tls.ca !== undefined)
+    : grpc.ServerCredentials.createInsecure();
   const bound = await new Promise<number | Error>((resolve) =>
-    server.bindAsync(`${o.host.includes(":") ? `[${o.host}]` : o.host}:${Math.max(0, o.port)}`, grpc.ServerCredentials.createInsecure(), (err, p) => resolve(err ?? p))
+    server.bindAsync(`${o.host.includes(":") ? `[${o.host}]` : o.host}:${Math.max(0, o.port)}`, credentials, (err, p) => resolve(err ?? p))
   );
   if (bound instanceof Error) {
     server.forceShutdown();

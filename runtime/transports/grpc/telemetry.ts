@@ -87,30 +87,35 @@ export function beat(ctx: ProcessorContext, session: GrpcSession, done: (err: un
 }
 
 /** The Telemetry RPC: a bidirectional stream per client and endpoint. */
-export function telemetry(ctx: ProcessorContext, sessionOf: (call: grpc.ServerDuplexStream<unknown, unknown>) => GrpcSession) {
+export function telemetry(ctx: ProcessorContext, sessionOf: (call: grpc.ServerDuplexStream<unknown, unknown>) => Promise<GrpcSession>) {
   return (call: grpc.ServerDuplexStream<Record<string, any>, unknown>) => {
-    let session: GrpcSession;
-    try {
-      session = sessionOf(call);
-    } catch (e) {
+    // Commands that arrive while the caller is being checked (its signature) wait for it.
+    const early: Record<string, any>[] = [];
+    const keep = (cmd: Record<string, any>) => early.push(cmd);
+    call.on("data", keep);
+    sessionOf(call).then((session) => {
+      call.off("data", keep);
+      const stream = call as unknown as TelemetryStream;
+      session.streams.add(stream);
+      const close = () => session.streams.delete(stream);
+      const command = (cmd: Record<string, any>) => {
+        session.lastSeen = ctx.clock.now();
+        if (!cmd.settings) return; // thread_stack_trace, verify_message_result: answers to commands this broker never sends
+        session.settings = cmd.settings as ClientSettings;
+        beat(ctx, session, (err) => sendSettings(ctx, session, stream, err));
+      };
+      call.on("data", command);
+      call.on("end", () => {
+        close();
+        call.end();
+      });
+      call.on("error", close);
+      call.on("cancelled", close);
+      for (const cmd of early) command(cmd);
+    }, (e) => {
+      call.off("data", keep);
       call.write({ status: statusOf(e) });
       call.end();
-      return;
-    }
-    const stream = call as unknown as TelemetryStream;
-    session.streams.add(stream);
-    const close = () => session.streams.delete(stream);
-    call.on("data", (cmd: Record<string, any>) => {
-      session.lastSeen = ctx.clock.now();
-      if (!cmd.settings) return; // thread_stack_trace, verify_message_result: answers to commands this broker never sends
-      session.settings = cmd.settings as ClientSettings;
-      beat(ctx, session, (err) => sendSettings(ctx, session, stream, err));
     });
-    call.on("end", () => {
-      close();
-      call.end();
-    });
-    call.on("error", close);
-    call.on("cancelled", close);
   };
 }
