@@ -7,8 +7,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Admin, type ClusterBroker } from "../../client/mod.ts";
+import type { Credentials } from "../../protocol/mod.ts";
 import { Transport } from "../../client/transport.ts";
-import { resolveWebSocket } from "../../client/websocket.ts";
+import { resolveWebSocket, type TlsClientOptions } from "../../client/websocket.ts";
 import { type BrokerProcess, killSpawned, spawnBroker, tempDir, until } from "./broker.ts";
 
 export const ETCD = ["/usr/bin/etcd", "/usr/local/bin/etcd"].find((p) => existsSync(p));
@@ -145,18 +146,25 @@ export interface GroupOptions {
   leaseTtl?: number;
   /** Node flags for the group's brokers (the bench's --cpu-prof). */
   nodeArgs?: string[];
+  /** Flags for every process: name server, controllers and brokers (TLS, --auth). */
+  commonArgs?: string[];
+  /** How this helper's own clients sign in and trust the processes' certificates. */
+  client?: { credentials?: Credentials; tls?: TlsClientOptions };
 }
 
 export async function startGroup(o: GroupOptions = {}): Promise<ReplicatedGroup> {
   const etcd = await startEtcd();
+  const common = o.commonArgs ?? [];
   const dirs: { remove(): void }[] = [];
   const brokerName = "g1";
   const [namesrv, ...controllers] = await Promise.all([
-    spawnBroker(["--role", "namesrv", "--port", "0"]),
-    ...Array.from({ length: o.controllers ?? 1 }, () => spawnBroker(["--role", "controller", "--port", "0", "--etcd", new URL(etcd.url).host, "--lease-ttl", String(o.leaseTtl ?? 1), "--etcd-prefix", "/actormq-test"])),
+    spawnBroker(["--role", "namesrv", "--port", "0", ...common]),
+    ...Array.from({ length: o.controllers ?? 1 }, () => spawnBroker(["--role", "controller", "--port", "0", "--etcd", new URL(etcd.url).host, "--lease-ttl", String(o.leaseTtl ?? 1), "--etcd-prefix", "/actormq-test", ...common])),
   ]);
-  const ns = new URL(namesrv.url).host;
-  const ctl = controllers.map((c) => new URL(c.url).host).join(",");
+  // host:port means ws://; a TLS process is named by its wss:// URL.
+  const address = (url: string) => (url.startsWith("wss:") ? url : new URL(url).host);
+  const ns = address(namesrv.url);
+  const ctl = controllers.map((c) => address(c.url)).join(",");
   const members: GroupMember[] = [];
   // Broker 0 first: it is the group's first master, and the others find it when they beat.
   for (let id = 0; id < (o.members ?? 3); id++) {
@@ -165,13 +173,13 @@ export async function startGroup(o: GroupOptions = {}): Promise<ReplicatedGroup>
     const args = [
       "--role", "broker", "--namesrv", ns, "--controller", ctl, "--broker-name", brokerName, "--broker-id", String(id),
       "--port", "0", "--data-dir", dir.path, "--segment-size", "4m", "--register-interval", "1000",
-      "--controller-heartbeat-interval", "200", ...(o.brokerArgs ?? []),
+      "--controller-heartbeat-interval", "200", ...common, ...(o.brokerArgs ?? []),
     ];
     members.push({ id, dir: dir.path, args, proc: await spawnBroker(args, undefined, o.nodeArgs) });
   }
   let controllerIndex = 0;
-  const transports = controllers.map((c) => new Transport(c.url, { WebSocket: resolveWebSocket(), connectTimeoutMs: 1000, maxBackoffMs: 200 }));
-  const admin = new Admin({ endpoints: namesrv.url });
+  const transports = controllers.map((c) => new Transport(c.url, { WebSocket: resolveWebSocket(o.client?.tls), credentials: o.client?.credentials, connectTimeoutMs: 1000, maxBackoffMs: 200 }));
+  const admin = new Admin({ endpoints: namesrv.url, ...o.client });
   const group: ReplicatedGroup = {
     etcd,
     namesrv,
