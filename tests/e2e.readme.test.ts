@@ -4,17 +4,20 @@
 // here, from a project that imports "actormq" as an installed package would, against a real
 // broker: on the runtime running this test (Node, then Deno), and the page in real Chromium.
 // The one change made to an example is its broker address, 127.0.0.1:9876 in the text.
+// examples/secure.mjs runs against a broker with TLS (certificates made with openssl, its CA as
+// ca.pem in the project) and --auth on with examples/acl.json as its ACL file.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { isDeno, startBroker, tempDir } from "./helpers/broker.ts";
 import { chromiumUnavailable, launchChromium } from "./helpers/chromium.ts";
+import { makeCerts, opensslUnavailable } from "./helpers/tls.ts";
 
 const README = "README.md";
-const CODE = /^```(js|mjs|javascript|ts|typescript|html)\s*$/;
+const CODE = /^```(js|mjs|javascript|ts|typescript|html|json)\s*$/;
 const MARKER = /^<!-- example: (examples\/[\w./-]+) -->$/;
 
 /** What each example must print (every pattern, on its own runtime). */
@@ -28,6 +31,8 @@ const EXPECTED: Record<string, RegExp[]> = {
   "examples/simple-consumer.mjs": [/^job "resize image 42", attempt 1$/m],
   "examples/cluster.mjs": [/^click 0 -> broker broker-a, queue \d$/m, /^click 3 -> broker broker-a, queue \d$/m],
   "examples/browser.html": [/^received "hello from a browser"$/m],
+  "examples/secure.mjs": [/^sent \S+$/m, /^refused: NO_PERMISSION: user "orders-app" may not PUB Topic:payroll$/m, /^received "signed in"$/m],
+  "examples/acl.json": [], // the ACL file of secure.mjs's broker
 };
 
 /** README's code blocks: each with the example its marker names (or none), and its lines [start, end). */
@@ -63,9 +68,17 @@ test("every code block of the README is an example file, word for word", () => {
 
 // The browser example's page comes from a server of its own: its origin is allowed, as the README says.
 const env = await startBroker({ brokerName: "broker-a", allowedOrigins: ["*"] });
-const port = new URL(env.url).port;
+const noOpenssl = opensslUnavailable();
+if (noOpenssl) console.log(`skipping examples/secure.mjs: ${noOpenssl}`);
+const certs = noOpenssl ? undefined : makeCerts();
+const aclDir = tempDir("actormq-readme-acl-");
+copyFileSync("examples/acl.json", join(aclDir.path, "acl.json")); // admin commands would rewrite it
+const secure = certs ? await startBroker({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, auth: "on", aclFile: join(aclDir.path, "acl.json") }) : undefined;
 /** An example as written, its broker address put where this test's broker listens. */
-const asWritten = (file: string) => readFileSync(file, "utf8").replaceAll("127.0.0.1:9876", `127.0.0.1:${port}`);
+const asWritten = (file: string) => {
+  const port = new URL((file === "examples/secure.mjs" ? secure! : env).url).port;
+  return readFileSync(file, "utf8").replaceAll("127.0.0.1:9876", `127.0.0.1:${port}`);
+};
 
 // A project that has installed the package: node_modules/actormq is this repository (its
 // package.json exports the built client, dist/client.mjs, and the rest).
@@ -74,8 +87,13 @@ writeFileSync(join(project.path, "package.json"), JSON.stringify({ type: "module
 mkdirSync(join(project.path, "node_modules"));
 symlinkSync(resolve("."), join(project.path, "node_modules", "actormq"), "dir");
 
+if (certs) copyFileSync(certs.caCert, join(project.path, "ca.pem"));
+
 test.after(async () => {
   await env.stop();
+  await secure?.stop();
+  certs?.remove();
+  aclDir.remove();
   project.remove();
 });
 
@@ -85,7 +103,7 @@ function run(file: string): Promise<string> {
   writeFileSync(path, asWritten(file));
   const [cmd, args] = isDeno ? [resolve("node_modules/.bin/deno"), ["run", "-A", "--quiet", path]] : [process.execPath, [path]];
   return new Promise((resolveRun, reject) => {
-    const child = spawn(cmd, args, { cwd: project.path, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: project.path, env: { ...process.env, NO_COLOR: "1", ORDERS_SECRET: "change-me-orders-secret" }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -99,7 +117,7 @@ function run(file: string): Promise<string> {
 }
 
 for (const file of Object.keys(EXPECTED).filter((f) => f.endsWith(".mjs"))) {
-  test(`${file} runs as written on ${isDeno ? "Deno" : "Node"}`, async () => {
+  (file === "examples/secure.mjs" && noOpenssl ? test.skip : test)(`${file} runs as written on ${isDeno ? "Deno" : "Node"}`, async () => {
     const out = await run(file);
     for (const pattern of EXPECTED[file]) assert.match(out, pattern, `${file} printed:\n${out}`);
     assert.not.match(out, /\[actormq\].*(warn|error|failed)/i, `no complaint from the client:\n${out}`);
