@@ -31,8 +31,9 @@ async function pageServer(): Promise<{ server: Server; base: string }> {
 }
 
 it("three SimpleConsumers in a page share a two-queue topic: each message once, an unacked one back with deliveryAttempt 2", async () => {
-  const env = await startBroker();
+  // The page is served from another origin: the broker lets it in when listed.
   const { server, base } = await pageServer();
+  const env = await startBroker({ allowedOrigins: [base] });
   const browser = await launchChromium();
   const admin = new Admin({ endpoints: env.url });
   try {
