@@ -74,6 +74,8 @@ const attacks: [string, string, Record<string, unknown>][] = [
   ["push records into its DLQ", "sendBack", { group: "team-cg", commitLogOffset, maxReconsumeTimes: 0 }],
   ["heartbeat as another producer group", "heartbeat", { clientId: "evil@1", producerGroups: ["team-pg"] }],
   ["roll back its transaction", "endTransaction", { group: "team-pg", msgId: tx.msgId, resolution: "ROLLBACK" }],
+  ["delete another team's topic", "deleteTopic", { topic: "team-orders" }],
+  ["delete another team's group", "deleteSubGroup", { group: "team-cg" }],
   ["hijack the route under the broker's own name", "registerBroker", { brokerName: "broker-a", address: "ws://10.6.6.6:1/ws", topics: { "team-orders": { queues: 2, perm: 6 } } }],
 ];
 

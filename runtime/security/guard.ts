@@ -57,6 +57,8 @@ const guards: Record<string, Guard> = {
   commitOffset: topicAndGroup,
   queryOffset: topicAndGroup,
   createTopic: (s, req) => s.authorize(topicResource(topic(req)), "ADMIN"),
+  deleteTopic: (s, req) => s.authorize(topicResource(topic(req)), "ADMIN"),
+  deleteSubGroup: (s, req) => s.authorize(groupResource(group(req)), "ADMIN"),
   topicStatus: (s, req) => s.authorizeAny(topicResource(topic(req)), ANY),
   queryRoute: (s, req) => s.authorizeAny(topicResource(text(req, "topic")), ANY),
   queryMessage: (s, req) => {
