@@ -4,10 +4,12 @@
 import { readFileSync } from "node:fs";
 import { BrokerError, Producer, PushConsumer } from "actormq";
 
+const secretKey = process.env.ORDERS_SECRET;
+if (!secretKey) throw new Error("set ORDERS_SECRET to orders-app's secret key");
 const options = {
   endpoints: "wss://127.0.0.1:9876",
   // The secret key signs the broker's challenge (HMAC-SHA256); it is never sent.
-  credentials: { accessKey: "orders-app", secretKey: process.env.ORDERS_SECRET },
+  credentials: { accessKey: "orders-app", secretKey },
   // The CA that signed the broker's certificate, when the system does not already trust it.
   tls: { ca: readFileSync("ca.pem", "utf8") },
 };

@@ -33,6 +33,7 @@ const EXCEPTIONS: Record<string, string> = {
 const NODE_OUTSIDE_PLATFORM: Record<string, string> = {
   "runtime/admin-cli.ts": "a Node CLI: parseArgs, process, realpath of its own path",
   "runtime/transports/grpc/md5.ts": "MD5 of a body (RocketMQ's digest); WebCrypto has no MD5",
+  "runtime/transports/grpc/server.ts": "grpc-js's ServerCredentials.createSsl takes node Buffers (TLS for gRPC)",
 };
 
 interface Edge {

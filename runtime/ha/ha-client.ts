@@ -96,7 +96,7 @@ export class HAClient {
       const credentials = this.broker.dial.credentials;
       if (credentials) {
         try {
-          await signInSocket(socket, credentials, () => Date.now());
+          await signInSocket(socket, credentials, frameBytes, () => Date.now());
         } catch (e) {
           this.o.log(`master ${this.o.master}: cannot sign in: ${(e as Error).message}`);
           return socket.close(1008, "sign-in failed");

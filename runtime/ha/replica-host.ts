@@ -5,6 +5,7 @@ import type { BrokerEvent } from "../../actors/broker.machine.ts";
 import type { Platform } from "../../platform/platform.ts";
 import type { MessageStore } from "../../storage/message-store.ts";
 import type { BrokerConfig } from "../config.ts";
+import type { PeerDial } from "../cluster/peer-link.ts";
 import type { TimerService } from "../services/timer-service.ts";
 import type { TopicService } from "../services/topic-service.ts";
 
@@ -16,6 +17,8 @@ export interface ReplicaHost {
   readonly timer: Pick<TimerService, "cursor" | "followCursor" | "dispatch">;
   /** The broker's own WebSocket address. */
   readonly address: string;
+  /** How it dials the master: TLS trust (--tls-trust) and credentials (--credentials). */
+  readonly dial: PeerDial;
   /** An event to the root actor. */
   send(event: BrokerEvent): void;
 }

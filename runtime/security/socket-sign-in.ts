@@ -3,9 +3,15 @@
 // replication link to its master). Resolves once signed in, or at once when the peer does not
 // ask (--auth off); rejects with the peer's error, or after timeoutMs.
 import { BrokerError, type Credentials, decode, encode, ErrorCode, signHandshake } from "../../protocol/mod.ts";
-import { frameBytes, type WebSocketLike } from "../../client/websocket.ts";
 
-export function signInSocket(socket: WebSocketLike, credentials: Credentials, now: () => number, timeoutMs = 5000): Promise<void> {
+/** The part of a client WebSocket this needs (the caller's, e.g. `ws`'s or the runtime's). */
+export interface SignInSocket {
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  send(data: Uint8Array): void;
+}
+
+/** `bytesOf`: a frame's bytes from a message event's data (the caller's WebSocket decides its form). */
+export function signInSocket(socket: SignInSocket, credentials: Credentials, bytesOf: (data: unknown) => Uint8Array | null, now: () => number, timeoutMs = 5000): Promise<void> {
   const previous = socket.onmessage;
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => finish(new BrokerError(ErrorCode.TIMEOUT, `no answer to the sign-in in ${timeoutMs} ms`)), timeoutMs);
@@ -16,7 +22,7 @@ export function signInSocket(socket: WebSocketLike, credentials: Credentials, no
       else resolve();
     };
     socket.onmessage = (ev) => {
-      const bytes = frameBytes(ev.data);
+      const bytes = bytesOf(ev.data);
       if (!bytes) return;
       let f: Record<string, unknown>;
       try {
