@@ -27,7 +27,7 @@ export async function securityWorkloads(root: string, n: number): Promise<Securi
       { user: "bench", entries: [
         { resource: "Topic:Secure*", actions: ["PUB", "SUB"], decision: "ALLOW" },
         { resource: "Topic:Secure-denied", actions: ["ALL"], decision: "DENY" },
-        { resource: "Group:bench*", actions: ["SUB"], decision: "ALLOW" },
+        { resource: "Group:bench*", actions: ["PUB", "SUB"], decision: "ALLOW" }, // producer and consumer groups
         { resource: "Topic:*", actions: ["SUB"], decision: "ALLOW", sourceIps: ["10.0.0.0/8"] },
       ] },
     ],
