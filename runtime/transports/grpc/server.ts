@@ -47,6 +47,24 @@ function quietenBindFailures(): void {
 }
 
 /**
+ * TLS from the broker's certificate and key; with a CA, clients must present a certificate it
+ * signed. Not ServerCredentials.createSsl: without a CA it takes GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
+ * (the system's bundle on many machines) as the server's `ca`, which Deno's node:tls sends inside
+ * the certificate chain (200 KB: clients give up the handshake, "excessive message size"). A
+ * certificate provider (grpc-js's own interface) leaves `ca` unset; it answers after the server
+ * listens, as a file watcher would.
+ */
+function tlsCredentials(tls: TlsFiles): grpc.ServerCredentials {
+  const provider = <T>(update: T | null) => {
+    const add = (listener: (u: T | null) => void) => queueMicrotask(() => listener(update));
+    return { addCaCertificateListener: add, removeCaCertificateListener() {}, addIdentityCertificateListener: add, removeIdentityCertificateListener() {} } as unknown as grpc.experimental.CertificateProvider;
+  };
+  const identity = provider({ certificate: Buffer.from(tls.cert), privateKey: Buffer.from(tls.key) });
+  const ca = tls.ca === undefined ? null : provider({ caCertificate: Buffer.from(tls.ca) });
+  return grpc.experimental.createCertificateProviderServerCredentials(identity, ca, ca !== null);
+}
+
+/**
  * Serves the service `implementation(port)` makes on host:port. A port that cannot be bound is
  * not fatal: the process says so in one warning (GRPC_PORT_IN_USE or GRPC_PORT_UNAVAILABLE) and
  * runs without gRPC (resolves undefined), as a RocketMQ proxy port is optional to the broker.
@@ -59,10 +77,7 @@ export async function serveGrpc(o: ServeOptions, implementation: (port: number) 
     // Channelz counts and traces every call for a debugging service this server does not offer.
     "grpc.enable_channelz": 0,
   });
-  const { tls } = o;
-  const credentials = tls
-    ? grpc.ServerCredentials.createSsl(tls.ca ? Buffer.from(tls.ca) : null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], tls.ca !== undefined)
-    : grpc.ServerCredentials.createInsecure();
+  const credentials = o.tls ? tlsCredentials(o.tls) : grpc.ServerCredentials.createInsecure();
   const bound = await new Promise<number | Error>((resolve) =>
     server.bindAsync(`${o.host.includes(":") ? `[${o.host}]` : o.host}:${Math.max(0, o.port)}`, credentials, (err, p) => resolve(err ?? p))
   );
