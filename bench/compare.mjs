@@ -28,7 +28,7 @@ const sections = values.only.split(",");
 const runs = Number(values.runs);
 
 if (!values["no-build"]) {
-  for (const dir of Object.values(sides)) execFileSync(process.execPath, ["scripts/build.mjs", "--quiet"], { cwd: dir, stdio: "inherit" });
+  for (const dir of Object.values(sides)) execFileSync(process.execPath, ["scripts/build.mjs", "--quiet", "bench", "broker"], { cwd: dir, stdio: "inherit" });
 }
 
 /** Row name -> unit and each side's values. */

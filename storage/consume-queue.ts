@@ -57,6 +57,8 @@ export class ConsumeQueue {
   private unwritten: { from: number; bytes: Uint8Array }[] = [];
   private readonly one = new Uint8Array(CQ_ENTRY_SIZE);
   private readonly oneView = viewOf(this.one);
+  /** Not listed at recovery (skipLoad): whatever files the directory holds go at the first file touched. */
+  private unlisted = false;
 
   constructor(
     private readonly files: Files,
@@ -93,6 +95,16 @@ export class ConsumeQueue {
       }
     }
     return this.maxOffset;
+  }
+
+  /**
+   * Recovery without a listing: the checkpoint says the queue held no entry, so any file its
+   * directory holds was written after that checkpoint, for records re-dispatch writes again.
+   * The queue starts empty and those files are deleted when it first opens one (handle), which
+   * saves a directory listing per queue at start-up: most of a large broker's queues are empty.
+   */
+  skipLoad(): void {
+    this.unlisted = true;
   }
 
   /**
@@ -164,6 +176,7 @@ export class ConsumeQueue {
     for (const h of closed) h.close();
     this.handles.clear();
     this.dirty.clear();
+    this.unlisted = false;
     this.files.remove(this.dir, { recursive: true });
     this.minOffset = this.maxOffset = 0;
     return closed;
@@ -375,6 +388,10 @@ export class ConsumeQueue {
   private handle(fileNo: number): FileHandle {
     let h = this.handles.get(fileNo);
     if (!h) {
+      if (this.unlisted) {
+        this.unlisted = false;
+        for (const name of this.files.list(this.dir)) if (NAME.test(name)) this.files.remove(`${this.dir}/${name}`);
+      }
       this.files.mkdir(this.dir);
       h = this.files.open(`${this.dir}/${offsetName(fileNo * this.fileBytes)}`);
       this.handles.set(fileNo, h);

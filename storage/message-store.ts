@@ -910,9 +910,13 @@ export class MessageStore {
       for (const q of files.list(`${cqDir}/${name}`)) {
         if (!/^\d+$/.test(q)) continue;
         const cq = this.queue(topic, Number(q), true)!;
-        const raw = cq.load();
         const key = `${topic}/${Number(q)}`;
         present.add(key);
+        if (cp && !(cp.queues[key] > 0)) {
+          cq.skipLoad();
+          continue;
+        }
+        const raw = cq.load();
         if (raw > 0) anyEntries = true;
         if (cp && (cp.queues[key] ?? 0) > raw) rebuildAll = true; // its files were deleted
         cq.trim(clEnd);

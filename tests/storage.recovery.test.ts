@@ -201,6 +201,46 @@ test("torn consume queue tails (zeros, entries past the log) are dropped and ref
   }
 });
 
+test("queues the checkpoint holds no entry for are not listed at a restart; files found in one later are not served and go at its first write", async () => {
+  const sb = new Sandbox();
+  try {
+    const dir = sb.dir();
+    const a = sb.open(dir, cfg);
+    a.declareQueues("E", 4); // empty: directories only
+    const [first] = a.appendBatch([item("T", 0, { body: "one" }), item("T", 0, { body: "two" })]);
+    await a.close();
+    // A file in E/1 the checkpoint does not know (written after it, the records lost with the
+    // crash): its entry points at a real record, so only skipping the file keeps it from being served.
+    const h = files.open(`${dir}/consumequeue/E/1/${offsetName(0)}`);
+    const entry = new Uint8Array(40);
+    new DataView(entry.buffer).setUint32(4, first.commitLogOffset);
+    new DataView(entry.buffer).setUint32(8, first.size);
+    new DataView(entry.buffer).setUint32(24, first.commitLogOffset);
+    new DataView(entry.buffer).setUint32(28, first.size);
+    h.write(entry, 0);
+    h.close();
+
+    const listed: string[] = [];
+    const counting: typeof files = { ...files, list: (d) => (listed.push(d), files.list(d)) };
+    const b = sb.open(dir, cfg, { files: counting });
+    assert.equal(listed.filter((d) => /consumequeue\/E\/\d+$/.test(d)), [], "no queue directory of E is listed");
+    assert.ok(listed.some((d) => d.endsWith("consumequeue/T/0")), "T/0, which holds entries, is");
+    assert.is(b.maxOffset("E", 1), 0);
+    assert.is(b.getMessages("E", 1, 0, 32, 1 << 20).records.length, 0, "the unknown file is not served");
+    assert.is(b.maxOffset("T", 0), 2);
+    const [r] = b.appendBatch([item("E", 1, { body: "new" })]);
+    assert.is(r.queueOffset, 0);
+    await b.close();
+
+    const c = sb.open(dir, cfg);
+    assert.is(c.maxOffset("E", 1), 1, "the stale file went at the first write: one entry, not two");
+    assert.equal(c.getMessages("E", 1, 0, 32, 1 << 20).records.map((x) => x.commitLogOffset), [r.commitLogOffset], "and it is the new message");
+    assert.equal(c.queueKeys().filter((k) => k.topic === "E").map((k) => k.queueId).sort(), [0, 1, 2, 3], "every queue is still known");
+  } finally {
+    await sb.cleanup();
+  }
+});
+
 test("a segment ending in a blank marker with no successor on disk, and a segment missing from the middle", async () => {
   const sb = new Sandbox();
   try {
