@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Admin, Producer } from "../client/mod.ts";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import { Model } from "../inspector/model.ts";
 import { startBrokerProcess } from "./broker-workloads.ts";
 import { median } from "./stats.ts";

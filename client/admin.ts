@@ -3,7 +3,7 @@ import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageVie
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
-import { fromQueryItem } from "./message.ts";
+import { fromQueryItem } from "./message-view.ts";
 
 export interface TopicConfig {
   topic: string;

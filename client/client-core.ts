@@ -1,14 +1,14 @@
 // What every client (Producer, PullConsumer, Admin) shares: its endpoints, one connection per
 // broker address, topic routes with a cache, and heartbeats. Runtimes differ only in the
-// WebSocket constructor (see websocket.ts).
+// WebSocket constructor (see websocket-class.ts).
 import { BrokerError, type Credentials, ErrorCode, type Push } from "../protocol/mod.ts";
 import { nanoid } from "nanoid";
 import { dialableAddress, normalizeEndpoints } from "./endpoints.ts";
 import { type BrokerRoute, type TopicRoute, TopicPublishInfo } from "./topic-route.ts";
 import { type Reply, Transport } from "./transport.ts";
-import { resolveWebSocket, type TlsClientOptions, type WebSocketConstructor } from "./websocket.ts";
+import { resolveWebSocket, type TlsClientOptions, type WebSocketConstructor } from "./websocket-class.ts";
 import { ClientEmitter, type ClientEvents, type ConnectionEvent, type Listener } from "./events.ts";
-import { type ClientLog, clientLog, type Logger, type LogLevel, why } from "./log.ts";
+import { type ClientLog, clientLog, type Logger, type LogLevel, why } from "./client-log.ts";
 import { optionNames, refuseUnknown } from "./options-check.ts";
 
 export interface ReconnectOptions {

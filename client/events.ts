@@ -2,7 +2,7 @@
 // handler's, or one in the background), `client.on("connection", (e) => ...)` for each
 // connection's state. Listeners run synchronously; one that throws is logged, not propagated.
 import type { MessageView } from "../protocol/mod.ts";
-import type { ClientLog } from "./log.ts";
+import type { ClientLog } from "./client-log.ts";
 
 /** A queue, as events name it. */
 export interface QueueName {

@@ -4,7 +4,7 @@ import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageVie
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
-import { fromPullItem } from "./message.ts";
+import { fromPullItem } from "./message-view.ts";
 import { readableQueues } from "./rebalance.ts";
 import type { MessageQueue } from "./topic-route.ts";
 import type { Reply } from "./transport.ts";

@@ -6,7 +6,7 @@
 // consumer far behind, RocketMQ's slaveReadEnable); the loop follows it for its queue, and its
 // commits then go to the queue's own broker, the master, on their own.
 import { BrokerError, ErrorCode, matchesTag, type MessageView, parseSubscription, PullStatus, type Subscription } from "../protocol/mod.ts";
-import { fromPullItem } from "./message.ts";
+import { fromPullItem } from "./message-view.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import type { Transport } from "./transport.ts";
 

@@ -13,7 +13,7 @@ import { type AllocatableQueue, queueKey } from "./allocate.ts";
 import { ClientCore } from "./client-core.ts";
 import { ABANDONED, ConsumeConcurrentlyService } from "./consume-concurrently-service.ts";
 import type { ClientEvents, Listener, QueueName } from "./events.ts";
-import { why } from "./log.ts";
+import { why } from "./client-log.ts";
 import { MessageIterator } from "./message-iterator.ts";
 import { ConsumerMembership } from "./consumer-membership.ts";
 import { ConsumerOffsets } from "./consumer-offsets.ts";

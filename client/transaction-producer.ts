@@ -5,7 +5,7 @@
 // underneath: the half message travels the same batched send path, and `send` works as usual.
 import { BrokerError, ErrorCode, MessageProp, type MessageView, type Push } from "../protocol/mod.ts";
 import { Producer, PRODUCER_OPTIONS, type ProducerOptions, type SendResult } from "./producer.ts";
-import { why } from "./log.ts";
+import { why } from "./client-log.ts";
 import { refuseUnknown } from "./options-check.ts";
 import type { SendMessage } from "./outgoing-message.ts";
 import type { Answer } from "./push-options.ts";

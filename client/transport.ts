@@ -5,7 +5,7 @@
 // the broker's own).
 import { BrokerError, type Credentials, decode, encode, ErrorCode, type Push, signHandshake } from "../protocol/mod.ts";
 import type { ConnectionEvent } from "./events.ts";
-import { frameBytes, OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.ts";
+import { frameBytes, OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket-class.ts";
 
 export interface TransportOptions {
   /** The constructor, or a promise of it (Node resolves `ws` with a dynamic import). */

@@ -6,7 +6,7 @@
 import { encodeMessage, newMessageId } from "../client/outgoing-message.ts";
 import type { InspectorConnection } from "./connection.ts";
 import { h } from "./dom.ts";
-import { bytes, clock, clockMs, perm } from "./format.ts";
+import { bytes, clock, clockMs, perm } from "./human-units.ts";
 import type { Model } from "./model.ts";
 
 export type Confirm = (question: string) => Promise<boolean>;

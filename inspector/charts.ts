@@ -4,7 +4,7 @@
 // caption says each series' current value, never the axis maximum.
 import uPlot from "uplot";
 import { h } from "./dom.ts";
-import { clock } from "./format.ts";
+import { clock } from "./human-units.ts";
 
 export interface Series {
   label: string;

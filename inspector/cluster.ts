@@ -3,10 +3,10 @@
 // and the topics across brokers. Each broker links to its own console.
 import { Transport } from "../client/transport.ts";
 import { storedCredentials } from "./signin.ts";
-import type { WebSocketConstructor } from "../client/websocket.ts";
+import type { WebSocketConstructor } from "../client/websocket-class.ts";
 import type { OverviewView, ReplicaInfo } from "../protocol/inspect.ts";
 import { h } from "./dom.ts";
-import { ago, bytes, count, duration, percent, rate } from "./format.ts";
+import { ago, bytes, count, duration, percent, rate } from "./human-units.ts";
 import { setCard } from "./overview.ts";
 import { roleText } from "./replication.ts";
 import { type Column, DataTable } from "./table.ts";

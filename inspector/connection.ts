@@ -3,7 +3,7 @@
 // requests (queryMessage). A watchdog re-subscribes whenever the socket is down, so the page
 // comes back by itself after a broker restart.
 import { Transport, type Reply } from "../client/transport.ts";
-import type { WebSocketConstructor } from "../client/websocket.ts";
+import type { WebSocketConstructor } from "../client/websocket-class.ts";
 import type { Push } from "../protocol/mod.ts";
 import { askCredentials, needsSignIn, storedCredentials } from "./signin.ts";
 

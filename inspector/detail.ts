@@ -3,7 +3,7 @@
 // topic's rates or its group's lag, its context, and its recent events.
 import { TimeChart } from "./charts.ts";
 import { brief, h, stateText } from "./dom.ts";
-import { ago, bytes, clock, clockMs, count, duration, perm, rate } from "./format.ts";
+import { ago, bytes, clock, clockMs, count, duration, perm, rate } from "./human-units.ts";
 import type { ActorView, EventView, Model } from "./model.ts";
 import { Statechart } from "./statechart.ts";
 import { isInternal } from "./event-log.ts";

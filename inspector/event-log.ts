@@ -4,7 +4,7 @@
 // actors make of what their children receive, XState's own timers and start-up events) are
 // hidden unless asked for.
 import { brief, h } from "./dom.ts";
-import { clockMs, count, duration } from "./format.ts";
+import { clockMs, count, duration } from "./human-units.ts";
 import type { EventView, Model } from "./model.ts";
 import { sequenceDiagram } from "./sequence.ts";
 

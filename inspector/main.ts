@@ -10,7 +10,7 @@ import { brokerUrl, InspectorConnection, type Status } from "./connection.ts";
 import { ActorDetail } from "./detail.ts";
 import { $ } from "./dom.ts";
 import { EventLog } from "./event-log.ts";
-import { ago, clock } from "./format.ts";
+import { ago, clock } from "./human-units.ts";
 import { MessageBrowser } from "./messages.ts";
 import { type ActorView, Model, type StateNodeView } from "./model.ts";
 import { OverviewView } from "./overview.ts";

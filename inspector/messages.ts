@@ -2,12 +2,12 @@
 // message with its body as text, JSON or hex, its properties, and its trace (where it was
 // stored, which consumer groups have committed past it, its retries and its dead letter), and
 // for a dead letter, a button that resends it to its topic.
-import { fromQueryItem } from "../client/message.ts";
+import { fromQueryItem } from "../client/message-view.ts";
 import type { MessageView } from "../protocol/mod.ts";
 import type { Confirm, Report } from "./actions.ts";
 import type { InspectorConnection } from "./connection.ts";
 import { h } from "./dom.ts";
-import { ago, bytes, clock, clockMs } from "./format.ts";
+import { ago, bytes, clock, clockMs } from "./human-units.ts";
 import type { Model } from "./model.ts";
 
 const PAGE = 50;

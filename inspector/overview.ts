@@ -5,7 +5,7 @@
 import type { GroupRowView, TopicRowView } from "../protocol/inspect.ts";
 import { TimeChart } from "./charts.ts";
 import { h } from "./dom.ts";
-import { ago, bytes, clock, count, duration, percent, perm, rate } from "./format.ts";
+import { ago, bytes, clock, count, duration, percent, perm, rate } from "./human-units.ts";
 import type { Model } from "./model.ts";
 import { ReplicationView } from "./replication.ts";
 import { type Column, DataTable } from "./table.ts";

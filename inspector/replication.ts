@@ -4,7 +4,7 @@
 // master. A member of the in-sync set that is not connected is listed as such.
 import type { ReplicaInfo } from "../protocol/inspect.ts";
 import { h } from "./dom.ts";
-import { bytes } from "./format.ts";
+import { bytes } from "./human-units.ts";
 import { DataTable } from "./table.ts";
 
 export interface MemberRow {

@@ -1,7 +1,7 @@
 // The sampled events as a sequence diagram: one lifeline per actor, oldest event at the top,
 // an arrow from the sender to the receiver labelled with the event type. Events with no sender
 // come from outside the actor system (a client's request, a timer): the "outside" lifeline.
-import { clockMs } from "./format.ts";
+import { clockMs } from "./human-units.ts";
 import type { EventView } from "./model.ts";
 
 const SVG = "http://www.w3.org/2000/svg";

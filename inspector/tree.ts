@@ -2,7 +2,7 @@
 // does not know (transactions, the name server, whatever comes next) listed by their id prefix.
 import { topicKind } from "../protocol/topics.ts";
 import { h, stateText } from "./dom.ts";
-import { rate } from "./format.ts";
+import { rate } from "./human-units.ts";
 import type { ActorView, Model } from "./model.ts";
 
 /** Kinds in the order the tree shows them; any other kind follows, alphabetically. */

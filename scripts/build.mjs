@@ -116,7 +116,7 @@ function replace(path, bytes) {
 
 /**
  * Browser bundles never load `ws`: the client falls back to the global WebSocket when `ws` is
- * not there (client/websocket.ts), and a bundler given the package's browser build must not
+ * not there (client/websocket-class.ts), and a bundler given the package's browser build must not
  * reach for ws's browser stub.
  */
 function noWs() {

@@ -12,7 +12,7 @@ import { CommitLog, type CorruptReason, type DamagedRange, type RecoveryReport }
 import { ConsumeQueue, CQ_ENTRY_SIZE, encodeEntry, entryOffset, entrySizeAt, entryTagsCode, TOPIC_NAME_FILE, topicDirName } from "./consume-queue.ts";
 import { DirLock, type ProcessProbe } from "./dir-lock.ts";
 import { DiskGuard, isNoSpace } from "./disk-guard.ts";
-import { type Geometry, openFormat } from "./format.ts";
+import { type Geometry, openFormat } from "./format-file.ts";
 import { KeyIndex } from "./key-index.ts";
 import { HEADER_SIZE, type StoredRecord, viewOf } from "./record.ts";
 

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { isContext, METRICS } from "../bench/peers/table.ts";
+import { isContext, METRICS } from "../bench/peers/results-table.ts";
 
 const isDeno = "Deno" in globalThis;
 // Where a workload is n/a by design: no per-message delivery time (NATS, RabbitMQ); acks that

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, type ClientErrorEvent, type ConnectionEvent, type Logger, Producer, PullConsumer, PushConsumer, TransactionProducer } from "../client/mod.ts";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import { startBroker, tempDir, until } from "./helpers/broker.ts";
 import { startEchoServer } from "./helpers/client-echo-server.ts";
 import { rejection } from "./helpers/rejection.ts";

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BrokerError, CborWriter, decode, encode, MAX_MESSAGE_SIZE } from "../protocol/mod.ts";
 import { encodeMessage } from "../client/outgoing-message.ts";
-import { fromPullItem, fromQueryItem } from "../client/message.ts";
+import { fromPullItem, fromQueryItem } from "../client/message-view.ts";
 import { dialableAddress, normalizeEndpoint, normalizeEndpoints } from "../client/endpoints.ts";
 import { TopicPublishInfo } from "../client/topic-route.ts";
 

@@ -6,7 +6,7 @@ import { createServer, type Socket } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import { BrokerError } from "../protocol/mod.ts";
 
 test("a handshake that never comes fails the request and nothing else", async () => {

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import { startEchoServer } from "./helpers/client-echo-server.ts";
 import { rejection } from "./helpers/rejection.ts";
 

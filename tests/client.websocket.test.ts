@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { createServer, type Socket } from "node:net";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 
 /** A TCP server that accepts one WebSocket handshake and hands over the raw bytes that follow. */
 async function rawServer() {

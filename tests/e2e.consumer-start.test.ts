@@ -8,7 +8,7 @@ import { Admin, Producer, PushConsumer } from "../client/mod.ts";
 import { ConsumerOffsets } from "../client/consumer-offsets.ts";
 import { MemoryOffsetStore } from "../client/offset-store.ts";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import type { Push } from "../protocol/mod.ts";
 import { startBroker, until } from "./helpers/broker.ts";
 

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import { parseConfig } from "../runtime/config.ts";
 import { killSpawned, spawnBroker, startBroker, tempDir, until } from "./helpers/broker.ts";
 

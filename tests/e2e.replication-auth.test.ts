@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Admin, BrokerError, Producer } from "../client/mod.ts";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 import type { Credentials } from "../protocol/mod.ts";
 import { spawnBroker, tempDir, until } from "./helpers/broker.ts";
 import { ETCD, signal, startGroup } from "./helpers/replication.ts";

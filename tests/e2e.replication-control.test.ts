@@ -9,7 +9,7 @@ import { Admin, BrokerError, Producer } from "../client/mod.ts";
 import { until } from "./helpers/broker.ts";
 import { ETCD, signal, startGroup } from "./helpers/replication.ts";
 import { Transport } from "../client/transport.ts";
-import { resolveWebSocket } from "../client/websocket.ts";
+import { resolveWebSocket } from "../client/websocket-class.ts";
 
 function sender(url: string) {
   const producer = new Producer({ endpoints: url, retryTimesWhenSendFailed: 0 });

@@ -26,7 +26,7 @@ const EXCEPTIONS: Record<string, string> = {
   // The admin CLI is a client program shipped with the broker (`actormq-admin`).
   "runtime/admin-cli.ts -> client/admin.ts": "the admin CLI drives the Admin client",
   // Replication dials the master as a client does (ws in Node, the runtime's WebSocket in Deno).
-  "runtime/ha/ha-client.ts -> client/websocket.ts": "a slave's connection to its master",
+  "runtime/ha/ha-client.ts -> client/websocket-class.ts": "a slave's connection to its master",
 };
 
 /** Files outside platform/ that use a `node:` module, and why (platform/ is the only layer meant to). */

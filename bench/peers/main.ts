@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { fmt, median } from "../stats.ts";
 import { ensureInstalled } from "./install.ts";
 import { FULL, killStarted, type Peer, QUICK, type Server, type Sizes } from "./peer.ts";
-import { type Column, METRICS, type MetricId, runsDetail, table } from "./table.ts";
+import { type Column, METRICS, type MetricId, runsDetail, table } from "./results-table.ts";
 
 // Each peer's module loads its client library: one that cannot load (say, on a runtime it does
 // not support) leaves that peer out, not the bench.

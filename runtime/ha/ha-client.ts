@@ -7,7 +7,7 @@
 import { BrokerError, decode, encode } from "../../protocol/mod.ts";
 // The SDK's socket rather than platform.dial: it is `ws` on Deno too, with TCP_NODELAY; Deno's
 // own client would hold each small haAck ~40 ms (Nagle), and sync sends wait for those acks.
-import { frameBytes, resolveWebSocket, type WebSocketLike } from "../../client/websocket.ts";
+import { frameBytes, resolveWebSocket, type WebSocketLike } from "../../client/websocket-class.ts";
 import type { EpochEntry, EpochFile } from "../../storage/epoch-file.ts";
 import type { ReplicaHost } from "./replica-host.ts";
 import { applyReplicated, applyTopics } from "./replica-apply.ts";

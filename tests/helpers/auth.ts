@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Transport } from "../../client/transport.ts";
-import { resolveWebSocket } from "../../client/websocket.ts";
+import { resolveWebSocket } from "../../client/websocket-class.ts";
 import { BrokerError, type Credentials } from "../../protocol/mod.ts";
 import type { BrokerConfig } from "../../runtime/config.ts";
 import { startBroker, tempDir } from "./broker.ts";

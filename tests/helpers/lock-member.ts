@@ -1,7 +1,7 @@
 // A bare member of a consumer group speaking the lock ops itself (heartbeat, lockQueues,
 // unlockQueues) over its own connection: the other side of an orderly consumer in lock tests.
 import { Transport } from "../../client/transport.ts";
-import { resolveWebSocket } from "../../client/websocket.ts";
+import { resolveWebSocket } from "../../client/websocket-class.ts";
 
 export interface QueueRef {
   topic: string;

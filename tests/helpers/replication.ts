@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Admin, type ClusterBroker } from "../../client/mod.ts";
 import type { Credentials } from "../../protocol/mod.ts";
 import { Transport } from "../../client/transport.ts";
-import { resolveWebSocket, type TlsClientOptions } from "../../client/websocket.ts";
+import { resolveWebSocket, type TlsClientOptions } from "../../client/websocket-class.ts";
 import { type BrokerProcess, killSpawned, spawnBroker, tempDir, until } from "./broker.ts";
 
 export const ETCD = ["/usr/bin/etcd", "/usr/local/bin/etcd"].find((p) => existsSync(p));
