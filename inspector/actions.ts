@@ -43,7 +43,9 @@ export function reporter(log: HTMLElement): Report {
       return true;
     } catch (e) {
       entry.dataset.outcome = "error";
-      entry.querySelector(".outcome")!.textContent = (e as Error).message;
+      // The broker's named code first (NO_PERMISSION, TOPIC_NOT_FOUND, ...), then what it said.
+      const code = (e as { code?: unknown }).code;
+      entry.querySelector(".outcome")!.textContent = typeof code === "string" && !(e as Error).message.startsWith(code) ? `${code}: ${(e as Error).message}` : (e as Error).message;
       return false;
     }
   };
