@@ -1,5 +1,7 @@
 // Topic administration and message lookup, per docs/PROTOCOL.md.
-import { BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView, type ReplicaInfo } from "../protocol/mod.ts";
+import { type AclEntry, type AclUser, BrokerError, checkGroupName, checkTopicName, ErrorCode, type MessageView, type ReplicaInfo } from "../protocol/mod.ts";
+
+export type { AclEntry, AclUser };
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { refuseUnknown } from "./options-check.ts";
@@ -86,24 +88,6 @@ export interface SubscriptionGroupSettings {
   maxReconsumeTimes: number;
   /** The pause before each retry. */
   retryPolicy: { type: "exponential"; initialMs: number; maxMs: number; multiplier: number } | { type: "customized"; delaysMs: number[] };
-}
-
-/** A user of a broker with --auth on: an access key and its secret key (RocketMQ's ACL). */
-export interface AclUser {
-  accessKey: string;
-  secretKey: string;
-  /** Every action on every resource. */
-  super?: boolean;
-  /** Cannot sign in. */
-  disabled?: boolean;
-}
-
-/** One ACL entry: a resource pattern ("Topic:orders", "Topic:orders-*", "Group:cg", "Cluster", "*"), actions, a decision, and optionally where from. */
-export interface AclEntry {
-  resource: string;
-  actions: ("PUB" | "SUB" | "ADMIN" | "ALL")[];
-  decision: "ALLOW" | "DENY";
-  sourceIps?: string[];
 }
 
 export type MessageQuery = { msgId: string; max?: number } | { topic: string; key: string; max?: number };

@@ -70,3 +70,23 @@ function fromBase64(text: string) {
     return null;
   }
 }
+
+/** A user of a broker with --auth on: an access key and its secret key (RocketMQ's ACL). */
+export interface AclUser {
+  accessKey: string;
+  secretKey: string;
+  /** RocketMQ's userType Super: every action on every resource. */
+  super?: boolean;
+  /** RocketMQ's userStatus disable: cannot sign in. */
+  disabled?: boolean;
+}
+
+/** One ACL entry of a user: what it may (ALLOW) or may not (DENY) do, on what, from where. */
+export interface AclEntry {
+  /** "Topic:orders", "Topic:orders-*" (prefix), "Topic:*", "Group:cg", "Cluster", or "*" (anything). */
+  resource: string;
+  actions: ("PUB" | "SUB" | "ADMIN" | "ALL")[];
+  decision: "ALLOW" | "DENY";
+  /** Addresses or CIDR blocks the entry applies from; absent: from anywhere. */
+  sourceIps?: string[];
+}

@@ -7,37 +7,20 @@
 // action and source range match, the most specific resource wins (a literal name over a prefix,
 // a longer prefix over a shorter one, over `Topic:*`, over `*`), and at equal specificity DENY
 // wins over ALLOW (RocketMQ's PolicyEntry order). No matching entry: denied.
-import { BrokerError, DLQ_PREFIX, ErrorCode, isSystemTopic, RETRY_PREFIX } from "../../protocol/mod.ts";
+import { type AclEntry, type AclUser, BrokerError, DLQ_PREFIX, ErrorCode, isSystemTopic, RETRY_PREFIX } from "../../protocol/mod.ts";
+
+export type { AclEntry, AclUser };
 import { type IpRange, ipInRange, parseIp, parseIpRange } from "./ip-range.ts";
 
 export const ACTIONS = ["PUB", "SUB", "ADMIN"] as const;
 export type Action = (typeof ACTIONS)[number];
-export type Decision = "ALLOW" | "DENY";
+export type Decision = AclEntry["decision"];
 export type ResourceType = "Topic" | "Group" | "Cluster";
 
 /** What an op touches. The cluster (admin of the broker itself) has no name. */
 export interface Resource {
   type: ResourceType;
   name: string;
-}
-
-export interface AclUser {
-  accessKey: string;
-  secretKey: string;
-  /** RocketMQ's userType Super: every action on every resource. */
-  super?: boolean;
-  /** RocketMQ's userStatus disable: cannot sign in. */
-  disabled?: boolean;
-}
-
-export interface AclEntry {
-  /** "Topic:orders", "Topic:orders-*" (prefix), "Topic:*", "Group:cg", "Cluster", or "*" (anything). */
-  resource: string;
-  /** PUB, SUB, ADMIN, or ALL. */
-  actions: string[];
-  decision: Decision;
-  /** Addresses or CIDR blocks the entry applies from; absent: from anywhere. */
-  sourceIps?: string[];
 }
 
 export interface UserAcl {
@@ -113,7 +96,7 @@ export function checkEntry(e: unknown, where = "entry"): AclEntry {
     for (const ip of sourceIps) if (typeof ip !== "string" || !parseIpRange(ip)) bad(`${where}: ${JSON.stringify(ip)} is not an address or CIDR block like 10.0.0.0/8`);
     ips = sourceIps as string[];
   }
-  return { resource: parsed.text, actions: [...new Set(normalized as string[])], decision: d, ...(ips ? { sourceIps: ips } : {}) };
+  return { resource: parsed.text, actions: [...new Set(normalized as AclEntry["actions"])], decision: d, ...(ips ? { sourceIps: ips } : {}) };
 }
 
 /** Parses and checks a whole document (the ACL file); throws BAD_REQUEST naming the first fault. */
