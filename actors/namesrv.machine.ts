@@ -2,8 +2,9 @@
 // address, its topics (queue count and permission) and its last registration. Brokers register
 // on start, on every topic change and every 30 s; one silent for `brokerExpiryMs` is dropped.
 // Expiry is an absolute time kept in context (`expiresAt`), so a snapshot or a restart re-arms
-// it from the data alone (XState does not persist timers). Queries read the context through the
-// pure functions below; the machine never does I/O.
+// it from the data alone (XState does not persist timers). Those who ask send VIEW with a `reply`
+// the actor calls with its table, and read it through the pure functions below; what a change
+// did (a new or moved broker, one dropped) it tells through its injected deps. It never does I/O.
 import { assertEvent, assign, enqueueActions, setup } from "xstate";
 
 export interface NamesrvTopic {
@@ -44,12 +45,21 @@ export interface NamesrvDeps {
   brokerExpiryMs: number;
   /** Told when a broker was dropped for silence (for the log). */
   brokerExpired?(brokerName: string, address: string): void;
+  /** Told when a registration is new or moved (another address, or a group member's new role or epoch), not on a refresh (for the log). */
+  brokerRegistered?(entry: BrokerEntry): void;
+  /** Told when a group member was dropped because its registration connection closed (for the log). */
+  brokerDisconnected?(entry: BrokerEntry): void;
 }
 
 export type NamesrvEvent =
   | { type: "REGISTER_BROKER"; brokerName: string; address: string; topics: Record<string, NamesrvTopic>; autoCreateQueues?: number; grpcAddress?: string; brokerId?: number; role?: "master" | "slave"; epoch?: number }
-  /** `brokerName` is the entry's key (memberKey for a group's member). */
-  | { type: "UNREGISTER_BROKER"; brokerName: string }
+  /**
+   * Registration connections closed, with the keys registered on them: each that is a replicated
+   * group's member leaves the routes at once (RocketMQ's BrokerHousekeepingService); a broker alone waits for its expiry.
+   */
+  | { type: "CONNECTION_CLOSED"; keys: string[] }
+  /** What the table holds, for those who ask (routes, clusterList, the forwarding ops). */
+  | { type: "VIEW"; reply: (view: NamesrvContext) => void }
   /** A topic was created on a broker through the name server: visible before the broker's own registration arrives. */
   | { type: "TOPIC_CREATED"; brokerName: string; topic: string; queues: number; perm: number }
   /** A topic was deleted on a broker through the name server: out of its routes before the broker's next registration. */
@@ -70,20 +80,17 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
       },
     },
     actions: {
-      register: assign(({ context, event }) => {
+      register: enqueueActions(({ context, event, enqueue }) => {
         assertEvent(event, "REGISTER_BROKER");
         const now = deps.now();
         const entry: BrokerEntry = { brokerName: event.brokerName, address: event.address, topics: event.topics, lastUpdate: now, expiresAt: now + deps.brokerExpiryMs };
         if (event.autoCreateQueues !== undefined) entry.autoCreateQueues = event.autoCreateQueues;
         if (event.grpcAddress !== undefined) entry.grpcAddress = event.grpcAddress;
         if (event.brokerId !== undefined) Object.assign(entry, { brokerId: event.brokerId, role: event.role ?? "slave", epoch: event.epoch ?? 0 });
-        return { brokers: { ...context.brokers, [memberKey(event.brokerName, event.brokerId)]: entry } };
-      }),
-      unregister: assign(({ context, event }) => {
-        assertEvent(event, "UNREGISTER_BROKER");
-        if (!context.brokers[event.brokerName]) return {};
-        const { [event.brokerName]: _, ...brokers } = context.brokers;
-        return { brokers };
+        const key = memberKey(event.brokerName, event.brokerId);
+        const known = context.brokers[key];
+        enqueue.assign({ brokers: { ...context.brokers, [key]: entry } });
+        if (!known || known.address !== entry.address || known.role !== entry.role || known.epoch !== entry.epoch) enqueue(() => deps.brokerRegistered?.(entry));
       }),
       topicCreated: assign(({ context, event }) => {
         assertEvent(event, "TOPIC_CREATED");
@@ -101,6 +108,20 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
         const { [event.topic]: _, ...topics } = b.topics;
         return { brokers: { ...context.brokers, [key]: { ...b, topics } } };
       }),
+      connectionClosed: enqueueActions(({ context, event, enqueue }) => {
+        assertEvent(event, "CONNECTION_CLOSED");
+        const gone = event.keys.filter((k) => Object.hasOwn(context.brokers, k) && context.brokers[k].brokerId !== undefined);
+        if (gone.length === 0) return;
+        enqueue.assign({ brokers: Object.fromEntries(Object.entries(context.brokers).filter(([k]) => !gone.includes(k))) });
+        for (const k of gone) {
+          const b = context.brokers[k];
+          enqueue(() => deps.brokerDisconnected?.(b));
+        }
+      }),
+      answer: ({ context, event }) => {
+        assertEvent(event, "VIEW");
+        event.reply(context);
+      },
       brokerExpired: (_, p: { brokerName: string; address: string }) => deps.brokerExpired?.(p.brokerName, p.address),
     },
   }).createMachine({
@@ -111,6 +132,8 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
       REGISTER_BROKER: { target: ".active", actions: "register" },
       TOPIC_CREATED: { actions: "topicCreated" },
       TOPIC_DELETED: { actions: "topicDeleted" },
+      CONNECTION_CLOSED: { actions: "connectionClosed" },
+      VIEW: { actions: "answer" },
     },
     states: {
       idle: {
@@ -133,7 +156,6 @@ export function createNamesrvMachine(deps: NamesrvDeps) {
           },
         },
         on: {
-          UNREGISTER_BROKER: { actions: "unregister" },
           REARM: { target: "active", reenter: true },
         },
       },

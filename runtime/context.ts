@@ -200,10 +200,11 @@ export interface Sessions {
 
 /** The name-server ops a broker serves from its embedded name server. */
 export interface NameServerOps {
-  readonly brokers: { brokerName: string }[];
+  /** The live registered brokers, as the name server's actor answers. */
+  brokers(): Promise<{ brokerName: string }[]>;
   registerBroker(req: Record<string, unknown>): Record<string, unknown>;
-  queryRoute(req: Record<string, unknown>): Record<string, unknown>;
-  clusterList(mode: string): Record<string, unknown>;
+  queryRoute(req: Record<string, unknown>): Promise<Record<string, unknown>>;
+  clusterList(mode: string): Promise<Record<string, unknown>>;
 }
 
 /** A POP receive (runtime/services/pop-service.ts). */

@@ -42,7 +42,7 @@ test("a group without a master is read from a slave, read-only, and never auto-c
   // The master's registration gone (its connection closed): its key is name#id.
   a.send({ type: "REGISTER_BROKER", brokerName: "g1", brokerId: 0, role: "master", epoch: 3, address: "ws://m0/ws", topics: T });
   assert.is(topicRoute(a.getSnapshot().context, "T", 5_000)[0].perm, 6);
-  a.send({ type: "UNREGISTER_BROKER", brokerName: "g1#0" });
+  a.send({ type: "CONNECTION_CLOSED", keys: ["g1#0"] });
   assert.equal(topicRoute(a.getSnapshot().context, "T", 5_000)[0], { name: "g1", address: "ws://s1/ws", queues: 4, perm: 4, brokerAddrs: { 1: "ws://s1/ws", 2: "ws://s2/ws" } });
   a.stop();
 });

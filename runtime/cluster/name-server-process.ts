@@ -59,9 +59,9 @@ export async function startNameServer(platform: Platform, config: BrokerConfig, 
         });
       },
     },
-    http: (method, path) =>
+    http: async (method, path) =>
       path === "/health"
-        ? { status: closing ? 503 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: closing ? "closing" : "ok", role: "namesrv", brokers: namesrv.brokers.length }) }
+        ? { status: closing ? 503 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: closing ? "closing" : "ok", role: "namesrv", brokers: (await namesrv.brokers()).length }) }
         : (method === "GET" ? page.serve(path) : null) ?? { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${path}\n` },
   });
   const grpc = config.grpcPort ? await NameServerGrpc.start(namesrv, { host: config.host, port: config.grpcPort, maxMessageSize: config.maxFrameSize, clock: platform.clock, security: secure.security, tls: secure.tls }) : undefined;
@@ -90,7 +90,7 @@ function dispatch(ns: NameServer, socket: ServerSocket, session: SessionSecurity
     if (req.op === "heartbeat") return { role: "namesrv" };
     const op = Object.hasOwn(nameServerOps, req.op) ? nameServerOps[req.op] : undefined;
     if (!op) {
-      const brokers = ns.brokers.map((b) => b.address).join(", ") || "none registered";
+      const brokers = (await ns.brokers()).map((b) => b.address).join(", ") || "none registered";
       throw new BrokerError(ErrorCode.UNKNOWN_OP, `op "${req.op.slice(0, 64)}" is not served by a name server (it serves ${Object.keys(nameServerOps).join(", ")}); brokers: ${brokers}`);
     }
     return req.op === "registerBroker" ? ns.registerBroker(req, registered) : op(ns, req, "cluster");

@@ -1,9 +1,11 @@
 // The name server as a service: the `namesrv` actor plus its ops (registerBroker, queryRoute,
 // clusterList, createTopic, deleteTopic and deleteSubGroup on the cluster). The same object runs embedded in a standalone broker
 // (which registers itself with it in-process) and in a `--role namesrv` process of its own.
+// It owns no copy of the table: changes are events to the actor, and what needs the table asks
+// the actor (VIEW, answered through a `reply`) and goes on once it has answered.
 import { type Actor, createActor } from "xstate";
 import { BrokerError, checkGroupName, checkTopicName, ErrorCode, isSystemTopic, type Request } from "../../protocol/mod.ts";
-import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, memberKey, type NamesrvTopic, servingBrokers, topicRoute } from "../../actors/namesrv.machine.ts";
+import { autoCreateRoute, type BrokerEntry, createNamesrvMachine, liveBrokers, memberKey, type NamesrvContext, type NamesrvTopic, servingBrokers, topicRoute } from "../../actors/namesrv.machine.ts";
 import type { Platform } from "../../platform/platform.ts";
 import { optional, required } from "../args.ts";
 import { type PeerDial, PeerLink } from "./peer-link.ts";
@@ -53,12 +55,20 @@ export class NameServer {
       now: () => clock.now(),
       brokerExpiryMs: options.brokerExpiryMs,
       brokerExpired: (name, address) => log?.(`broker ${name} (${address}) silent for ${options.brokerExpiryMs} ms: dropped from routes`),
+      brokerRegistered: (b) => log?.(`broker ${b.brokerName}${b.brokerId !== undefined ? ` #${b.brokerId} (${b.role}, epoch ${b.epoch})` : ""} registered from ${b.address}`),
+      brokerDisconnected: (b) => log?.(`broker ${b.brokerName} #${b.brokerId} (${b.address}) disconnected: dropped from routes`),
     }), { input: undefined });
     this.actor.start();
   }
 
-  get brokers(): BrokerEntry[] {
-    return liveBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now());
+  /** The actor's table, once it has answered. */
+  private view(): Promise<NamesrvContext> {
+    return new Promise((resolve) => this.actor.send({ type: "VIEW", reply: resolve }));
+  }
+
+  /** The live registered brokers. */
+  async brokers(): Promise<BrokerEntry[]> {
+    return liveBrokers(await this.view(), this.options.platform.clock.now());
   }
 
   /** Returns the broker's key in the table (for connectionClosed). */
@@ -68,10 +78,6 @@ export class NameServer {
     const role = g?.role === "master" ? "master" as const : "slave" as const;
     const epoch = typeof g?.epoch === "number" ? g.epoch : 0;
     const key = memberKey(r.brokerName, brokerId);
-    const known = this.actor.getSnapshot().context.brokers[key];
-    if (!known || known.address !== r.address || (brokerId !== undefined && (known.role !== role || known.epoch !== epoch))) {
-      this.options.log?.(`broker ${r.brokerName}${brokerId !== undefined ? ` #${brokerId} (${role}, epoch ${epoch})` : ""} registered from ${r.address}`);
-    }
     this.info.set(key, { version: r.version, runtime: r.runtime, startedAt: r.startedAt, group: g });
     this.actor.send({
       type: "REGISTER_BROKER",
@@ -91,12 +97,7 @@ export class NameServer {
    * the new master registers, instead of by a dead address until its expiry.
    */
   connectionClosed(keys: Iterable<string>): void {
-    for (const key of keys) {
-      const b = this.actor.getSnapshot().context.brokers[key];
-      if (!b || b.brokerId === undefined) continue;
-      this.options.log?.(`broker ${b.brokerName} #${b.brokerId} (${b.address}) disconnected: dropped from routes`);
-      this.actor.send({ type: "UNREGISTER_BROKER", brokerName: key });
-    }
+    this.actor.send({ type: "CONNECTION_CLOSED", keys: [...keys] });
   }
 
   // ---- ops ----
@@ -138,10 +139,10 @@ export class NameServer {
     return { expiryMs: this.options.brokerExpiryMs };
   }
 
-  queryRoute(req: Request): OpResult {
+  async queryRoute(req: Request): Promise<OpResult> {
     const topic = required<string>(req, "topic", "string");
     const autoCreate = optional(req, "autoCreate", "boolean", false);
-    const context = this.actor.getSnapshot().context;
+    const context = await this.view();
     const now = this.options.platform.clock.now();
     const brokers = topicRoute(context, topic, now);
     if (brokers.length === 0 && autoCreate) {
@@ -154,11 +155,12 @@ export class NameServer {
   }
 
   /** `mode` is what the answering process is; the brokers are every live registered one. */
-  clusterList(mode: string): OpResult {
+  async clusterList(mode: string): Promise<OpResult> {
+    const brokers = await this.brokers();
     const now = this.options.platform.clock.now();
     return {
       mode,
-      brokers: this.brokers.map((b) => {
+      brokers: brokers.map((b) => {
         const info = this.info.get(memberKey(b.brokerName, b.brokerId)) ?? {};
         const names = Object.keys(b.topics).filter((t) => !isSystemTopic(t)).sort();
         return {
@@ -190,7 +192,7 @@ export class NameServer {
     const args: Record<string, unknown> = { topic };
     if (queues !== undefined) args.queues = queues;
     if (perm !== undefined) args.perm = perm;
-    const out = await this.forward("createTopic", args, this.chosen(req, "createTopic", this.writableBrokers()), (b, r) => {
+    const out = await this.forward("createTopic", args, this.chosen(req, "createTopic", await this.writableBrokers()), (b, r) => {
       const t = { queues: Number(r.queues), perm: Number(r.perm) };
       this.actor.send({ type: "TOPIC_CREATED", brokerName: b.brokerName, topic, ...t });
       return t;
@@ -205,9 +207,10 @@ export class NameServer {
    */
   async deleteTopic(req: Request): Promise<OpResult> {
     const topic = checkTopicName(required<string>(req, "topic", "string"));
-    const holders = this.writableBrokers().filter((b) => b.topics[topic]);
+    const writable = await this.writableBrokers();
+    const holders = writable.filter((b) => b.topics[topic]);
     if (holders.length === 0 && req.brokers === undefined) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `deleteTopic: no registered broker holds topic "${topic.slice(0, 200)}"`);
-    const out = await this.forward("deleteTopic", { topic }, this.chosen(req, "deleteTopic", this.writableBrokers(), holders), (b) => {
+    const out = await this.forward("deleteTopic", { topic }, this.chosen(req, "deleteTopic", writable, holders), (b) => {
       this.actor.send({ type: "TOPIC_DELETED", brokerName: b.brokerName, topic });
       return {};
     });
@@ -221,7 +224,7 @@ export class NameServer {
     const keep = optional<boolean | undefined>(req, "keepRetryTopics", "boolean", undefined);
     if (keep !== undefined) args.keepRetryTopics = keep;
     const deleted = new Set<string>();
-    const out = await this.forward("deleteSubGroup", args, this.chosen(req, "deleteSubGroup", this.writableBrokers()), (b, r) => {
+    const out = await this.forward("deleteSubGroup", args, this.chosen(req, "deleteSubGroup", await this.writableBrokers()), (b, r) => {
       const topics = Array.isArray(r.topicsDeleted) ? r.topicsDeleted.filter((t): t is string => typeof t === "string") : [];
       for (const topic of topics) {
         deleted.add(topic);
@@ -233,8 +236,8 @@ export class NameServer {
   }
 
   /** Live brokers that take writes: a group's topics are changed on its master (its slaves copy them); a slave standing in is read-only. */
-  private writableBrokers(): BrokerEntry[] {
-    return servingBrokers(this.actor.getSnapshot().context, this.options.platform.clock.now()).filter((b) => !b.readOnly);
+  private async writableBrokers(): Promise<BrokerEntry[]> {
+    return servingBrokers(await this.view(), this.options.platform.clock.now()).filter((b) => !b.readOnly);
   }
 
   /** The brokers `req.brokers` names (each must be live), or `fallback`. */

@@ -18,7 +18,7 @@ export function registerBroker(ctx: ProcessorContext, session: Session, req: Req
 }
 
 export function queryRoute(ctx: ProcessorContext, session: Session, req: Request): void {
-  if (ctx.namesrv) return session.reply(req.id, ctx.namesrv.queryRoute(req));
+  if (ctx.namesrv) return void ctx.namesrv.queryRoute(req).then((r) => session.reply(req.id, r), (e) => session.fail(req.id, e));
   const topic = required<string>(req, "topic", "string");
   const t = ctx.topics.forRead(topic);
   session.reply(req.id, {
@@ -31,8 +31,9 @@ export function queryRoute(ctx: ProcessorContext, session: Session, req: Request
 export function clusterList(ctx: ProcessorContext, session: Session, req: Request): void {
   const { facts, namesrv } = ctx;
   if (namesrv) {
-    const alone = namesrv.brokers.every((b) => b.brokerName === facts.brokerName);
-    return session.reply(req.id, namesrv.clusterList(alone ? "standalone" : "cluster"));
+    return void namesrv.brokers()
+      .then((brokers) => namesrv.clusterList(brokers.every((b) => b.brokerName === facts.brokerName) ? "standalone" : "cluster"))
+      .then((r) => session.reply(req.id, r), (e) => session.fail(req.id, e));
   }
   const now = ctx.clock.now();
   session.reply(req.id, {

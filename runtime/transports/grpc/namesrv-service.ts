@@ -52,7 +52,7 @@ export class NameServerGrpc {
 }
 
 function service(ns: NameServer, security: Security, client: (address: string) => grpc.Client) {
-  const unary = (body: (req: Record<string, any>, reply: (r: Record<string, unknown>) => void, call: grpc.ServerUnaryCall<Record<string, any>, unknown>, sec: SessionSecurity) => void): Unary => (call, callback) => {
+  const unary = (body: (req: Record<string, any>, reply: (r: Record<string, unknown>) => void, call: grpc.ServerUnaryCall<Record<string, any>, unknown>, sec: SessionSecurity) => void | Promise<void>): Unary => (call, callback) => {
     const reply = (r: Record<string, unknown>) => callback(null, { status: OK, ...r });
     const header = (name: string) => {
       const v = call.metadata.get(name)[0];
@@ -60,13 +60,13 @@ function service(ns: NameServer, security: Security, client: (address: string) =
     };
     security.rocketmqSession(header("authorization"), header("x-mq-date-time"), peerAddress(call.getPeer())).then((sec) => {
       sec.requireSignedIn("gRPC");
-      body(call.request, reply, call, sec);
+      return body(call.request, reply, call, sec);
     }).catch((e) => callback(null, { status: statusOf(e) }));
   };
 
   /** The brokers holding a topic (or, for a topic none holds, those that create it on a first send) with a gRPC endpoint. */
-  const routeOf = (topic: string): RouteBroker[] => {
-    const brokers = (ns.queryRoute({ id: 0, op: "queryRoute", topic, autoCreate: true }).brokers ?? []) as RouteBroker[];
+  const routeOf = async (topic: string): Promise<RouteBroker[]> => {
+    const brokers = ((await ns.queryRoute({ id: 0, op: "queryRoute", topic, autoCreate: true })).brokers ?? []) as RouteBroker[];
     const served = brokers.filter((b) => b.grpcAddress);
     if (served.length === 0) throw new BrokerError(ErrorCode.TOPIC_NOT_FOUND, `no broker serving gRPC holds topic "${topic.slice(0, 200)}" (a broker serves gRPC with --grpc-port)`);
     return served;
@@ -87,25 +87,25 @@ function service(ns: NameServer, security: Security, client: (address: string) =
       : refused(name);
   }
   return Object.assign(implementation, {
-    QueryRoute: unary((req, reply, _call, sec) => {
+    QueryRoute: unary(async (req, reply, _call, sec) => {
       const topic = resourceName(req.topic);
       sec.authorizeAny(topicResource(topic), ["PUB", "SUB", "ADMIN"]);
-      reply({ message_queues: messageQueues(topic, fromRoute(routeOf(topic), req.endpoints)) });
+      reply({ message_queues: messageQueues(topic, fromRoute(await routeOf(topic), req.endpoints)) });
     }),
 
-    QueryAssignment: unary((req, reply, _call, sec) => {
+    QueryAssignment: unary(async (req, reply, _call, sec) => {
       const topic = resourceName(req.topic);
       sec.authorize(topicResource(topic), "SUB");
-      const readable = fromRoute(routeOf(topic), req.endpoints).filter((b) => (b.perm & PERM_READ) !== 0).map((b) => ({ ...b, queues: 1 }));
+      const readable = fromRoute(await routeOf(topic), req.endpoints).filter((b) => (b.perm & PERM_READ) !== 0).map((b) => ({ ...b, queues: 1 }));
       reply({ assignments: messageQueues(topic, readable).map((message_queue) => ({ message_queue })) });
     }),
 
     /** Forwarded to the broker the recall handle names, with the caller's headers. */
-    RecallMessage: unary((req, reply, call) => {
+    RecallMessage: unary(async (req, reply, call) => {
       const topic = resourceName(req.topic);
       const handle = parseRecallHandle(String(req.recall_handle ?? ""));
       if (!handle) throw new BrokerError(ErrorCode.BAD_REQUEST, "not a recall handle");
-      const broker = routeOf(topic).find((b) => b.name === handle.brokerName);
+      const broker = (await routeOf(topic)).find((b) => b.name === handle.brokerName);
       if (!broker) throw new BrokerError("NOT_FOUND", `broker "${handle.brokerName}" of the recall handle is not in the route of topic "${topic}"`);
       const m = definition.RecallMessage;
       client(broker.grpcAddress!).makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, req, call.metadata, (err, r) =>
