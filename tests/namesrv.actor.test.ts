@@ -64,4 +64,27 @@ test("a restored snapshot keeps the table and expires from the due times in it",
   b.stop();
 });
 
+test("VIEW answers the table; registration and disconnect are told by the actor, a refresh is not", () => {
+  const told: string[] = [];
+  const a = createActor(createNamesrvMachine({
+    now: () => 5_000,
+    brokerExpiryMs: 1000,
+    brokerRegistered: (b) => told.push(`registered ${b.brokerName}${b.brokerId !== undefined ? `#${b.brokerId} ${b.role} ${b.epoch}` : ""} ${b.address}`),
+    brokerDisconnected: (b) => told.push(`disconnected ${b.brokerName}#${b.brokerId}`),
+  }), { input: undefined }).start();
+  a.send({ type: "REGISTER_BROKER", brokerName: "b1", address: "ws://h1/ws", topics: {} });
+  a.send({ type: "REGISTER_BROKER", brokerName: "b1", address: "ws://h1/ws", topics: { T: { queues: 1, perm: 6 } } });
+  a.send({ type: "REGISTER_BROKER", brokerName: "b1", address: "ws://h9/ws", topics: {} });
+  a.send({ type: "REGISTER_BROKER", brokerName: "g", brokerId: 0, role: "master", epoch: 1, address: "ws://g0/ws", topics: {} });
+  a.send({ type: "REGISTER_BROKER", brokerName: "g", brokerId: 0, role: "master", epoch: 1, address: "ws://g0/ws", topics: {} });
+  a.send({ type: "REGISTER_BROKER", brokerName: "g", brokerId: 0, role: "master", epoch: 2, address: "ws://g0/ws", topics: {} });
+  // A closed connection drops a group's member at once; a broker alone waits for its expiry.
+  a.send({ type: "CONNECTION_CLOSED", keys: ["b1", "g#0", "nobody"] });
+  assert.equal(told, ["registered b1 ws://h1/ws", "registered b1 ws://h9/ws", "registered g#0 master 1 ws://g0/ws", "registered g#0 master 2 ws://g0/ws", "disconnected g#0"]);
+  const seen: string[][] = [];
+  a.send({ type: "VIEW", reply: (view) => seen.push(Object.keys(view.brokers)) });
+  assert.equal(seen, [["b1"]]);
+  a.stop();
+});
+
 test.run();
