@@ -46,6 +46,7 @@ export class NameServer {
   /** Extra facts per broker that routes do not need (version, runtime, start time). */
   private readonly info = new Map<string, { version?: string; runtime?: string; startedAt?: number; group?: Record<string, unknown> }>();
   private readonly links = new Map<string, PeerLink>();
+  private closed = false;
   readonly startedAt: number;
 
   constructor(private readonly options: NameServerOptions) {
@@ -63,6 +64,8 @@ export class NameServer {
 
   /** The actor's table, once it has answered. */
   private view(): Promise<NamesrvContext> {
+    // A stopped actor drops events: its answer would never come.
+    if (this.closed) return Promise.reject(new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the name server is shutting down"));
     return new Promise((resolve) => this.actor.send({ type: "VIEW", reply: resolve }));
   }
 
@@ -277,6 +280,7 @@ export class NameServer {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     this.actor.stop();
     return Promise.all([...this.links.values()].map((t) => t.close())).then(() => {});
   }
