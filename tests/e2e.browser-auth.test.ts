@@ -4,9 +4,8 @@
 // signs in with Web Crypto and produces and pulls, and without credentials gets AUTH_REQUIRED.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createServer, type Server } from "node:http";
-import { readFileSync } from "node:fs";
 import { chromiumUnavailable, launchChromium } from "./helpers/chromium.ts";
+import { pageServer } from "./helpers/page-server.ts";
 import { startAuthBroker } from "./helpers/auth.ts";
 
 const unavailable = chromiumUnavailable();
@@ -18,20 +17,6 @@ const ACL = {
   users: [ALICE],
   acls: [{ user: "alice", entries: [{ resource: "Topic:Web*", actions: ["PUB", "SUB"], decision: "ALLOW" }] }],
 };
-
-async function pageServer(): Promise<{ server: Server; base: string }> {
-  const server = createServer((req, res) => {
-    if (req.url === "/actormq-client.js") {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      res.end(readFileSync("dist/actormq-client.js"));
-    } else {
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end("<!doctype html><title>another origin</title>");
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
 
 /** In the page: sign in (or not), send, pull back; the outcome, or the error's code and message. */
 async function inPage({ url, credentials, sdkPath }: { url: string; credentials?: typeof ALICE; sdkPath: string }) {

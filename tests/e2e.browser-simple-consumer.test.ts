@@ -5,34 +5,18 @@
 // afterwards: nothing left to hand out.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createServer, type Server } from "node:http";
-import { readFileSync } from "node:fs";
 import { Admin, SimpleConsumer } from "../client/mod.ts";
 import { startBroker } from "./helpers/broker.ts";
 import { chromiumUnavailable, launchChromium } from "./helpers/chromium.ts";
+import { pageServer } from "./helpers/page-server.ts";
 
 const unavailable = chromiumUnavailable();
 if (unavailable) console.log(`skipping the browser SimpleConsumer test: ${unavailable}`);
 const it = unavailable ? test.skip : test;
 
-/** Serves an empty page and the SDK bundle, from another origin than the broker's. */
-async function pageServer(): Promise<{ server: Server; base: string }> {
-  const server = createServer((req, res) => {
-    if (req.url === "/actormq-client.js") {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      res.end(readFileSync("dist/actormq-client.js"));
-    } else {
-      res.writeHead(req.url === "/" ? 200 : 404, { "content-type": "text/html" });
-      res.end(req.url === "/" ? "<!doctype html><title>pop</title>" : "");
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
-
 it("three SimpleConsumers in a page share a two-queue topic: each message once, an unacked one back with deliveryAttempt 2", async () => {
   // The page is served from another origin: the broker lets it in when listed.
-  const { server, base } = await pageServer();
+  const { server, base } = await pageServer("pop");
   const env = await startBroker({ allowedOrigins: [base] });
   const browser = await launchChromium();
   const admin = new Admin({ endpoints: env.url });
