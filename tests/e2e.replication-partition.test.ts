@@ -12,6 +12,8 @@ import { ETCD, type ReplicatedGroup, startGroup } from "./helpers/replication.ts
 
 const LAG_MS = 1000;
 
+const senders: { stop(): Promise<void> }[] = [];
+
 /** Sends one at a time until stopped; each outcome with its latency. */
 function sender(url: string) {
   const producer = new Producer({ endpoints: url, retryTimesWhenSendFailed: 0 });
@@ -31,7 +33,9 @@ function sender(url: string) {
     }
     await producer.shutdown();
   })();
-  return { outcomes, stop: () => ((stop = true), done) };
+  const s = { outcomes, stop: () => ((stop = true), done) };
+  senders.push(s);
+  return s;
 }
 
 async function topic(g: ReplicatedGroup): Promise<void> {
@@ -49,7 +53,9 @@ if (!ETCD) {
   test.run();
 } else {
   const groups: ReplicatedGroup[] = [];
+  // A failed test leaves its sender running: stopped here, or it keeps the file alive until the runner's timeout.
   test.after(async () => {
+    await Promise.all(senders.map((s) => s.stop()));
     for (const g of groups) for (const m of g.members) g.signal(m, "SIGCONT");
     for (const g of groups) await g.stop();
   });

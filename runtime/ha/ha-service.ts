@@ -73,6 +73,8 @@ export class HAService {
   private readonly addressById = new Map<number, string>();
   /** When each member last held everything the master had (as of a send it acknowledged). */
   private readonly caughtUpAt = new Map<number, number>();
+  /** Under sync: slaves caught up but not yet in the set; confirmation waits for them too, so they reach the confirmed offset and join holding it. */
+  private readonly joining = new Set<number>();
   private waiters: Waiter[] = [];
   private confirmed: number;
   private proposing = false;
@@ -157,6 +159,7 @@ export class HAService {
     const r = this.replicas.get(conn.id);
     if (!r) return;
     this.replicas.delete(conn.id);
+    if (this.joining.delete(r.brokerId)) this.recompute();
     this.o.log(`slave ${r.brokerId} (${r.address}) disconnected at offset ${r.acked}`);
   }
 
@@ -257,7 +260,7 @@ export class HAService {
       return;
     }
     let c = store.maxCommitLogOffset;
-    for (const id of this.state.syncStateSet) if (id !== this.o.brokerId) c = Math.min(c, this.ackedById.get(id) ?? 0);
+    for (const id of [...this.state.syncStateSet, ...this.joining]) if (id !== this.o.brokerId) c = Math.min(c, this.ackedById.get(id) ?? 0);
     if (c > this.confirmed) {
       this.confirmed = c;
       store.readLimit = c;
@@ -345,7 +348,22 @@ export class HAService {
     const connected = new Set([...this.replicas.values()].map((r) => r.brokerId));
     const fresh = (id: number) => now - (this.caughtUpAt.get(id) ?? 0) <= this.o.maxLagMs;
     const want = new Set(this.state.syncStateSet.filter((id) => id === this.o.brokerId || fresh(id)));
-    for (const id of connected) if (fresh(id) && (this.ackedById.get(id) ?? 0) >= this.confirmed) want.add(id);
+    // A connected slave caught up within --ha-max-lag-ms joins. Under sync it must also hold the
+    // confirmed offset, or the controller could elect a member lacking an acknowledged write; until
+    // it does, confirmation waits for it as for a member, so under constant writes the confirmed
+    // offset does not run ahead of it forever. Under async the confirmed offset is the log's end,
+    // which a slave under constant writes is never at when a tick looks.
+    const joining = new Set<number>();
+    for (const id of connected) {
+      if (!fresh(id) || this.state.syncStateSet.includes(id)) continue;
+      if (this.o.mode === "async" || (this.ackedById.get(id) ?? 0) >= this.confirmed) want.add(id);
+      if (this.o.mode === "sync") joining.add(id); // until the controller has it in the set
+    }
+    if ([...this.joining].join() !== [...joining].join()) {
+      this.joining.clear();
+      for (const id of joining) this.joining.add(id);
+      this.recompute();
+    }
     want.add(this.o.brokerId);
     const next = [...want].sort((a, b) => a - b);
     if (next.join(",") === [...this.state.syncStateSet].sort((a, b) => a - b).join(",")) return;
