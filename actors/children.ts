@@ -34,11 +34,15 @@ export interface ParentState<A extends AnyActorRef> {
   status: Snapshot<undefined>["status"];
   context: { restarts: Record<string, number> };
   children: Record<string, A>;
+  /** How many children it holds, without counting them (not persisted). */
+  readonly size?: number;
 }
 
 export class Children<A extends AnyActorRef = AnyActorRef> {
   /** Spawned in the transition under way, started together once it is done. */
   private unstarted: A[] = [];
+  /** How many children the parent holds (one parent per instance): counting its keys grew with them. */
+  private count = 0;
 
   constructor(private readonly logic: AnyActorLogic, readonly src: string) {}
 
@@ -50,6 +54,7 @@ export class Children<A extends AnyActorRef = AnyActorRef> {
    */
   spawn(children: Record<string, A>, scope: ParentScope, id: string, input: unknown): A {
     const actor = this.create(scope, id, { input });
+    if (!children[id]) this.count++;
     children[id] = actor;
     if (this.unstarted.push(actor) === 1) {
       scope.defer(() => {
@@ -76,6 +81,7 @@ export class Children<A extends AnyActorRef = AnyActorRef> {
   stop(children: Record<string, A>, scope: ParentScope, id: string): void {
     const actor = children[id];
     if (!actor) return;
+    this.count--;
     delete children[id];
     scope.stopChild(actor);
   }
@@ -102,7 +108,13 @@ export class Children<A extends AnyActorRef = AnyActorRef> {
   restore(persisted: Record<string, PersistedChild> | undefined, scope: ParentScope): Record<string, A> {
     const children: Record<string, A> = {};
     for (const id in persisted) if (persisted[id].src === this.src) children[id] = this.create(scope, id, { snapshot: persisted[id].snapshot });
+    this.count = Object.keys(children).length;
     return children;
+  }
+
+  /** The children the parent holds. */
+  get size(): number {
+    return this.count;
   }
 
   start(children: Record<string, A>): void {
@@ -129,14 +141,19 @@ export class Children<A extends AnyActorRef = AnyActorRef> {
    */
   parentSnapshots(derivable?: (child: A) => boolean) {
     return {
-      getInitialSnapshot: () => ({ status: "active" as const, output: undefined, error: undefined, context: { restarts: {} }, children: {} as Record<string, A> }),
+      getInitialSnapshot: () => this.sized({ status: "active" as const, output: undefined, error: undefined, context: { restarts: {} }, children: {} as Record<string, A> }),
       getPersistedSnapshot: (snap: ParentState<A>) => ({ status: snap.status, output: undefined, error: undefined, context: snap.context, children: this.persist(snap.children, derivable) }) as never,
       restoreSnapshot: (persisted: unknown, scope: ParentScope) => {
         const p = persisted as { context?: { restarts?: Record<string, number> }; children?: Record<string, PersistedChild> };
-        return { status: "active" as const, output: undefined, error: undefined, context: { restarts: { ...p.context?.restarts } }, children: this.restore(p.children, scope) };
+        return this.sized({ status: "active" as const, output: undefined, error: undefined, context: { restarts: { ...p.context?.restarts } }, children: this.restore(p.children, scope) });
       },
       start: (snap: ParentState<A>) => this.start(snap.children),
     };
+  }
+
+  /** The snapshot with `size` read from this instance's count (a getter, so persisting leaves it out). */
+  private sized<S extends object>(snap: S): S & { readonly size: number } {
+    return Object.defineProperty(snap, "size", { get: () => this.count, enumerable: false }) as S & { readonly size: number };
   }
 
   private create(scope: ParentScope, id: string, from: { input: unknown } | { snapshot: unknown }): A {

@@ -28,7 +28,7 @@ export interface GroupsContext {
   restarts: Record<string, number>;
 }
 
-export type GroupsSnapshot = Snapshot<undefined> & { context: GroupsContext; children: Record<string, GroupActor> };
+export type GroupsSnapshot = Snapshot<undefined> & { context: GroupsContext; children: Record<string, GroupActor>; readonly size?: number };
 
 export interface GroupsDeps extends GroupDeps {
   /** The state a failed group actor restarts from (`last`: the context it had). */

@@ -52,7 +52,7 @@ interface BrokerProc {
 }
 
 function spawnBroker(dataDir: string): Promise<BrokerProc> {
-  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, "--max-topics", "1000000", "--max-groups", "1000000"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

@@ -6,6 +6,7 @@ import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, type ReplicaInfo, RETRY_PREFIX } from "../protocol/mod.ts";
 import { normalizeEndpoint } from "../protocol/endpoint-url.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, GROUPS_ID, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
+import type { GroupsSnapshot } from "../actors/groups.logic.ts";
 import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
 import { cancelTimers } from "../actors/children.ts";
 import { MessageStore } from "../storage/message-store.ts";
@@ -174,7 +175,7 @@ export class Broker implements BrokerFacts {
       view: (group, reply) => actors.send({ type: "VIEW", group, reply }),
       // For --max-groups: whether the group has an actor, and how many do (the system's registry).
       exists: (group) => this.root.system.get(groupActorId(group)) !== undefined,
-      count: () => Object.keys((this.root.system.get(GROUPS_ID)?.getSnapshot().children ?? {}) as Record<string, unknown>).length,
+      count: () => (this.root.system.get(GROUPS_ID)?.getSnapshot() as GroupsSnapshot | undefined)?.size ?? 0,
     };
     this.offsets = new OffsetService({ clock, store, topics, appends, actors, groups: this.groups, isSlave });
     this.locks = new OrderLockService({ clock, actors, expiryMs: config.orderLockExpiryMs });

@@ -30,6 +30,8 @@ export interface Actors {
 export interface Topics {
   get(topic: string): TopicConfig | undefined;
   all(): Record<string, TopicConfig>;
+  /** Topics clients created (retry, DLQ and system topics aside): what --max-topics counts. */
+  readonly userCount: number;
   /** The topic's config, creating it with the default queue count when auto-creation applies. */
   forWrite(topic: string): TopicConfig;
   /** The topic's config; TOPIC_NOT_FOUND / QUEUE_NOT_FOUND otherwise. */

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { encode } from "../protocol/mod.ts";
 import { rawSocket } from "./helpers/raw-socket.ts";
-import { startBroker } from "./helpers/broker.ts";
+import { startBroker, tempDir } from "./helpers/broker.ts";
 import { slowReader } from "./helpers/slow-reader.ts";
 
 const msg = (topic: string, body = "x") => encode({ topic, body, id: `id-${Math.random()}`, born: Date.now() });
@@ -105,8 +105,9 @@ test("a heartbeat with 10,000 groups is refused at once; nothing is created", as
   }
 });
 
-test("topics and groups stop at --max-topics and --max-groups", async () => {
-  const b = await startBroker({ maxTopics: 2, maxGroups: 2 });
+test("topics and groups stop at --max-topics and --max-groups; a deletion frees a place; a restart keeps the counts", async () => {
+  const dir = tempDir();
+  const b = await startBroker({ maxTopics: 2, maxGroups: 2, dataDir: dir.path });
   try {
     const s = await rawSocket(b.url);
     for (const [id, t] of [[1, "T1"], [2, "T2"]] as const) {
@@ -133,9 +134,35 @@ test("topics and groups stop at --max-topics and --max-groups", async () => {
     assert.equal(((r) => [r.code, r.limit])(await answer(7)), ["LIMIT_EXCEEDED", "groups"]);
     s.send(encode({ id: 8, op: "commitOffset", group: "G4", topic: "T1", queueId: 0, offset: 0 }));
     assert.is((await answer(8)).code, "LIMIT_EXCEEDED");
+    // A deletion frees its place: the counts follow topics and groups going as well as coming.
+    s.send(encode({ id: 9, op: "deleteTopic", topic: "T2" }));
+    assert.is((await answer(9)).code, 0);
+    s.send(encode({ id: 10, op: "createTopic", topic: "T5" }));
+    assert.is((await answer(10)).code, 0, "a deleted topic's place is free");
+    s.send(encode({ id: 11, op: "createTopic", topic: "T6" }));
+    assert.is((await answer(11)).code, "LIMIT_EXCEEDED");
+    hb(12, ["G1"]);
+    assert.is((await answer(12)).code, 0);
+    s.send(encode({ id: 13, op: "deleteSubGroup", group: "G2" }));
+    assert.is((await answer(13)).code, 0);
+    s.send(encode({ id: 14, op: "commitOffset", group: "G4", topic: "T1", queueId: 0, offset: 0 }));
+    assert.is((await answer(14)).code, 0, "a deleted group's place is free");
     s.close();
   } finally {
     await b.stop();
+  }
+  // Restarted on the same data, the counts are the restored table's and actors'.
+  const again = await startBroker({ maxTopics: 2, maxGroups: 2, dataDir: b.dir });
+  try {
+    const s = await rawSocket(again.url);
+    s.send(encode({ id: 1, op: "createTopic", topic: "T7" }));
+    assert.equal(((r) => [r.code, r.limit])(await s.next()), ["LIMIT_EXCEEDED", "topics"]);
+    s.send(encode({ id: 2, op: "commitOffset", group: "G5", topic: "T1", queueId: 0, offset: 0 }));
+    assert.equal(((r) => [r.code, r.limit])(await s.next()), ["LIMIT_EXCEEDED", "groups"]);
+    s.close();
+  } finally {
+    await again.stop();
+    dir.remove();
   }
 });
 

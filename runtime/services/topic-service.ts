@@ -26,6 +26,8 @@ export interface TopicServiceDeps {
 export class TopicService implements Topics {
   private readonly table: Record<string, TopicConfig> = {};
   private readonly roundRobin = new Map<string, number>();
+  /** Kept as topics come and go: --max-topics is checked before every new topic, and counting the table each time grew with it. */
+  private users = 0;
 
   constructor(private readonly deps: TopicServiceDeps) {}
 
@@ -35,6 +37,10 @@ export class TopicService implements Topics {
 
   all(): Record<string, TopicConfig> {
     return this.table;
+  }
+
+  get userCount(): number {
+    return this.users;
   }
 
   forWrite(topic: string): TopicConfig {
@@ -78,6 +84,7 @@ export class TopicService implements Topics {
    * Resolves once the topic log has it.
    */
   remove(topic: string): Promise<void> {
+    if (this.table[topic] && topicKind(topic) === "user") this.users--;
     delete this.table[topic];
     this.roundRobin.delete(topic);
     const { file } = this.deps;
@@ -108,7 +115,7 @@ export class TopicService implements Topics {
     for (const { topic, queueId } of storeQueues) queues.set(topic, Math.max(queues.get(topic) ?? 0, queueId + 1));
     for (const [topic, n] of queues) {
       const t = this.table[topic];
-      // Every queue of a topic has its ConsumeQueue directory (MessageStore.declareQueues), so
+      // A topic's last queue has its ConsumeQueue directory (MessageStore.declareQueues), so
       // with topics.cbor and the snapshots lost the count still comes back right.
       if (!t) this.apply(topic, n, PERM_RW, false);
       else if (t.queues < n) this.apply(topic, n, t.perm, false);
@@ -126,6 +133,7 @@ export class TopicService implements Topics {
   /** Widens (never narrows) a topic and tells the root (unless `tell` is false: restore tells it once). */
   private apply(topic: string, queues: number, perm: number, tell = true): void {
     const existing = this.table[topic];
+    if (!existing && topicKind(topic) === "user") this.users++;
     const config: TopicConfig = { queues: Math.max(existing?.queues ?? 0, queues), perm, ...(isSystemTopic(topic) ? { system: true } : {}) };
     this.table[topic] = config;
     if (tell) this.deps.actors.send({ type: "CREATE_TOPIC", topic, queues: config.queues, perm, ...(existing && existing.perm !== perm ? { permChanged: true } : {}) });
