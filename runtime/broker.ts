@@ -413,10 +413,11 @@ export class Broker implements BrokerFacts {
   /**
    * A topic was created or widened: the groups whose members subscribe to it rebalance now, as
    * on a membership change, so a consumer started before its topic existed takes its queues at
-   * once (not at its next periodic rebalance). The groups are those of the open sessions.
+   * once (not at its next periodic rebalance). The groups are those of the open sessions whose
+   * heartbeats name the topic: asking every connected group made each create cost a question per group.
    */
   private tellSubscribers(topic: string): void {
-    for (const group of this.sessions.groups()) {
+    for (const group of this.sessions.groupsSubscribing(topic)) {
       this.groups.view(group, (view) => {
         if (!view || !Object.values(view.members).some((m) => topic in m.subscriptions)) return;
         const clientIds = Object.keys(view.members).sort();

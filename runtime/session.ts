@@ -42,6 +42,8 @@ export interface Session {
   clientId: string | undefined;
   /** Consumer groups its client heartbeats for: it leaves them when the session closes. */
   groups: Set<string>;
+  /** Topics those groups subscribe to, as its last heartbeat said: a new topic is announced only where it may be wanted. */
+  subscribed: Set<string>;
   /** Answers request `id` with `{ id, code: 0, ...result }`. */
   reply(id: RequestId, result: Record<string, unknown>): void;
   /** Answers request `id` with the error's code, message and details (INTERNAL_ERROR for anything not a BrokerError). */
@@ -105,10 +107,10 @@ export class SessionRegistry {
     this.listeners.push(listener);
   }
 
-  /** The consumer groups of the open sessions' clients. */
-  groups(): Set<string> {
+  /** The consumer groups of the open sessions whose clients subscribe to `topic`. */
+  groupsSubscribing(topic: string): Set<string> {
     const out = new Set<string>();
-    for (const s of this.byId.values()) for (const g of s.groups) out.add(g);
+    for (const s of this.byId.values()) if (s.subscribed.has(topic)) for (const g of s.groups) out.add(g);
     return out;
   }
 

@@ -124,6 +124,9 @@ export const denoFiles: Files = {
   mkdir(path) {
     Deno.mkdirSync(path, { recursive: true });
   },
+  mkdirAsync(path) {
+    return Deno.mkdir(path, { recursive: true });
+  },
   diskUsage(path) {
     // Deno has no statfs of its own; its Node compatibility layer has.
     try {

@@ -110,6 +110,9 @@ export const nodeFiles: Files = {
   mkdir(path) {
     fs.mkdirSync(path, { recursive: true });
   },
+  async mkdirAsync(path) {
+    await fs.promises.mkdir(path, { recursive: true });
+  },
   diskUsage(path) {
     try {
       const s = fs.statfsSync(path);

@@ -47,6 +47,7 @@ export function heartbeat(ctx: ProcessorContext, session: Session, req: Request)
   const now = new Set(groups.map((g) => g.group));
   for (const old of session.groups) if (!now.has(old)) ctx.actors.send({ type: "UNREGISTER", group: old, clientId });
   session.groups = now;
+  session.subscribed = new Set(groups.flatMap((g) => Object.keys(g.subscriptions)));
   for (const g of groups) {
     // Clustering groups get their retry topic, which every member subscribes to.
     const retry = RETRY_PREFIX + g.group;

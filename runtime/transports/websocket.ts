@@ -20,6 +20,7 @@ export class WebSocketSession implements Session {
   identity: string | undefined = undefined;
   clientId: string | undefined = undefined;
   groups = new Set<string>();
+  subscribed = new Set<string>();
 
   constructor(readonly id: string, private readonly socket: ServerSocket, readonly security: SessionSecurity, readonly limits: ConnectionLimiter) {}
 

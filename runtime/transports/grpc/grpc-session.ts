@@ -53,6 +53,7 @@ export class GrpcSession implements Session {
   open = true;
   identity: string | undefined = undefined;
   groups = new Set<string>();
+  subscribed = new Set<string>();
   /** The client's settings, as its last Telemetry command sent them. */
   settings: ClientSettings | undefined;
   readonly streams = new Set<TelemetryStream>();
