@@ -323,7 +323,7 @@ export class Broker implements BrokerFacts {
       disk: { warningRatio: config.diskWarningRatio, fullRatio: config.diskFullRatio },
     }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
-    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem, config.flush === "sync" ? "fsync" : "write"), metrics, role);
+    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem, config.flush === "sync" ? "fsync" : "write", config.flushIntervalMs), metrics, role);
     broker.secure = secure;
     broker.restore(log);
     broker.inspectorAssets = await InspectorAssets.locate(files, log);

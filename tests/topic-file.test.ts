@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { Admin } from "../client/mod.ts";
 import { TopicFile } from "../runtime/services/topic-file.ts";
 import { spawnBroker, tempDir } from "./helpers/broker.ts";
-import { files } from "./helpers/storage-env.ts";
+import { countingFiles, files } from "./helpers/storage-env.ts";
 
 test("every saved topic loads back without a close; a record cut short at the end is left out", async () => {
   const dir = tempDir();
@@ -80,6 +80,26 @@ test("answered once written under --flush async (the fdatasync follows), once sy
     await Promise.all(saves);
     assert.equal(order, ["write", "fsync"]);
     await Promise.all([write.close(), fsync.close()]);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("under --flush async one fdatasync, within --flush-interval, serves every record written meanwhile; close syncs what is pending", async () => {
+  const dir = tempDir();
+  try {
+    const counted = countingFiles((path) => path.endsWith("topics.log"));
+    const file = new TopicFile(counted.files, dir.path, "topics.cbor", undefined, "write", 60_000);
+    // One at a time, as a script creating topics in a loop: each answered once written.
+    for (let i = 0; i < 50; i++) await file.save(`T${i}`, { queues: 1, perm: 6 });
+    assert.is(counted.syncs(), 0, "no fdatasync per record: it is due within the interval");
+    assert.is(Object.keys(new TopicFile(files, dir.path).load()).length, 50, "every record is in the file");
+    await file.close();
+    assert.is(counted.syncs(), 1, "close runs the pending fdatasync");
+    const immediate = new TopicFile(counted.files, `${dir.path}/b`, "topics.cbor", undefined, "write");
+    await immediate.save("A", { queues: 1, perm: 6 });
+    await immediate.close();
+    assert.is(counted.syncs(), 2, "without an interval the fdatasync follows each write");
   } finally {
     dir.remove();
   }
