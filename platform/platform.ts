@@ -37,8 +37,6 @@ export interface Files {
   rename(from: string, to: string): void;
   remove(path: string, options?: { recursive?: boolean }): void;
   mkdir(path: string): void;
-  /** mkdir off the event loop (the thread pool): for directories nothing waits on. */
-  mkdirAsync(path: string): Promise<void>;
   /** Creates a file with data only if it does not exist (O_EXCL); false if it does. */
   createExclusive(path: string, data: Uint8Array): boolean;
   /** Bytes free on the file system holding path, and its total size (for retention and disk guards). */

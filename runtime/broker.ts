@@ -114,7 +114,7 @@ export class Broker implements BrokerFacts {
     readonly config: BrokerConfig,
     readonly store: MessageStore,
     private readonly snapshots: SnapshotStore,
-    private readonly topicFile: TopicFile,
+    private readonly topicFiles: { file: TopicFile; copy: TopicFile },
     readonly metrics: Metrics,
     public role: BrokerRole,
   ) {
@@ -134,7 +134,7 @@ export class Broker implements BrokerFacts {
     const actors = this.actors;
     this.topics = new TopicService({
       actors,
-      file: topicFile,
+      ...topicFiles,
       defaultQueues: config.defaultQueues,
       autoCreate: config.autoCreateTopics,
       changed: (topic) => {
@@ -142,7 +142,6 @@ export class Broker implements BrokerFacts {
         this.ha?.topicsChanged();
         this.tellSubscribers(topic);
       },
-      declareQueues: (topic, queues) => store.declareQueues(topic, queues),
       wasDeleted: (topic) => store.deletedAt(topic) >= 0,
     });
     const topics = this.topics;
@@ -323,7 +322,7 @@ export class Broker implements BrokerFacts {
       disk: { warningRatio: config.diskWarningRatio, fullRatio: config.diskFullRatio },
     }, recoveryProgress(log, clock));
     log(`recovered CommitLog ${store.minCommitLogOffset}..${store.maxCommitLogOffset} in ${clock.now() - started} ms`);
-    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), new TopicFile(files, `${dir}/config`, "topics.cbor", topicTableProblem, config.flush === "sync" ? "fsync" : "write", config.flushIntervalMs), metrics, role);
+    const broker = new Broker(platform, config, store, new SnapshotStore(files, `${dir}/snapshots`, 3, vetSnapshot), topicFiles(files, `${dir}/config`, config), metrics, role);
     broker.secure = secure;
     broker.restore(log);
     broker.inspectorAssets = await InspectorAssets.locate(files, log);
@@ -458,7 +457,7 @@ export class Broker implements BrokerFacts {
     this.transactions.close();
     this.limits?.close();
     this.secure.security.close();
-    await this.topicFile.close();
+    await Promise.all([this.topicFiles.file.close(), this.topicFiles.copy.close()]);
     await this.store.close();
   }
 
@@ -625,4 +624,13 @@ export class Broker implements BrokerFacts {
     if (page) return page;
     return { status: 404, headers: { "content-type": "text/plain" }, body: `no such page: ${method} ${path}\n` };
   }
+}
+
+/** config/topics.cbor and its copy, answered as the --flush mode says (the copy is never waited for). */
+function topicFiles(files: Platform["files"], dir: string, config: BrokerConfig): { file: TopicFile; copy: TopicFile } {
+  const answerAfter = config.flush === "sync" ? "fsync" : "write";
+  return {
+    file: new TopicFile(files, dir, "topics.cbor", topicTableProblem, answerAfter, config.flushIntervalMs),
+    copy: new TopicFile(files, dir, "topics-copy.cbor", topicTableProblem, "write", config.flushIntervalMs),
+  };
 }

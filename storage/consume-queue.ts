@@ -37,8 +37,6 @@ export class ConsumeQueue {
   /** Store time of the last record; -1 until known (found lazily after a restart). */
   lastTimestamp = -1;
   private handles = new Map<number, FileHandle>();
-  /** Its topic was deleted (destroy): its files are gone and stay gone. */
-  destroyed = false;
   /** Files written since the last flush took them. */
   private dirty = new Set<number>();
   private readonly fileBytes: number;
@@ -70,16 +68,6 @@ export class ConsumeQueue {
     private readonly entriesPerFile: number,
   ) {
     this.fileBytes = entriesPerFile * CQ_ENTRY_SIZE;
-  }
-
-  /**
-   * Makes the queue's directory, before any entry is written to it (a write makes it too). Off
-   * the event loop: in a consumequeue directory of 20,000 topics one mkdir took ~250 µs, a fifth
-   * of creating a topic. Resolves false if the queue was destroyed meanwhile: the caller removes
-   * what the late mkdir made.
-   */
-  declare(): Promise<boolean> {
-    return this.files.mkdirAsync(this.dir).then(() => !this.destroyed);
   }
 
   /**
@@ -177,7 +165,6 @@ export class ConsumeQueue {
    * flush under way may still hold them).
    */
   destroy(): FileHandle[] {
-    this.destroyed = true;
     this.pendingCount = 0;
     this.unwritten = [];
     const closed = [...this.handles.values()];

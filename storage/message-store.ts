@@ -182,8 +182,6 @@ export class MessageStore {
   private flushChain: Promise<void> = Promise.resolve();
   private lastCheckpoint: Checkpoint | null = null;
   private unsynced: FileHandle[] = [];
-  /** Queue directories being made off the event loop (declareQueues); close waits for them. */
-  private readonly declaring = new Set<Promise<void>>();
   private closed = false;
   private scratch = new Uint8Array(MIN_SCAN_ENTRIES * CQ_ENTRY_SIZE);
   /** getMessages: where and how large the records it takes are, and their queue offsets. */
@@ -710,27 +708,6 @@ export class MessageStore {
     return size > 0 ? pos : -1;
   }
 
-  /**
-   * Makes the ConsumeQueue directory of a topic's last queue, written to or not: with the topic
-   * table and the snapshots lost, the highest queue directory still tells how many queues it had.
-   * The others are made at their first write (as RocketMQ's are): a directory and a ConsumeQueue
-   * for each of 80,000 empty queues made creating topics, restarts and flushes cost 8 times more.
-   */
-  declareQueues(topic: string, queues: number): void {
-    const q = queues - 1;
-    if (q < 0 || this.queue(topic, q, false)) return;
-    const cq = this.queue(topic, q, true)!;
-    const declared = cq.declare().then((live) => {
-      // Deleted before its directory was made: what the late mkdir made goes, but for a queue made again since.
-      if (live || this.queue(topic, q, false)) return;
-      this.files.remove(this.queues.has(topic) ? cq.dir : `${this.cfg.dir}/consumequeue/${topicDirName(topic)}`, { recursive: true });
-    }).catch((e) => {
-      // Only a hint for recovery: a queue whose directory cannot be made is refused at its first write.
-      log.warn("ConsumeQueue {topic}/{queueId}: its directory cannot be made ({error})", { topic, queueId: q, error: (e as Error).message });
-    }).finally(() => this.declaring.delete(declared));
-    this.declaring.add(declared);
-  }
-
   queueKeys(): { topic: string; queueId: number }[] {
     const out: { topic: string; queueId: number }[] = [];
     for (const [topic, m] of this.queues) for (const queueId of m.keys()) out.push({ topic, queueId });
@@ -813,7 +790,6 @@ export class MessageStore {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     if (this.diskTimer !== null) this.clock.clearTimeout(this.diskTimer);
     this.timer = null;
-    await Promise.all(this.declaring);
     try {
       await this.flush();
     } catch (e) {

@@ -1,7 +1,8 @@
 // Damaged data directories, each a copy of one real broker's directory of several CommitLog
 // segments: a byte flipped in a record past the checkpoint and one below it, a missing middle
 // segment, a restart with another --segment-size, garbage ConsumeQueue entries, a wrong-shape
-// snapshot, a wrong-shape topics.cbor, and topics.cbor and every snapshot lost. In each, every
+// snapshot, a wrong-shape topics.cbor, and topics.cbor and every snapshot lost (its copy,
+// topics-copy.cbor, keeps even a topic never written to). In each, every
 // intact message is consumed exactly once, a damaged one is reported (a log line and a
 // /metrics counter) and never delivered, and the broker starts and takes new sends.
 import { test } from "uvu";
@@ -29,6 +30,7 @@ const first = await spawnBroker([...base, "--data-dir", original.path]);
   const producer = new Producer({ endpoints: first.url, group: "pg" });
   await Promise.all([admin.start(), producer.start()]);
   await admin.createTopic("C", 2);
+  await admin.createTopic("Empty", 8); // never written to: no ConsumeQueue says how many queues it has
   for (let i = 0; i < TOTAL; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, k) => producer.send({ topic: "C", body: `m-${i + k}-${"x".repeat(150 + ((i + k) % 50))}` })));
   }
@@ -90,6 +92,7 @@ async function check(c: Case): Promise<void> {
   try {
     const topic = (await admin.topicList()).find((t) => t.topic === "C");
     assert.is(topic?.queues, c.queues ?? 2, `${c.name}: topic C has its queues`);
+    assert.is((await admin.topicList()).find((t) => t.topic === "Empty")?.queues, 8, `${c.name}: a topic never written to has its queues`);
     const seen = new Map<string, number>();
     for (let q = 0; q < 2; q++) {
       for (let offset = 0;;) {

@@ -124,15 +124,6 @@ export const denoFiles: Files = {
   mkdir(path) {
     Deno.mkdirSync(path, { recursive: true });
   },
-  async mkdirAsync(path) {
-    // The parent first: a recursive mkdir tries the path itself first, which fails for a new
-    // topic's queue directory (three syscalls instead of two).
-    const parent = path.lastIndexOf("/");
-    if (parent > 0) await Deno.mkdir(path.slice(0, parent), { recursive: true });
-    await Deno.mkdir(path).catch((e) => {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-    });
-  },
   diskUsage(path) {
     // Deno has no statfs of its own; its Node compatibility layer has.
     try {

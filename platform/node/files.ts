@@ -110,14 +110,6 @@ export const nodeFiles: Files = {
   mkdir(path) {
     fs.mkdirSync(path, { recursive: true });
   },
-  async mkdirAsync(path) {
-    // The parent first: a recursive mkdir tries the path itself first, which fails for a new
-    // topic's queue directory (three syscalls instead of two).
-    await fs.promises.mkdir(dirname(path), { recursive: true });
-    await fs.promises.mkdir(path).catch((e) => {
-      if (e.code !== "EEXIST") throw e;
-    });
-  },
   diskUsage(path) {
     try {
       const s = fs.statfsSync(path);

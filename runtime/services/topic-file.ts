@@ -26,6 +26,8 @@ export class TopicFile<T extends Record<string, unknown> = Record<string, TopicC
   private pending: Uint8Array[] = [];
   private waiters: (() => void)[] = [];
   private flushQueued = false;
+  /** A rewrite is queued: the log it empties is not due again meanwhile. */
+  private compacting = false;
   /** Where load() found the log's last whole record ending: appends go there, past any torn one. */
   private validLogBytes: number | null = null;
   /** File operations, one at a time: appends and rewrites never overlap. */
@@ -132,20 +134,25 @@ export class TopicFile<T extends Record<string, unknown> = Record<string, TopicC
    */
   compact(table: T): Promise<void> {
     const bytes = encode(table);
+    this.compacting = true;
     return this.enqueue(async () => {
-      await this.files.writeFileAtomic(this.tablePath, bytes);
-      this.tableSize = bytes.length;
-      // The table holds every record the log held: a crash before this truncate replays them
-      // over it and changes nothing.
-      this.handle().truncate(0);
-      await this.handle().sync();
-      this.logSize = 0;
+      try {
+        await this.files.writeFileAtomic(this.tablePath, bytes);
+        this.tableSize = bytes.length;
+        // The table holds every record the log held: a crash before this truncate replays them
+        // over it and changes nothing.
+        this.handle().truncate(0);
+        await this.handle().sync();
+        this.logSize = 0;
+      } finally {
+        this.compacting = false;
+      }
     });
   }
 
   /** True once the log is due to be folded into the table. */
   get wantsCompaction(): boolean {
-    return this.logSize >= Math.max(MIN_COMPACT_BYTES, this.tableSize);
+    return !this.compacting && this.logSize >= Math.max(MIN_COMPACT_BYTES, this.tableSize);
   }
 
   /** After every pending record and rewrite is on disk (a deferred fdatasync runs now). */
