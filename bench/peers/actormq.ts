@@ -13,14 +13,14 @@ const isDeno = "Deno" in globalThis;
 /** --cpu-prof DIR of the bench: where the limit is, measured in the broker (written when it stops). */
 const profile = () => (process.env.ACTORMQ_BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.ACTORMQ_BENCH_CPU_PROF] : []);
 
-/** ACTORMQ_BENCH_BROKER_ARGS: more broker flags, to measure a setting against the defaults ("--tail-size 4m"). */
-const extraArgs = () => (process.env.ACTORMQ_BENCH_BROKER_ARGS ?? "").split(/\s+/).filter(Boolean);
+/** ACTORMQ_BENCH_BROKER_ARGS / ACTORMQ_BENCH_NODE_ARGS: more broker / Node flags, to measure a setting against the defaults ("--tail-size 4m"). */
+const extraArgs = (name: string) => (process.env[name] ?? "").split(/\s+/).filter(Boolean);
 
 function startBroker(dir: string, flush: "async" | "sync" = "async"): Promise<Child> {
   const [cmd, argv] = isDeno
     ? [process.execPath, ["run", "-A", "--quiet", "runtime/main.ts"]]
-    : [process.execPath, [...profile(), "dist/broker.mjs"]];
-  return startChild(cmd, [...argv, "--port", "0", "--grpc-port", "0", "--data-dir", dir, "--flush", flush, ...extraArgs()], { ready: /listening on ws:\/\/\S+\s/ });
+    : [process.execPath, [...profile(), ...extraArgs("ACTORMQ_BENCH_NODE_ARGS"), "dist/broker.mjs"]];
+  return startChild(cmd, [...argv, "--port", "0", "--grpc-port", "0", "--data-dir", dir, "--flush", flush, ...extraArgs("ACTORMQ_BENCH_BROKER_ARGS")], { ready: /listening on ws:\/\/\S+\s/ });
 }
 
 const urlOf = (b: Child) => /listening on (ws:\/\/\S+)/.exec(b.output())![1];
