@@ -74,7 +74,7 @@ export class HAService {
   /** When each member last held everything the master had (as of a send it acknowledged). */
   private readonly caughtUpAt = new Map<number, number>();
   /** Under sync: slaves caught up but not yet in the set; confirmation waits for them too, so they reach the confirmed offset and join holding it. */
-  private readonly joining = new Set<number>();
+  private joining = new Set<number>();
   private waiters: Waiter[] = [];
   private confirmed: number;
   private proposing = false;
@@ -359,11 +359,8 @@ export class HAService {
       if (this.o.mode === "async" || (this.ackedById.get(id) ?? 0) >= this.confirmed) want.add(id);
       if (this.o.mode === "sync") joining.add(id); // until the controller has it in the set
     }
-    if ([...this.joining].join() !== [...joining].join()) {
-      this.joining.clear();
-      for (const id of joining) this.joining.add(id);
-      this.recompute();
-    }
+    this.joining = joining;
+    this.recompute();
     want.add(this.o.brokerId);
     const next = [...want].sort((a, b) => a - b);
     if (next.join(",") === [...this.state.syncStateSet].sort((a, b) => a - b).join(",")) return;
