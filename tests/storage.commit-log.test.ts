@@ -7,6 +7,7 @@ import { MessageStore, type AppendItem, type StoredRecord } from "../storage/mes
 import { BLANK_MIN, HEADER_SIZE, MAGIC_BLANK } from "../storage/record.ts";
 import { bodyOf, clock, files, item, Sandbox } from "./helpers/storage-env.ts";
 import { loadPlatform } from "../platform/select.ts";
+import { WRITE_PIECE } from "../platform/platform.ts";
 import CRC32 from "crc-32";
 
 const SEG = 64 * 1024;
@@ -278,6 +279,24 @@ test("the platform's CRC-32 gives the crc-32 package's results at every size, ei
     assert.is(native(data), CRC32.buf(data) >>> 0, `${n} bytes`);
   }
   assert.is(native(new TextEncoder().encode("123456789")), 0xcbf43926);
+});
+
+test("the platform's write lays a buffer of several WRITE_PIECEs down whole, each byte at its position", async () => {
+  const box = new Sandbox();
+  try {
+    const h = files.open(`${box.dir()}/pieces`);
+    const big = new Uint8Array(3 * WRITE_PIECE + 17).map((_, i) => (i * 31 + 7) & 0xff);
+    h.write(new Uint8Array(5).fill(0xee), 0);
+    h.write(big, 5);
+    assert.is(h.size(), 5 + big.length);
+    const back = new Uint8Array(big.length + 5);
+    assert.is(h.read(back, 0), back.length);
+    assert.equal([...back.subarray(0, 5)], [0xee, 0xee, 0xee, 0xee, 0xee]);
+    assert.ok(back.subarray(5).every((b, i) => b === big[i]), "every byte of the pieces in place");
+    h.close();
+  } finally {
+    await box.cleanup();
+  }
 });
 
 test.run();

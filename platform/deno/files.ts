@@ -1,7 +1,7 @@
 // Files on Deno: Deno.open with seek + read/write (Deno has no pwrite; one thread, so the seek
 // and the write cannot interleave with another), syncData for fdatasync.
 import { statfsSync } from "node:fs";
-import type { FileHandle, Files, FileStat } from "../platform.ts";
+import { type FileHandle, type Files, type FileStat, WRITE_PIECE } from "../platform.ts";
 
 class DenoFileHandle implements FileHandle {
   constructor(private file: Deno.FsFile) {}
@@ -20,7 +20,7 @@ class DenoFileHandle implements FileHandle {
   write(buf: Uint8Array, position: number): void {
     this.file.seekSync(position, Deno.SeekMode.Start);
     let done = 0;
-    while (done < buf.length) done += this.file.writeSync(buf.subarray(done));
+    while (done < buf.length) done += this.file.writeSync(buf.subarray(done, done + WRITE_PIECE));
   }
 
   sync(): Promise<void> {

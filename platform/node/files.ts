@@ -1,7 +1,7 @@
 // Files on Node: synchronous positional I/O on file descriptors, fdatasync through the pool.
 import * as fs from "node:fs";
 import { dirname } from "node:path";
-import type { FileHandle, Files, FileStat } from "../platform.ts";
+import { type FileHandle, type Files, type FileStat, WRITE_PIECE } from "../platform.ts";
 
 class NodeFileHandle implements FileHandle {
   constructor(private fd: number) {}
@@ -18,7 +18,7 @@ class NodeFileHandle implements FileHandle {
 
   write(buf: Uint8Array, position: number): void {
     let done = 0;
-    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done);
+    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, Math.min(buf.length - done, WRITE_PIECE), position + done);
   }
 
   sync(): Promise<void> {
