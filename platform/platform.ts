@@ -152,6 +152,12 @@ export interface Platform {
   dial(url: string, options: DialOptions): Promise<ClientSocket>;
   /** Schedules fn after the current I/O turn (setImmediate where there is one). */
   afterTurn(fn: () => void): void;
+  /**
+   * Sends now the frames the broker's sockets gathered in this turn; they otherwise leave together
+   * at its end (one writev per socket). A long poll woken by a write is answered in the middle of a
+   * turn that goes on to build that write's acks: its answer need not wait for them.
+   */
+  sendGathered(): void;
   /** CRC-32 (IEEE, as zlib's) of the bytes, unsigned, native where the runtime has one; absent on Node before 20.15. */
   crc32?: (data: Uint8Array) => number;
   memoryUsage(): { rss: number; heapUsed: number };

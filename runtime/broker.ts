@@ -167,7 +167,7 @@ export class Broker implements BrokerFacts {
       },
       ack: (session, offset) => this.ha?.ack(session, offset),
     };
-    this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), flush: config.flush, ...(role !== "standalone" ? { replication } : {}) });
+    this.appends = new AppendPipeline({ store, afterTurn: (fn) => platform.afterTurn(fn), sendGathered: () => platform.sendGathered(), flush: config.flush, ...(role !== "standalone" ? { replication } : {}) });
     const appends = this.appends;
     // The group actor answers for itself (no group actor: the root answers undefined).
     this.groups = {

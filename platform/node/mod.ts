@@ -7,7 +7,7 @@ import { WebSocket } from "ws";
 import { dialWith } from "../dial.ts";
 import type { Platform } from "../platform.ts";
 import { nodeFiles } from "./files.ts";
-import { nodeServe } from "./serve.ts";
+import { nodeServe, sendGathered } from "./serve.ts";
 import { procStartTime } from "../proc-stat.ts";
 
 export const nodePlatform: Platform = {
@@ -19,6 +19,7 @@ export const nodePlatform: Platform = {
   // ws sets TCP_NODELAY; no compression (frames are CBOR, small and mostly incompressible).
   dial: (url, options) => dialWith((u) => new WebSocket(u, { perMessageDeflate: false, ...options.tls }) as never, url, options),
   afterTurn: (fn) => setImmediate(fn),
+  sendGathered,
   // zlib's crc32 (Node 20.15+, 22.2+) costs a fixed ~250 ns per call in argument checks, so the
   // crc-32 package stays faster below a few hundred bytes; above, zlib is 2x (1 KiB) to 3x (4 KiB).
   crc32: typeof zlib.crc32 === "function" ? (data) => (data.length < 256 ? CRC32.buf(data) >>> 0 : zlib.crc32(data)) : undefined,

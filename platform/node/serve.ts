@@ -5,6 +5,14 @@ import type { AddressInfo, Socket } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import type { HttpHeaders, Server, ServerSocket, ServeOptions } from "../platform.ts";
 
+/** The uncorks of the sockets that gathered frames in this turn (Platform.sendGathered). */
+const gathering = new Set<() => void>();
+
+/** Sends now what every socket gathered so far in this turn, instead of at its end. */
+export function sendGathered(): void {
+  for (const uncork of gathering) uncork();
+}
+
 export async function nodeServe(options: ServeOptions): Promise<Server> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize, perMessageDeflate: false });
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -58,10 +66,13 @@ function attach(ws: WebSocket, raw: Socket, req: http.IncomingMessage, options: 
   ws.close = (code?: number, reason?: string | Buffer) =>
     close(code, reason ?? (code === 1009 ? `FRAME_TOO_LARGE: frames are limited to ${options.maxFrameSize} bytes` : undefined));
   // The frames sent in one turn (the replies to every request of one read, a batch's acks) leave
-  // in one writev: the socket is corked at the first and uncorked once the turn's work is done.
+  // in one writev: the socket is corked at the first and uncorked once the turn's work is done,
+  // or earlier by sendGathered.
   let corked = false;
   const uncork = () => {
+    if (!corked) return;
     corked = false;
+    gathering.delete(uncork);
     raw.uncork();
   };
   const socket: ServerSocket = {
@@ -69,6 +80,7 @@ function attach(ws: WebSocket, raw: Socket, req: http.IncomingMessage, options: 
       if (!corked) {
         corked = true;
         raw.cork();
+        gathering.add(uncork);
         queueMicrotask(uncork);
       }
       ws.send(data);

@@ -11,6 +11,8 @@ export interface AppendPipelineDeps {
   store: Pick<MessageStore, "appendBatch" | "waitDurable" | "refusal">;
   /** Schedules fn after the current I/O turn (Platform.afterTurn). */
   afterTurn(fn: () => void): void;
+  /** Sends what the sockets gathered so far in this turn (Platform.sendGathered). */
+  sendGathered?(): void;
   flush: "async" | "sync";
   /** A replicated group member's checks and waits (runtime/ha/); none for a standalone broker. */
   replication?: Replication;
@@ -108,6 +110,8 @@ export class AppendPipeline implements Appender {
     // In this turn: a timed record and its wheel entry are written together, a half message gets
     // its actor. Under sync replication readers see the write once the in-sync replicas hold it.
     for (const d of this.dispatchers) if (!replicated || !d.whenVisible) d.dispatch(items, results);
+    // The long polls the write woke are answered: their answers leave now, not after the acks below.
+    this.deps.sendGathered?.();
     if (replicated) {
       const later = this.dispatchers.filter((d) => d.whenVisible);
       replicated.then(() => 0, () => 0).then(() => later.forEach((d) => d.dispatch(items, results)));
