@@ -15,6 +15,7 @@ import {
   MessageProp,
   tagsCode,
 } from "../../protocol/mod.ts";
+import { plainMessage } from "../../protocol/plain-message.ts";
 import { PERM_WRITE } from "../../actors/broker.machine.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
 import { optional, required } from "../args.ts";
@@ -75,10 +76,17 @@ export function sendBatch(ctx: ProcessorContext, session: Session, req: Request)
   });
 }
 
-/** Decodes and checks one encoded message (and the sender's right to send it) and picks its queue. Throws BrokerError. */
+/** Checks one encoded message (and the sender's right to send it) and picks its queue. Throws BrokerError. */
 export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: number | undefined, session: Pick<Session, "security">): AppendItem {
   if (bytes.length > MAX_MESSAGE_SIZE) {
     throw new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${bytes.length} bytes, the limit is ${MAX_MESSAGE_SIZE}`);
+  }
+  // Most messages are plain (topic, body, id, born, tags, keys): checked without decoding them.
+  const plain = plainMessage(bytes);
+  if (plain) {
+    authorizeSend(plain.topic, session);
+    const q = queueFor(ctx, plain.topic, queueId);
+    return { topic: plain.topic, queueId: q, bytes, tagsCode: tagsCode(plain.tags), keys: plain.keys, msgId: plain.id };
   }
   let decoded: unknown;
   try {
@@ -87,31 +95,43 @@ export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: 
     throw new BrokerError(ErrorCode.MALFORMED_FRAME, "a message is not valid CBOR");
   }
   const msg: Message = checkMessage(decoded);
-  // The broker's own topics (offset commits, schedule, progress, transactions) are written only
-  // by the broker: a forged offset commit would be replayed as a real one.
-  if (isSystemTopic(msg.topic)) {
-    throw new BrokerError(ErrorCode.NO_PERMISSION, `sending to "${msg.topic}" is forbidden: it is the broker's own`);
-  }
-  session.security.authorize(topicResource(msg.topic), "PUB");
+  authorizeSend(msg.topic, session);
   const transactional = msg.props !== undefined && msg.props[MessageProp.TRAN_MSG] === "true";
   // Its checks go to its group's producers: only a producer of that group may start one.
   if (transactional && msg.group !== undefined) session.security.authorizeProducerGroup(checkGroupName(msg.group, "message.group"));
   const level = msg.delayLevel === undefined ? 0 : checkDelayLevel(msg.delayLevel, ctx.config.delayLevels.length);
   const at = ctx.timer.deliverAtOf(msg); // checked before the topic is auto-created
-  if (ctx.topics.get(msg.topic) === undefined) checkTopicLimit(ctx);
-  const topic = ctx.topics.forWrite(msg.topic);
-  if ((topic.perm & PERM_WRITE) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${msg.topic}" is not writable`);
-  if (queueId === undefined) queueId = ctx.topics.nextQueue(msg.topic, topic.queues);
-  else if (queueId >= topic.queues) {
-    throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${msg.topic}" has ${topic.queues} queues; queue ${queueId} does not exist`);
-  }
+  const q = queueFor(ctx, msg.topic, queueId);
   // Transactional: a half message, held in the half topic until it is committed.
-  if (transactional) return ctx.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, queueId, bytes);
+  if (transactional) return ctx.transactions.halfItem(decoded as Record<string, unknown>, msg, msg.topic, q, bytes);
   // Delayed: moved into the schedule topic (off the hot path); the real offset comes at delivery.
-  if (level > 0) return ctx.schedule.item(decoded as Record<string, unknown>, msg.topic, queueId, level, 0, bytes);
+  if (level > 0) return ctx.schedule.item(decoded as Record<string, unknown>, msg.topic, q, level, 0, bytes);
   // Any time: into the timer topic, and (once stored) onto the timing wheel.
-  if (at !== undefined) return ctx.timer.item(decoded as Record<string, unknown>, msg.topic, queueId, at, bytes);
-  return { topic: msg.topic, queueId, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
+  if (at !== undefined) return ctx.timer.item(decoded as Record<string, unknown>, msg.topic, q, at, bytes);
+  return { topic: msg.topic, queueId: q, bytes, tagsCode: tagsCode(msg.tags), keys: msg.keys, msgId: msg.id };
+}
+
+/**
+ * The broker's own topics (offset commits, schedule, progress, transactions) are written only by
+ * the broker: a forged offset commit would be replayed as a real one. Others need PUB.
+ */
+function authorizeSend(topic: string, session: Pick<Session, "security">): void {
+  if (isSystemTopic(topic)) {
+    throw new BrokerError(ErrorCode.NO_PERMISSION, `sending to "${topic}" is forbidden: it is the broker's own`);
+  }
+  session.security.authorize(topicResource(topic), "PUB");
+}
+
+/** The message's queue: the one it names, or the topic's next; the topic is created if it may be. */
+function queueFor(ctx: ProcessorContext, name: string, queueId: number | undefined): number {
+  if (ctx.topics.get(name) === undefined) checkTopicLimit(ctx);
+  const topic = ctx.topics.forWrite(name);
+  if ((topic.perm & PERM_WRITE) === 0) throw new BrokerError(ErrorCode.NO_PERMISSION, `topic "${name}" is not writable`);
+  if (queueId === undefined) return ctx.topics.nextQueue(name, topic.queues);
+  if (queueId >= topic.queues) {
+    throw new BrokerError(ErrorCode.QUEUE_NOT_FOUND, `topic "${name}" has ${topic.queues} queues; queue ${queueId} does not exist`);
+  }
+  return queueId;
 }
 
 function result(item: AppendItem, r: AppendResult) {
