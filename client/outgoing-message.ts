@@ -3,6 +3,7 @@
 import { customAlphabet } from "nanoid";
 import { BrokerError, checkDelayLevel, checkDeliverTime, checkTopicName, encode, ErrorCode, MAX_MESSAGE_SIZE, type Message } from "../protocol/mod.ts";
 import type { MessageQueue } from "./topic-route.ts";
+import { encodePlainMessage } from "../protocol/plain-message.ts";
 
 /**
  * A new unique message id: 22 alphanumeric characters (131 random bits). Not nanoid's default
@@ -93,7 +94,7 @@ export function encodeMessage(input: SendMessage, msgId: string, born: number, g
   if (input.shardingKey !== undefined && typeof input.shardingKey !== "string") {
     throw new BrokerError(ErrorCode.WRONG_TYPE, "message.shardingKey must be a string");
   }
-  const bytes = encode(msg);
+  const bytes = encodePlainMessage(msg) ?? encode(msg);
   if (bytes.length > MAX_MESSAGE_SIZE) throw tooLarge(`${bytes.length} bytes`);
   return { topic, msgId, bytes, queueId, shardingKey: input.shardingKey };
 }
