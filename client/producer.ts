@@ -2,7 +2,7 @@
 // (round-robin, skipping brokers the latency fault tolerance marked slow or failed), and hands
 // it to the coalescer of that broker's connection, which batches the sends of one turn into one
 // frame. Failures of the connection are retried on another broker, RocketMQ's way.
-import { BrokerError, checkGroupName, ErrorCode } from "../protocol/mod.ts";
+import { BrokerError, CborWriter, checkGroupName, ErrorCode } from "../protocol/mod.ts";
 import { CLIENT_OPTIONS, ClientCore, type ClientOptions } from "./client-core.ts";
 import type { ClientEvents, Listener } from "./events.ts";
 import { optionNames, refuseUnknown } from "./options-check.ts";
@@ -314,11 +314,27 @@ async function sendFrame(transport: Transport, frame: OutgoingFrame): Promise<It
       return [{ code: err.code, message: err.message }];
     }
   }
-  const args: Record<string, unknown> = { msgs: frame.msgs };
-  if (frame.queueIds) args.queueIds = frame.queueIds;
-  const reply = await transport.request("sendBatch", args, frame.timeoutMs);
+  const reply = await transport.requestFrame("sendBatch", (id) => sendBatchFrame(id, frame), frame.timeoutMs);
   if (!Array.isArray(reply.results)) throw new BrokerError(ErrorCode.INTERNAL_ERROR, "sendBatch: the response has no results array");
   return reply.results as ItemOutcome[];
+}
+
+/**
+ * `{ id, op: "sendBatch", msgs, queueIds? }` with each message's encoded bytes written in as a
+ * byte string, as they are: through cbor-x, each was type-checked and copied once more.
+ */
+function sendBatchFrame(id: number, frame: OutgoingFrame): Uint8Array {
+  let size = 64;
+  for (const m of frame.msgs) size += m.length + 5;
+  if (frame.queueIds) size += 16 + 9 * frame.queueIds.length;
+  const w = new CborWriter(size);
+  w.map(frame.queueIds ? 4 : 3).text("id").int(id).text("op").text("sendBatch").text("msgs").array(frame.msgs.length);
+  for (const m of frame.msgs) w.head(2, m.length).raw(m);
+  if (frame.queueIds) {
+    w.text("queueIds").array(frame.queueIds.length);
+    for (const q of frame.queueIds) w.int(q);
+  }
+  return w.bytes();
 }
 
 function asBrokerError(e: unknown): BrokerError {

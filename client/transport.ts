@@ -79,12 +79,20 @@ export class Transport {
    * signal's reason when `signal` aborts first (the request may still have reached the broker).
    */
   request(op: string, args: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<Reply> {
+    return this.requestFrame(op, (id) => encode({ id, op, ...args }), timeoutMs, signal);
+  }
+
+  /**
+   * request(), with the frame written by the caller: `frame(id)` gives the whole request, its id
+   * included (sendBatch writes its messages' encoded bytes in as they are).
+   */
+  requestFrame(op: string, writeFrame: (id: number) => Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Reply> {
     if (this.closed) return Promise.reject(closedError(this.url, "the client is shut down"));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = ++this.nextId;
     let frame: Uint8Array;
     try {
-      frame = encode({ id, op, ...args });
+      frame = writeFrame(id);
     } catch (e) {
       return Promise.reject(new BrokerError(ErrorCode.WRONG_TYPE, `${op}: cannot encode the request: ${(e as Error).message}`));
     }
