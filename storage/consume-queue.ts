@@ -28,6 +28,8 @@ export function topicDirName(topic: string): string {
   return `${topic.slice(0, 100)}~${hex(CRC32.str(topic))}${hex(CRC32.str(topic, 0x5bd1e995))}`;
 }
 const CACHE_ENTRIES = 1024;
+/** The most of a write kept as `recent` (a batch's entries for one queue are usually a few). */
+const MAX_RECENT_BYTES = 64 * CQ_ENTRY_SIZE;
 
 export class ConsumeQueue {
   /** One past the last entry. */
@@ -55,6 +57,11 @@ export class ConsumeQueue {
    * from here, and written again at every flush (retryUnwritten) until they reach the file.
    */
   private unwritten: { from: number; bytes: Uint8Array }[] = [];
+  /**
+   * The entries of the last write, as written: a long poll woken by that write reads exactly
+   * these, and takes them from here instead of reading back what was just written.
+   */
+  private recent: { from: number; bytes: Uint8Array } | null = null;
   private readonly one = new Uint8Array(CQ_ENTRY_SIZE);
   private readonly oneView = viewOf(this.one);
   /** Not listed at recovery (skipLoad): whatever files the directory holds go at the first file touched. */
@@ -166,6 +173,7 @@ export class ConsumeQueue {
    */
   destroy(): FileHandle[] {
     this.pendingCount = 0;
+    this.recent = null;
     this.unwritten = [];
     const closed = [...this.handles.values()];
     for (const h of closed) h.close();
@@ -185,6 +193,7 @@ export class ConsumeQueue {
   /** Cuts the queue to `n` entries; files entirely past it are deleted. */
   truncate(n: number): void {
     this.flushPending();
+    this.recent = null;
     this.cacheCount = 0;
     for (const [fileNo, h] of [...this.handles]) {
       const start = fileNo * this.entriesPerFile;
@@ -209,6 +218,7 @@ export class ConsumeQueue {
    */
   write(from: number, buf: Uint8Array, failed?: (e: unknown) => void): void {
     const n = buf.length / CQ_ENTRY_SIZE;
+    this.recent = buf.length <= MAX_RECENT_BYTES ? { from, bytes: buf } : null;
     try {
       this.writeFiles(from, buf);
     } catch (e) {
@@ -279,6 +289,11 @@ export class ConsumeQueue {
   }
 
   private readInto(buf: Uint8Array, from: number, n: number): number {
+    const r = this.recent;
+    if (r && from >= r.from && (from + n - r.from) * CQ_ENTRY_SIZE <= r.bytes.length) {
+      buf.set(r.bytes.subarray((from - r.from) * CQ_ENTRY_SIZE, (from + n - r.from) * CQ_ENTRY_SIZE));
+      return n;
+    }
     this.flushPending();
     const fileNo = Math.floor(from / this.entriesPerFile);
     let got = 0;
@@ -318,6 +333,7 @@ export class ConsumeQueue {
    * together (flushPending).
    */
   put(n: number, commitLogOffset: number, size: number, tagsCode: number): void {
+    this.recent = null;
     if (n < this.maxOffset && n >= this.minOffset) {
       // Re-dispatch walks a queue's existing entries in order: read them a block at a time.
       if (n < this.cacheFrom || n >= this.cacheFrom + this.cacheCount) {

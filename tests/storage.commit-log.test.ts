@@ -281,6 +281,37 @@ test("the platform's CRC-32 gives the crc-32 package's results at every size, ei
   assert.is(native(new TextEncoder().encode("123456789")), 0xcbf43926);
 });
 
+test("a read of the entries the last write put in a queue comes from memory, and is the same as from the file", async () => {
+  const box = new Sandbox();
+  try {
+    let cqReads = 0;
+    const counting: typeof files = {
+      ...files,
+      open(path, options) {
+        const h = files.open(path, options);
+        if (!path.includes("/consumequeue/")) return h;
+        return { ...h, read: (b: Uint8Array, p: number) => (cqReads++, h.read(b, p)), write: (b: Uint8Array, p: number) => h.write(b, p), sync: () => h.sync(), truncate: (n: number) => h.truncate(n), size: () => h.size(), close: () => h.close() };
+      },
+    };
+    const dir = box.dir();
+    const store = box.open(dir, small, { files: counting });
+    store.appendBatch([item("T", 0), item("T", 0), item("T", 1)]);
+    store.appendBatch([item("T", 0, { tags: "b" }), item("T", 0, { tags: "c" })]);
+    const before = cqReads;
+    const fresh = store.getMessages("T", 0, 2, 32, 1 << 20);
+    assert.is(cqReads, before, "the last write's entries were not read back from the file");
+    assert.equal(fresh.records.map((r) => r.queueOffset), [2, 3]);
+    // Older entries come from the file; together they are what a reopened store reads.
+    const all = store.getMessages("T", 0, 0, 32, 1 << 20);
+    assert.ok(cqReads > before, "entries of an earlier write are read from the file");
+    await store.close();
+    const again = box.open(dir, small).getMessages("T", 0, 0, 32, 1 << 20);
+    assert.equal(all.records.map((r) => [r.queueOffset, r.commitLogOffset, r.size]), again.records.map((r) => [r.queueOffset, r.commitLogOffset, r.size]));
+  } finally {
+    await box.cleanup();
+  }
+});
+
 test("the platform's write lays a buffer of several WRITE_PIECEs down whole, each byte at its position", async () => {
   const box = new Sandbox();
   try {
