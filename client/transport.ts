@@ -83,7 +83,7 @@ export class Transport {
   }
 
   /**
-   * request(), with the frame written by the caller: `frame(id)` gives the whole request, its id
+   * request(), with the frame written by the caller: `writeFrame(id)` gives the whole request, its id
    * included (sendBatch writes its messages' encoded bytes in as they are).
    */
   requestFrame(op: string, writeFrame: (id: number) => Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Reply> {

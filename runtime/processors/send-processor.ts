@@ -81,7 +81,7 @@ export function toAppendItem(ctx: ProcessorContext, bytes: Uint8Array, queueId: 
   if (bytes.length > MAX_MESSAGE_SIZE) {
     throw new BrokerError(ErrorCode.MESSAGE_TOO_LARGE, `message is ${bytes.length} bytes, the limit is ${MAX_MESSAGE_SIZE}`);
   }
-  // Most messages are plain (topic, body, id, born, tags, keys): checked without decoding them.
+  // Most messages are plain (topic, body, id, born, tags, keys, group): checked without decoding them.
   const plain = plainMessage(bytes);
   if (plain) {
     authorizeSend(plain.topic, session);
