@@ -96,7 +96,10 @@ it("overview figures match the broker's counters; the statechart lights the stat
     await until("idle lit again", async () => (await lit()).join() === "queue.idle", 10_000);
     await until("maxOffset 11", async () => (await page.locator('#context tr[data-key="maxOffset"] td').innerText()) === "11", 10_000);
 
-    // The event log: APPENDED to the queue shows; the root's routing copies are hidden until asked for.
+    // The event log: APPENDED to the queue shows; the root's routing copies are hidden until asked
+    // for. A delayed message's write goes through the root (its delay level's actor follows the
+    // schedule queue): an APPEND_BATCH the root routes.
+    await producer.send({ topic: "Payments", body: "later", delayLevel: 1 });
     await page.locator('#log .log-row[data-type="APPENDED"][data-actor="queue:Orders:3"]').first().waitFor({ timeout: 10_000 });
     assert.is(await page.locator('#log .log-row[data-type="APPEND_BATCH"]').count(), 0, "internal events hidden by default");
     await page.locator("#log-internal").check();
