@@ -17,6 +17,13 @@ export class CborWalker {
     this.pos = 0;
   }
 
+  /** Starts on `bytes`, which must open with a definite-length map: its entry count, or -1. */
+  openMap(bytes: Uint8Array): number {
+    this.reset(bytes);
+    if (bytes.length === 0 || bytes[0] >> 5 !== 5) return -1;
+    return Math.max(-1, this.head());
+  }
+
   /** Reads a head; returns its argument (-1 when malformed, -2 for an indefinite length). */
   head(): number {
     const b = this.bytes;

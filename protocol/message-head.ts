@@ -23,10 +23,8 @@ const walker = new CborWalker();
 
 export function messageHead(bytes: Uint8Array): MessageHead | null {
   const w = walker;
-  w.reset(bytes);
   try {
-    if (bytes.length === 0 || bytes[0] >> 5 !== 5) return null;
-    const entries = w.head();
+    const entries = w.openMap(bytes);
     if (entries < 0) return null;
     let topic: string | undefined;
     let tags: string | undefined;

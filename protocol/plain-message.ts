@@ -34,10 +34,8 @@ const walker = new CborWalker();
 
 export function plainMessage(bytes: Uint8Array): PlainMessage | null {
   const w = walker;
-  w.reset(bytes);
   try {
-    if (bytes.length === 0 || bytes[0] >> 5 !== 5) return null;
-    const entries = w.head();
+    const entries = w.openMap(bytes);
     if (entries < 0) return null;
     let topic: string | undefined;
     let id: string | undefined;
