@@ -329,7 +329,7 @@ function sendBatchFrame(id: number, frame: OutgoingFrame): Uint8Array {
   if (frame.queueIds) size += 16 + 9 * frame.queueIds.length;
   const w = new CborWriter(size);
   w.map(frame.queueIds ? 4 : 3).text("id").int(id).text("op").text("sendBatch").text("msgs").array(frame.msgs.length);
-  for (const m of frame.msgs) w.head(2, m.length).raw(m);
+  for (const m of frame.msgs) w.byteString(m);
   if (frame.queueIds) {
     w.text("queueIds").array(frame.queueIds.length);
     for (const q of frame.queueIds) w.int(q);

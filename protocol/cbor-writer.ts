@@ -53,10 +53,35 @@ export class CborWriter {
     return n >= 0 ? this.head(0, n) : this.head(1, -1 - n);
   }
 
+  /** A number: a safe integer as int(), anything else as a double. */
+  number(n: number): this {
+    if (Number.isSafeInteger(n)) return this.int(n);
+    this.ensure(9);
+    this.buf[this.pos++] = 0xfb;
+    this.view.setFloat64(this.pos, n);
+    this.pos += 8;
+    return this;
+  }
+
+  /** A text string: ASCII byte by byte (keys, names, ids), anything else through TextEncoder. */
   text(s: string): this {
-    const bytes = textEncoder.encode(s);
-    this.head(3, bytes.length);
-    return this.raw(bytes);
+    const start = this.pos;
+    this.head(3, s.length).ensure(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        const bytes = textEncoder.encode(s);
+        return this.head(3, bytes.length).raw(bytes);
+      }
+      this.buf[this.pos++] = c;
+    }
+    return this;
+  }
+
+  /** A byte string. */
+  byteString(bytes: Uint8Array): this {
+    return this.head(2, bytes.length).raw(bytes);
   }
 
   /** Any value, through the codec (for the few fields of unknown type, such as a request id). */
@@ -81,13 +106,27 @@ export class CborWriter {
     return this.buf.subarray(0, this.pos);
   }
 
-  private ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
+  /**
+   * Goes on writing into `buf` from `pos` (a region of a buffer the caller hands out, such as a
+   * slab of messages): bytes() then holds what was there before `pos` too.
+   */
+  into(buf: Uint8Array, pos: number): this {
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    this.pos = pos;
+    return this;
+  }
+
+  private ensure(extra: number): this {
+    if (this.pos + extra <= this.buf.length) return this;
     let size = this.buf.length * 2;
     while (size < this.pos + extra) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    return this;
   }
 }

@@ -12,6 +12,7 @@
 // value strings one character at a time and by matching each value against its extension
 // classes, which a known shape does not need.
 import { bytesEqual, CborWalker, utf8 } from "./cbor-walker.ts";
+import { CborWriter } from "./cbor-writer.ts";
 import { checkTopicName, type Message } from "./message.ts";
 
 /** What the broker reads from a plain message to store and index it. */
@@ -140,7 +141,6 @@ function number(w: CborWalker): boolean {
 // ------------------------------------------------------------------------------ writing
 
 const PLAIN_FIELDS = new Set(["topic", "body", "id", "born", "tags", "keys", "group"]);
-const textEncoder = new TextEncoder();
 
 /**
  * Messages are written into a shared slab, as Node's Buffer pool does: an ArrayBuffer of its own
@@ -150,9 +150,8 @@ const textEncoder = new TextEncoder();
 const SLAB_SIZE = 256 * 1024;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;
-/** Where the message being written goes: the slab, or a buffer of its own when large. */
-let out = slab;
-let at = 0;
+/** Writes each message into the slab, or into a buffer of its own when large. */
+const writer = new CborWriter(0);
 
 /**
  * A plain message's CBOR: a definite map with text keys in the message's own order, as cbor-x
@@ -179,94 +178,26 @@ export function encodePlainMessage(m: Message): Uint8Array | null {
     } else if (typeof v !== "number") return null;
   }
   if (entries > 23) return null;
-  if (bound > SLAB_SIZE / 8) {
-    out = new Uint8Array(bound);
-    at = 0;
-  } else {
-    if (slabUsed + bound > SLAB_SIZE) {
-      slab = new Uint8Array(SLAB_SIZE);
-      slabUsed = 0;
-    }
-    out = slab;
-    at = slabUsed;
+  const inSlab = bound <= SLAB_SIZE / 8;
+  if (inSlab && slabUsed + bound > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
   }
-  const start = at;
-  out[at++] = 0xa0 | entries;
+  const start = inSlab ? slabUsed : 0;
+  const w = writer.into(inSlab ? slab : new Uint8Array(bound), start).map(entries);
   for (const f in record) {
-    writeText(f);
+    w.text(f);
     const v = record[f];
-    if (typeof v === "string") writeText(v);
-    else if (typeof v === "number") writeNumber(v);
-    else if (v instanceof Uint8Array) {
-      writeHead(0x40, v.length);
-      out.set(v, at);
-      at += v.length;
-    } else {
+    if (typeof v === "string") w.text(v);
+    else if (typeof v === "number") w.number(v);
+    else if (v instanceof Uint8Array) w.byteString(v);
+    else {
       const keys = v as string[];
-      writeHead(0x80, keys.length);
-      for (const k of keys) writeText(k);
+      w.array(keys.length);
+      for (const k of keys) w.text(k);
     }
   }
-  const bytes = out.subarray(start, at);
-  if (out === slab) slabUsed = (at + 7) & ~7; // aligned, as the Buffer pool does
+  const bytes = w.bytes().subarray(start);
+  if (inSlab) slabUsed = (w.length + 7) & ~7; // aligned, as the Buffer pool does
   return bytes;
-}
-
-/** A head: major type (already shifted) and a length below 2^32. */
-function writeHead(major: number, n: number): void {
-  if (n < 24) {
-    out[at++] = major | n;
-  } else if (n < 0x100) {
-    out[at++] = major | 24;
-    out[at++] = n;
-  } else if (n < 0x10000) {
-    out[at++] = major | 25;
-    out[at++] = n >>> 8;
-    out[at++] = n & 0xff;
-  } else {
-    out[at++] = major | 26;
-    writeUint32(n);
-  }
-}
-
-function writeUint32(n: number): void {
-  out[at++] = n >>> 24;
-  out[at++] = (n >>> 16) & 0xff;
-  out[at++] = (n >>> 8) & 0xff;
-  out[at++] = n & 0xff;
-}
-
-/** A text string: ASCII byte by byte (ids, topics, tags), anything else through TextEncoder. */
-function writeText(s: string): void {
-  const head = at;
-  writeHead(0x60, s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) {
-      at = head;
-      const bytes = textEncoder.encode(s);
-      writeHead(0x60, bytes.length);
-      out.set(bytes, at);
-      at += bytes.length;
-      return;
-    }
-    out[at++] = c;
-  }
-}
-
-/** An integer in the smallest head that holds it (major 0 or 1), anything else as a double. */
-function writeNumber(n: number): void {
-  if (!Number.isSafeInteger(n)) {
-    out[at++] = 0xfb;
-    const f = new DataView(out.buffer, out.byteOffset + at, 8);
-    f.setFloat64(0, n);
-    at += 8;
-    return;
-  }
-  const major = n < 0 ? 0x20 : 0;
-  const v = n < 0 ? -1 - n : n;
-  if (v < 0x100000000) return writeHead(major, v);
-  out[at++] = major | 27;
-  writeUint32(Math.floor(v / 0x100000000));
-  writeUint32(v >>> 0);
 }
