@@ -7,6 +7,7 @@ import { BrokerError, CONSUMER_OFFSETS_TOPIC, ErrorCode, isSystemTopic, type Rep
 import { normalizeEndpoint } from "../protocol/endpoint-url.ts";
 import { type BrokerEvent, createBrokerMachine, groupActorId, GROUPS_ID, PERM_RW, queueActorId } from "../actors/broker.machine.ts";
 import type { GroupsSnapshot } from "../actors/groups.logic.ts";
+import type { QueueContext } from "../actors/queue.machine.ts";
 import { upgradeSnapshot } from "../actors/snapshot-upgrade.ts";
 import { cancelTimers } from "../actors/children.ts";
 import { MessageStore } from "../storage/message-store.ts";
@@ -130,6 +131,7 @@ export class Broker implements BrokerFacts {
         queue?.send(event);
         return queue !== undefined;
       },
+      queueHolds: (topic, queueId) => (this.root.system.get(queueActorId(topic, queueId))?.getSnapshot() as { context: QueueContext } | undefined)?.context.holds ?? [],
     };
     const actors = this.actors;
     this.topics = new TopicService({
@@ -264,7 +266,7 @@ export class Broker implements BrokerFacts {
     appends.addDispatcher(this.timer);
     appends.addDispatcher(this.transactions);
     appends.addDispatcher(metrics);
-    appends.addDispatcher(queueNotifier(actors));
+    appends.addDispatcher(queueNotifier(actors, this.pulls));
     appends.addDispatcher(this.pop); // wakes POP receives waiting on a touched topic
     this.context = {
       retention: { run: (force, answer) => this.retention.run(force, answer) },

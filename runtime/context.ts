@@ -24,6 +24,8 @@ export interface Actors {
    * queue has no actor.
    */
   sendToQueue(topic: string, queueId: number, event: QueueEvent): boolean;
+  /** The pulls a queue actor holds, read from its snapshot (none when it has no actor). */
+  queueHolds(topic: string, queueId: number): readonly Hold[];
 }
 
 /** The topic table (RocketMQ's TopicConfigManager). */
@@ -80,6 +82,8 @@ export interface CommitLogDispatcher {
    * every in-sync replica holds it (the queue actors, whose news wakes held pulls).
    */
   readonly whenVisible?: boolean;
+  /** Called after dispatch, once the answers the write woke have been sent. */
+  answered?(): void;
 }
 
 /**
@@ -144,6 +148,8 @@ export interface PullHolds {
   /** Checks an expression (a bad one fails now, not when the hold wakes). */
   checkExpression(expression: string): void;
   hold(topic: string, queueId: number, hold: Hold): void;
+  /** An append reached `maxOffset` of the queue: answers the holds it reaches now, ahead of the actor's APPENDED. */
+  wake(topic: string, queueId: number, maxOffset: number): void;
   answer(session: Session, id: RequestId, result: GetResult, topic: string, queueId: number): void;
 }
 

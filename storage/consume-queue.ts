@@ -215,15 +215,20 @@ export class ConsumeQueue {
    * Writes entries [from, from + n) from buf (n * 20 bytes); one write per file touched. The
    * records they point to are already stored: a write that fails keeps the entries in memory
    * (served from there, written again by retryUnwritten) and is reported to `failed`.
+   * `later`: the entries wait in memory, as a failed write's do, until retryUnwritten (the
+   * caller's own buf, not copied): the append path answers the long polls a write woke first.
    */
-  write(from: number, buf: Uint8Array, failed?: (e: unknown) => void): void {
+  write(from: number, buf: Uint8Array, failed?: (e: unknown) => void, later = false): void {
     const n = buf.length / CQ_ENTRY_SIZE;
     this.recent = buf.length <= MAX_RECENT_BYTES ? { from, bytes: buf } : null;
-    try {
-      this.writeFiles(from, buf);
-    } catch (e) {
-      this.unwritten.push({ from, bytes: buf.slice() });
-      failed?.(e);
+    if (later) this.unwritten.push({ from, bytes: buf });
+    else {
+      try {
+        this.writeFiles(from, buf);
+      } catch (e) {
+        this.unwritten.push({ from, bytes: buf.slice() });
+        failed?.(e);
+      }
     }
     if (this.maxOffset === this.minOffset && from > this.minOffset) this.minOffset = from;
     if (from + n > this.maxOffset) this.maxOffset = from + n;
@@ -243,13 +248,14 @@ export class ConsumeQueue {
     }
   }
 
-  /** Writes the entries a failed write kept in memory; true when none is left. */
-  retryUnwritten(): boolean {
+  /** Writes the entries kept in memory (a failed write's, or held for later); true when none is left. */
+  retryUnwritten(failed?: (e: unknown) => void): boolean {
     while (this.unwritten.length > 0) {
       const u = this.unwritten[0];
       try {
         this.writeFiles(u.from, u.bytes);
-      } catch {
+      } catch (e) {
+        failed?.(e);
         return false;
       }
       this.unwritten.shift();
@@ -293,6 +299,13 @@ export class ConsumeQueue {
     if (r && from >= r.from && (from + n - r.from) * CQ_ENTRY_SIZE <= r.bytes.length) {
       buf.set(r.bytes.subarray((from - r.from) * CQ_ENTRY_SIZE, (from + n - r.from) * CQ_ENTRY_SIZE));
       return n;
+    }
+    // All of it still in memory (held for later, or a write that failed): no file read.
+    for (const u of this.unwritten) {
+      if (from >= u.from && (from + n - u.from) * CQ_ENTRY_SIZE <= u.bytes.length) {
+        buf.set(u.bytes.subarray((from - u.from) * CQ_ENTRY_SIZE, (from + n - u.from) * CQ_ENTRY_SIZE));
+        return n;
+      }
     }
     this.flushPending();
     const fileNo = Math.floor(from / this.entriesPerFile);

@@ -197,6 +197,8 @@ export class MessageStore {
     queueRepairs: 0,
   };
   private readonly loggedDamage = new Set<number>();
+  /** Queues holding entries that appendBatch(items, true) has not written yet. */
+  private readonly entriesDue = new Set<ConsumeQueue>();
   /**
    * Deleted topics: the CommitLog offset of each one's last deletion record. Records of the topic
    * below it belong to the deleted topic: never dispatched, found or re-put again.
@@ -276,7 +278,12 @@ export class MessageStore {
 
   // ---------------------------------------------------------------- writes
 
-  appendBatch(items: AppendItem[]): AppendResult[] {
+  /**
+   * `entriesLater`: the ConsumeQueue entries stay in memory (served from there) until
+   * writeEntries(), which the caller runs once what the write woke has been answered: they are
+   * derived from the CommitLog, and recovery rebuilds any the checkpoint does not cover.
+   */
+  appendBatch(items: AppendItem[], entriesLater = false): AppendResult[] {
     if (this.closed) throw new BrokerError(ErrorCode.SERVICE_UNAVAILABLE, "the message store is closed");
     const n = items.length;
     if (n === 0) return [];
@@ -322,7 +329,8 @@ export class MessageStore {
         encodeEntry(dv, k * CQ_ENTRY_SIZE, positions[i], sizes[i], items[i].tagsCode);
       }
       // The records are stored: a failed entry write is kept in memory and retried, never a failed send.
-      cq.write(queueOffsets[list[0]], buf, (e) => this.entryWriteFailed(cq, e));
+      cq.write(queueOffsets[list[0]], buf, (e) => this.entryWriteFailed(cq, e), entriesLater);
+      if (entriesLater) this.entriesDue.add(cq);
       cq.lastTimestamp = ts;
     }
     // A topic's deletion record (written alone in its batch, after everything sent to the topic
@@ -338,6 +346,12 @@ export class MessageStore {
     }
     this.index.markCovered(this.commitLog.maxOffset);
     return results;
+  }
+
+  /** Writes the ConsumeQueue entries appendBatch(items, true) kept in memory. */
+  writeEntries(): void {
+    for (const cq of this.entriesDue) cq.retryUnwritten((e) => this.entryWriteFailed(cq, e));
+    this.entriesDue.clear();
   }
 
   /**

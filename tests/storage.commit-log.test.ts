@@ -312,6 +312,43 @@ test("a read of the entries the last write put in a queue comes from memory, and
   }
 });
 
+test("appendBatch(items, true) keeps the entries in memory, served from there, until writeEntries; a checkpoint writes any left", async () => {
+  const box = new Sandbox();
+  try {
+    const cq = { reads: 0, writes: 0 };
+    const counting: typeof files = {
+      ...files,
+      open(path, options) {
+        const h = files.open(path, options);
+        if (!path.includes("/consumequeue/")) return h;
+        return { ...h, read: (b: Uint8Array, p: number) => (cq.reads++, h.read(b, p)), write: (b: Uint8Array, p: number) => (cq.writes++, h.write(b, p)), sync: () => h.sync(), truncate: (n: number) => h.truncate(n), size: () => h.size(), close: () => h.close() };
+      },
+    };
+    const dir = box.dir();
+    const store = box.open(dir, small, { files: counting });
+    // More than a write's `recent` holds (64 entries) in one queue: served from the held write too.
+    store.appendBatch(Array.from({ length: 100 }, () => item("T", 0)), true);
+    assert.is(cq.writes, 0, "no entry written yet");
+    const held = store.getMessages("T", 0, 20, 32, 1 << 20);
+    assert.is(cq.reads, 0, "held entries are read from memory");
+    assert.equal(held.records.map((r) => r.queueOffset), Array.from({ length: 32 }, (_, k) => 20 + k));
+    store.writeEntries();
+    assert.ok(cq.writes > 0, "writeEntries wrote them");
+    const written = cq.writes;
+    store.writeEntries();
+    assert.is(cq.writes, written, "once");
+    // Held and never handed to writeEntries: the checkpoint (here, close's) writes them.
+    store.appendBatch([item("T", 0), item("T", 1)], true);
+    await store.close();
+    const again = box.open(dir, small);
+    assert.is(again.getMessages("T", 0, 0, 64, 1 << 20).records.length + again.getMessages("T", 0, 64, 64, 1 << 20).records.length, 101);
+    assert.is(again.getMessages("T", 1, 0, 32, 1 << 20).records.length, 1);
+    assert.equal(again.getMessages("T", 0, 20, 32, 1 << 20).records.map((r) => [r.queueOffset, r.commitLogOffset]), held.records.map((r) => [r.queueOffset, r.commitLogOffset]));
+  } finally {
+    await box.cleanup();
+  }
+});
+
 test("the platform's write lays a buffer of several WRITE_PIECEs down whole, each byte at its position", async () => {
   const box = new Sandbox();
   try {

@@ -5,10 +5,10 @@
 // metrics, the queue actors' news) is a CommitLogDispatcher registered here, called in order.
 import { BrokerError, ErrorCode, SCHEDULE_TOPIC } from "../../protocol/mod.ts";
 import type { AppendItem, AppendResult } from "../../storage/message-store.ts";
-import type { Actors, AppendOutcome, Appender, CommitLogDispatcher, MessageStore, Replication } from "../context.ts";
+import type { Actors, AppendOutcome, Appender, CommitLogDispatcher, MessageStore, PullHolds, Replication } from "../context.ts";
 
 export interface AppendPipelineDeps {
-  store: Pick<MessageStore, "appendBatch" | "waitDurable" | "refusal">;
+  store: Pick<MessageStore, "appendBatch" | "writeEntries" | "waitDurable" | "refusal">;
   /** Schedules fn after the current I/O turn (Platform.afterTurn). */
   afterTurn(fn: () => void): void;
   /** Sends what the sockets gathered so far in this turn (Platform.sendGathered). */
@@ -96,7 +96,7 @@ export class AppendPipeline implements Appender {
     let results: AppendResult[];
     try {
       replication?.checkWritable(); // a slave, or too few in sync: refused before anything is written
-      results = store.appendBatch(items);
+      results = store.appendBatch(items, true);
     } catch (e) {
       // The store refused the whole batch (disk full, a closed store): nothing was written.
       const err = e instanceof BrokerError ? e : new BrokerError(ErrorCode.INTERNAL_ERROR, String(e));
@@ -110,11 +110,14 @@ export class AppendPipeline implements Appender {
     // In this turn: a timed record and its wheel entry are written together, a half message gets
     // its actor. Under sync replication readers see the write once the in-sync replicas hold it.
     for (const d of this.dispatchers) if (!replicated || !d.whenVisible) d.dispatch(items, results);
-    // The long polls the write woke are answered: their answers leave now, not after the acks below.
+    // The long polls the write woke are answered: their answers leave now, before the
+    // ConsumeQueue entries reach their files, the actors hear of the write, and the acks below.
     this.deps.sendGathered?.();
+    store.writeEntries();
+    for (const d of this.dispatchers) if (!replicated || !d.whenVisible) d.answered?.();
     if (replicated) {
       const later = this.dispatchers.filter((d) => d.whenVisible);
-      replicated.then(() => 0, () => 0).then(() => later.forEach((d) => d.dispatch(items, results)));
+      replicated.then(() => 0, () => 0).then(() => later.forEach((d) => (d.dispatch(items, results), d.answered?.())));
     }
     const slices: AppendResult[][] = [];
     let at = 0;
@@ -146,24 +149,30 @@ export class AppendPipeline implements Appender {
 }
 
 /**
- * The queue actors' dispatcher: one APPENDED per touched queue per write, with its new max
- * offset, straight to the queue's actor (through the root, a write woke a held pull two machine
- * steps later: measurable in end-to-end latency). What the root must see goes to it as one
- * APPEND_BATCH: the delay levels' schedule queues, which its delay actors follow, and any queue
- * whose actor is not there. No event per message.
+ * The queue actors' dispatcher. In the write's turn it answers the held pulls the write reaches
+ * (PullHolds.wake); once those answers have left, each touched queue's actor gets one APPENDED
+ * with its new max offset, straight (through the root, a write woke a held pull two machine
+ * steps later). What the root must see goes to it as one APPEND_BATCH: the delay levels'
+ * schedule queues, which its delay actors follow, and any queue whose actor is not there. No
+ * event per message.
  */
-export function queueNotifier(actors: Actors): CommitLogDispatcher {
+export function queueNotifier(actors: Actors, pulls: Pick<PullHolds, "wake">): CommitLogDispatcher {
+  let touched = new Map<string, [string, number, number, number]>();
   return {
     whenVisible: true,
     dispatch(items, results) {
-      const touched = new Map<string, [string, number, number, number]>();
       for (let i = 0; i < items.length; i++) {
         const { topic, queueId } = items[i];
         const r = results[i];
         touched.set(`${topic}\u0000${queueId}`, [topic, queueId, r.queueOffset + 1, r.storeTimestamp]);
       }
+      for (const [topic, queueId, maxOffset] of touched.values()) if (topic !== SCHEDULE_TOPIC) pulls.wake(topic, queueId, maxOffset);
+    },
+    answered() {
+      const queues = touched;
+      touched = new Map();
       const rest: [string, number, number, number][] = [];
-      for (const q of touched.values()) {
+      for (const q of queues.values()) {
         const [topic, queueId, maxOffset, lastStoreTimestamp] = q;
         if (topic === SCHEDULE_TOPIC || !actors.sendToQueue(topic, queueId, { type: "APPENDED", maxOffset, lastStoreTimestamp })) rest.push(q);
       }
