@@ -31,6 +31,13 @@ const CACHE_ENTRIES = 1024;
 /** The most of a write kept as `recent` (a batch's entries for one queue are usually a few). */
 const MAX_RECENT_BYTES = 64 * CQ_ENTRY_SIZE;
 
+/** Copies entries [from, from + n) into buf if `chunk` holds all of them. */
+function copyIfHeld(chunk: { from: number; bytes: Uint8Array }, from: number, n: number, buf: Uint8Array): boolean {
+  if (from < chunk.from || (from + n - chunk.from) * CQ_ENTRY_SIZE > chunk.bytes.length) return false;
+  buf.set(chunk.bytes.subarray((from - chunk.from) * CQ_ENTRY_SIZE, (from + n - chunk.from) * CQ_ENTRY_SIZE));
+  return true;
+}
+
 export class ConsumeQueue {
   /** One past the last entry. */
   maxOffset = 0;
@@ -295,18 +302,9 @@ export class ConsumeQueue {
   }
 
   private readInto(buf: Uint8Array, from: number, n: number): number {
-    const r = this.recent;
-    if (r && from >= r.from && (from + n - r.from) * CQ_ENTRY_SIZE <= r.bytes.length) {
-      buf.set(r.bytes.subarray((from - r.from) * CQ_ENTRY_SIZE, (from + n - r.from) * CQ_ENTRY_SIZE));
-      return n;
-    }
-    // All of it still in memory (held for later, or a write that failed): no file read.
-    for (const u of this.unwritten) {
-      if (from >= u.from && (from + n - u.from) * CQ_ENTRY_SIZE <= u.bytes.length) {
-        buf.set(u.bytes.subarray((from - u.from) * CQ_ENTRY_SIZE, (from + n - u.from) * CQ_ENTRY_SIZE));
-        return n;
-      }
-    }
+    // All of it in memory (the last write's, held for later, or a write that failed): no file read.
+    if (this.recent && copyIfHeld(this.recent, from, n, buf)) return n;
+    for (const u of this.unwritten) if (copyIfHeld(u, from, n, buf)) return n;
     this.flushPending();
     const fileNo = Math.floor(from / this.entriesPerFile);
     let got = 0;
