@@ -35,6 +35,12 @@ export interface Delayed {
   pending: number;
   /** The same memory difference once every message was delivered, per message sent: what was not per-pending state. */
   bytesAfterDelivery: number;
+  /**
+   * The two figures above from the server's RSS (/proc), for a peer whose `memory` is not RSS:
+   * Redis reports `used_memory`, what its allocator hands out, without what the allocator keeps.
+   */
+  rssPerPending?: number;
+  rssAfterDelivery?: number;
 }
 
 /** One started broker: each workload uses its own fresh stream/queue/topic on it. */
@@ -188,13 +194,16 @@ export class DelayedRun {
     if (index < this.s.delayed && this.arrivals.count < this.s.delayed) this.lateness.push(Date.now() - due);
     this.arrivals.add(index);
   }
-  async run(memory: () => Promise<number>, send: (i: number, due: number) => Promise<unknown>, inFlight = 1000): Promise<Delayed> {
+  async run(memory: () => Promise<number>, send: (i: number, due: number) => Promise<unknown>, rss?: () => number): Promise<Delayed> {
     const before = await memory();
-    await windowed(this.s.delayed, inFlight, (i) => send(i, Math.round(Date.now() + Math.random() * this.s.delayWindowMs)));
+    const rssBefore = rss?.();
+    await windowed(this.s.delayed, this.s.inFlight, (i) => send(i, Math.round(Date.now() + Math.random() * this.s.delayWindowMs)));
     const after = await memory();
+    const rssAfter = rss?.();
     const pending = this.s.delayed - this.arrivals.count;
     await this.arrivals.wait("delayed", this.s.delayWindowMs + 30_000);
     const delivered = await memory();
+    const rssDelivered = rss?.();
     const sorted = this.lateness.sort((a, b) => a - b);
     return {
       p50: percentile(sorted, 50),
@@ -203,6 +212,7 @@ export class DelayedRun {
       bytesPerPending: (after - before) / pending,
       pending,
       bytesAfterDelivery: (delivered - before) / this.s.delayed,
+      ...(rssBefore === undefined ? {} : { rssPerPending: (rssAfter! - rssBefore) / pending, rssAfterDelivery: (rssDelivered! - rssBefore) / this.s.delayed }),
     };
   }
 }

@@ -86,7 +86,7 @@ export const redis: Peer = {
         await worker.waitUntilReady();
         const filler = "x".repeat(1024);
         const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info("memory"))?.[1]);
-        const d = await run.run(usedMemory, (i, due) => queue.add("job", { i, due, body: filler }, { delay: Math.max(0, due - Date.now()), removeOnComplete: true }));
+        const d = await run.run(usedMemory, (i, due) => queue.add("job", { i, due, body: filler }, { delay: Math.max(0, due - Date.now()), removeOnComplete: true }), () => child.rssBytes());
         await worker.close();
         await queue.close();
         return d;

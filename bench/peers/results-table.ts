@@ -15,6 +15,9 @@ export const METRICS = [
   { id: "delayMax", name: "delayed delivery lateness max", unit: "ms", higherIsBetter: false },
   { id: "delayBytes", name: "memory per pending delayed message", unit: "bytes", higherIsBetter: false },
   { id: "delayBytesAfter", name: "memory growth per delayed message once all were delivered", unit: "bytes", higherIsBetter: false, context: true },
+  // The two rows above read ActorMQ's RSS and Redis's used_memory (INFO): these read the RSS of both.
+  { id: "delayRss", name: "server RSS per pending delayed message", unit: "bytes", higherIsBetter: false, context: true },
+  { id: "delayRssAfter", name: "server RSS growth per delayed message once all were delivered", unit: "bytes", higherIsBetter: false, context: true },
   { id: "fanout", name: "fan-out: 4 consumers in one group draining", unit: "msg/s", higherIsBetter: true },
 ] as const;
 
