@@ -11,7 +11,8 @@
 //
 // `delayed` is the peers bench's delayed workload: each message due a random time within 10 s
 // of its send, a PushConsumer taking them; read after the sends (no GC, as the bench reads) and
-// again once every message was delivered (no GC, and after a full GC).
+// again once every message was delivered (no GC, and after a full GC), and after the bench's idle
+// settle (no GC of its own: what the broker's --idle-gc gave back).
 //
 // The broker runs with the broker's V8 flags (platform/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
 // more, as for the bench's brokers (e.g. --max-semi-space-size=8).
@@ -26,6 +27,10 @@ import { defaults } from "../runtime/config.ts";
 import { loadPlatform } from "../platform/select.ts";
 import { BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
 import { brokerNodeArgs } from "./broker-workloads.ts";
+import { FULL } from "./peers/peer.ts";
+
+/** The peers bench's wait after the last delivered message (the broker's --idle-gc at work). */
+const IDLE_SETTLE_MS = FULL.settleMs;
 
 const BODY = new Uint8Array(1024).fill(42);
 
@@ -169,9 +174,11 @@ async function delayed(total: number): Promise<void> {
     const sent = await ask<{ raw: Reading; gc: Reading }>("measure");
     await done;
     const delivered = await ask<{ raw: Reading; gc: Reading }>("measure");
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    const idle = await ask<{ raw: Reading; gc: Reading }>("measure");
     await Promise.all([consumer.shutdown(), producer.shutdown()]);
     console.log(`${total} delayed messages, ${pending} pending after the sends; from the reading before the first send (raw, as the bench reads RSS):`);
-    printGrowth(total, before.raw, [["sent (raw)", sent.raw], ["delivered (raw)", delivered.raw], ["delivered (GC)", delivered.gc]]);
+    printGrowth(total, before.raw, [["sent (raw)", sent.raw], ["delivered (raw)", delivered.raw], ["delivered (GC)", delivered.gc], [`idle ${IDLE_SETTLE_MS / 1000} s (raw)`, idle.raw]]);
     console.log(`(tail held ${delivered.gc.tailBytes} B, index ${delivered.gc.indexBytes} B)`);
   } finally {
     proc.send("stop");

@@ -163,6 +163,12 @@ export interface Platform {
   memoryUsage(): { rss: number; heapUsed: number };
   /** The machine's physical memory, bytes (a replicated master's slave-read rule is a share of it). */
   totalMemory(): number;
+  /**
+   * A full GC, when the process was started with --expose-gc (runtime/main.ts sets it on Node;
+   * deno.json's start task passes it to Deno); undefined otherwise, so a broker embedded in
+   * someone's process never collects it.
+   */
+  collectGarbage(): (() => void) | undefined;
   /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */
   setV8Flags(flags: readonly string[]): void;
   process: {

@@ -9,4 +9,6 @@
 // Measured with it off: an actor's spawn, END and stop 48 → 28 µs of CPU in process; the
 // broker's CPU per committed transaction about 10 % lower; plain produce, consume and timed
 // messages the same within the machine's noise (bench/RESULTS.md, "Transactions").
-export const BROKER_V8_FLAGS: readonly string[] = ["--no-allocation-site-pretenuring"];
+//
+// --expose-gc. An idle broker gives memory back with a full GC (runtime/services/memory-reducer.ts).
+export const BROKER_V8_FLAGS: readonly string[] = ["--no-allocation-site-pretenuring", "--expose-gc"];

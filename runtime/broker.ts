@@ -19,6 +19,7 @@ import { type Session, SessionRegistry } from "./session.ts";
 import { AppendPipeline, queueNotifier } from "./services/append-pipeline.ts";
 import { InspectService } from "./services/inspect-service.ts";
 import { OverviewService } from "./services/overview-service.ts";
+import { MemoryReducer } from "./services/memory-reducer.ts";
 import { type GaugeSources, Metrics, type ReplicationGauges } from "./services/metrics.ts";
 import { OffsetService } from "./services/offset-service.ts";
 import { OrderLockService } from "./services/order-lock-service.ts";
@@ -77,6 +78,7 @@ export class Broker implements BrokerFacts {
   readonly schedule: ScheduleService;
   readonly timer: TimerService;
   readonly retention: RetentionService;
+  private readonly memoryReducer: MemoryReducer;
   readonly producers: ProducerRegistry;
   readonly transactions: TransactionService;
   /** POP consumption (SimpleConsumer, RocketMQ 5 clients) and the subscription groups' settings. */
@@ -215,6 +217,14 @@ export class Broker implements BrokerFacts {
       diskMaxUsedRatio: config.diskMaxUsedSpaceRatio,
       intervalMs: config.cleanIntervalMs,
     });
+    this.memoryReducer = new MemoryReducer({
+      clock,
+      activity: () => store.maxCommitLogOffset + metrics.messagesOut,
+      releaseCaches: () => store.releaseMemory(),
+      collectGarbage: platform.collectGarbage(),
+      rss: () => platform.memoryUsage().rss,
+      idleMs: config.idleGcMs,
+    });
     this.transactions = new TransactionService({
       clock,
       store,
@@ -352,6 +362,7 @@ export class Broker implements BrokerFacts {
     broker.registrar = cluster.registrar;
     cluster.registrar.start();
     broker.retention.start();
+    broker.memoryReducer.start();
     return broker;
   }
 
@@ -456,6 +467,7 @@ export class Broker implements BrokerFacts {
     this.root.stop();
     this.timer.close();
     this.retention.close();
+    this.memoryReducer.close();
     this.transactions.close();
     this.limits?.close();
     this.secure.security.close();
@@ -597,6 +609,8 @@ export class Broker implements BrokerFacts {
       transactionsInFlight: () => observer.transactionsInFlight(),
       sessions: () => this.sessions.size,
       inspectSubscribers: () => this.inspector.subscriberCount,
+      rss: () => this.platform.memoryUsage().rss,
+      idleRounds: () => this.memoryReducer.roundsRun,
       inspectFramesSkipped: () => this.inspector.skipped,
       counters: () => this.secure.security.counters.families(),
     };

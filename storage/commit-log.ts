@@ -130,6 +130,12 @@ export class CommitLog {
     return this.tail.bytes;
   }
 
+  /** Lets the tail's ring and readMany's window go (an idle broker giving memory back). */
+  releaseMemory(): void {
+    this.tail.release();
+    this.window = new Uint8Array(0);
+  }
+
   /** The largest record a segment can hold (the rest is the room kept for a blank marker). */
   get maxRecordSize(): number {
     return this.segmentSize - BLANK_MIN;

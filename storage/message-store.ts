@@ -783,6 +783,11 @@ export class MessageStore {
     return { tailBytes: this.commitLog.tailBytes, indexBytes: this.index.memoryBytes, indexPendingEntries: this.index.pendingEntries };
   }
 
+  /** Lets the caches above go; they refill as the store is written and read. */
+  releaseMemory(): void {
+    this.commitLog.releaseMemory();
+  }
+
   /** Visits every valid record from a record boundary to the end of the log (damaged ones are skipped and reported). */
   scan(fromCommitLogOffset: number, visit: (r: StoredRecord) => void): void {
     const from = Math.max(fromCommitLogOffset, this.commitLog.minOffset);

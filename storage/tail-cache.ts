@@ -101,6 +101,16 @@ export class TailCache {
     return offset + size <= c.start + c.bytes.length ? c : null;
   }
 
+  /**
+   * Forgets every chunk and lets the ring go; the next append allocates a fresh one. What it
+   * held is on disk already (an append writes before it adds), so reads go on from there.
+   */
+  release(): void {
+    this.chunks = [];
+    this.head = this.held = this.next = 0;
+    this.ring = null;
+  }
+
   /** Forgets everything at or past offset (the store was cut there). */
   truncate(offset: number): void {
     while (this.live() && this.chunks[this.chunks.length - 1].start + this.chunks[this.chunks.length - 1].bytes.length > offset) {

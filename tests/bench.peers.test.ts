@@ -9,9 +9,9 @@ import { isContext, METRICS } from "../bench/peers/results-table.ts";
 const isDeno = "Deno" in globalThis;
 // Where a workload is n/a by design: no per-message delivery time (NATS, RabbitMQ); acks that
 // come before the fsync (NATS, Redis everysec).
-const DELAYED = ["delayed delivery lateness p50", "delayed delivery lateness p99", "delayed delivery lateness max", "memory per pending delayed message", "memory growth per delayed message once all were delivered", "server RSS per pending delayed message", "server RSS growth per delayed message once all were delivered"];
+const DELAYED = ["delayed delivery lateness p50", "delayed delivery lateness p99", "delayed delivery lateness max", "memory per pending delayed message", "memory growth per delayed message once all were delivered", "the same, read as the last one arrived (before the server idled)", "server RSS per pending delayed message", "server RSS growth per delayed message once all were delivered"];
 // Memory differences can be 0 or below (freed, collected): a number, not necessarily > 0.
-const SIGNED = ["memory growth per delayed message once all were delivered", "server RSS per pending delayed message", "server RSS growth per delayed message once all were delivered"];
+const SIGNED = ["memory growth per delayed message once all were delivered", "the same, read as the last one arrived (before the server idled)", "server RSS per pending delayed message", "server RSS growth per delayed message once all were delivered"];
 const FSYNC = "publish, acked only after fsync (ActorMQ --flush sync)";
 const NOT_APPLICABLE: Record<string, string[]> = {
   "NATS JetStream": [...DELAYED, FSYNC],

@@ -2,7 +2,8 @@
 // a small ring, batches larger than the ring and batches that cross into a new segment, every
 // record reads back the same from the tail and from disk, the tail never holds more than the
 // ring, and a record read from the tail and stored again as it is (its bytes a view of the very
-// ring region the batch is written into) is stored intact.
+// ring region the batch is written into) is stored intact. An idle broker's releaseMemory drops
+// the ring, and nothing reads differently for it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decode } from "../protocol/mod.ts";
@@ -82,6 +83,28 @@ test("a record stored again from its tail view survives the batch that reuses it
       assert.equal(new Uint8Array(stored.message), new Uint8Array(copy), `round ${round}: stored intact`);
       sent.push(r.commitLogOffset);
     }
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+test("releaseMemory lets the ring go: reads come from disk, the next append starts a new ring", async () => {
+  const sb = new Sandbox();
+  try {
+    const s = sb.open(sb.dir(), cfg);
+    const first = Array.from({ length: 8 }, (_, i) => s.appendBatch([item("R", 0, { body: bodyOf(500, i) })])[0].commitLogOffset);
+    assert.ok(inTail(s, first[7]));
+    s.releaseMemory();
+    assert.is(s.memory().tailBytes, 0);
+    first.forEach((offset, i) => {
+      assert.not.ok(inTail(s, offset), `record ${i} is read from disk`);
+      assert.equal(bodyOfRecord(s.readRecord(offset)!), bodyOf(500, i), `record ${i}`);
+    });
+    const next = s.appendBatch([item("R", 0, { body: bodyOf(500, 99) })])[0].commitLogOffset;
+    assert.ok(inTail(s, next), "a new ring holds the next append");
+    assert.ok(s.memory().tailBytes > 0);
+    assert.equal(bodyOfRecord(s.readRecord(next)!), bodyOf(500, 99));
+    assert.equal(bodyOfRecord(s.readRecord(first[7])!), bodyOf(500, 7));
   } finally {
     await sb.cleanup();
   }

@@ -142,13 +142,13 @@ for (let run = 0; run < runs; run++) {
         return [l.p50, l.p99, l.p999];
       });
     }
-    const delayIds = ["delay50", "delay99", "delayMax", "delayBytes", "delayBytesAfter", "delayRss", "delayRssAfter"] as const;
+    const delayIds = ["delay50", "delay99", "delayMax", "delayBytes", "delayBytesAfter", "delayBytesAtLast", "delayRss", "delayRssAfter"] as const;
     if (only.has("delayed") && !server.delayed) for (const id of delayIds) col.notes[id] = peer.notApplicable?.delayed ?? "n/a";
     else if (only.has("delayed")) {
       await step([...delayIds], async () => {
         const d = await server.delayed!(sizes);
         // A peer whose memory figure is its RSS (ActorMQ) has the same figures in the RSS rows.
-        return [d.p50, d.p99, d.max, d.bytesPerPending, d.bytesAfterDelivery, d.rssPerPending ?? d.bytesPerPending, d.rssAfterDelivery ?? d.bytesAfterDelivery];
+        return [d.p50, d.p99, d.max, d.bytesPerPending, d.bytesAfterDelivery, d.bytesAtLastDelivery, d.rssPerPending ?? d.bytesPerPending, d.rssAfterDelivery ?? d.bytesAfterDelivery];
       });
     }
     if (only.has("fanout")) await step(["fanout"], async () => [await server.fanout(sizes)]);

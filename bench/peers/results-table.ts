@@ -15,6 +15,7 @@ export const METRICS = [
   { id: "delayMax", name: "delayed delivery lateness max", unit: "ms", higherIsBetter: false },
   { id: "delayBytes", name: "memory per pending delayed message", unit: "bytes", higherIsBetter: false },
   { id: "delayBytesAfter", name: "memory growth per delayed message once all were delivered", unit: "bytes", higherIsBetter: false, context: true },
+  { id: "delayBytesAtLast", name: "the same, read as the last one arrived (before the server idled)", unit: "bytes", higherIsBetter: false, context: true },
   // The two rows above read ActorMQ's RSS and Redis's used_memory (INFO): these read the RSS of both.
   { id: "delayRss", name: "server RSS per pending delayed message", unit: "bytes", higherIsBetter: false, context: true },
   { id: "delayRssAfter", name: "server RSS growth per delayed message once all were delivered", unit: "bytes", higherIsBetter: false, context: true },

@@ -25,6 +25,7 @@ export const denoPlatform: Platform = {
   crc32: (data) => crc32(data),
   memoryUsage: () => Deno.memoryUsage(),
   totalMemory: () => Deno.systemMemoryInfo().total,
+  collectGarbage: () => (globalThis as { gc?: () => void }).gc,
   // Deno takes V8 flags on its command line only (`--v8-flags`, as deno.json's start task does).
   setV8Flags: () => {},
   process: {

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { totalmem } from "node:os";
 import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import * as zlib from "node:zlib";
 import CRC32 from "crc-32";
 import { WebSocket } from "ws";
@@ -9,6 +10,20 @@ import type { Platform } from "../platform.ts";
 import { nodeFiles } from "./files.ts";
 import { nodeServe, sendGathered } from "./serve.ts";
 import { procStartTime } from "../proc-stat.ts";
+
+/**
+ * --expose-gc set at run time (by setV8Flags) puts `gc` in contexts made after it, not in the main
+ * one: it is taken from a new context, and collects the whole heap all the same.
+ */
+function collectGarbage(): (() => void) | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) return gc;
+  try {
+    return runInNewContext("gc") as () => void;
+  } catch {
+    return undefined; // no --expose-gc
+  }
+}
 
 export const nodePlatform: Platform = {
   name: "node",
@@ -25,6 +40,7 @@ export const nodePlatform: Platform = {
   crc32: typeof zlib.crc32 === "function" ? (data) => (data.length < 256 ? CRC32.buf(data) >>> 0 : zlib.crc32(data)) : undefined,
   memoryUsage: () => process.memoryUsage(),
   totalMemory: () => totalmem(),
+  collectGarbage,
   setV8Flags: (flags) => flags.forEach((flag) => setFlagsFromString(flag)),
   process: {
     args: () => process.argv.slice(2),

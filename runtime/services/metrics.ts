@@ -36,7 +36,11 @@ export interface GaugeSources {
   replication?(): ReplicationGauges | undefined;
   clock: Clock;
   startedAt: number;
-  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health" | "disk" | "bytesOnDisk" | "retention">;
+  store: Pick<MessageStore, "maxOffset" | "maxCommitLogOffset" | "health" | "disk" | "bytesOnDisk" | "retention" | "memory">;
+  /** The process's resident set, bytes. */
+  rss(): number;
+  /** Rounds of giving memory back the idle broker has run (--idle-gc). */
+  idleRounds(): number;
   topicCount(): number;
   /** Each group's committed offsets, "topic:queueId" -> offset. */
   groupOffsets(): [group: string, offsets: Record<string, number>][];
@@ -87,6 +91,8 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
   readonly topics = new Map<string, TopicCounters>();
   readonly sendLatency = { send: new Histogram(), sendBatch: new Histogram() };
   readonly flushLatency = new Histogram();
+  /** Messages delivered so far, all topics (what the idle memory reducer watches, with the CommitLog's end). */
+  messagesOut = 0;
 
   /** After one CommitLog append: messages and bytes in, per topic. */
   dispatch(items: readonly AppendItem[]): void {
@@ -109,6 +115,7 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
   /** After one pull answer: messages and bytes out. */
   delivered(topic: string, messages: number, bytes: number): void {
     if (messages === 0) return;
+    this.messagesOut += messages;
     const c = this.counters(topic);
     c.msgsOut += messages;
     c.bytesOut += bytes;
@@ -191,6 +198,14 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     const health = store.health;
     out.family("actormq_corrupt_records_total", "counter", "Records not served because a read from disk found them damaged (reason crc) or gone (reason missing).");
     for (const reason of ["crc", "missing"] as const) out.sample("actormq_corrupt_records_total", { reason }, health.corruptReads[reason]);
+    out.family("process_resident_memory_bytes", "gauge", "Resident memory of the broker's process, bytes.");
+    out.sample("process_resident_memory_bytes", {}, src.rss());
+    const held = store.memory();
+    out.family("actormq_store_memory_bytes", "gauge", "Bytes the store holds in memory, by kind (tail: the newest CommitLog bytes, --tail-size; index: the active IndexFile's slot table and unwritten entries).");
+    out.sample("actormq_store_memory_bytes", { kind: "tail" }, held.tailBytes);
+    out.sample("actormq_store_memory_bytes", { kind: "index" }, held.indexBytes);
+    out.family("actormq_idle_memory_rounds_total", "counter", "Times the idle broker gave memory back (--idle-gc): let the CommitLog tail go and ran a full GC.");
+    out.sample("actormq_idle_memory_rounds_total", {}, src.idleRounds());
     const onDisk = store.bytesOnDisk();
     out.family("actormq_store_bytes", "gauge", "Bytes the store's files hold, by kind (commitlog segments, consumequeue entries).");
     out.sample("actormq_store_bytes", { kind: "commitlog" }, onDisk.commitlog);
