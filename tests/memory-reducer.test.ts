@@ -4,25 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { IDLE_ROUNDS, MemoryReducer } from "../runtime/services/memory-reducer.ts";
-
-function manualClock() {
-  let now = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let seq = 0;
-  return {
-    now: () => now,
-    setTimeout: (fn: () => void, ms: number) => (timers.set(++seq, { at: now + ms, fn }), seq),
-    clearTimeout: (h: unknown) => void timers.delete(h as number),
-    pending: () => timers.size,
-    /** Moves time on a millisecond at a time, firing what falls due. */
-    advance(ms: number) {
-      for (let i = 0; i < ms; i++) {
-        now++;
-        for (const [h, t] of [...timers]) if (t.at <= now) (timers.delete(h), t.fn());
-      }
-    },
-  };
-}
+import { manualClock } from "./helpers/manual-clock.ts";
 
 function setup(idleMs = 3000) {
   const clock = manualClock();

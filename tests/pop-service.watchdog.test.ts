@@ -9,23 +9,7 @@ import { PopService, type PopServiceDeps } from "../runtime/services/pop-service
 import type { SubscriptionGroups } from "../runtime/services/subscription-groups.ts";
 import { ErrorCode, type BrokerError } from "../protocol/mod.ts";
 import { PERM_RW } from "../actors/broker.machine.ts";
-
-/** A clock whose timers run when the test says. */
-function manualClock() {
-  let now = 0;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let seq = 0;
-  return {
-    now: () => now,
-    setTimeout: (fn: () => void, ms: number) => (timers.set(++seq, { at: now + ms, fn }), seq),
-    clearTimeout: (h: unknown) => void timers.delete(h as number),
-    pending: () => timers.size,
-    advance(ms: number) {
-      now += ms;
-      for (const [h, t] of [...timers]) if (t.at <= now) (timers.delete(h), t.fn());
-    },
-  };
-}
+import { manualClock } from "./helpers/manual-clock.ts";
 
 test("a step whose group never answers is given up after its timeout: its receive gets a named error, the group's next step goes on, a late answer runs nothing", async () => {
   const clock = manualClock();
