@@ -219,7 +219,8 @@ export class Broker implements BrokerFacts {
     });
     this.memoryReducer = new MemoryReducer({
       clock,
-      activity: () => store.maxCommitLogOffset + metrics.messagesOut,
+      // A slave's messages come by replication, past the append pipeline's dispatchers.
+      activity: () => metrics.messagesIn + metrics.messagesOut + (this.role === "slave" ? store.maxCommitLogOffset : 0),
       releaseCaches: () => store.releaseMemory(),
       collectGarbage: platform.collectGarbage(),
       rss: () => platform.memoryUsage().rss,

@@ -19,7 +19,7 @@ const log = getLogger(["actormq", "memory"]);
 
 export interface MemoryReducerDeps {
   clock: Clock;
-  /** Grows with every message in or out: any change is activity. */
+  /** Grows with every message stored or delivered (a consumer's offset commit is not one): any change is activity. */
   activity(): number;
   /** Drops what refills on demand (the CommitLog tail's ring). */
   releaseCaches(): void;
@@ -39,18 +39,21 @@ const TICK_MS = 1000;
 export class MemoryReducer {
   private timer: unknown = null;
   private seen = -1;
-  private quietSince = 0;
+  /** How long activity has stood still, counted in ticks (a timer that fires late counts as one). */
+  private quietMs = 0;
   /** Rounds done in this idle spell; a broker that starts idle has nothing to give back yet. */
   private rounds = IDLE_ROUNDS;
   /** Rounds run since start (/metrics). */
   roundsRun = 0;
+  private readonly tickMs: number;
 
-  constructor(private readonly deps: MemoryReducerDeps) {}
+  constructor(private readonly deps: MemoryReducerDeps) {
+    this.tickMs = Math.min(TICK_MS, deps.idleMs);
+  }
 
   start(): void {
     if (this.deps.idleMs <= 0) return;
     this.seen = this.deps.activity();
-    this.quietSince = this.deps.clock.now();
     this.arm();
   }
 
@@ -61,26 +64,27 @@ export class MemoryReducer {
 
   /** One look: activity starts a new spell; a spell quiet for (rounds + 1) × idleMs has its next round. */
   tick(): void {
-    const { clock, idleMs } = this.deps;
-    const now = clock.now();
     const activity = this.deps.activity();
     if (activity !== this.seen) {
       this.seen = activity;
-      this.quietSince = now;
+      this.quietMs = 0;
       this.rounds = 0;
       return;
     }
-    if (this.rounds >= IDLE_ROUNDS || now - this.quietSince < (this.rounds + 1) * idleMs) return;
+    this.quietMs += this.tickMs;
+    if (this.rounds >= IDLE_ROUNDS || this.quietMs < (this.rounds + 1) * this.deps.idleMs) return;
     const rss = this.deps.rss();
     if (this.rounds === 0) this.deps.releaseCaches();
+    const started = performance.now();
     this.deps.collectGarbage?.();
+    const pauseMs = performance.now() - started;
     this.rounds++;
     this.roundsRun++;
     log.debug("idle {seconds} s: round {round} of {rounds}: {what} (RSS was {mb} MB)", {
-      seconds: Math.round((now - this.quietSince) / 1000),
+      seconds: this.quietMs / 1000,
       round: this.rounds,
       rounds: IDLE_ROUNDS,
-      what: `${this.rounds === 1 ? "CommitLog tail released, " : ""}${this.deps.collectGarbage ? "full GC" : "no GC (the process has no --expose-gc)"}`,
+      what: `${this.rounds === 1 ? "CommitLog tail released, " : ""}${this.deps.collectGarbage ? `full GC, ${pauseMs.toFixed(1)} ms` : "no GC (the process has no --expose-gc)"}`,
       mb: Math.round(rss / 1024 / 1024),
     });
   }
@@ -89,6 +93,6 @@ export class MemoryReducer {
     this.timer = this.deps.clock.setTimeout(() => {
       this.tick();
       this.arm();
-    }, Math.min(TICK_MS, this.deps.idleMs));
+    }, this.tickMs);
   }
 }
