@@ -169,6 +169,11 @@ export interface Platform {
    * someone's process never collects it.
    */
   collectGarbage(): (() => void) | undefined;
+  /**
+   * Gives the C allocator's freed pages back to the system (glibc's malloc_trim(0)), where the
+   * runtime can call it: Deno on Linux with glibc (FFI); undefined on Node, which has no FFI.
+   */
+  trimAllocator(): (() => void) | undefined;
   /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */
   setV8Flags(flags: readonly string[]): void;
   process: {

@@ -223,6 +223,7 @@ export class Broker implements BrokerFacts {
       activity: () => metrics.messagesIn + metrics.messagesOut + (this.role === "slave" ? store.maxCommitLogOffset : 0),
       releaseCaches: () => store.releaseMemory(),
       collectGarbage: platform.collectGarbage(),
+      trimAllocator: platform.trimAllocator(),
       rss: () => platform.memoryUsage().rss,
       idleMs: config.idleGcMs,
     });

@@ -5,6 +5,21 @@ import { denoFiles } from "./files.ts";
 import { denoServe } from "./serve.ts";
 import { procStartTime } from "../proc-stat.ts";
 
+/**
+ * glibc keeps what it frees in holes of its heap, and only malloc_trim gives those pages back
+ * (an idle Node broker, measured through gdb: 169-345 B per delivered message before, below
+ * where it started after). Linux with glibc only: elsewhere, or without --allow-ffi, undefined.
+ */
+function trimAllocator(): (() => void) | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    const libc = Deno.dlopen("libc.so.6", { malloc_trim: { parameters: ["usize"], result: "i32" } });
+    return () => void libc.symbols.malloc_trim(0n);
+  } catch {
+    return undefined;
+  }
+}
+
 export const denoPlatform: Platform = {
   name: "deno",
   files: denoFiles,
@@ -26,6 +41,7 @@ export const denoPlatform: Platform = {
   memoryUsage: () => Deno.memoryUsage(),
   totalMemory: () => Deno.systemMemoryInfo().total,
   collectGarbage: () => (globalThis as { gc?: () => void }).gc,
+  trimAllocator,
   // Deno takes V8 flags on its command line only (`--v8-flags`, as deno.json's start task does).
   setV8Flags: () => {},
   process: {

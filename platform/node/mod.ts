@@ -41,6 +41,7 @@ export const nodePlatform: Platform = {
   memoryUsage: () => process.memoryUsage(),
   totalMemory: () => totalmem(),
   collectGarbage,
+  trimAllocator: () => undefined, // no FFI in Node 20; a native addon would be the only way
   setV8Flags: (flags) => flags.forEach((flag) => setFlagsFromString(flag)),
   process: {
     args: () => process.argv.slice(2),

@@ -11,7 +11,9 @@
 // More than one because V8 shrinks the young generation only when the allocation rate it sampled
 // over the last few seconds of GCs is low, which the first GC after a burst does not yet see
 // (measured: the first of three GCs 5 s apart gave nothing back, the third 40 MB). Each GC costs
-// 10-20 ms of a broker that has nothing else to do; traffic starts the count again.
+// 10-20 ms of a broker that has nothing else to do; traffic starts the count again. Where the
+// runtime can call it (Deno, through FFI), each round also asks glibc to give back the pages it
+// freed and keeps (malloc_trim): what an idle Node broker still holds is mostly that.
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../context.ts";
 
@@ -25,6 +27,8 @@ export interface MemoryReducerDeps {
   releaseCaches(): void;
   /** A full GC; absent where the runtime gives none (Deno without --v8-flags=--expose-gc). */
   collectGarbage?: () => void;
+  /** Gives the C allocator's freed pages back (glibc's malloc_trim); absent where the runtime cannot call it (Node). */
+  trimAllocator?: () => void;
   /** The process's resident set, bytes (logged with each round). */
   rss(): number;
   /** Quiet time before each round; 0 turns the reducer off. */
@@ -77,6 +81,7 @@ export class MemoryReducer {
     if (this.rounds === 0) this.deps.releaseCaches();
     const started = performance.now();
     this.deps.collectGarbage?.();
+    this.deps.trimAllocator?.();
     const pauseMs = performance.now() - started;
     this.rounds++;
     this.roundsRun++;
@@ -84,7 +89,7 @@ export class MemoryReducer {
       seconds: this.quietMs / 1000,
       round: this.rounds,
       rounds: IDLE_ROUNDS,
-      what: `${this.rounds === 1 ? "CommitLog tail released, " : ""}${this.deps.collectGarbage ? `full GC, ${pauseMs.toFixed(1)} ms` : "no GC (the process has no --expose-gc)"}`,
+      what: `${this.rounds === 1 ? "CommitLog tail released, " : ""}${this.deps.collectGarbage ? "full GC" : "no GC (the process has no --expose-gc)"}${this.deps.trimAllocator ? ", malloc_trim" : ""}, ${pauseMs.toFixed(1)} ms`,
       mb: Math.round(rss / 1024 / 1024),
     });
   }
