@@ -164,9 +164,9 @@ export interface Platform {
   /** The machine's physical memory, bytes (a replicated master's slave-read rule is a share of it). */
   totalMemory(): number;
   /**
-   * A full GC, when the process was started with --expose-gc (runtime/main.ts sets it on Node;
-   * deno.json's start task passes it to Deno); undefined otherwise, so a broker embedded in
-   * someone's process never collects it.
+   * A full GC, when the process has --expose-gc (runtime/main.ts sets it on Node; deno.json's
+   * start task passes it to Deno); undefined otherwise, so a broker embedded in a process started
+   * without it never collects that process's heap (with it, --idle-gc 0 keeps it from doing so).
    */
   collectGarbage(): (() => void) | undefined;
   /**
