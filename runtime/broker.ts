@@ -219,8 +219,10 @@ export class Broker implements BrokerFacts {
     });
     this.memoryReducer = new MemoryReducer({
       clock,
-      // A slave's messages come by replication, past the append pipeline's dispatchers.
-      activity: () => metrics.messagesIn + metrics.messagesOut + (this.role === "slave" ? store.maxCommitLogOffset : 0),
+      // Offset commits are no traffic (a consumer's last one comes seconds after a burst); a
+      // slave's messages come by replication, past the append pipeline's dispatchers.
+      activity: () =>
+        metrics.messagesIn - (metrics.topics.get(CONSUMER_OFFSETS_TOPIC)?.msgsIn ?? 0) + metrics.messagesOut + (this.role === "slave" ? store.maxCommitLogOffset : 0),
       releaseCaches: () => store.releaseMemory(),
       collectGarbage: platform.collectGarbage(),
       trimAllocator: platform.trimAllocator(),

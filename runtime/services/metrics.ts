@@ -3,7 +3,7 @@
 // gauges (lag, pending delayed messages, sessions, actors) are read from the actors and the
 // store when scraped. Hand-written: the format is small, and a library would be one more
 // dependency that must work on Node and Deno alike.
-import { CONSUMER_OFFSETS_TOPIC, SCHEDULE_TOPIC } from "../../protocol/mod.ts";
+import { SCHEDULE_TOPIC } from "../../protocol/mod.ts";
 import type { AppendItem } from "../../storage/message-store.ts";
 import type { Clock, CommitLogDispatcher, MessageStore, RequestMetrics } from "../context.ts";
 import type { CounterFamily } from "../security/counters.ts";
@@ -91,10 +91,7 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
   readonly topics = new Map<string, TopicCounters>();
   readonly sendLatency = { send: new Histogram(), sendBatch: new Histogram() };
   readonly flushLatency = new Histogram();
-  /**
-   * Messages stored (offset commits left out: a consumer's last commit after a burst is no
-   * traffic) and delivered so far: what the idle memory reducer watches.
-   */
+  /** Messages stored and delivered so far, all topics (what the idle memory reducer watches). */
   messagesIn = 0;
   messagesOut = 0;
 
@@ -102,7 +99,6 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
   dispatch(items: readonly AppendItem[]): void {
     let topic = "";
     let c: TopicCounters | undefined;
-    let offsets = 0;
     for (let i = 0; i < items.length; i++) {
       if (items[i].topic !== topic) {
         topic = items[i].topic;
@@ -110,9 +106,8 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
       }
       c!.msgsIn++;
       c!.bytesIn += items[i].bytes.length;
-      if (topic === CONSUMER_OFFSETS_TOPIC) offsets++;
     }
-    this.messagesIn += items.length - offsets;
+    this.messagesIn += items.length;
   }
 
   observeSend(op: "send" | "sendBatch", seconds: number): void {
