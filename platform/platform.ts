@@ -171,7 +171,8 @@ export interface Platform {
   collectGarbage(): (() => void) | undefined;
   /**
    * Gives the C allocator's freed pages back to the system (glibc's malloc_trim(0)), where the
-   * runtime can call it: Deno on Linux with glibc (FFI); undefined on Node, which has no FFI.
+   * runtime can call it: Linux with glibc, through Deno's FFI or, on Node, the optional dependency
+   * koffi; undefined elsewhere.
    */
   trimAllocator(): (() => void) | undefined;
   /** Sets V8 flags at run time, before the broker allocates (a no-op on Deno, which takes them only on its command line). */

@@ -51,7 +51,7 @@ export const OPTIONS = {
   syncFlushTimeoutMs: opt(duration(1, 600_000), "Storage", 5000, "--flush sync: a send whose fsync takes longer is answered FLUSH_TIMEOUT.", "sync-flush-timeout"),
   segmentSize: opt(size(64 * 1024, 4 * 1024 ** 3), "Storage", 1024 ** 3, "CommitLog segment size (the largest message is a little smaller)."),
   tailBytes: opt(size(0, 16 * 1024 ** 3), "Storage", 4 * 1024 * 1024, "Newest CommitLog bytes kept in memory for consumers that keep up; older ones are read from disk. 0 for none.", "tail-size"),
-  idleGcMs: opt(duration(0, DAY), "Storage", 3000, "After this long with no message in or out, the broker gives memory back: it lets the CommitLog tail go and runs a full GC (on Deno also glibc's malloc_trim), twice more at the same interval while it stays idle (V8 shrinks its young generation only after a few quiet seconds). 0: never.", "idle-gc"),
+  idleGcMs: opt(duration(0, DAY), "Storage", 3000, "After this long with no message in or out, the broker gives memory back: it lets the CommitLog tail go, runs a full GC and hands glibc's freed pages back (malloc_trim), and does both twice more at the same interval while it stays idle (V8 shrinks its young generation only after a few quiet seconds). 0: never.", "idle-gc"),
   snapshotIntervalMs: opt(duration(10, DAY), "Storage", 30_000, "How often the actor tree is snapshotted (and at shutdown).", "snapshot-interval"),
 
   // Disk and retention

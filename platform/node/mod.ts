@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import { totalmem } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -25,6 +26,24 @@ function collectGarbage(): (() => void) | undefined {
   }
 }
 
+/**
+ * glibc keeps what it frees in holes of its heap, and only malloc_trim gives those pages back
+ * (an idle broker after 20,000 delayed messages: 169-489 B per message kept before, below where it
+ * started after). Node has no FFI of its own: koffi, an optional dependency, makes the call.
+ * Linux with glibc only; elsewhere, or where koffi did not install, undefined.
+ */
+function trimAllocator(): (() => void) | undefined {
+  if (process.platform !== "linux") return undefined;
+  try {
+    // musl has no libc.so.6 (and gives freed pages back by itself): the load throws there.
+    const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+    const mallocTrim = koffi.load("libc.so.6").func("int malloc_trim(size_t)");
+    return () => void mallocTrim(0);
+  } catch {
+    return undefined;
+  }
+}
+
 export const nodePlatform: Platform = {
   name: "node",
   files: nodeFiles,
@@ -41,7 +60,7 @@ export const nodePlatform: Platform = {
   memoryUsage: () => process.memoryUsage(),
   totalMemory: () => totalmem(),
   collectGarbage,
-  trimAllocator: () => undefined, // no FFI in Node 20; a native addon would be the only way
+  trimAllocator,
   setV8Flags: (flags) => flags.forEach((flag) => setFlagsFromString(flag)),
   process: {
     args: () => process.argv.slice(2),
