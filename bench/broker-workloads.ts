@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Admin, type ClientOptions, Producer, PullConsumer } from "../client/mod.ts";
+import { BROKER_LAUNCH_FLAGS } from "../platform/v8-flags.ts";
 
 /** What a bench client adds to its endpoint: TLS trust and credentials (bench --only security). */
 export type BenchClientOptions = Pick<ClientOptions, "tls" | "credentials">;
@@ -26,7 +27,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => 
 export const brokerNodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
-  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...BROKER_LAUNCH_FLAGS, ...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   running.add(child);
   child.once("exit", () => running.delete(child));
   let out = "";

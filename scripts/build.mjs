@@ -16,12 +16,16 @@ import { dirname, join, relative } from "node:path";
 const node = { bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", sourcemap: "linked", logLevel: "error", write: false };
 const browser = { bundle: true, platform: "browser", format: "esm", target: "es2022", sourcemap: "linked", logLevel: "error", write: false, plugins: [noWs()] };
 const bin = { banner: { js: "#!/usr/bin/env node" } };
+// The broker's bin starts Node with the V8 flags that only a command line sets
+// (BROKER_LAUNCH_FLAGS in platform/v8-flags.ts): sh runs the second line, which JavaScript reads as
+// a string and a comment. (`env -S` would say it in one line, but busybox's env, Alpine's, lacks -S.)
+const brokerBin = { banner: { js: '#!/bin/sh\n\':\' //; exec node --max-semi-space-size=4 "$0" "$@"' } };
 const BUILD_SCRIPT = relative(process.cwd(), new URL(import.meta.url).pathname);
 
 /** Every output by name: a function that builds it. */
 const outputs = {
   /** `actormq` (bin) and `npm start`: the broker, on Node. */
-  broker: () => bundle({ ...node, ...bin, entryPoints: ["runtime/main.ts"], outfile: "dist/broker.mjs" }),
+  broker: () => bundle({ ...node, ...brokerBin, entryPoints: ["runtime/main.ts"], outfile: "dist/broker.mjs" }),
   /** `actormq-admin` (bin) and `npm run admin`. */
   admin: () => bundle({ ...node, ...bin, entryPoints: ["runtime/admin-cli.ts"], outfile: "dist/admin.mjs" }),
   /** `actormq` for Node and Deno (`npm:actormq`): the client, its dependencies imported. */

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { BROKER_LAUNCH_FLAGS } from "../platform/v8-flags.ts";
 import { isDeno, tempDir } from "./helpers/broker.ts";
 
 const DENO = resolve("node_modules/.bin/deno");
@@ -116,6 +117,9 @@ test(`the broker starts through its bin (on ${isDeno ? "Deno" : "Node"})`, async
     },
   };
   assert.match(out, new RegExp(`ActorMQ ${JSON.parse(readFileSync("package.json", "utf8")).version}`));
+  // The bin's launcher line: sh execs Node (same pid) with the flags V8 takes only at start.
+  const argv = isDeno ? [] : readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+  for (const flag of isDeno ? [] : BROKER_LAUNCH_FLAGS) assert.ok(argv.includes(flag), `node runs with ${flag}: ${argv.join(" ")}`);
 });
 
 test("the README's quick start, copied into the project, sends and consumes", async () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Admin, Producer, PushConsumer } from "../../client/mod.ts";
-import { BROKER_V8_FLAGS } from "../../platform/v8-flags.ts";
+import { BROKER_LAUNCH_FLAGS, BROKER_V8_FLAGS } from "../../platform/v8-flags.ts";
 import { Arrivals, body, bodyIndex, type Child, DelayedRun, Pacer, type Peer, type Server, type Sizes, startChild, treeCpuSeconds, windowed } from "./peer.ts";
 
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -19,8 +19,8 @@ const extraArgs = (name: string) => (process.env[name] ?? "").split(/\s+/).filte
 
 function startBroker(dir: string, flush: "async" | "sync" = "async"): Promise<Child> {
   const [cmd, argv] = isDeno
-    ? [process.execPath, ["run", "-A", "--quiet", `--v8-flags=${BROKER_V8_FLAGS.join(",")}`, "runtime/main.ts"]] // as `deno task start`
-    : [process.execPath, [...profile(), ...extraArgs("ACTORMQ_BENCH_NODE_ARGS"), "dist/broker.mjs"]];
+    ? [process.execPath, ["run", "-A", "--quiet", `--v8-flags=${[...BROKER_V8_FLAGS, ...BROKER_LAUNCH_FLAGS].join(",")}`, "runtime/main.ts"]] // as `deno task start`
+    : [process.execPath, [...BROKER_LAUNCH_FLAGS, ...profile(), ...extraArgs("ACTORMQ_BENCH_NODE_ARGS"), "dist/broker.mjs"]]; // as `npm start`
   return startChild(cmd, [...argv, "--port", "0", "--grpc-port", "0", "--data-dir", dir, "--flush", flush, ...extraArgs("ACTORMQ_BENCH_BROKER_ARGS")], { ready: /listening on ws:\/\/\S+\s/ });
 }
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Broker } from "../../runtime/broker.ts";
 import { type BrokerConfig, defaults } from "../../runtime/config.ts";
 import { loadPlatform } from "../../platform/select.ts";
+import { BROKER_LAUNCH_FLAGS } from "../../platform/v8-flags.ts";
 
 export const isDeno = "Deno" in globalThis;
 
@@ -47,7 +48,7 @@ export function killSpawned(): void {
 }
 
 /**
- * Starts `npm start`'s entry point as a child process and waits for its listening line. Without
+ * Starts `npm start`'s entry point as a child process (on Node with npm start's launch flags) and waits for its listening line. Without
  * a --grpc-port in `args` it serves no gRPC endpoint: test files run side by side, and a
  * standalone broker's default (8081) would be taken by the first. `nodeArgs` go to Node (the
  * bench's --cpu-prof); Deno takes none.
@@ -56,7 +57,7 @@ export function spawnBroker(args: string[], timeoutMs = 20_000, nodeArgs: string
   if (!args.includes("--grpc-port")) args = [...args, "--grpc-port", "0"];
   const [cmd, argv] = isDeno
     ? ["node_modules/.bin/deno", ["run", "-A", "--quiet", "runtime/main.ts", ...args]]
-    : [process.execPath, [...nodeArgs, "dist/broker.mjs", ...args]];
+    : [process.execPath, [...BROKER_LAUNCH_FLAGS, ...nodeArgs, "dist/broker.mjs", ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
   spawned.add(child);
   let out = "";
