@@ -1,7 +1,8 @@
 // --idle-gc against a real broker process: once traffic stops, the broker lets its CommitLog tail
 // go and runs its rounds (on Node a full GC, which runtime/main.ts enables; on both glibc's
 // malloc_trim, through koffi on Node and FFI on Deno), /metrics shows both, no message reads
-// differently for it, and the next traffic starts a new ring and a new spell. (--idle-gc 0, which arms no timer at all, is tests/memory-reducer.test.ts's.)
+// differently for it, and the next traffic starts a new ring and a new spell. (--idle-gc 0,
+// which arms no timer at all, is tests/memory-reducer.test.ts's.)
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Admin, Producer, PullConsumer } from "../client/mod.ts";
