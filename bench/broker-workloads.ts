@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Admin, type ClientOptions, Producer, PullConsumer } from "../client/mod.ts";
-import { BROKER_LAUNCH_FLAGS } from "../platform/v8-flags.ts";
+import { BROKER_LAUNCH_FLAGS, BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
 
 /** What a bench client adds to its endpoint: TLS trust and credentials (bench --only security). */
 export type BenchClientOptions = Pick<ClientOptions, "tls" | "credentials">;
@@ -25,9 +25,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => 
 
 /** Node flags for every broker the bench starts, e.g. BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof". */
 export const brokerNodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+/** Node's arguments before dist/broker.mjs: npm start's launch flags, then the bench's (a later V8 flag wins). */
+export const brokerLaunchArgs = [...BROKER_LAUNCH_FLAGS, ...brokerNodeArgs];
+/** The same for a bench process that runs a Broker itself (no runtime/main.ts to set the broker's V8 flags). */
+export const inProcessBrokerExecArgv = [...BROKER_V8_FLAGS, ...brokerLaunchArgs];
 
 export async function startBrokerProcess(args: string[]): Promise<BrokerHandle> {
-  const child = spawn(process.execPath, [...BROKER_LAUNCH_FLAGS, ...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...brokerLaunchArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   running.add(child);
   child.once("exit", () => running.delete(child));
   let out = "";

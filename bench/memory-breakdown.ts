@@ -14,7 +14,7 @@
 // again once every message was delivered (no GC, and after a full GC), and after the bench's idle
 // settle (no GC of its own: what the broker's --idle-gc gave back).
 //
-// The broker runs with the broker's V8 flags (platform/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
+// The broker runs with the broker's V8 and launch flags (platform/v8-flags.ts); BENCH_BROKER_NODE_ARGS adds
 // more, as for the bench's brokers (e.g. --max-semi-space-size=8).
 import { fork } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -25,8 +25,7 @@ import { Admin, Producer, PushConsumer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
 import { loadPlatform } from "../platform/select.ts";
-import { BROKER_LAUNCH_FLAGS, BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
-import { brokerNodeArgs } from "./broker-workloads.ts";
+import { inProcessBrokerExecArgv } from "./broker-workloads.ts";
 import { FULL } from "./peers/peer.ts";
 
 /** The peers bench's wait after the last delivered message (the broker's --idle-gc at work). */
@@ -75,7 +74,7 @@ async function child(dataDir: string): Promise<void> {
 
 async function main(total: number, timed: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "actormq-membreak-"));
-  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: ["--expose-gc", ...BROKER_V8_FLAGS, ...BROKER_LAUNCH_FLAGS, ...brokerNodeArgs], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: inProcessBrokerExecArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const replies: ((m: unknown) => void)[] = [];
   proc.on("message", (m) => replies.shift()?.(m));
   const ask = <T>(what?: string): Promise<T> => new Promise((resolve) => {
@@ -142,7 +141,7 @@ function printGrowth(total: number, before: Reading, columns: [string, Reading][
 /** The peers bench's delayed workload, itemised: sends due within 10 s, a consumer taking them. */
 async function delayed(total: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "actormq-membreak-"));
-  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: ["--expose-gc", ...BROKER_V8_FLAGS, ...BROKER_LAUNCH_FLAGS, ...brokerNodeArgs], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(new URL(import.meta.url).pathname, ["--broker", dir], { execArgv: inProcessBrokerExecArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const replies: ((m: unknown) => void)[] = [];
   proc.on("message", (m) => replies.shift()?.(m));
   const ask = <T>(what?: string): Promise<T> => new Promise((resolve) => {

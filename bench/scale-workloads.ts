@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Admin } from "../client/mod.ts";
 import { ClientCore } from "../client/client-core.ts";
-import { brokerNodeArgs } from "./broker-workloads.ts";
+import { brokerLaunchArgs } from "./broker-workloads.ts";
 import { median } from "./stats.ts";
 
 export const QUEUES_PER_TOPIC = 8;
@@ -52,7 +52,7 @@ interface BrokerProc {
 }
 
 function spawnBroker(dataDir: string): Promise<BrokerProc> {
-  const child = spawn(process.execPath, [...brokerNodeArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, "--max-topics", "1000000", "--max-groups", "1000000"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...brokerLaunchArgs, "dist/broker.mjs", "--port", "0", "--grpc-port", "0", "--data-dir", dataDir, "--max-topics", "1000000", "--max-groups", "1000000"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

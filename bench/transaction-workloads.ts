@@ -10,8 +10,8 @@ import { Admin, TransactionProducer } from "../client/mod.ts";
 import { Broker } from "../runtime/broker.ts";
 import { defaults } from "../runtime/config.ts";
 import { loadPlatform } from "../platform/select.ts";
-import { BROKER_LAUNCH_FLAGS, BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
-import { brokerNodeArgs, produce } from "./broker-workloads.ts";
+import { BROKER_V8_FLAGS } from "../platform/v8-flags.ts";
+import { inProcessBrokerExecArgv, produce } from "./broker-workloads.ts";
 import { createActor } from "xstate";
 import { createBrokerMachine, type BrokerDeps } from "../actors/broker.machine.ts";
 
@@ -107,7 +107,7 @@ interface Measure {
  */
 export async function memoryPerTransaction(n: number): Promise<{ heapPerTx: number; rssPerTx: number; inFlight: number }> {
   const dir = mkdtempSync(join(tmpdir(), "actormq-bench-txmem-"));
-  const child = fork(new URL(import.meta.url).pathname, ["--tx-broker", dir], { execArgv: ["--expose-gc", ...BROKER_V8_FLAGS, ...BROKER_LAUNCH_FLAGS, ...brokerNodeArgs], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(new URL(import.meta.url).pathname, ["--tx-broker", dir], { execArgv: inProcessBrokerExecArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const replies: ((m: unknown) => void)[] = [];
   child.on("message", (m) => replies.shift()?.(m));
   const ask = <T>(what: string): Promise<T> => new Promise((resolve) => {

@@ -224,8 +224,8 @@ export class Broker implements BrokerFacts {
       activity: () =>
         metrics.messagesIn - (metrics.topics.get(CONSUMER_OFFSETS_TOPIC)?.msgsIn ?? 0) + metrics.messagesOut + (this.role === "slave" ? store.maxCommitLogOffset : 0),
       releaseCaches: () => store.releaseMemory(),
-      collectGarbage: platform.collectGarbage(),
-      trimAllocator: platform.trimAllocator(),
+      // Looked up only for a reducer that runs: the trim loads an FFI library.
+      ...(config.idleGcMs > 0 && { collectGarbage: platform.collectGarbage(), trimAllocator: platform.trimAllocator() }),
       rss: () => platform.memoryUsage().rss,
       idleMs: config.idleGcMs,
     });

@@ -36,7 +36,8 @@ function trimAllocator(): (() => void) | undefined {
   if (process.platform !== "linux") return undefined;
   try {
     // musl has no libc.so.6 (and gives freed pages back by itself): the load throws there.
-    const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+    // Typed here, not from koffi's declarations: it is optional, and the type check runs without it.
+    const koffi = createRequire(import.meta.url)("koffi") as { load(path: string): { func(signature: string): (n: number) => number } };
     const mallocTrim = koffi.load("libc.so.6").func("int malloc_trim(size_t)");
     return () => void mallocTrim(0);
   } catch {

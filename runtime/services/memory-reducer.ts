@@ -12,8 +12,8 @@
 // over the last few seconds of GCs is low, which the first GC after a burst does not yet see
 // (measured: the first of three GCs 5 s apart gave nothing back, the third 40 MB). Each GC costs
 // 10-20 ms of a broker that has nothing else to do; traffic starts the count again. Where the
-// runtime can call it (Deno, through FFI), each round also asks glibc to give back the pages it
-// freed and keeps (malloc_trim): what an idle Node broker still holds is mostly that.
+// runtime can call it (Linux with glibc: Deno's FFI, koffi on Node), each round also asks glibc
+// to give back the pages it freed and keeps (malloc_trim): what the GCs leave is mostly that.
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../context.ts";
 
@@ -27,7 +27,7 @@ export interface MemoryReducerDeps {
   releaseCaches(): void;
   /** A full GC; absent where the runtime gives none (Deno without --v8-flags=--expose-gc). */
   collectGarbage?: () => void;
-  /** Gives the C allocator's freed pages back (glibc's malloc_trim); absent where the runtime cannot call it (Node). */
+  /** Gives the C allocator's freed pages back (glibc's malloc_trim); absent where the runtime cannot call it. */
   trimAllocator?: () => void;
   /** The process's resident set, bytes (logged with each round). */
   rss(): number;

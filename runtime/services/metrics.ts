@@ -206,7 +206,7 @@ export class Metrics implements CommitLogDispatcher, RequestMetrics {
     out.family("actormq_store_memory_bytes", "gauge", "Bytes the store holds in memory, by kind (tail: the newest CommitLog bytes, --tail-size; index: the active IndexFile's slot table and unwritten entries).");
     out.sample("actormq_store_memory_bytes", { kind: "tail" }, held.tailBytes);
     out.sample("actormq_store_memory_bytes", { kind: "index" }, held.indexBytes);
-    out.family("actormq_idle_memory_rounds_total", "counter", "Times the idle broker gave memory back (--idle-gc): let the CommitLog tail go and ran a full GC.");
+    out.family("actormq_idle_memory_rounds_total", "counter", "Times the idle broker gave memory back (--idle-gc): let the CommitLog tail go, ran a full GC and malloc_trim.");
     out.sample("actormq_idle_memory_rounds_total", {}, src.idleRounds());
     const onDisk = store.bytesOnDisk();
     out.family("actormq_store_bytes", "gauge", "Bytes the store's files hold, by kind (commitlog segments, consumequeue entries).");

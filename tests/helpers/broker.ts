@@ -50,8 +50,8 @@ export function killSpawned(): void {
 /**
  * Starts `npm start`'s entry point as a child process (on Node with its launch flags) and waits
  * for its listening line. Without a --grpc-port in `args` it serves no gRPC endpoint: test files
- * run side by side, and a standalone broker's default (8081) would be taken by the first. `nodeArgs` go to Node (the
- * bench's --cpu-prof); Deno takes none.
+ * run side by side, and a standalone broker's default (8081) would be taken by the first.
+ * `nodeArgs` go to Node (the bench's --cpu-prof); Deno takes none.
  */
 export function spawnBroker(args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<BrokerProcess> {
   if (!args.includes("--grpc-port")) args = [...args, "--grpc-port", "0"];
